@@ -1,0 +1,91 @@
+/**
+ * Access control as channels of every protocol see it: authenticate a credential, authorize an action.
+ * Both run through hooks (client.authenticate at 970, client.authorize at 960), so authenticators,
+ * authorization sources, ExHook and plugins all plug in the same way. With no callback registered,
+ * authentication lets everyone in and authorization answers the configured no_match.
+ */
+import type { Hooks } from '../broker/hooks.js';
+import type { Metrics } from '../broker/metrics.js';
+import type { AuthnResult, AuthzAction, ClientInfo, Credential } from '../broker/types.js';
+import type { AuthzCache } from './authz-cache.js';
+
+export interface AuthzSettings {
+  noMatch: 'allow' | 'deny';
+  denyAction: 'ignore' | 'disconnect';
+}
+
+const IGNORE: AuthnResult = { kind: 'ignore' };
+
+export class AccessControl {
+  constructor(
+    private readonly hooks: Hooks,
+    private readonly metrics: Metrics,
+    public authz: AuthzSettings = { noMatch: 'allow', denyAction: 'ignore' },
+  ) {}
+
+  /**
+   * Runs the authentication chain. A final `ignore` means no authenticator claimed the client: it is let
+   * in as anonymous (EMQX semantics).
+   */
+  authenticate(credential: Credential): AuthnResult | Promise<AuthnResult> {
+    this.metrics.c['client.authenticate']++;
+    if (!this.hooks.has('client.authenticate')) return this.counted(IGNORE);
+    const r = this.hooks.runFold('client.authenticate', [credential], IGNORE);
+    return r instanceof Promise ? r.then((v) => this.counted(v)) : this.counted(r);
+  }
+
+  private counted(r: AuthnResult): AuthnResult {
+    const c = this.metrics.c;
+    if (r.kind === 'ignore') {
+      c['client.auth.anonymous']++;
+      c['authentication.success.anonymous']++;
+      c['authentication.success']++;
+    } else if (r.kind === 'ok') c['authentication.success']++;
+    else if (r.kind === 'error') c['authentication.failure']++;
+    return r;
+  }
+
+  /**
+   * Decides whether `client` may do `action` on `topic` (unmounted). Superusers are always allowed.
+   * Synchronous unless an async authorization callback runs; the per-connection cache is consulted first.
+   */
+  authorize(
+    client: ClientInfo,
+    action: AuthzAction,
+    topic: string,
+    cache?: AuthzCache,
+  ): boolean | Promise<boolean> {
+    const c = this.metrics.c;
+    c['client.authorize']++;
+    if (client.is_superuser) {
+      c['authorization.superuser']++;
+      c['authorization.allow']++;
+      return true;
+    }
+    if (!this.hooks.has('client.authorize')) return this.decided(this.authz.noMatch === 'allow');
+    const now = Date.now();
+    if (cache !== undefined) {
+      const hit = cache.get(action, topic, now);
+      if (hit !== undefined) {
+        c['authorization.cache_hit']++;
+        return this.decided(hit);
+      }
+      c['authorization.cache_miss']++;
+    }
+    const r = this.hooks.runFold('client.authorize', [client, action, topic], {
+      result: this.authz.noMatch,
+      from: 'default',
+    });
+    const finish = (v: { result: 'allow' | 'deny' }): boolean => {
+      const allow = v.result === 'allow';
+      cache?.set(action, topic, allow, now);
+      return this.decided(allow);
+    };
+    return r instanceof Promise ? r.then(finish) : finish(r);
+  }
+
+  private decided(allow: boolean): boolean {
+    this.metrics.c[allow ? 'authorization.allow' : 'authorization.deny']++;
+    return allow;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The per-connection authorization cache (EMQX `authorization.cache`): the last decisions for
+ * (action, qos, retain, topic), bounded in size and age.
+ */
+import type { AuthzAction } from '../broker/types.js';
+
+export interface AuthzCacheSettings {
+  enable: boolean;
+  maxSize: number;
+  /** ms */
+  ttl: number;
+}
+
+export class AuthzCache {
+  // Map keeps insertion order: the first key is the oldest, which is what gets evicted.
+  private readonly entries = new Map<string, { allow: boolean; at: number }>();
+
+  constructor(private readonly settings: AuthzCacheSettings) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The cached decision, or undefined on a miss or an expired entry. */
+  get(action: AuthzAction, topic: string, now: number): boolean | undefined {
+    if (!this.settings.enable) return undefined;
+    const key = keyOf(action, topic);
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    if (now - e.at >= this.settings.ttl) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e.allow;
+  }
+
+  set(action: AuthzAction, topic: string, allow: boolean, now: number): void {
+    if (!this.settings.enable) return;
+    const key = keyOf(action, topic);
+    this.entries.delete(key);
+    this.entries.set(key, { allow, at: now });
+    while (this.entries.size > this.settings.maxSize) {
+      this.entries.delete(this.entries.keys().next().value!);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  /** Cached entries for the API: [{access, topic, result, updated_time}]. */
+  list(): Array<{ access: string; topic: string; result: 'allow' | 'deny'; updated_time: number }> {
+    return [...this.entries].map(([k, e]) => {
+      const [access, , , topic] = k.split('\u0000');
+      return { access: access!, topic: topic!, result: e.allow ? 'allow' : 'deny', updated_time: e.at };
+    });
+  }
+}
+
+function keyOf(a: AuthzAction, topic: string): string {
+  return `${a.action_type}\u0000${a.qos}\u0000${a.retain === true ? 1 : 0}\u0000${topic}`;
+}

@@ -1,0 +1,369 @@
+/**
+ * The broker: routes messages to sessions and manages session lifecycles. It never touches sockets or
+ * frames; channels of every protocol call it with ClientInfo, Messages and SubOpts.
+ */
+import { logger } from '../log.js';
+import type { Hooks } from './hooks.js';
+import type { Message } from './message.js';
+import type { Metrics } from './metrics.js';
+import { ClientRegistry, type KickReason, type LiveChannel, SessionRecord } from './registry.js';
+import { type RouteEntry, Router } from './router.js';
+import { Session, type SessionSettings } from './session.js';
+import type { SharedStrategy } from './shared-sub.js';
+import { parseSubscriptionTopic } from './topic.js';
+import type { ClientInfo, SubOpts } from './types.js';
+
+export interface BrokerSettings {
+  node: string;
+  sharedStrategy: SharedStrategy;
+  sharedInitialSticky: SharedStrategy;
+  /** Never deliver a message back to its publisher (mqtt.ignore_loop_deliver). */
+  ignoreLoopDeliver: boolean;
+}
+
+export interface OpenSessionParams {
+  namespace: string;
+  clientid: string;
+  cleanStart: boolean;
+  /** Seconds the session outlives the connection. */
+  expiryInterval: number;
+  channel: LiveChannel;
+  clientInfo: ClientInfo;
+  settings: SessionSettings;
+}
+
+export interface OpenedSession {
+  session: Session;
+  /** True when an existing session was resumed (CONNACK Session Present). */
+  present: boolean;
+}
+
+/** Expiry value meaning "never" (MQTT 5 0xFFFFFFFF). */
+export const NEVER_EXPIRE = 0xffffffff;
+
+export class Broker {
+  readonly router = new Router();
+  readonly registry = new ClientRegistry();
+  /** Session currently serving a ClientInfo (how hook users such as the retainer find a subscriber's session). */
+  private readonly sessionsByClient = new WeakMap<ClientInfo, Session>();
+  private dispatchDepth = 0;
+  private readonly matchBuffer: RouteEntry[] = [];
+
+  constructor(
+    readonly settings: BrokerSettings,
+    readonly hooks: Hooks,
+    readonly metrics: Metrics,
+  ) {}
+
+  // ---------------------------------------------------------------- publish
+
+  /**
+   * Publishes a message: runs the message.publish fold, then routes. Returns how many subscriptions got it,
+   * synchronously unless an async message.publish callback is registered. A message the fold disallows
+   * yields -1.
+   */
+  publish(msg: Message): number | Promise<number> {
+    this.metrics.c['messages.publish']++;
+    if (!this.hooks.has('message.publish')) return this.dispatch(msg);
+    const folded = this.hooks.runFold('message.publish', [], msg);
+    if (folded instanceof Promise) return folded.then((m) => this.afterFold(m));
+    return this.afterFold(folded);
+  }
+
+  private afterFold(msg: Message): number {
+    if (msg.headers.allow_publish === false) {
+      this.dropped(msg, 'disallowed');
+      return -1;
+    }
+    return this.dispatch(msg);
+  }
+
+  /** Routes a message that already went through message.publish. */
+  dispatch(msg: Message): number {
+    // Deliveries may publish in turn (hooks, $SYS events); nested calls get their own buffer.
+    const entries = this.dispatchDepth === 0 ? this.matchBuffer : [];
+    entries.length = 0;
+    this.dispatchDepth++;
+    let n = 0;
+    try {
+      this.router.match(msg.topic, entries);
+      const loop = this.settings.ignoreLoopDeliver;
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
+        for (const [session, opts] of e.subscribers) {
+          if (loop && msg.from === session.clientid) continue;
+          if (session.deliver(msg, opts)) n++;
+        }
+        if (e.groups !== undefined)
+          for (const g of e.groups.values()) n += this.dispatchShared(g.name, e, msg);
+      }
+    } finally {
+      this.dispatchDepth--;
+      if (this.dispatchDepth === 0) entries.length = 0;
+    }
+    if (n === 0) this.dropped(msg, 'no_subscribers');
+    return n;
+  }
+
+  private dispatchShared(group: string, entry: RouteEntry, msg: Message, exclude?: Session): number {
+    const g = entry.groups?.get(group);
+    if (g === undefined) return 0;
+    const s = this.settings;
+    // A member whose delivery fails (e.g. queue full) is skipped in favour of the next one.
+    for (let tries = 0; tries < g.size; tries++) {
+      const m = g.pick(msg, s.sharedStrategy, s.sharedInitialSticky, exclude);
+      if (m === undefined) return 0;
+      if (m.session.deliver(msg, m.opts)) return 1;
+      if (g.size === 1) return 0;
+    }
+    return 0;
+  }
+
+  private dropped(msg: Message, reason: string): void {
+    const c = this.metrics.c;
+    c['messages.dropped']++;
+    if (reason === 'no_subscribers') c['messages.dropped.no_subscribers']++;
+    if (!msg.flags.sys && this.hooks.has('message.dropped')) {
+      this.hooks.run('message.dropped', msg, { node: this.settings.node }, reason);
+    }
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  /**
+   * Subscribes a session to `topic` as the client wrote it (a `$share/g/f` or `$queue/f` topic becomes a
+   * shared-group membership). Returns true when the subscription is new. Runs session.subscribed.
+   */
+  subscribe(session: Session, topic: string, opts: SubOpts): boolean {
+    const parsed = parseSubscriptionTopic(topic);
+    if (typeof parsed === 'string') throw new Error(parsed);
+    const subOpts: SubOpts = parsed.group === undefined ? opts : { ...opts, share: parsed.group };
+    const isNew = !session.subscriptions.has(topic);
+    session.subscriptions.set(topic, subOpts);
+    this.router.add(parsed.filter, session, subOpts);
+    this.refreshRouteStats();
+    if (this.hooks.has('session.subscribed')) {
+      this.hooks.run('session.subscribed', session.clientInfo, topic, { ...subOpts, is_new: isNew });
+    }
+    return isNew;
+  }
+
+  /** Re-adds a saved subscription at boot (no hooks: nothing new happened). */
+  restoreSubscription(session: Session, topic: string, opts: SubOpts): void {
+    const parsed = parseSubscriptionTopic(topic);
+    if (typeof parsed === 'string') return;
+    session.subscriptions.set(topic, opts);
+    this.router.add(parsed.filter, session, opts);
+    this.refreshRouteStats();
+  }
+
+  /** Removes a subscription; returns false when there was none. Runs session.unsubscribed. */
+  unsubscribe(session: Session, topic: string): boolean {
+    const opts = session.subscriptions.get(topic);
+    if (opts === undefined) return false;
+    session.subscriptions.delete(topic);
+    const parsed = parseSubscriptionTopic(topic);
+    if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
+    this.refreshRouteStats();
+    if (this.hooks.has('session.unsubscribed'))
+      this.hooks.run('session.unsubscribed', session.clientInfo, topic, opts);
+    return true;
+  }
+
+  private refreshRouteStats(): void {
+    const m = this.metrics;
+    m.setStat('topics', this.router.topicCount);
+    m.setStat('subscriptions', this.router.subscriptions);
+    m.setStat('suboptions', this.router.subscriptions);
+    m.setStat('subscribers', this.router.subscriptions);
+    m.setStat('subscriptions.shared', this.router.sharedSubscriptions);
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  /** The session serving a connected client (for hook users such as the retainer). */
+  sessionOf(clientInfo: ClientInfo): Session | undefined {
+    return this.sessionsByClient.get(clientInfo);
+  }
+
+  /**
+   * Opens a session for a client that just logged in. A live connection with the same key is closed; its
+   * session is taken over (clean start false) or discarded (clean start true).
+   */
+  openSession(p: OpenSessionParams): OpenedSession {
+    const existing = this.registry.get(p.namespace, p.clientid);
+    const hooks = this.hooks;
+    if (existing !== undefined) {
+      this.cancelPendingWill(existing, false);
+      if (existing.expiryTimer !== undefined) clearTimeout(existing.expiryTimer);
+      existing.expiryTimer = undefined;
+      const old = existing.channel;
+      existing.channel = undefined;
+      if (old !== undefined) old.kick(p.cleanStart ? 'discarded' : 'takenover');
+      existing.session.detach();
+      if (!p.cleanStart) {
+        const session = existing.session;
+        if (old !== undefined) {
+          this.metrics.c['session.takenover']++;
+          if (hooks.has('session.takenover')) hooks.run('session.takenover', old.clientInfo, session.info());
+        }
+        this.attachClient(session, p.clientInfo);
+        session.applySettings(p.settings);
+        session.expiryInterval = p.expiryInterval;
+        existing.channel = p.channel;
+        existing.disconnectedAt = undefined;
+        this.metrics.c['session.resumed']++;
+        if (hooks.has('session.resumed')) hooks.run('session.resumed', p.clientInfo, session.info());
+        return { session, present: true };
+      }
+      this.metrics.c['session.discarded']++;
+      if (hooks.has('session.discarded'))
+        hooks.run(
+          'session.discarded',
+          old?.clientInfo ?? existing.session.clientInfo,
+          existing.session.info(),
+        );
+      this.terminate(existing, 'discarded');
+    }
+    const session = new Session(p.clientid, p.clientInfo, p.settings, this);
+    session.expiryInterval = p.expiryInterval;
+    this.attachClient(session, p.clientInfo);
+    const record = new SessionRecord(p.namespace, session);
+    record.channel = p.channel;
+    this.registry.set(p.namespace, p.clientid, record);
+    this.metrics.setStat('sessions', this.registry.count());
+    this.metrics.c['session.created']++;
+    if (hooks.has('session.created')) hooks.run('session.created', p.clientInfo, session.info());
+    return { session, present: false };
+  }
+
+  /** Points a (resumed) session at the ClientInfo of its new connection. */
+  private attachClient(session: Session, clientInfo: ClientInfo): void {
+    session.clientInfo = clientInfo;
+    this.sessionsByClient.set(clientInfo, session);
+  }
+
+  /**
+   * A channel lost its connection. The session ends now (expiry 0) or waits `expiryInterval` seconds for
+   * the client. A channel that was already replaced by a takeover is ignored.
+   */
+  closeSession(namespace: string, channel: LiveChannel, session: Session): void {
+    const record = this.registry.get(namespace, session.clientid);
+    if (record === undefined || record.session !== session || record.channel !== channel) return;
+    record.channel = undefined;
+    record.disconnectedAt = Date.now();
+    session.detach();
+    this.redispatchShared(session);
+    if (session.expiryInterval === 0) {
+      this.terminate(record, 'normal');
+      return;
+    }
+    this.armExpiry(record);
+  }
+
+  /** Starts the expiry countdown of an offline session (none for 'never'). */
+  armExpiry(record: SessionRecord): void {
+    const expiry = record.session.expiryInterval;
+    if (expiry >= NEVER_EXPIRE) return;
+    // setTimeout cannot wait longer than ~24.8 days; re-arm in steps for longer expiries.
+    const deadline = Date.now() + expiry * 1000;
+    const arm = () => {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        record.expiryTimer = undefined;
+        this.terminate(record, 'expired');
+        return;
+      }
+      record.expiryTimer = setTimeout(arm, Math.min(left, 2 ** 31 - 1));
+      record.expiryTimer.unref();
+    };
+    arm();
+  }
+
+  /** Registers a will to publish after `delayMs`, unless the client reconnects first or the session ends. */
+  scheduleWill(namespace: string, clientid: string, delayMs: number, publish: () => void): void {
+    const record = this.registry.get(namespace, clientid);
+    if (record === undefined) {
+      publish();
+      return;
+    }
+    this.cancelPendingWill(record, false);
+    const timer = setTimeout(() => {
+      record.pendingWill = undefined;
+      publish();
+    }, delayMs);
+    timer.unref();
+    record.pendingWill = { timer, publish };
+  }
+
+  private cancelPendingWill(record: SessionRecord, publishNow: boolean): void {
+    const w = record.pendingWill;
+    if (w === undefined) return;
+    clearTimeout(w.timer);
+    record.pendingWill = undefined;
+    if (publishNow) w.publish();
+  }
+
+  /** Closes a client's connection by administrative action (API/CLI kick). Returns false if not connected. */
+  kick(namespace: string, clientid: string, reason: KickReason = 'kicked'): boolean {
+    const record = this.registry.get(namespace, clientid);
+    if (record === undefined) return false;
+    const ch = record.channel;
+    if (ch === undefined) {
+      // Kicking an offline session discards it (EMQX does the same for the clients API).
+      this.terminate(record, 'kicked');
+      return true;
+    }
+    ch.kick(reason);
+    // A kicked client's session goes with it, as in EMQX (its channel is gone for good).
+    const after = this.registry.get(namespace, clientid);
+    if (after === record && after.channel === undefined) this.terminate(record, reason);
+    return true;
+  }
+
+  /** Ends a session for good: routes removed, shared messages handed on, session.terminated run. */
+  terminate(record: SessionRecord, reason: string): void {
+    const session = record.session;
+    if (record.expiryTimer !== undefined) clearTimeout(record.expiryTimer);
+    record.expiryTimer = undefined;
+    // The session ended, so a delayed will goes out now [MQTT-3.1.3-9].
+    this.cancelPendingWill(record, true);
+    this.redispatchShared(session);
+    for (const topic of [...session.subscriptions.keys()]) {
+      const parsed = parseSubscriptionTopic(topic);
+      if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
+    }
+    session.subscriptions.clear();
+    this.refreshRouteStats();
+    session.terminate();
+    this.registry.delete(record.namespace, record);
+    this.metrics.setStat('sessions', this.registry.count());
+    this.metrics.c['session.terminated']++;
+    if (this.hooks.has('session.terminated')) {
+      this.hooks.run('session.terminated', session.clientInfo, reason, session.info());
+    }
+  }
+
+  /** Hands a leaving shared-subscription member's unacknowledged QoS 1/2 messages to other members. */
+  private redispatchShared(session: Session): void {
+    const pending = session.takeSharedDeliveries();
+    for (const d of pending) {
+      const share = d.opts.share!;
+      // The subscription topic names the group; find its filter to find the other members.
+      let delivered = 0;
+      for (const [topic, opts] of session.subscriptions) {
+        if (opts.share !== share) continue;
+        const parsed = parseSubscriptionTopic(topic);
+        if (typeof parsed === 'string') continue;
+        const entry = this.router.lookup(parsed.filter);
+        if (entry === undefined) continue;
+        delivered = this.dispatchShared(share, entry, d.msg, session);
+        if (delivered > 0) break;
+      }
+      if (delivered === 0) {
+        logger.debug({ topic: d.msg.topic, group: share }, 'shared message had no other member');
+        this.dropped(d.msg, 'no_subscribers');
+      }
+    }
+  }
+}

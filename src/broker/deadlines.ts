@@ -1,0 +1,57 @@
+/**
+ * One timer for every connection's deadline (keepalive, idle before login): a sweep each second is far
+ * cheaper than re-arming a timer per connection on every packet.
+ */
+
+export interface Watched {
+  /** Epoch ms after which `onDeadline` fires; Infinity for none. */
+  deadline(): number;
+  onDeadline(): void;
+}
+
+export class DeadlineMonitor {
+  private readonly watched = new Set<Watched>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly periodMs = 1000) {}
+
+  add(w: Watched): void {
+    this.watched.add(w);
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.sweep(), this.periodMs);
+      this.timer.unref();
+    }
+  }
+
+  remove(w: Watched): void {
+    this.watched.delete(w);
+    if (this.watched.size === 0 && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  get size(): number {
+    return this.watched.size;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const w of this.watched) {
+      if (now > w.deadline()) {
+        this.watched.delete(w);
+        w.onDeadline();
+      }
+    }
+    if (this.watched.size === 0 && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.watched.clear();
+  }
+}

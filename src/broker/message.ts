@@ -1,0 +1,98 @@
+/**
+ * A message travelling through the broker. One object per publish, shared by every subscriber it reaches:
+ * per-subscriber differences (QoS, retain flag, packet id) live in the delivery, not here.
+ */
+import type { QoS } from '../mqtt/codec/packets.js';
+import type { MessageFlags, MessageHeaders, MessageProperties } from './types.js';
+
+let sequence = 0;
+let nodeTag = '0000';
+
+/** Sets the 4-hex-digit node tag that goes into every message id (derived from the node name at boot). */
+export function setMessageNodeTag(nodeName: string): void {
+  let h = 0;
+  for (let i = 0; i < nodeName.length; i++) h = (h * 31 + nodeName.charCodeAt(i)) & 0xffff;
+  nodeTag = h.toString(16).padStart(4, '0');
+}
+
+export class Message {
+  /** Broker-unique ordinal; the hex id is derived from it only when somebody asks. */
+  readonly seq: number;
+  /** Epoch ms when the broker accepted the message. */
+  readonly timestamp: number;
+  /** Epoch ms after which the message must not be delivered; 0 = never. */
+  expiresAt: number;
+  readonly flags: MessageFlags;
+  headers: MessageHeaders;
+  props: MessageProperties | undefined;
+  /** Frames already serialized for this message, keyed by their variant (see mqtt/outgoing.ts). */
+  frameCache: FrameCacheEntry | undefined;
+  private cachedId: string | undefined;
+
+  constructor(
+    public topic: string,
+    public payload: Buffer,
+    public qos: QoS,
+    /** Publisher client id ('' for the broker itself). */
+    public from: string,
+    retain: boolean,
+    props?: MessageProperties,
+    headers?: MessageHeaders,
+    timestamp = Date.now(),
+  ) {
+    this.seq = ++sequence;
+    this.timestamp = timestamp;
+    this.flags = { retain, dup: false, sys: false };
+    this.headers = headers ?? {};
+    this.props = props;
+    const expiry = props?.messageExpiryInterval;
+    this.expiresAt = expiry !== undefined ? timestamp + expiry * 1000 : 0;
+    this.frameCache = undefined;
+    this.cachedId = undefined;
+  }
+
+  /** Unique, time-sortable id: 12 hex digits of ms timestamp, 4 of node, 16 of sequence (EMQX GUIDs are hex too). */
+  get id(): string {
+    if (this.cachedId === undefined) {
+      this.cachedId =
+        this.timestamp.toString(16).padStart(12, '0') + nodeTag + this.seq.toString(16).padStart(16, '0');
+    }
+    return this.cachedId;
+  }
+
+  /** True when the message's Message Expiry Interval has passed. */
+  isExpired(now: number): boolean {
+    return this.expiresAt !== 0 && now >= this.expiresAt;
+  }
+
+  /** Seconds of life left, for the Message Expiry Interval sent onward; undefined if it never expires. */
+  remainingExpiry(now: number): number | undefined {
+    if (this.expiresAt === 0) return undefined;
+    return Math.max(0, Math.ceil((this.expiresAt - now) / 1000));
+  }
+
+  /** A copy with another topic/payload/qos (hooks that rewrite a message must not mutate a shared one). */
+  withChanges(changes: { topic?: string; payload?: Buffer; qos?: QoS; retain?: boolean }): Message {
+    const m = new Message(
+      changes.topic ?? this.topic,
+      changes.payload ?? this.payload,
+      changes.qos ?? this.qos,
+      this.from,
+      changes.retain ?? this.flags.retain,
+      this.props,
+      { ...this.headers },
+      this.timestamp,
+    );
+    m.expiresAt = this.expiresAt;
+    m.flags.sys = this.flags.sys;
+    return m;
+  }
+}
+
+/** One serialized frame variant, in a short linked list hung off the message. */
+export interface FrameCacheEntry {
+  key: number;
+  frame: Buffer;
+  packetIdOffset: number;
+  next: FrameCacheEntry | undefined;
+}

@@ -1,0 +1,287 @@
+/**
+ * The retainer (EMQX `emqx_retainer`): stores the last retained message per topic and delivers matching
+ * ones when a session subscribes. It works entirely through hooks (message.publish and session.subscribed at
+ * priority 930), like any other extension. Messages live in memory; with storage_type = disc they are also
+ * written to the embedded store in batches and reloaded at boot.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { RetainerConfig } from '../config/schema/index.js';
+import { logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import type { Broker } from './broker.js';
+import { HookPriority, type STOP } from './hooks.js';
+import { parseWithBuffers, stringifyWithBuffers } from './json-buffers.js';
+import { Message } from './message.js';
+import { RetainedIndex } from './retained-index.js';
+import type { ClientInfo, MessageProperties, SubOpts } from './types.js';
+
+/** How long writes may wait before they are flushed to the store. */
+const FLUSH_DELAY_MS = 50;
+
+interface RetainedRow {
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  props: string | null;
+  from_clientid: string;
+  from_username: string | null;
+  publish_at: number;
+  expires_at: number;
+}
+
+export class Retainer {
+  private readonly index = new RetainedIndex();
+  /** Topic → message to write (or null to delete) at the next flush. */
+  private readonly pending = new Map<string, Message | null>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private clearTimer: NodeJS.Timeout | undefined;
+  private readonly disposers: Array<() => void> = [];
+  private upsert: Statement | undefined;
+  private remove: Statement | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    private config: RetainerConfig,
+    private readonly db: Db | undefined,
+  ) {}
+
+  get count(): number {
+    return this.index.size;
+  }
+
+  /** Loads stored messages and registers the hooks. */
+  start(): void {
+    if (this.db !== undefined && this.config.backend.storage_type === 'disc') {
+      this.upsert = this.db.prepare(
+        `INSERT INTO retained (topic, payload, qos, props, from_clientid, from_username, publish_at, expires_at)
+         VALUES (@topic, @payload, @qos, @props, @from_clientid, @from_username, @publish_at, @expires_at)
+         ON CONFLICT(topic) DO UPDATE SET payload = excluded.payload, qos = excluded.qos, props = excluded.props,
+           from_clientid = excluded.from_clientid, from_username = excluded.from_username,
+           publish_at = excluded.publish_at, expires_at = excluded.expires_at`,
+      );
+      this.remove = this.db.prepare('DELETE FROM retained WHERE topic = ?');
+      this.load();
+    }
+    const hooks = this.broker.hooks;
+    this.disposers.push(
+      hooks.add('message.publish', (msg) => this.onPublish(msg), HookPriority.RETAINER, 'retainer'),
+      hooks.add(
+        'session.subscribed',
+        (client, topic, opts) => this.onSubscribed(client, topic, opts),
+        HookPriority.RETAINER,
+        'retainer',
+      ),
+    );
+    this.armClear();
+    this.broker.metrics.setStat('retained', this.index.size);
+  }
+
+  /** Unregisters hooks and flushes pending writes. */
+  stop(): void {
+    for (const d of this.disposers.splice(0)) d();
+    if (this.clearTimer !== undefined) clearInterval(this.clearTimer);
+    this.clearTimer = undefined;
+    this.flush();
+  }
+
+  /** Applies a new retainer config at runtime. */
+  update(config: RetainerConfig): void {
+    this.config = config;
+    if (this.clearTimer !== undefined) clearInterval(this.clearTimer);
+    this.clearTimer = undefined;
+    this.armClear();
+  }
+
+  /** A retained message by exact topic (expired ones are invisible). */
+  get(topic: string): Message | undefined {
+    const m = this.index.get(topic);
+    return m !== undefined && !m.isExpired(Date.now()) ? m : undefined;
+  }
+
+  /** Retained messages matching a filter, oldest publish first. */
+  match(filter: string): Message[] {
+    const now = Date.now();
+    return this.index.match(filter).filter((m) => !m.isExpired(now));
+  }
+
+  /** Every retained message (for the API), by topic order. */
+  all(): Message[] {
+    const now = Date.now();
+    return [...this.index.values()]
+      .filter((m) => !m.isExpired(now))
+      .sort((a, b) => (a.topic < b.topic ? -1 : 1));
+  }
+
+  /** Deletes one topic's retained message; returns false when there was none. */
+  delete(topic: string): boolean {
+    if (!this.index.delete(topic)) return false;
+    this.schedule(topic, null);
+    this.broker.metrics.setStat('retained', this.index.size);
+    return true;
+  }
+
+  /** Deletes every retained message (or those matching a filter). Returns how many. */
+  clean(filter?: string): number {
+    const victims = filter === undefined ? [...this.index.values()] : this.index.match(filter);
+    for (const m of victims) this.delete(m.topic);
+    return victims.length;
+  }
+
+  /** Writes pending changes to the store in one transaction. */
+  flush(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pending.size === 0 || this.db === undefined || this.upsert === undefined) {
+      this.pending.clear();
+      return;
+    }
+    const upsert = this.upsert;
+    const remove = this.remove!;
+    const batch = [...this.pending];
+    this.pending.clear();
+    try {
+      this.db.transaction(() => {
+        for (const [topic, msg] of batch) {
+          if (msg === null) remove.run(topic);
+          else upsert.run(toRow(msg));
+        }
+      })();
+    } catch (err) {
+      logger.error({ err, count: batch.length }, 'retainer: writing retained messages to the store failed');
+    }
+  }
+
+  private onPublish(msg: Message): { stop: Message } | undefined {
+    if (!msg.flags.retain || !this.config.enable) return undefined;
+    if (msg.payload.length === 0) {
+      this.delete(msg.topic);
+      if (this.config.stop_publish_clear_msg) {
+        // Only a delete: the empty message is not forwarded.
+        const dropped = msg.withChanges({});
+        dropped.headers.allow_publish = false;
+        return { stop: dropped };
+      }
+      return undefined;
+    }
+    if (msg.payload.length > this.config.max_payload_size) {
+      logger.warn(
+        { topic: msg.topic, size: msg.payload.length, limit: this.config.max_payload_size },
+        'retained message not stored: payload above retainer.max_payload_size',
+      );
+      return undefined;
+    }
+    const max = this.config.backend.max_retained_messages;
+    if (max > 0 && this.index.size >= max && !this.index.has(msg.topic)) {
+      logger.warn(
+        { topic: msg.topic, limit: max },
+        'retained message not stored: max_retained_messages reached',
+      );
+      return undefined;
+    }
+    const stored = this.toStored(msg);
+    this.index.set(stored);
+    this.broker.metrics.c['messages.retained']++;
+    this.broker.metrics.setStat('retained', this.index.size);
+    this.schedule(stored.topic, stored);
+    return undefined;
+  }
+
+  /** A stored copy: payload copied out of the socket chunk it may share, expiry defaulted from config. */
+  private toStored(msg: Message): Message {
+    const m = new Message(
+      msg.topic,
+      Buffer.from(msg.payload),
+      msg.qos,
+      msg.from,
+      true,
+      msg.props,
+      { username: msg.headers.username, peerhost: msg.headers.peerhost, protocol: msg.headers.protocol },
+      msg.timestamp,
+    );
+    m.flags.sys = msg.flags.sys;
+    if (msg.props?.messageExpiryInterval !== undefined) {
+      m.expiresAt =
+        msg.props.messageExpiryInterval === 0 && this.config.allow_never_expire ? 0 : msg.expiresAt;
+    } else if (this.config.msg_expiry_interval > 0) {
+      m.expiresAt = msg.timestamp + this.config.msg_expiry_interval;
+    }
+    return m;
+  }
+
+  private onSubscribed(client: ClientInfo, topic: string, opts: SubOpts): typeof STOP | undefined {
+    if (!this.config.enable || opts.share !== undefined) return undefined;
+    if (opts.rh === 2 || (opts.rh === 1 && opts.is_new === false)) return undefined;
+    const session = this.broker.sessionOf(client);
+    if (session === undefined) return undefined;
+    const matches = this.match(topic);
+    if (matches.length === 0) return undefined;
+    matches.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
+    const subOpts: SubOpts = { ...opts };
+    delete subOpts.is_new;
+    for (const m of matches) session.deliver(m, subOpts, true);
+    return undefined;
+  }
+
+  private schedule(topic: string, msg: Message | null): void {
+    if (this.upsert === undefined) return;
+    this.pending.set(topic, msg);
+    if (this.pending.size >= 1000) this.flush();
+    else if (this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  private load(): void {
+    const now = Date.now();
+    const rows = this.db!.prepare('SELECT * FROM retained').all() as RetainedRow[];
+    let expired = 0;
+    for (const r of rows) {
+      if (r.expires_at !== 0 && r.expires_at <= now) {
+        expired++;
+        this.remove!.run(r.topic);
+        continue;
+      }
+      const props = r.props === null ? undefined : parseWithBuffers<MessageProperties>(r.props);
+      const m = new Message(
+        r.topic,
+        r.payload,
+        r.qos as 0 | 1 | 2,
+        r.from_clientid,
+        true,
+        props,
+        {
+          username: r.from_username ?? undefined,
+        },
+        r.publish_at,
+      );
+      m.expiresAt = r.expires_at;
+      this.index.set(m);
+    }
+    if (rows.length > 0)
+      logger.info({ loaded: rows.length - expired, expired }, 'retainer: loaded retained messages');
+  }
+
+  private armClear(): void {
+    const every = this.config.msg_clear_interval;
+    if (every <= 0) return;
+    this.clearTimer = setInterval(() => {
+      const now = Date.now();
+      for (const m of [...this.index.values()]) if (m.isExpired(now)) this.delete(m.topic);
+    }, every);
+    this.clearTimer.unref();
+  }
+}
+
+function toRow(m: Message): RetainedRow {
+  return {
+    topic: m.topic,
+    payload: m.payload,
+    qos: m.qos,
+    props: m.props === undefined ? null : stringifyWithBuffers(m.props),
+    from_clientid: m.from,
+    from_username: m.headers.username ?? null,
+    publish_at: m.timestamp,
+    expires_at: m.expiresAt,
+  };
+}

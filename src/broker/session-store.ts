@@ -1,0 +1,186 @@
+/**
+ * Persistent sessions across a graceful restart: at stop, every session that outlives its connection is
+ * written to the embedded store (subscriptions, unacknowledged and queued messages, QoS 2 ids awaiting
+ * release, expiry deadline); at boot they come back as offline sessions that clients resume.
+ */
+
+import { logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import type { Broker } from './broker.js';
+import { NEVER_EXPIRE } from './broker.js';
+import { parseWithBuffers, stringifyWithBuffers } from './json-buffers.js';
+import { Message } from './message.js';
+import { SessionRecord } from './registry.js';
+import { InflightPhase, Session, type SessionSettings } from './session.js';
+import type { ClientInfo, MessageProperties, QoS, SubOpts } from './types.js';
+
+interface SavedMessage {
+  topic: string;
+  payload: string;
+  qos: QoS;
+  from: string;
+  retain: boolean;
+  props?: string;
+  username?: string;
+  timestamp: number;
+  expiresAt: number;
+}
+
+interface SavedSession {
+  clientInfo: Pick<
+    ClientInfo,
+    'clientid' | 'username' | 'protocol' | 'mountpoint' | 'listener' | 'zone' | 'peerhost'
+  >;
+  createdAt: number;
+  expiryInterval: number;
+  /** Epoch ms when the session expires (0 = never). */
+  expiresAt: number;
+  receiveMaximum: number;
+  subscriptions: Array<[string, SubOpts]>;
+  inflight: Array<{
+    pid: number;
+    qos: 1 | 2;
+    phase: number;
+    retain: boolean;
+    opts: SubOpts;
+    msg: SavedMessage;
+  }>;
+  queue: Array<{ opts: SubOpts; retained: boolean; msg: SavedMessage }>;
+  awaitingRel: number[];
+}
+
+/** Writes every session that must outlive the process; replaces what was saved before. */
+export function saveSessions(broker: Broker, db: Db): number {
+  const rows: Array<[string, string, string]> = [];
+  const now = Date.now();
+  for (const record of broker.registry.records()) {
+    const s = record.session;
+    if (s.expiryInterval === 0) continue;
+    const since = record.disconnectedAt ?? now;
+    const saved: SavedSession = {
+      clientInfo: {
+        clientid: s.clientid,
+        username: s.clientInfo.username,
+        protocol: s.clientInfo.protocol,
+        mountpoint: s.clientInfo.mountpoint,
+        listener: s.clientInfo.listener,
+        zone: s.clientInfo.zone,
+        peerhost: s.clientInfo.peerhost,
+      },
+      createdAt: s.createdAt,
+      expiryInterval: s.expiryInterval,
+      expiresAt: s.expiryInterval >= NEVER_EXPIRE ? 0 : since + s.expiryInterval * 1000,
+      receiveMaximum: s.receiveMaximum,
+      subscriptions: [...s.subscriptions],
+      inflight: [...s.inflight].map(([pid, e]) => ({
+        pid,
+        qos: e.qos,
+        phase: e.phase,
+        retain: e.retain,
+        opts: e.opts,
+        msg: saveMessage(e.msg),
+      })),
+      queue: s.mqueue.toArray().map((d) => ({ opts: d.opts, retained: d.retained, msg: saveMessage(d.msg) })),
+      awaitingRel: [...s.awaitingRel.keys()],
+    };
+    rows.push([record.namespace, s.clientid, JSON.stringify(saved)]);
+  }
+  const insert = db.prepare(
+    'INSERT INTO sessions (namespace, clientid, state, saved_at) VALUES (?, ?, ?, ?)',
+  );
+  db.transaction(() => {
+    db.exec('DELETE FROM sessions');
+    for (const [ns, id, state] of rows) insert.run(ns, id, state, now);
+  })();
+  return rows.length;
+}
+
+/**
+ * Recreates saved sessions as offline sessions (expired ones are dropped) and clears the table, so a crash
+ * later cannot resurrect stale state.
+ */
+export function restoreSessions(
+  broker: Broker,
+  db: Db,
+  settingsFor: (namespace: string) => SessionSettings,
+  baseClientInfo: (saved: SavedSession['clientInfo']) => ClientInfo,
+): number {
+  const rows = db.prepare('SELECT namespace, clientid, state FROM sessions').all() as Array<{
+    namespace: string;
+    clientid: string;
+    state: string;
+  }>;
+  const now = Date.now();
+  let restored = 0;
+  for (const row of rows) {
+    try {
+      const saved = JSON.parse(row.state) as SavedSession;
+      if (saved.expiresAt !== 0 && saved.expiresAt <= now) continue;
+      const session = new Session(
+        row.clientid,
+        baseClientInfo(saved.clientInfo),
+        settingsFor(row.namespace),
+        broker,
+      );
+      session.expiryInterval =
+        saved.expiresAt === 0 ? NEVER_EXPIRE : Math.ceil((saved.expiresAt - now) / 1000);
+      session.receiveMaximum = saved.receiveMaximum;
+      for (const r of saved.inflight) {
+        session.inflight.set(r.pid, {
+          msg: loadMessage(r.msg),
+          qos: r.qos,
+          opts: r.opts,
+          retain: r.retain,
+          phase: r.phase === 1 ? InflightPhase.AwaitComp : InflightPhase.AwaitAck,
+          sentAt: now,
+        });
+      }
+      for (const q of saved.queue) session.mqueue.push(loadMessage(q.msg), q.opts, q.retained);
+      for (const pid of saved.awaitingRel) session.awaitingRel.set(pid, now);
+      const record = new SessionRecord(row.namespace, session);
+      record.disconnectedAt = now;
+      broker.registry.set(row.namespace, row.clientid, record);
+      for (const [topic, opts] of saved.subscriptions) broker.restoreSubscription(session, topic, opts);
+      broker.armExpiry(record);
+      restored++;
+    } catch (err) {
+      logger.error(
+        { err, clientid: row.clientid },
+        'session store: could not restore a saved session; dropped',
+      );
+    }
+  }
+  db.exec('DELETE FROM sessions');
+  broker.metrics.setStat('sessions', broker.registry.count());
+  return restored;
+}
+
+function saveMessage(m: Message): SavedMessage {
+  return {
+    topic: m.topic,
+    payload: m.payload.toString('base64'),
+    qos: m.qos,
+    from: m.from,
+    retain: m.flags.retain,
+    props: m.props === undefined ? undefined : stringifyWithBuffers(m.props),
+    username: m.headers.username,
+    timestamp: m.timestamp,
+    expiresAt: m.expiresAt,
+  };
+}
+
+function loadMessage(s: SavedMessage): Message {
+  const props = s.props === undefined ? undefined : parseWithBuffers<MessageProperties>(s.props);
+  const m = new Message(
+    s.topic,
+    Buffer.from(s.payload, 'base64'),
+    s.qos,
+    s.from,
+    s.retain,
+    props,
+    { username: s.username },
+    s.timestamp,
+  );
+  m.expiresAt = s.expiresAt;
+  return m;
+}

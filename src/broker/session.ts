@@ -1,0 +1,401 @@
+/**
+ * A client's session, whatever its protocol: subscriptions, the inflight window of outgoing QoS 1/2
+ * messages, the queue of waiting deliveries, packet ids, and the set of incoming QoS 2 messages awaiting
+ * release. A channel plugs in through a SessionOutlet that turns deliveries into its own frames; while no
+ * outlet is attached (client offline) deliveries queue.
+ */
+import type { QoS } from '../mqtt/codec/packets.js';
+import type { Hooks } from './hooks.js';
+import type { Message } from './message.js';
+import type { Metrics } from './metrics.js';
+import { type DropPolicy, MessageQueue, type QueuedDelivery } from './mqueue.js';
+import type { ClientInfo, SessionInfo, SubOpts } from './types.js';
+
+/** How a channel receives deliveries from its session. */
+export interface SessionOutlet {
+  /** False while the transport is congested: deliveries wait in the queue instead. */
+  readonly writable: boolean;
+  /**
+   * Sends one PUBLISH (packetId 0 for QoS 0). Returns false when the channel refuses it (e.g. larger than
+   * the client's Maximum Packet Size); the session then counts it dropped and frees the packet id.
+   */
+  sendPublish(
+    msg: Message,
+    qos: QoS,
+    packetId: number,
+    retain: boolean,
+    dup: boolean,
+    opts: SubOpts,
+  ): boolean;
+  /** Sends PUBREL for an outgoing QoS 2 message the client acknowledged with PUBREC. */
+  sendPubrel(packetId: number): void;
+}
+
+export interface SessionSettings {
+  maxInflight: number;
+  maxMqueueLen: number;
+  mqueueStoreQos0: boolean;
+  dropPolicy: DropPolicy;
+  maxAwaitingRel: number;
+  /** ms */
+  awaitRelTimeout: number;
+  /** ms between resends of unacknowledged messages; 0 = resend only on reconnect (MQTT 5). */
+  retryInterval: number;
+  upgradeQos: boolean;
+  maxSubscriptions: number;
+}
+
+/** What a session needs from the broker around it. */
+export interface SessionEnv {
+  readonly hooks: Hooks;
+  readonly metrics: Metrics;
+}
+
+export enum InflightPhase {
+  /** PUBLISH sent, waiting for PUBACK (QoS 1) or PUBREC (QoS 2). */
+  AwaitAck = 0,
+  /** PUBREL sent, waiting for PUBCOMP. */
+  AwaitComp = 1,
+}
+
+export interface InflightEntry {
+  msg: Message;
+  qos: 1 | 2;
+  opts: SubOpts;
+  retain: boolean;
+  phase: InflightPhase;
+  sentAt: number;
+}
+
+/** Result of registering an incoming QoS 2 PUBLISH. */
+export type AwaitRelResult = 'new' | 'duplicate' | 'full';
+
+export class Session {
+  readonly createdAt = Date.now();
+  /** Subscriptions keyed by the topic as the client wrote it (with any $share/ prefix). */
+  readonly subscriptions = new Map<string, SubOpts>();
+  readonly inflight = new Map<number, InflightEntry>();
+  readonly mqueue: MessageQueue;
+  /** Incoming QoS 2 packet ids awaiting PUBREL, with the time they arrived (insertion = time order). */
+  readonly awaitingRel = new Map<number, number>();
+  /** Seconds the session outlives its connection; 0 = it ends with it; 0xFFFFFFFF = never expires. */
+  expiryInterval = 0;
+  /** The client's Receive Maximum (MQTT 5), bounding our inflight window. */
+  receiveMaximum = 65535;
+  /** The client as hooks see it; replaced by each new connection. */
+  clientInfo: ClientInfo;
+
+  private outlet: SessionOutlet | undefined;
+  private lastPacketId = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private relTimer: NodeJS.Timeout | undefined;
+  private draining = false;
+
+  constructor(
+    readonly clientid: string,
+    clientInfo: ClientInfo,
+    public settings: SessionSettings,
+    private readonly env: SessionEnv,
+  ) {
+    this.clientInfo = clientInfo;
+    this.mqueue = new MessageQueue(settings.maxMqueueLen, settings.dropPolicy);
+  }
+
+  /** Applies the settings of a new connection (a resumed session may come back over another protocol level). */
+  applySettings(settings: SessionSettings): void {
+    this.settings = settings;
+    this.mqueue.maxLen = settings.maxMqueueLen;
+    this.mqueue.dropPolicy = settings.dropPolicy;
+  }
+
+  get connected(): boolean {
+    return this.outlet !== undefined;
+  }
+
+  /** Size of the outgoing window: our max_inflight bounded by the client's Receive Maximum. */
+  get window(): number {
+    return Math.min(this.settings.maxInflight, this.receiveMaximum);
+  }
+
+  info(): SessionInfo {
+    return {
+      clientid: this.clientid,
+      created_at: this.createdAt,
+      is_persistent: this.expiryInterval > 0,
+      subscriptions_cnt: this.subscriptions.size,
+      inflight_cnt: this.inflight.size,
+      mqueue_len: this.mqueue.length,
+      expiry_interval: this.expiryInterval,
+    };
+  }
+
+  /**
+   * Hands the session to a channel: unacknowledged messages are sent again (PUBLISH with DUP, or PUBREL)
+   * and then the queue drains.
+   */
+  attach(outlet: SessionOutlet): void {
+    this.outlet = outlet;
+    const now = Date.now();
+    for (const [pid, e] of this.inflight) {
+      e.sentAt = now;
+      if (e.phase === InflightPhase.AwaitComp) outlet.sendPubrel(pid);
+      else if (!outlet.sendPublish(e.msg, e.qos, pid, e.retain, true, e.opts)) {
+        this.inflight.delete(pid);
+        this.dropDelivery(e.msg, 'too_large');
+      }
+    }
+    if (this.inflight.size > 0) this.armRetry();
+    this.drain();
+  }
+
+  /** The channel is gone; deliveries queue until the next attach. */
+  detach(): void {
+    this.outlet = undefined;
+    this.clearRetry();
+  }
+
+  /**
+   * Offers a message matched by subscription `opts`. Sends it now when possible, else queues it.
+   * `asRetained` marks a retained message sent because of a subscription (RETAIN flag set).
+   * Returns false when the message was dropped.
+   */
+  deliver(msg: Message, opts: SubOpts, asRetained = false): boolean {
+    if (opts.nl === 1 && msg.from === this.clientid) {
+      this.dropDelivery(msg, 'no_local');
+      return false;
+    }
+    if (msg.expiresAt !== 0 && msg.isExpired(Date.now())) {
+      this.dropDelivery(msg, 'expired');
+      return false;
+    }
+    const outlet = this.outlet;
+    if (outlet === undefined) {
+      if (!this.settings.mqueueStoreQos0 && this.effectiveQos(msg, opts) === 0) {
+        this.dropDelivery(msg, 'qos0_msg');
+        return false;
+      }
+      return this.enqueue(msg, opts, asRetained);
+    }
+    if (this.mqueue.length === 0 && outlet.writable) {
+      const qos = this.effectiveQos(msg, opts);
+      if (qos === 0) return this.send(outlet, msg, 0, opts, asRetained);
+      if (this.inflight.size < this.window) return this.send(outlet, msg, qos, opts, asRetained);
+    }
+    return this.enqueue(msg, opts, asRetained);
+  }
+
+  /** PUBACK for an outgoing QoS 1 message. Returns false when the packet id was not in flight. */
+  puback(packetId: number): boolean {
+    const e = this.inflight.get(packetId);
+    if (e === undefined || e.qos !== 1) return false;
+    this.inflight.delete(packetId);
+    this.acked(e.msg);
+    this.drain();
+    return true;
+  }
+
+  /** PUBREC for an outgoing QoS 2 message: answer PUBREL. A failure reason code ends the exchange. */
+  pubrec(packetId: number, failed: boolean): boolean {
+    const e = this.inflight.get(packetId);
+    if (e === undefined || e.qos !== 2) return false;
+    if (failed) {
+      this.inflight.delete(packetId);
+      this.drain();
+      return true;
+    }
+    if (e.phase === InflightPhase.AwaitAck) {
+      e.phase = InflightPhase.AwaitComp;
+      e.sentAt = Date.now();
+    }
+    this.outlet?.sendPubrel(packetId);
+    return true;
+  }
+
+  /** PUBCOMP for an outgoing QoS 2 message. */
+  pubcomp(packetId: number): boolean {
+    const e = this.inflight.get(packetId);
+    if (e === undefined || e.phase !== InflightPhase.AwaitComp) return false;
+    this.inflight.delete(packetId);
+    this.acked(e.msg);
+    this.drain();
+    return true;
+  }
+
+  /** Records an incoming QoS 2 PUBLISH; a duplicate must not be published again [MQTT-4.3.3-10]. */
+  awaitRel(packetId: number): AwaitRelResult {
+    if (this.awaitingRel.has(packetId)) return 'duplicate';
+    this.expireAwaitingRel(Date.now());
+    if (this.awaitingRel.size >= this.settings.maxAwaitingRel) return 'full';
+    this.awaitingRel.set(packetId, Date.now());
+    this.armRelTimer();
+    return 'new';
+  }
+
+  /** PUBREL for an incoming QoS 2 message. Returns false when the packet id was unknown. */
+  release(packetId: number): boolean {
+    return this.awaitingRel.delete(packetId);
+  }
+
+  /** The transport can take more frames again. */
+  drain(): void {
+    const outlet = this.outlet;
+    if (outlet === undefined || this.draining) return;
+    this.draining = true;
+    try {
+      while (this.mqueue.length > 0 && outlet.writable && this.outlet === outlet) {
+        const msg = this.mqueue.peekMessage()!;
+        const opts = this.mqueue.peekOpts()!;
+        const qos = this.effectiveQos(msg, opts);
+        if (qos > 0 && this.inflight.size >= this.window) break;
+        const d = this.mqueue.shift()!;
+        if (d.msg.expiresAt !== 0 && d.msg.isExpired(Date.now())) {
+          this.dropDelivery(d.msg, 'expired');
+          continue;
+        }
+        this.send(outlet, d.msg, qos, d.opts, d.retained);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /**
+   * Removes every unacknowledged or queued QoS 1/2 delivery that came through a shared subscription, so
+   * the broker can hand it to another member of the group (the member is leaving).
+   */
+  takeSharedDeliveries(): QueuedDelivery[] {
+    const out: QueuedDelivery[] = [];
+    for (const [pid, e] of this.inflight) {
+      if (e.opts.share !== undefined && e.phase === InflightPhase.AwaitAck) {
+        this.inflight.delete(pid);
+        out.push({ msg: e.msg, opts: e.opts, retained: e.retain });
+      }
+    }
+    const queued = this.mqueue.extract((d) => d.opts.share !== undefined && d.msg.qos > 0);
+    for (const d of queued) out.push(d);
+    return out;
+  }
+
+  /** Stops timers and forgets pending state: the session is over. */
+  terminate(): void {
+    this.outlet = undefined;
+    this.clearRetry();
+    if (this.relTimer !== undefined) clearTimeout(this.relTimer);
+    this.relTimer = undefined;
+    this.mqueue.clear();
+    this.inflight.clear();
+    this.awaitingRel.clear();
+  }
+
+  private effectiveQos(msg: Message, opts: SubOpts): QoS {
+    if (this.settings.upgradeQos) return msg.qos > opts.qos ? msg.qos : opts.qos;
+    return msg.qos < opts.qos ? msg.qos : opts.qos;
+  }
+
+  private send(outlet: SessionOutlet, msg: Message, qos: QoS, opts: SubOpts, asRetained: boolean): boolean {
+    const env = this.env;
+    if (env.hooks.has('message.delivered')) {
+      const r = env.hooks.runFold('message.delivered', [this.clientInfo], msg);
+      // Deliveries are sent in order, so the fold must answer synchronously; an async answer keeps the original.
+      if (!(r instanceof Promise)) msg = r;
+    }
+    const retain = asRetained || (opts.rap === 1 && msg.flags.retain);
+    if (qos === 0) {
+      if (!outlet.sendPublish(msg, 0, 0, retain, false, opts)) {
+        this.dropDelivery(msg, 'too_large');
+        return false;
+      }
+      env.metrics.c['messages.delivered']++;
+      return true;
+    }
+    const pid = this.nextPacketId();
+    if (!outlet.sendPublish(msg, qos, pid, retain, false, opts)) {
+      this.dropDelivery(msg, 'too_large');
+      return false;
+    }
+    env.metrics.c['messages.delivered']++;
+    this.inflight.set(pid, { msg, qos, opts, retain, phase: InflightPhase.AwaitAck, sentAt: Date.now() });
+    if (this.retryTimer === undefined) this.armRetry();
+    return true;
+  }
+
+  private enqueue(msg: Message, opts: SubOpts, asRetained: boolean): boolean {
+    const dropped = this.mqueue.push(msg, opts, asRetained);
+    if (dropped === undefined) return true;
+    this.dropDelivery(dropped, 'queue_full');
+    return dropped !== msg;
+  }
+
+  private nextPacketId(): number {
+    // The window is far below 65535, so a free id is always found within one lap.
+    for (;;) {
+      this.lastPacketId = this.lastPacketId >= 65535 ? 1 : this.lastPacketId + 1;
+      if (!this.inflight.has(this.lastPacketId)) return this.lastPacketId;
+    }
+  }
+
+  private acked(msg: Message): void {
+    this.env.metrics.c['messages.acked']++;
+    if (this.env.hooks.has('message.acked')) this.env.hooks.run('message.acked', this.clientInfo, msg);
+  }
+
+  private dropDelivery(
+    msg: Message,
+    reason: 'expired' | 'queue_full' | 'qos0_msg' | 'too_large' | 'no_local',
+  ): void {
+    const c = this.env.metrics.c;
+    c['delivery.dropped']++;
+    c[`delivery.dropped.${reason}`]++;
+    if (this.env.hooks.has('delivery.dropped'))
+      this.env.hooks.run('delivery.dropped', this.clientInfo, msg, reason);
+  }
+
+  private armRetry(): void {
+    const interval = this.settings.retryInterval;
+    if (interval <= 0 || this.outlet === undefined || this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => this.retry(), interval);
+    this.retryTimer.unref();
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /** Resends messages unacknowledged for retry_interval (MQTT 3.x only; see settings.retryInterval). */
+  private retry(): void {
+    this.retryTimer = undefined;
+    const outlet = this.outlet;
+    if (outlet === undefined) return;
+    const now = Date.now();
+    const due = now - this.settings.retryInterval;
+    for (const [pid, e] of this.inflight) {
+      if (e.sentAt > due) continue;
+      e.sentAt = now;
+      if (e.phase === InflightPhase.AwaitComp) outlet.sendPubrel(pid);
+      else outlet.sendPublish(e.msg, e.qos, pid, e.retain, true, e.opts);
+    }
+    if (this.inflight.size > 0) this.armRetry();
+  }
+
+  private armRelTimer(): void {
+    if (this.relTimer !== undefined || this.settings.awaitRelTimeout === Number.POSITIVE_INFINITY) return;
+    this.relTimer = setTimeout(() => {
+      this.relTimer = undefined;
+      this.expireAwaitingRel(Date.now());
+      if (this.awaitingRel.size > 0) this.armRelTimer();
+    }, this.settings.awaitRelTimeout);
+    this.relTimer.unref();
+  }
+
+  /** Forgets incoming QoS 2 ids whose PUBREL is overdue (counted as dropped). */
+  private expireAwaitingRel(now: number): void {
+    const limit = now - this.settings.awaitRelTimeout;
+    for (const [pid, at] of this.awaitingRel) {
+      if (at > limit) break;
+      this.awaitingRel.delete(pid);
+      this.env.metrics.c['messages.dropped']++;
+      this.env.metrics.c['messages.dropped.await_pubrel_timeout']++;
+    }
+  }
+}

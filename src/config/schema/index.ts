@@ -1,0 +1,30 @@
+/**
+ * The root config schema: one place that lists every section. A component adds its section here and
+ * gets validation, defaults, environment overrides and docs for free.
+ */
+import { type Static, type StaticDecode, Type } from '@sinclair/typebox';
+import { ListenersSchema } from './listeners.js';
+import { MqttSchema } from './mqtt.js';
+import { LogSchema, NodeSchema } from './node.js';
+import { RetainerSchema } from './retainer.js';
+import { SysTopicsSchema } from './sys.js';
+
+export const RootSchema = Type.Object(
+  {
+    node: NodeSchema,
+    mqtt: MqttSchema,
+    listeners: ListenersSchema,
+    retainer: RetainerSchema,
+    sys_topics: SysTopicsSchema,
+    log: LogSchema,
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** The config as the program uses it: durations in ms, sizes in bytes, binds as {host, port}. */
+export type HermodConfig = StaticDecode<typeof RootSchema>;
+/** The config as written in files and returned by the API. */
+export type HermodConfigRaw = Static<typeof RootSchema>;
+export type MqttConfig = HermodConfig['mqtt'];
+export type RetainerConfig = HermodConfig['retainer'];
+export type SysTopicsConfig = HermodConfig['sys_topics'];

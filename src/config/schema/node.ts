@@ -1,0 +1,59 @@
+/** `node { ... }` and `log { ... }`. */
+import { Bool, ByteSize, Enum, Int, NamedMap, Section, Str } from './fields.js';
+
+export const NodeSchema = Section(
+  {
+    name: Str('hermod@127.0.0.1', 'Node name, used in $SYS topics, the API and message ids.'),
+    data_dir: Str(
+      'data',
+      'Directory of the embedded store and runtime files (relative to the working directory).',
+    ),
+    cookie: Str('hermodsecretcookie', 'Kept for compatibility (no clustering yet).'),
+    process_limit: Int(2097152, 'Kept for compatibility.'),
+    max_ports: Int(1048576, 'Kept for compatibility.'),
+  },
+  'This node.',
+);
+
+const LEVELS = [
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+  'all',
+  'none',
+];
+
+export const LogSchema = Section(
+  {
+    console: Section(
+      {
+        enable: Bool(true, 'Log to standard output.'),
+        level: Enum(LEVELS, 'warning', 'Lowest level logged.'),
+        formatter: Enum(['text', 'json'], 'text', 'Line format.'),
+        time_offset: Str('system', 'Kept for compatibility (timestamps are UTC ISO 8601).'),
+      },
+      'Console log handler.',
+    ),
+    file: NamedMap(
+      Section(
+        {
+          enable: Bool(true, 'Write this log file.'),
+          level: Enum(LEVELS, 'warning', 'Lowest level logged.'),
+          path: Str('log/hermod.log', 'File path (relative to the working directory).'),
+          rotation_count: Int(10, 'Rotated files kept.', { minimum: 1, maximum: 128 }),
+          rotation_size: ByteSize('50MB', { description: 'Rotate when the file reaches this size.' }),
+          formatter: Enum(['text', 'json'], 'text', 'Line format.'),
+          time_offset: Str('system', 'Kept for compatibility.'),
+        },
+        'A rotating log file.',
+      ),
+      'File log handlers by name.',
+    ),
+  },
+  'Logging.',
+);

@@ -1,0 +1,165 @@
+/**
+ * PUBLISH from a client: resolve the topic alias, validate, authorize, hand the message to the broker and
+ * acknowledge per QoS (exactly once for QoS 2: a repeated packet id is acknowledged, not published again).
+ */
+import { Message } from '../../broker/message.js';
+import { mount, topicNameError } from '../../broker/topic.js';
+import type { MessageProperties } from '../../broker/types.js';
+import type { HandlerResult, MqttChannel } from '../channel.js';
+import type { PublishPacket, PublishProperties } from '../codec/packets.js';
+import { encodePubAck } from '../codec/serializer.js';
+import { RC } from '../reason-codes.js';
+
+/** Handles an incoming PUBLISH. */
+export function handlePublish(ch: MqttChannel, p: PublishPacket): HandlerResult {
+  const ctx = ch.ctx;
+  const cfg = ctx.mqtt;
+  const c = ctx.broker.metrics.c;
+  c['packets.publish.received']++;
+  c['messages.received']++;
+  if (p.qos === 0) c['messages.qos0.received']++;
+  else if (p.qos === 1) c['messages.qos1.received']++;
+  else c['messages.qos2.received']++;
+
+  let topic = p.topic;
+  const props = p.properties;
+  if (ch.version === 5 && props?.topicAlias !== undefined) {
+    const alias = props.topicAlias;
+    if (alias === 0 || alias > cfg.max_topic_alias) {
+      c['packets.publish.error']++;
+      return ch.protocolError(
+        `topic alias ${alias} outside 1..${cfg.max_topic_alias}`,
+        RC.TOPIC_ALIAS_INVALID,
+      );
+    }
+    ch.inboundAliases ??= new Map();
+    if (topic.length > 0) ch.inboundAliases.set(alias, topic);
+    else {
+      const known = ch.inboundAliases.get(alias);
+      if (known === undefined) {
+        c['packets.publish.error']++;
+        return ch.protocolError(`unknown topic alias ${alias}`);
+      }
+      topic = known;
+    }
+  }
+  const err = topicNameError(topic, { maxLevels: cfg.max_topic_levels, maxLength: cfg.max_topic_length });
+  if (err !== undefined) {
+    c['packets.publish.error']++;
+    return ch.protocolError(`invalid topic name: ${err}`, RC.TOPIC_NAME_INVALID);
+  }
+  if (p.qos > cfg.max_qos_allowed) {
+    c['packets.publish.error']++;
+    return ch.protocolError(`QoS ${p.qos} above max_qos_allowed`, RC.QOS_NOT_SUPPORTED);
+  }
+  if (p.retain && !cfg.retain_available) {
+    c['packets.publish.error']++;
+    return ch.protocolError('retained messages are not supported', RC.RETAIN_NOT_SUPPORTED);
+  }
+  if (props?.payloadFormatIndicator === 1 && !isUtf8(p.payload)) {
+    // The client promised UTF-8 [MQTT-3.3.2-4]; the server may refuse what is not.
+    c['packets.publish.error']++;
+    if (p.qos === 0) return ch.protocolError('payload is not UTF-8', RC.PAYLOAD_FORMAT_INVALID);
+    ack(ch, p, RC.PAYLOAD_FORMAT_INVALID);
+    return;
+  }
+
+  const session = ch.session!;
+  if (p.qos === 2) {
+    if (
+      ch.version === 5 &&
+      session.awaitingRel.size >= cfg.max_inflight &&
+      !session.awaitingRel.has(p.packetId)
+    ) {
+      // More unacknowledged QoS 2 messages than the Receive Maximum we advertised [MQTT-3.3.4-9].
+      c['messages.dropped']++;
+      c['messages.dropped.receive_maximum']++;
+      return ch.protocolError('receive maximum exceeded', RC.RECEIVE_MAXIMUM_EXCEEDED);
+    }
+    const state = session.awaitRel(p.packetId);
+    if (state === 'duplicate') {
+      c['packets.publish.inuse']++;
+      ack(ch, p, RC.SUCCESS);
+      return;
+    }
+    if (state === 'full') {
+      c['packets.publish.dropped']++;
+      c['messages.dropped']++;
+      c['messages.dropped.quota_exceeded']++;
+      // 3.x has no way to refuse a QoS 2 message; closing keeps it in the client's store for a retry.
+      if (ch.version !== 5) return ch.protocolError('max_awaiting_rel reached');
+      // 0x97 Quota exceeded: 0x93 (EMQX's choice) is not a reason code PUBREC may carry.
+      ack(ch, p, RC.QUOTA_EXCEEDED);
+      return;
+    }
+  }
+
+  const allowed = ch.authorize({ action_type: 'publish', qos: p.qos, retain: p.retain }, topic);
+  if (allowed instanceof Promise) return allowed.then((ok) => afterAuthz(ch, p, topic, ok));
+  return afterAuthz(ch, p, topic, allowed);
+}
+
+function afterAuthz(ch: MqttChannel, p: PublishPacket, topic: string, allowed: boolean): HandlerResult {
+  const c = ch.ctx.broker.metrics.c;
+  if (!allowed) {
+    c['packets.publish.auth_error']++;
+    c['packets.publish.dropped']++;
+    if (p.qos === 2) ch.session!.release(p.packetId);
+    if (p.qos > 0) ack(ch, p, RC.NOT_AUTHORIZED);
+    ch.denied();
+    return;
+  }
+  const ci = ch.clientInfo;
+  const msg = new Message(
+    ci.mountpoint.length === 0 ? topic : mount(ci.mountpoint, topic),
+    p.payload,
+    p.qos,
+    ci.clientid,
+    p.retain,
+    messageProps(p.properties),
+    { username: ci.username, peerhost: ci.peerhost, protocol: 'mqtt', proto_ver: ch.version },
+  );
+  const defaultExpiry = ch.ctx.mqtt.message_expiry_interval;
+  if (msg.expiresAt === 0 && defaultExpiry !== Number.POSITIVE_INFINITY && defaultExpiry > 0) {
+    msg.expiresAt = msg.timestamp + defaultExpiry;
+  }
+  const n = ch.ctx.broker.publish(msg);
+  if (n instanceof Promise) return n.then((count) => afterPublish(ch, p, msg, count));
+  afterPublish(ch, p, msg, n);
+}
+
+function afterPublish(ch: MqttChannel, p: PublishPacket, msg: Message, delivered: number): void {
+  if (p.qos > 0) ack(ch, p, delivered === 0 || delivered === -1 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS);
+  if (msg.headers.should_disconnect === true) ch.disconnect(RC.ADMINISTRATIVE_ACTION, 'should_disconnect');
+}
+
+/** PUBACK (QoS 1) or PUBREC (QoS 2) with a reason code (3.x acks carry none). */
+function ack(ch: MqttChannel, p: PublishPacket, rc: number): void {
+  const c = ch.ctx.broker.metrics.c;
+  if (p.qos === 1) c['packets.puback.sent']++;
+  else if (p.qos === 2) c['packets.pubrec.sent']++;
+  else return;
+  // 0x10 is informational: older clients simply get a plain ack.
+  ch.sendFrame(
+    encodePubAck(p.qos === 1 ? 'puback' : 'pubrec', p.packetId, ch.version === 5 ? rc : 0, ch.version),
+  );
+}
+
+/** The properties a message carries onward: everything but the alias and subscription ids. */
+function messageProps(props: PublishProperties | undefined): MessageProperties | undefined {
+  if (props === undefined) return undefined;
+  if (props.topicAlias === undefined && props.subscriptionIdentifiers === undefined) return props;
+  const { topicAlias: _a, subscriptionIdentifiers: _s, ...rest } = props;
+  return Object.keys(rest).length === 0 ? undefined : rest;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function isUtf8(buf: Buffer): boolean {
+  try {
+    decoder.decode(buf);
+    return true;
+  } catch {
+    return false;
+  }
+}

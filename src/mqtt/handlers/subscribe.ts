@@ -1,0 +1,177 @@
+/**
+ * SUBSCRIBE: validate each filter, check capabilities and quota, authorize, run the client.subscribe fold
+ * (after authorization, as EMQX), answer SUBACK, then subscribe — so retained messages follow the SUBACK.
+ */
+import type { TopicFilterEntry } from '../../broker/hooks.js';
+import { joinShare, mount, parseSubscriptionTopic, topicFilterError } from '../../broker/topic.js';
+import type { SubOpts } from '../../broker/types.js';
+import type { HandlerResult, MqttChannel } from '../channel.js';
+import type { SubscribePacket } from '../codec/packets.js';
+import { RC } from '../reason-codes.js';
+
+interface Candidate {
+  /** Index in the SUBSCRIBE, to place the reason code. */
+  index: number;
+  /** As the client wrote it (unmounted). */
+  topic: string;
+  /** The filter without $share/group, unmounted: what authorization checks. */
+  filter: string;
+  group: string | undefined;
+  opts: SubOpts;
+}
+
+/** Handles SUBSCRIBE. */
+export function handleSubscribe(ch: MqttChannel, p: SubscribePacket): HandlerResult {
+  const ctx = ch.ctx;
+  const cfg = ctx.mqtt;
+  const c = ctx.broker.metrics.c;
+  c['packets.subscribe.received']++;
+  const codes = new Array<number>(p.subscriptions.length).fill(RC.UNSPECIFIED_ERROR);
+  const subid = p.properties?.subscriptionIdentifier;
+  const candidates: Candidate[] = [];
+  const session = ch.session!;
+  let quota = cfg.max_subscriptions - session.subscriptions.size;
+
+  for (let i = 0; i < p.subscriptions.length; i++) {
+    const s = p.subscriptions[i]!;
+    const parsed = parseSubscriptionTopic(s.topic);
+    if (typeof parsed === 'string') {
+      codes[i] = RC.TOPIC_FILTER_INVALID;
+      continue;
+    }
+    const err = topicFilterError(parsed.filter, {
+      maxLevels: cfg.max_topic_levels,
+      maxLength: cfg.max_topic_length,
+    });
+    if (err !== undefined) {
+      codes[i] = RC.TOPIC_FILTER_INVALID;
+      continue;
+    }
+    if (parsed.group !== undefined) {
+      if (!cfg.shared_subscription) {
+        codes[i] = RC.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED;
+        continue;
+      }
+      // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
+      if (s.noLocal) return ch.protocolError('no local set on a shared subscription');
+    }
+    if (!cfg.wildcard_subscription && (parsed.filter.includes('+') || parsed.filter.includes('#'))) {
+      codes[i] = RC.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED;
+      continue;
+    }
+    const exists = session.subscriptions.has(mountedTopic(ch, parsed.filter, parsed.group));
+    if (!exists && quota <= 0) {
+      codes[i] = RC.QUOTA_EXCEEDED;
+      continue;
+    }
+    if (!exists) quota--;
+    const qos = s.qos <= cfg.max_qos_allowed ? s.qos : (cfg.max_qos_allowed as 0 | 1 | 2);
+    const opts: SubOpts = {
+      qos,
+      nl: s.noLocal ? 1 : 0,
+      rap: s.retainAsPublished ? 1 : 0,
+      rh: s.retainHandling,
+    };
+    if (subid !== undefined) opts.subid = subid;
+    candidates.push({ index: i, topic: s.topic, filter: parsed.filter, group: parsed.group, opts });
+  }
+
+  return authorizeAll(ch, candidates, (allowed) => {
+    for (const cand of candidates) if (!allowed.has(cand)) codes[cand.index] = RC.NOT_AUTHORIZED;
+    const authorized = candidates.filter((x) => allowed.has(x));
+    if (authorized.length < candidates.length) {
+      c['packets.subscribe.auth_error']++;
+    }
+    return runSubscribeHook(ch, p, authorized, codes);
+  });
+}
+
+function runSubscribeHook(
+  ch: MqttChannel,
+  p: SubscribePacket,
+  authorized: Candidate[],
+  codes: number[],
+): HandlerResult {
+  const hooks = ch.ctx.broker.hooks;
+  if (!hooks.has('client.subscribe') || authorized.length === 0) return finish(ch, p, authorized, codes);
+  const entries: TopicFilterEntry[] = authorized.map((x) => ({ topic: x.topic, opts: x.opts }));
+  const r = hooks.runFold(
+    'client.subscribe',
+    [ch.clientInfo, { userProperties: p.properties?.userProperties }],
+    entries,
+  );
+  const apply = (kept: TopicFilterEntry[]): void => {
+    // A filter the fold removed is refused; one it rewrote is subscribed as rewritten.
+    const accepted: Candidate[] = [];
+    for (const cand of authorized) {
+      const e = kept.find((k) => k.topic === cand.topic) ?? kept[authorized.indexOf(cand)];
+      if (e === undefined) {
+        codes[cand.index] = RC.UNSPECIFIED_ERROR;
+        continue;
+      }
+      const parsed = parseSubscriptionTopic(e.topic);
+      if (typeof parsed === 'string') {
+        codes[cand.index] = RC.TOPIC_FILTER_INVALID;
+        continue;
+      }
+      accepted.push({ ...cand, topic: e.topic, filter: parsed.filter, group: parsed.group, opts: e.opts });
+    }
+    finish(ch, p, accepted, codes);
+  };
+  if (r instanceof Promise) return r.then(apply);
+  apply(r);
+}
+
+function finish(ch: MqttChannel, p: SubscribePacket, accepted: Candidate[], codes: number[]): void {
+  const c = ch.ctx.broker.metrics.c;
+  for (const a of accepted) codes[a.index] = a.opts.qos;
+  const v5 = ch.version === 5;
+  // 3.x has a single failure code (0x80) [MQTT-3.9.3-2].
+  const reasonCodes = v5 ? codes : codes.map((rc) => Math.min(rc, 0x80));
+  if (codes.some((rc) => rc >= 0x80)) c['packets.subscribe.error']++;
+  ch.send({ cmd: 'suback', packetId: p.packetId, reasonCodes });
+  c['packets.suback.sent']++;
+  const broker = ch.ctx.broker;
+  const session = ch.session!;
+  for (const a of accepted) {
+    c['client.subscribe']++;
+    broker.subscribe(session, mountedTopic(ch, a.filter, a.group), a.opts);
+  }
+}
+
+/** The subscription topic as stored: mountpoint inside the share prefix. */
+function mountedTopic(ch: MqttChannel, filter: string, group: string | undefined): string {
+  return joinShare(mount(ch.clientInfo.mountpoint, filter), group);
+}
+
+/** Authorizes every candidate; calls `next` with the allowed ones (sync when every check was sync). */
+function authorizeAll(
+  ch: MqttChannel,
+  candidates: Candidate[],
+  next: (allowed: Set<Candidate>) => HandlerResult,
+): HandlerResult {
+  const allowed = new Set<Candidate>();
+  const pending: Promise<void>[] = [];
+  for (const cand of candidates) {
+    const r = ch.authorize({ action_type: 'subscribe', qos: cand.opts.qos }, cand.filter);
+    if (r instanceof Promise) {
+      pending.push(
+        r.then((ok) => {
+          if (ok) allowed.add(cand);
+        }),
+      );
+    } else if (r) allowed.add(cand);
+  }
+  if (pending.length === 0) {
+    const out = next(allowed);
+    if (allowed.size < candidates.length) ch.denied();
+    return out;
+  }
+  return Promise.all(pending).then(() => {
+    // Keep the SUBSCRIBE order whatever order the answers came in.
+    const ordered = new Set(candidates.filter((x) => allowed.has(x)));
+    const out = next(ordered);
+    if (ordered.size < candidates.length) ch.denied();
+    return out;
+  });
+}

@@ -1,0 +1,125 @@
+/**
+ * Deliveries to an MQTT client as PUBLISH frames. A message fanned out to many subscribers is serialized
+ * once per variant (protocol family, QoS>0, RETAIN, DUP, remaining expiry) and the frame is shared; each
+ * subscriber's packet id is patched into its own copy at write time. Frames that differ per subscriber
+ * (subscription identifiers, topic aliases, mountpoints) are built individually.
+ */
+import type { FrameCacheEntry, Message } from '../broker/message.js';
+import { unmount } from '../broker/topic.js';
+import type { QoS, SubOpts } from '../broker/types.js';
+import type { MqttChannel } from './channel.js';
+import type { PublishPacket, PublishProperties } from './codec/packets.js';
+import { encodePublish } from './codec/serializer.js';
+
+/** Variants kept per message; beyond this, frames are built but not cached. */
+const MAX_CACHED_VARIANTS = 8;
+
+export class OutgoingPublisher {
+  /** Topic → alias we assigned towards this client (MQTT 5 Topic Alias, server side). */
+  private aliases: Map<string, number> | undefined;
+
+  constructor(private readonly ch: MqttChannel) {}
+
+  /** Sends one delivery; false when it exceeds the client's Maximum Packet Size (dropped). */
+  publish(msg: Message, qos: QoS, packetId: number, retain: boolean, dup: boolean, opts: SubOpts): boolean {
+    const ch = this.ch;
+    const v5 = ch.version === 5;
+    const mountpoint = ch.clientInfo.mountpoint;
+    let frame: Buffer;
+    let pidOffset: number;
+    let expiry: number | undefined;
+    if (v5 && msg.expiresAt !== 0) expiry = msg.remainingExpiry(Date.now());
+    const individual =
+      mountpoint.length > 0 || (v5 && (opts.subid !== undefined || ch.clientTopicAliasMax > 0));
+    if (!individual) {
+      const key =
+        (v5 ? 1 : 0) |
+        (qos > 0 ? 2 : 0) |
+        (retain ? 4 : 0) |
+        (dup ? 8 : 0) |
+        (expiry !== undefined ? (expiry + 1) * 16 : 0);
+      let e: FrameCacheEntry | undefined = msg.frameCache;
+      let depth = 0;
+      while (e !== undefined && e.key !== key) {
+        e = e.next;
+        depth++;
+      }
+      if (e === undefined) {
+        const built = encodePublish(
+          this.packet(msg, msg.topic, qos, retain, dup, expiry, undefined, undefined),
+          ch.version,
+        );
+        e = { key, frame: built.frame, packetIdOffset: built.packetIdOffset, next: msg.frameCache };
+        if (depth < MAX_CACHED_VARIANTS) msg.frameCache = e;
+      }
+      frame = e.frame;
+      pidOffset = e.packetIdOffset;
+    } else {
+      let topic = mountpoint.length > 0 ? unmount(mountpoint, msg.topic) : msg.topic;
+      let alias: number | undefined;
+      if (v5 && ch.clientTopicAliasMax > 0) {
+        this.aliases ??= new Map();
+        alias = this.aliases.get(topic);
+        if (alias !== undefined) topic = '';
+        else if (this.aliases.size < ch.clientTopicAliasMax) {
+          alias = this.aliases.size + 1;
+          this.aliases.set(topic, alias);
+        }
+      }
+      const built = encodePublish(
+        this.packet(msg, topic, qos, retain, dup, expiry, opts.subid, alias),
+        ch.version,
+      );
+      frame = built.frame;
+      pidOffset = built.packetIdOffset;
+    }
+    if (ch.clientMaxPacketSize > 0 && frame.length > ch.clientMaxPacketSize) return false;
+    const c = ch.ctx.broker.metrics.c;
+    c['packets.sent']++;
+    c['packets.publish.sent']++;
+    c['messages.sent']++;
+    c['bytes.sent'] += frame.length;
+    if (qos === 0) {
+      c['messages.qos0.sent']++;
+      ch.conn.send(frame);
+    } else {
+      if (qos === 1) c['messages.qos1.sent']++;
+      else c['messages.qos2.sent']++;
+      ch.conn.sendPatched(frame, pidOffset, packetId);
+    }
+    return true;
+  }
+
+  private packet(
+    msg: Message,
+    topic: string,
+    qos: QoS,
+    retain: boolean,
+    dup: boolean,
+    expiry: number | undefined,
+    subid: number | undefined,
+    alias: number | undefined,
+  ): PublishPacket {
+    let properties: PublishProperties | undefined;
+    if (
+      this.ch.version === 5 &&
+      (msg.props !== undefined || expiry !== undefined || subid !== undefined || alias !== undefined)
+    ) {
+      properties = { ...msg.props };
+      if (expiry !== undefined) properties.messageExpiryInterval = expiry;
+      if (subid !== undefined) properties.subscriptionIdentifiers = [subid];
+      if (alias !== undefined) properties.topicAlias = alias;
+    }
+    // A placeholder id: every subscriber patches its own into its copy of the frame.
+    return {
+      cmd: 'publish',
+      qos,
+      dup,
+      retain,
+      topic,
+      packetId: qos > 0 ? 1 : 0,
+      payload: msg.payload,
+      properties,
+    };
+  }
+}

@@ -1,0 +1,519 @@
+import type net from 'node:net';
+import type {
+  CloseReason,
+  Connection,
+  ConnectionHandler,
+  ConnectionStats,
+  PeerCertificate,
+  TransportKind,
+} from './connection.js';
+import { type Flushable, LARGE_FRAME_BYTES, markDirty, packFrames, patchedCopy } from './write-batcher.js';
+
+/** Settings every connection of one listener shares: one object per listener, not per connection. */
+export interface ConnectionConfig {
+  readonly listenerId: string;
+  readonly transport: TransportKind;
+  /** Unsent bytes above which the connection reports `congested`. */
+  readonly highWatermark: number;
+  /** ms a write may make no progress before the connection is dropped; 0 disables. */
+  readonly sendTimeoutMs: number;
+  /** Called once when a connection is gone, so its listener can forget it. */
+  release(conn: Connection): void;
+}
+
+/** Where a connection comes from, possibly as told by a PROXY header or a forwarding proxy. */
+export interface PeerAddress {
+  peerhost: string;
+  peerport: number;
+  sockport: number;
+}
+
+/** How long a gracefully closing connection may take before it is destroyed (peer not reading). */
+export const CLOSE_GRACE_MS = 5000;
+
+const OPEN = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+// Clears batch slots without changing the arrays' element kind.
+const NO_FRAME = Buffer.alloc(0);
+// Batches bigger than this give their slot arrays back instead of keeping them for an idle connection.
+const KEEP_SLOTS = 64;
+
+let lastId = 0;
+
+const kOwner = Symbol('hermod.connection');
+type Owned = net.Socket & { [kOwner]?: StreamConnection };
+
+// Entry points for the transport event glue: symbol-keyed so they stay off the connection's public surface,
+// and called from shared listener functions so an idle connection carries no per-connection closures.
+/** Bytes arrived from the peer. */
+export const kReceive = Symbol('hermod.receive');
+/** The peer ended its side (FIN). */
+export const kPeerEnded = Symbol('hermod.peer-ended');
+/** The transport errored; it closes by itself next. */
+export const kTransportError = Symbol('hermod.transport-error');
+/** The transport is fully closed. */
+export const kTransportClosed = Symbol('hermod.transport-closed');
+/** End the connection now because of `error`. */
+export const kFail = Symbol('hermod.fail');
+const kDrained = Symbol('hermod.drained');
+
+/**
+ * Base of every byte-stream connection: the per-tick write batch, back-pressure, the close protocol and
+ * stats. Subclasses only say how bytes reach the wire and how the transport is ended or killed.
+ */
+export abstract class StreamConnection implements Connection, Flushable {
+  readonly id = ++lastId;
+  readonly peerhost: string;
+  readonly peerport: number;
+  readonly sockport: number;
+  readonly peerCert: PeerCertificate | undefined;
+
+  private handler: ConnectionHandler | undefined;
+  private early: Buffer[] | undefined;
+  private state = OPEN;
+  private reason: CloseReason | undefined;
+  private error: Error | undefined;
+  private gone = false;
+  private notified = false;
+  private timer: NodeJS.Timeout | undefined;
+  private progressMark = 0;
+  private blocked = false;
+  private drainWanted = false;
+  // Set once we decided to end (close, destroy, failure): no more data goes to the handler.
+  private muted = false;
+
+  // The batch. A lone frame (the common case: an ack, a ping response) sits in the `one*` fields;
+  // from the second frame of a tick on, parallel slot arrays are used, created once and then reused.
+  private one: Buffer | undefined;
+  private oneOffset = -1;
+  private oneId = 0;
+  private frames: Buffer[] | undefined;
+  private offsets: number[] | undefined;
+  private ids: number[] | undefined;
+  private count = 0;
+  private queued = 0;
+  private largeCount = 0;
+  private dirty = false;
+
+  private recvOct = 0;
+  private recvCnt = 0;
+  private sendOct = 0;
+  private sendCnt = 0;
+
+  /** `sock` is the byte socket under the transport: its buffer is what back-pressure measures. */
+  constructor(
+    protected readonly sock: net.Socket,
+    protected readonly config: ConnectionConfig,
+    peer: PeerAddress,
+    peerCert: PeerCertificate | undefined,
+  ) {
+    this.peerhost = peer.peerhost;
+    this.peerport = peer.peerport;
+    this.sockport = peer.sockport;
+    this.peerCert = peerCert;
+    (sock as Owned)[kOwner] = this;
+    sock.on('drain', onSocketDrain);
+    sock.on('error', onSocketError);
+  }
+
+  // Getters rather than fields: constant per class, so they cost an idle connection nothing.
+  get kind(): 'stream' {
+    return 'stream';
+  }
+
+  get transport(): TransportKind {
+    return this.config.transport;
+  }
+
+  get listenerId(): string {
+    return this.config.listenerId;
+  }
+
+  get closed(): boolean {
+    return this.state !== OPEN;
+  }
+
+  get pendingBytes(): number {
+    return this.queued + this.sock.writableLength;
+  }
+
+  get congested(): boolean {
+    if (this.queued + this.sock.writableLength <= this.config.highWatermark) return false;
+    this.drainWanted = true;
+    return true;
+  }
+
+  get stats(): ConnectionStats {
+    return { recvOct: this.recvOct, recvCnt: this.recvCnt, sendOct: this.sendOct, sendCnt: this.sendCnt };
+  }
+
+  setHandler(handler: ConnectionHandler): void {
+    this.handler = handler;
+    const early = this.early;
+    if (early !== undefined) {
+      this.early = undefined;
+      for (const chunk of early) this.deliver(handler, chunk);
+    }
+    if (this.gone) this.notifyClose();
+  }
+
+  send(frame: Buffer): void {
+    if (this.state === OPEN) this.enqueue(frame, -1, 0);
+  }
+
+  sendPatched(frame: Buffer, offset: number, packetId: number): void {
+    // A bad offset would patch bytes of the neighbouring frame in the batch copy.
+    if (!(offset >= 0 && offset + 2 <= frame.length)) {
+      throw new RangeError(`packet id offset ${offset} outside a ${frame.length}-byte frame`);
+    }
+    if (this.state === OPEN) this.enqueue(frame, offset, packetId);
+  }
+
+  close(): void {
+    this.beginClose('local');
+    this.muted = true;
+  }
+
+  destroy(): void {
+    this.muted = true;
+    if (this.state === CLOSED) return;
+    this.state = CLOSED;
+    this.reason ??= 'local';
+    this.dropBatch();
+    this.clearTimer();
+    this.killTransport();
+  }
+
+  /** Writes the queued batch: one frame by reference, else one packed copy (large frames by reference). */
+  flush(): void {
+    this.dirty = false;
+    const n = this.count;
+    if (n === 0) return;
+    const size = this.queued;
+    const large = this.largeCount;
+    const one = this.one;
+    this.count = 0;
+    this.queued = 0;
+    this.largeCount = 0;
+    this.one = undefined;
+    if (this.state !== CLOSED) {
+      try {
+        if (n === 1) this.emit(this.oneOffset < 0 ? one! : patchedCopy(one!, this.oneOffset, this.oneId));
+        else if (large === 0) this.emit(packFrames(this.frames!, this.offsets!, this.ids!, 0, n, size));
+        else this.emitSegments(this.frames!, this.offsets!, this.ids!, n);
+      } catch (err) {
+        this[kFail]('reset', err as Error);
+      }
+    }
+    if (n > 1) this.releaseSlots(n);
+    if (this.state !== CLOSED) this.afterWrite();
+  }
+
+  abstract pause(): void;
+  abstract resume(): void;
+  /** Hands one buffer to the transport. */
+  protected abstract writeOne(buf: Buffer): void;
+  /** Hands several buffers to the transport as one unit (one WebSocket message). */
+  protected abstract writeMany(bufs: Buffer[]): void;
+  /** Starts a graceful end (FIN, WebSocket close frame). */
+  protected abstract endTransport(): void;
+  /** Tears the transport down at once. */
+  protected abstract killTransport(): void;
+
+  [kReceive](chunk: Buffer): void {
+    this.recvOct += chunk.length;
+    this.recvCnt++;
+    if (this.muted) return;
+    const handler = this.handler;
+    if (handler !== undefined) this.deliver(handler, chunk);
+    else (this.early ??= []).push(chunk);
+  }
+
+  /** Records why the connection is ending; the first cause wins. */
+  private noteEnd(reason: CloseReason, error?: Error): void {
+    if (this.reason === undefined) {
+      this.reason = reason;
+      this.error = error;
+    }
+  }
+
+  // Flush what we owe the peer, then end our side too.
+  [kPeerEnded](): void {
+    this.beginClose('closed');
+  }
+
+  [kTransportError](err: Error): void {
+    this.noteEnd('reset', err);
+  }
+
+  [kTransportClosed](): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.state = CLOSED;
+    this.dropBatch();
+    this.clearTimer();
+    this.config.release(this);
+    if (this.handler !== undefined) this.notifyClose();
+  }
+
+  [kFail](reason: CloseReason, error: Error): void {
+    this.noteEnd(reason, error);
+    this.destroy();
+  }
+
+  private enqueue(frame: Buffer, offset: number, packetId: number): void {
+    const n = this.count;
+    if (n === 0) {
+      this.one = frame;
+      this.oneOffset = offset;
+      this.oneId = packetId;
+    } else {
+      let frames = this.frames;
+      let offsets = this.offsets;
+      let ids = this.ids;
+      if (frames === undefined || offsets === undefined || ids === undefined) {
+        frames = this.frames = [];
+        offsets = this.offsets = [];
+        ids = this.ids = [];
+      }
+      if (n === 1) {
+        frames[0] = this.one!;
+        offsets[0] = this.oneOffset;
+        ids[0] = this.oneId;
+        this.one = undefined;
+      }
+      frames[n] = frame;
+      offsets[n] = offset;
+      ids[n] = packetId;
+    }
+    this.count = n + 1;
+    this.queued += frame.length;
+    if (offset < 0 && frame.length > LARGE_FRAME_BYTES) this.largeCount++;
+    if (!this.dirty) {
+      this.dirty = true;
+      markDirty(this);
+    }
+  }
+
+  private emit(buf: Buffer): void {
+    this.sendOct += buf.length;
+    this.sendCnt++;
+    this.writeOne(buf);
+  }
+
+  // Runs of small (or patched) frames are packed; large unpatched frames go by reference between them.
+  private emitSegments(frames: Buffer[], offsets: number[], ids: number[], n: number): void {
+    const parts: Buffer[] = [];
+    let start = 0;
+    let run = 0;
+    for (let i = 0; i < n; i++) {
+      const frame = frames[i];
+      if (offsets[i] < 0 && frame.length > LARGE_FRAME_BYTES) {
+        if (i > start) parts.push(this.packRun(frames, offsets, ids, start, i, run));
+        parts.push(frame);
+        start = i + 1;
+        run = 0;
+      } else {
+        run += frame.length;
+      }
+    }
+    if (n > start) parts.push(this.packRun(frames, offsets, ids, start, n, run));
+    for (const part of parts) this.sendOct += part.length;
+    this.sendCnt += parts.length;
+    this.writeMany(parts);
+  }
+
+  private packRun(
+    frames: Buffer[],
+    offsets: number[],
+    ids: number[],
+    from: number,
+    to: number,
+    size: number,
+  ) {
+    return to - from === 1 && offsets[from] < 0
+      ? frames[from]
+      : packFrames(frames, offsets, ids, from, to, size);
+  }
+
+  private releaseSlots(n: number): void {
+    if (n > KEEP_SLOTS) {
+      this.frames = this.offsets = this.ids = undefined;
+      return;
+    }
+    const frames = this.frames;
+    if (frames !== undefined) for (let i = 0; i < n; i++) frames[i] = NO_FRAME;
+  }
+
+  private dropBatch(): void {
+    const n = this.count;
+    if (n === 0) return;
+    this.count = 0;
+    this.queued = 0;
+    this.largeCount = 0;
+    this.one = undefined;
+    if (n > 1) this.releaseSlots(n);
+  }
+
+  private afterWrite(): void {
+    if (this.sock.writableNeedDrain) {
+      if (this.queued + this.sock.writableLength > this.config.highWatermark) this.drainWanted = true;
+      if (!this.blocked) {
+        this.blocked = true;
+        this.armSendTimer();
+      }
+    } else if (this.drainWanted && !this.congested) {
+      this.drainWanted = false;
+      this.handler?.onDrain?.();
+    }
+  }
+
+  private armSendTimer(): void {
+    const ms = this.config.sendTimeoutMs;
+    if (!(ms > 0) || ms === Number.POSITIVE_INFINITY || this.timer !== undefined) return;
+    this.progressMark = this.written();
+    this.timer = setTimeout(StreamConnection.onSendTimer, ms, this).unref();
+  }
+
+  // Bytes the socket has handed on to the OS (bytesWritten also counts what is still buffered).
+  private written(): number {
+    return (this.sock.bytesWritten ?? 0) - this.sock.writableLength;
+  }
+
+  private beginClose(reason: CloseReason): void {
+    if (this.state !== OPEN) return;
+    if (this.count > 0) this.flush();
+    if (this.state !== OPEN) return;
+    this.state = CLOSING;
+    this.noteEnd(reason);
+    this.clearTimer();
+    this.endTransport();
+    this.timer = setTimeout(StreamConnection.onGraceExpired, CLOSE_GRACE_MS, this).unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private deliver(handler: ConnectionHandler, chunk: Buffer): void {
+    if (this.muted) return;
+    try {
+      handler.onData(chunk);
+    } catch (err) {
+      // One client's packet must not take the process down: drop that connection, report the error.
+      this[kFail]('local', err as Error);
+    }
+  }
+
+  private notifyClose(): void {
+    if (this.notified) return;
+    this.notified = true;
+    this.handler!.onClose(this.reason ?? 'closed', this.error);
+  }
+
+  [kDrained](): void {
+    if (this.state === CLOSED) return;
+    this.blocked = false;
+    if (this.state === OPEN) this.clearTimer();
+    if (this.drainWanted && !this.congested) {
+      this.drainWanted = false;
+      this.handler?.onDrain?.();
+    }
+  }
+
+  private static onSendTimer(conn: StreamConnection): void {
+    conn.timer = undefined;
+    if (!conn.blocked || conn.state !== OPEN) return;
+    const written = conn.written();
+    if (written > conn.progressMark) {
+      conn.armSendTimer();
+      return;
+    }
+    conn.noteEnd('timeout');
+    conn.destroy();
+  }
+
+  private static onGraceExpired(conn: StreamConnection): void {
+    conn.timer = undefined;
+    conn.destroy();
+  }
+}
+
+/** A connection over a TCP or TLS socket. */
+export class SocketConnection extends StreamConnection {
+  /** Takes over `sock` (which may arrive paused) and starts reading. */
+  constructor(
+    sock: net.Socket,
+    config: ConnectionConfig,
+    peer: PeerAddress,
+    peerCert: PeerCertificate | undefined = undefined,
+  ) {
+    super(sock, config, peer, peerCert);
+    // Sockets are accepted without half-open so a FIN mid-handshake ends them; from here on a peer FIN
+    // must not end our side before the queued frames are flushed (see peerEnded).
+    sock.allowHalfOpen = true;
+    sock.on('data', onSocketData);
+    sock.on('end', onSocketEnd);
+    sock.on('close', onSocketClose);
+    if (sock.destroyed) process.nextTick(closedEarly, this);
+    else sock.resume();
+  }
+
+  pause(): void {
+    this.sock.pause();
+  }
+
+  resume(): void {
+    if (!this.closed) this.sock.resume();
+  }
+
+  protected writeOne(buf: Buffer): void {
+    this.sock.write(buf);
+  }
+
+  protected writeMany(bufs: Buffer[]): void {
+    // cork/uncork turns the parts into one writev.
+    this.sock.cork();
+    for (const buf of bufs) this.sock.write(buf);
+    this.sock.uncork();
+  }
+
+  protected endTransport(): void {
+    this.sock.end();
+  }
+
+  protected killTransport(): void {
+    this.sock.destroy();
+  }
+}
+
+function onSocketDrain(this: Owned): void {
+  this[kOwner]?.[kDrained]();
+}
+
+function onSocketError(this: Owned, err: Error): void {
+  this[kOwner]?.[kTransportError](err);
+}
+
+function onSocketData(this: Owned, chunk: Buffer): void {
+  this[kOwner]![kReceive](chunk);
+}
+
+function onSocketEnd(this: Owned): void {
+  this[kOwner]![kPeerEnded]();
+}
+
+function onSocketClose(this: Owned): void {
+  this[kOwner]![kTransportClosed]();
+}
+
+/** For a transport that was gone before its connection existed. */
+export function closedEarly(conn: StreamConnection): void {
+  conn[kTransportError](new Error('connection closed before it was set up'));
+  conn[kTransportClosed]();
+}

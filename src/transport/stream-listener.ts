@@ -1,0 +1,314 @@
+import net from 'node:net';
+import type tls from 'node:tls';
+import type { Connection } from './connection.js';
+import type {
+  BindAddress,
+  Listener,
+  ListenerEvents,
+  ListenerOptions,
+  ListenerRefusal,
+  TlsOptions,
+} from './listener.js';
+import { readProxyHeader } from './proxy-protocol.js';
+import { TokenBucket } from './rate-limiter.js';
+import type { ConnectionConfig, PeerAddress } from './stream-connection.js';
+import { verifyPeer } from './tls-context.js';
+
+/** `tcp.highWatermark` when the options give 0. */
+export const DEFAULT_HIGH_WATERMARK = 1024 * 1024;
+// Node's own socket mark: below it a congested socket might never emit 'drain', so onDrain could not fire.
+const MIN_HIGH_WATERMARK = 16 * 1024;
+// Connections held back by max_conn_rate, in seconds' worth of the rate, before extras are refused.
+const HELD_SECONDS = 5;
+
+/** A socket accepted but not handed over yet: held by the rate limit, reading PROXY, in a TLS/WS handshake. */
+export interface Inflight {
+  readonly raw: net.Socket;
+  peer: PeerAddress;
+  /** Set while a wrapper (TLS, HTTP) owns the socket and we can only find it again by its address. */
+  key: string | undefined;
+  /** The TLS handshake under a WSS upgrade is done. */
+  secured: boolean;
+  readonly owner: StreamListener;
+}
+
+const kInflight = Symbol('hermod.inflight');
+const kForget = Symbol('hermod.forget');
+type Tracked = net.Socket & { [kInflight]?: Inflight };
+
+/**
+ * Everything the four stream listeners share: the accepting TCP server, max_connections, max_conn_rate
+ * smoothing, the PROXY header, and bookkeeping of live connections. Subclasses turn an admitted socket
+ * into a Connection (`accept`).
+ */
+export abstract class StreamListener implements Listener {
+  readonly id: string;
+  readonly type: ListenerOptions['type'];
+  protected readonly config: ConnectionConfig;
+  private server: net.Server | undefined;
+  private readonly live = new Set<Connection>();
+  private readonly inflight = new Set<net.Socket>();
+  private readonly byKey = new Map<string, Inflight>();
+  private readonly held: net.Socket[] = [];
+  private heldTimer: NodeJS.Timeout | undefined;
+  private bucket: TokenBucket | undefined;
+
+  /** Does not bind: `start` does. */
+  constructor(
+    readonly options: ListenerOptions,
+    protected readonly events: ListenerEvents,
+  ) {
+    this.id = options.id;
+    this.type = options.type;
+    this.config = {
+      listenerId: options.id,
+      transport: options.type,
+      highWatermark: Math.max(MIN_HIGH_WATERMARK, options.tcp.highWatermark || DEFAULT_HIGH_WATERMARK),
+      sendTimeoutMs: options.tcp.sendTimeoutMs,
+      release: (conn) => {
+        this.live.delete(conn);
+      },
+    };
+  }
+
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
+  get currentConnections(): number {
+    return this.live.size;
+  }
+
+  address(): BindAddress | undefined {
+    const addr = this.server?.address();
+    if (addr === undefined || addr === null || typeof addr === 'string') return undefined;
+    return { host: addr.address, port: addr.port };
+  }
+
+  async start(): Promise<void> {
+    if (this.server !== undefined) return;
+    await this.prepare();
+    const { bind, tcp, maxConnRate } = this.options;
+    const server = net.createServer({ noDelay: tcp.nodelay, keepAlive: tcp.keepalive });
+    server.on('connection', (raw: net.Socket) => this.onSocket(raw));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: bind.host, port: bind.port, backlog: tcp.backlog || undefined }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.events.onError?.(err));
+    this.bucket = maxConnRate > 0 && Number.isFinite(maxConnRate) ? new TokenBucket(maxConnRate) : undefined;
+    this.server = server;
+  }
+
+  async stop(closeConnections = false): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    // Only the listening socket closes here; node's close callback would wait for every connection.
+    server.close();
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    this.held.length = 0;
+    // Not handed over yet, so nobody else owns them.
+    for (const raw of [...this.inflight]) raw.destroy();
+    if (closeConnections) for (const conn of [...this.live]) conn.destroy();
+    await this.shutdown();
+  }
+
+  /** Loads what the listener needs before it binds (key material, HTTP server). */
+  protected abstract prepare(): Promise<void>;
+  /** Releases what `prepare` built. */
+  protected abstract shutdown(): Promise<void>;
+  /** Turns an admitted socket (rate limit and PROXY header passed) into a Connection. */
+  protected abstract accept(entry: Inflight): void;
+
+  /** Called when a socket not yet handed over closes. */
+  protected abandoned(_entry: Inflight): void {}
+
+  /** Registers a connection made from `entry` and gives it to the broker. */
+  protected handOver(entry: Inflight, conn: Connection): void {
+    this.settle(entry);
+    if (this.server === undefined) {
+      conn.destroy();
+      return;
+    }
+    this.live.add(conn);
+    this.events.onConnection(conn);
+  }
+
+  /** Makes `entry` findable from the socket a wrapper (TLS, HTTP) will hand back later. */
+  protected expectWrapped(entry: Inflight): void {
+    const key = addressKey(entry.raw);
+    if (key === undefined) return;
+    entry.key = key;
+    this.byKey.set(key, entry);
+  }
+
+  /** The entry behind a socket a wrapper handed back; undefined once the socket is gone. */
+  protected wrappedEntry(sock: net.Socket): Inflight | undefined {
+    const key = addressKey(sock);
+    return key === undefined ? undefined : this.byKey.get(key);
+  }
+
+  /** Stops tracking `entry` (handed over or refused). */
+  protected settle(entry: Inflight): void {
+    this.inflight.delete(entry.raw);
+    if (entry.key !== undefined) this.byKey.delete(entry.key);
+    (entry.raw as Tracked)[kInflight] = undefined;
+  }
+
+  /** Refuses a tracked socket: reports it and drops it (and `sock` wrapping it). */
+  protected refuseEntry(entry: Inflight, reason: ListenerRefusal, detail?: string, sock?: net.Socket): void {
+    this.settle(entry);
+    sock?.destroy();
+    entry.raw.destroy();
+    this.refuse(reason, entry.peer.peerhost, detail);
+  }
+
+  protected refuse(reason: ListenerRefusal, peerhost: string, detail?: string): void {
+    this.events.onRefused?.(reason, peerhost, detail);
+  }
+
+  /** Checks a finished TLS handshake; returns its entry when the client may go on. */
+  protected secured(sock: tls.TLSSocket, opts: TlsOptions): Inflight | undefined {
+    const entry = this.wrappedEntry(sock);
+    if (entry === undefined) {
+      sock.destroy();
+      return undefined;
+    }
+    const refusal = verifyPeer(sock, opts);
+    if (refusal !== undefined) {
+      this.refuseEntry(entry, 'tls_handshake', refusal, sock);
+      return undefined;
+    }
+    entry.secured = true;
+    return entry;
+  }
+
+  /** A TLS handshake failed (node's tlsClientError). */
+  protected handshakeFailed(err: Error, sock: tls.TLSSocket): void {
+    const entry = this.wrappedEntry(sock);
+    // OpenSSL errors carry a short `reason`; the message adds library paths.
+    const detail = (err as { reason?: string }).reason ?? err.message;
+    if (entry !== undefined) this.refuseEntry(entry, 'tls_handshake', detail, sock);
+    // Already closed: its address is gone with it, and `abandoned` has reported it.
+    else sock.destroy();
+  }
+
+  private onSocket(raw: net.Socket): void {
+    raw.on('error', ignoreError);
+    const peer = {
+      peerhost: plainHost(raw.remoteAddress),
+      peerport: raw.remotePort ?? 0,
+      sockport: raw.localPort ?? 0,
+    };
+    if (this.server === undefined) {
+      raw.destroy();
+      return;
+    }
+    if (this.live.size + this.inflight.size >= this.options.maxConnections) {
+      raw.destroy();
+      this.refuse('max_connections', peer.peerhost);
+      return;
+    }
+    const entry: Inflight = { raw, peer, key: undefined, secured: false, owner: this };
+    (raw as Tracked)[kInflight] = entry;
+    this.inflight.add(raw);
+    raw.on('close', onRawClose);
+    const bucket = this.bucket;
+    if (bucket !== undefined && (this.held.length > 0 || !bucket.take())) this.hold(entry, bucket);
+    else this.admit(entry);
+  }
+
+  // Over the rate: keep the socket paused, unanswered, until a token frees up.
+  private hold(entry: Inflight, bucket: TokenBucket): void {
+    const max = Math.max(1, Math.ceil(this.options.maxConnRate * HELD_SECONDS));
+    if (this.held.length >= max) this.compactHeld();
+    if (this.held.length >= max) {
+      this.refuseEntry(entry, 'max_connections', 'max_conn_rate backlog full');
+      return;
+    }
+    entry.raw.pause();
+    this.held.push(entry.raw);
+    if (this.heldTimer === undefined) {
+      this.heldTimer = setTimeout(() => this.releaseHeld(), bucket.waitMs());
+    }
+  }
+
+  private releaseHeld(): void {
+    this.heldTimer = undefined;
+    const bucket = this.bucket;
+    if (bucket === undefined) return;
+    while (this.held.length > 0) {
+      const entry = (this.held[0] as Tracked)[kInflight];
+      if (entry === undefined) {
+        this.held.shift();
+        continue;
+      }
+      if (!bucket.take()) break;
+      this.held.shift();
+      this.admit(entry);
+    }
+    if (this.held.length > 0) this.heldTimer = setTimeout(() => this.releaseHeld(), bucket.waitMs());
+  }
+
+  private compactHeld(): void {
+    let n = 0;
+    for (const raw of this.held) if ((raw as Tracked)[kInflight] !== undefined) this.held[n++] = raw;
+    this.held.length = n;
+  }
+
+  private admit(entry: Inflight): void {
+    if (!this.options.proxyProtocol) {
+      this.accept(entry);
+      return;
+    }
+    readProxyHeader(entry.raw, this.options.proxyProtocolTimeoutMs, (err, address) => {
+      // Closed meanwhile (or the listener stopped): nothing to refuse.
+      if (!this.inflight.has(entry.raw)) return;
+      if (err !== undefined) {
+        this.refuseEntry(entry, 'proxy_protocol', err.message);
+        return;
+      }
+      if (address !== undefined) {
+        entry.peer = {
+          peerhost: plainHost(address.srcHost),
+          peerport: address.srcPort,
+          sockport: address.dstPort,
+        };
+      }
+      this.accept(entry);
+    });
+  }
+
+  // A socket closed before it was handed over.
+  [kForget](entry: Inflight): void {
+    this.settle(entry);
+    this.abandoned(entry);
+  }
+}
+
+function onRawClose(this: Tracked): void {
+  const entry = this[kInflight];
+  if (entry !== undefined) entry.owner[kForget](entry);
+}
+
+// Socket errors before an owner attaches its own listener must not crash the process; 'close' follows.
+function ignoreError(): void {}
+
+/** An address as people write it: IPv4-mapped IPv6 ('::ffff:10.0.0.1') becomes plain IPv4. */
+export function plainHost(addr: string | undefined): string {
+  if (addr === undefined) return '';
+  if (addr.startsWith('::ffff:') && net.isIPv4(addr.slice(7))) return addr.slice(7);
+  return addr;
+}
+
+// Both ends of a TCP connection; the same for a raw socket and for a TLS socket wrapped around it.
+function addressKey(sock: net.Socket): string | undefined {
+  const remote = sock.remoteAddress;
+  if (remote === undefined) return undefined;
+  return `${remote}|${sock.remotePort}|${sock.localAddress}|${sock.localPort}`;
+}

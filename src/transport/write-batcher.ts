@@ -1,0 +1,87 @@
+/**
+ * Per-tick write coalescing. A connection that queues its first frame of a tick joins one global dirty list;
+ * a single deferred pass then flushes every dirty connection, so a fan-out of N frames to one subscriber
+ * costs one socket write instead of N.
+ */
+
+/** Something with queued output; `flush` writes it and must not throw. */
+export interface Flushable {
+  flush(): void;
+}
+
+/** Frames above this size are written by reference rather than copied into the batch buffer. */
+export const LARGE_FRAME_BYTES = 64 * 1024;
+
+const dirty: Flushable[] = [];
+let scheduled = false;
+
+// process.nextTick rather than queueMicrotask: the tick queue is drained only after the whole microtask
+// queue, so frames sent from promise continuations of the same turn still land in the same batch.
+function flushDirty(): void {
+  let i = 0;
+  try {
+    // The list can grow while we walk it (a flush may wake a handler that sends again): those join this pass.
+    for (; i < dirty.length; i++) dirty[i].flush();
+  } finally {
+    if (i + 1 < dirty.length) {
+      // A flush threw: keep the ones not yet flushed for another pass instead of stranding them.
+      dirty.splice(0, i + 1);
+      process.nextTick(flushDirty);
+    } else {
+      dirty.length = 0;
+      scheduled = false;
+    }
+  }
+}
+
+/** Registers a connection for the next flush pass; the caller ensures it registers once per pass. */
+export function markDirty(conn: Flushable): void {
+  dirty.push(conn);
+  if (!scheduled) {
+    scheduled = true;
+    process.nextTick(flushDirty);
+  }
+}
+
+/**
+ * Copies frames[from, to) into one new buffer of `size` bytes, writing each patched frame's packet id
+ * (big-endian, at its offset) into the copy only: the source frames may be shared with other connections.
+ */
+export function packFrames(
+  frames: Buffer[],
+  offsets: number[],
+  ids: number[],
+  from: number,
+  to: number,
+  size: number,
+): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (let i = from; i < to; i++) {
+    const frame = frames[i];
+    const len = frame.length;
+    if (len <= 16) {
+      // Acks and pings: a byte loop beats the set() call overhead at this size.
+      for (let j = 0; j < len; j++) out[pos + j] = frame[j];
+    } else {
+      out.set(frame, pos);
+    }
+    const offset = offsets[i];
+    if (offset >= 0) {
+      const id = ids[i];
+      out[pos + offset] = id >>> 8;
+      out[pos + offset + 1] = id & 0xff;
+    }
+    pos += len;
+  }
+  return out;
+}
+
+/** A copy of one shared frame with `packetId` written big-endian at `offset`. */
+export function patchedCopy(frame: Buffer, offset: number, packetId: number): Buffer {
+  const out = Buffer.allocUnsafe(frame.length);
+  out.set(frame, 0);
+  out[offset] = packetId >>> 8;
+  out[offset + 1] = packetId & 0xff;
+  return out;
+}

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { Connection } from '../../src/transport/connection.js';
+import {
+  connectTcp,
+  type Harness,
+  listenerOptions,
+  nextTurn,
+  Recorder,
+  startHarness,
+  waitFor,
+} from './helpers.js';
+
+// Queues big frames tick by tick until the connection says it is congested (the peer is not reading).
+async function fillUntilCongested(conn: Connection): Promise<number> {
+  const chunk = Buffer.alloc(256 * 1024, 1);
+  let sent = 0;
+  while (!conn.congested) {
+    if (sent > 1024 * 1024 * 1024) throw new Error('never congested');
+    conn.send(chunk);
+    sent += chunk.length;
+    await nextTurn();
+  }
+  return sent;
+}
+
+describe('back-pressure', () => {
+  const harnesses: Harness[] = [];
+  const start = async (tcp: Parameters<typeof listenerOptions>[2]): Promise<Harness> => {
+    const h = await startHarness(listenerOptions('tcp', {}, tcp));
+    harnesses.push(h);
+    return h;
+  };
+  after(async () => {
+    for (const h of harnesses) await h.stop();
+  });
+
+  it('a peer that does not read makes the connection congested; onDrain fires once it reads', async () => {
+    const h = await start({ highWatermark: 256 * 1024, sendTimeoutMs: 60_000 });
+    const client = await connectTcp(h.port);
+    client.pause();
+    const conn = await h.connection();
+    const rec = new Recorder();
+    conn.setHandler(rec);
+    const sent = await fillUntilCongested(conn);
+    assert.ok(conn.pendingBytes > 256 * 1024);
+    assert.equal(rec.drains, 0);
+    let received = 0;
+    client.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    client.resume();
+    await waitFor(() => rec.drains === 1, 20_000, 'onDrain');
+    assert.equal(conn.congested, false);
+    await waitFor(() => received === sent, 20_000, 'all bytes');
+    assert.equal(conn.stats.sendOct, sent);
+    client.destroy();
+  });
+
+  it('drops a connection whose writes make no progress for send_timeout', async () => {
+    const h = await start({ highWatermark: 64 * 1024, sendTimeoutMs: 300 });
+    const client = await connectTcp(h.port);
+    client.pause();
+    const conn = await h.connection();
+    const rec = new Recorder();
+    conn.setHandler(rec);
+    await fillUntilCongested(conn);
+    assert.equal(await rec.closed(), 'timeout');
+    assert.equal(conn.closed, true);
+    client.destroy();
+  });
+
+  it('close() on a peer that never reads still ends the connection', { timeout: 20_000 }, async () => {
+    const h = await start({ highWatermark: 64 * 1024, sendTimeoutMs: 0 });
+    const client = await connectTcp(h.port);
+    client.pause();
+    const conn = await h.connection();
+    const rec = new Recorder();
+    conn.setHandler(rec);
+    await fillUntilCongested(conn);
+    conn.close();
+    assert.equal(await rec.closed(), 'local');
+    client.destroy();
+  });
+});

@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import {
+  closedSocket,
+  collect,
+  connectTcp,
+  type Harness,
+  listenerOptions,
+  nextTurn,
+  Recorder,
+  startHarness,
+  waitFor,
+} from './helpers.js';
+
+describe('tcp listener', () => {
+  const harnesses: Harness[] = [];
+  const start = async (...args: Parameters<typeof listenerOptions>): Promise<Harness> => {
+    const h = await startHarness(listenerOptions(...args));
+    harnesses.push(h);
+    return h;
+  };
+  after(async () => {
+    for (const h of harnesses) await h.stop();
+  });
+
+  it('binds port 0, reports the bound address and the connection details', async () => {
+    const h = await start('tcp');
+    assert.ok(h.port > 0);
+    assert.equal(h.listener.running, true);
+    assert.equal(h.listener.address()?.host, '127.0.0.1');
+    const client = await connectTcp(h.port);
+    const conn = await h.connection();
+    assert.equal(conn.transport, 'tcp');
+    assert.equal(conn.kind, 'stream');
+    assert.equal(conn.listenerId, 'tcp:test');
+    assert.equal(conn.peerhost, '127.0.0.1');
+    assert.equal(conn.peerport, client.localPort);
+    assert.equal(conn.sockport, h.port);
+    assert.equal(conn.peerCert, undefined);
+    assert.equal(h.listener.currentConnections, 1);
+    client.destroy();
+    await waitFor(() => h.listener.currentConnections === 0);
+  });
+
+  it('echoes data, batches a tick into one write and keeps order', async () => {
+    const h = await start('tcp');
+    const client = await connectTcp(h.port);
+    const got = collect(client);
+    const conn = await h.connection();
+    const rec = new Recorder(conn);
+    conn.setHandler(rec);
+    client.write('ping');
+    await got.bytes(4);
+    assert.equal(got.data().toString(), 'ping');
+    const before = conn.stats.sendCnt;
+    conn.send(Buffer.from('a'));
+    conn.send(Buffer.from('b'));
+    conn.send(Buffer.from('c'));
+    await got.bytes(7);
+    assert.equal(conn.stats.sendCnt - before, 1, 'three frames, one write');
+    assert.equal(got.data().toString(), 'pingabc');
+    assert.equal(conn.stats.recvOct, 4);
+    assert.ok(conn.stats.recvCnt >= 1);
+    client.destroy();
+  });
+
+  it('sendPatched gives each connection its own packet id over real sockets', async () => {
+    const h = await start('tcp');
+    const c1 = await connectTcp(h.port);
+    const c2 = await connectTcp(h.port);
+    const g1 = collect(c1);
+    const g2 = collect(c2);
+    const a = await h.connection(0);
+    const b = await h.connection(1);
+    const shared = Buffer.from([0x32, 0x07, 0x00, 0x01, 0x74, 0x00, 0x00, 0x68, 0x69]);
+    const copy = Buffer.from(shared);
+    a.sendPatched(shared, 5, 11);
+    b.sendPatched(shared, 5, 22);
+    const [r1, r2] = await Promise.all([g1.bytes(9), g2.bytes(9)]);
+    assert.equal(r1.readUInt16BE(5), 11);
+    assert.equal(r2.readUInt16BE(5), 22);
+    assert.deepEqual(shared, copy);
+    c1.destroy();
+    c2.destroy();
+  });
+
+  it('buffers data that arrives before setHandler', async () => {
+    const h = await start('tcp');
+    const client = await connectTcp(h.port);
+    const conn = await h.connection();
+    client.write('early');
+    await new Promise((r) => setTimeout(r, 50));
+    const rec = new Recorder();
+    conn.setHandler(rec);
+    assert.equal(rec.received.toString(), 'early');
+    client.end();
+    assert.equal(await rec.closed(), 'closed');
+  });
+
+  it('reports a close that happened before setHandler, after the buffered data', async () => {
+    const h = await start('tcp');
+    const client = await connectTcp(h.port);
+    const conn = await h.connection();
+    client.end('bye');
+    await waitFor(() => conn.closed);
+    await new Promise((r) => setTimeout(r, 20));
+    const rec = new Recorder();
+    conn.setHandler(rec);
+    assert.equal(rec.received.toString(), 'bye');
+    assert.equal(await rec.closed(), 'closed');
+    assert.equal(rec.closeCount, 1);
+  });
+
+  it('close() flushes queued frames, then ends; onClose says local', async () => {
+    const h = await start('tcp');
+    const client = await connectTcp(h.port);
+    const got = collect(client);
+    const conn = await h.connection();
+    const rec = new Recorder();
+    conn.setHandler(rec);
+    conn.send(Buffer.from('last words'));
+    conn.close();
+    conn.close();
+    assert.equal(conn.closed, true);
+    await closedSocket(client);
+    assert.equal(got.data().toString(), 'last words');
+    assert.equal(await rec.closed(), 'local');
+    assert.equal(rec.closeCount, 1);
+  });
+
+  it('destroy() discards queued frames', async () => {
+    const h = await start('tcp');
+    const client = await connectTcp(h.port);
+    const got = collect(client);
+    const conn = await h.connection();
+    const rec = new Recorder();
+    conn.setHandler(rec);
+    conn.send(Buffer.from('never sent'));
+    conn.destroy();
+    await closedSocket(client);
+    assert.equal(got.data().length, 0);
+    assert.equal(await rec.closed(), 'local');
+  });
+
+  it('peer FIN gives closed; peer reset gives reset', async () => {
+    const h = await start('tcp');
+    const fin = await connectTcp(h.port);
+    const c1 = await h.connection(0);
+    const r1 = new Recorder();
+    c1.setHandler(r1);
+    fin.end();
+    assert.equal(await r1.closed(), 'closed');
+
+    const rst = await connectTcp(h.port);
+    rst.on('error', () => {});
+    const c2 = await h.connection(1);
+    const r2 = new Recorder();
+    c2.setHandler(r2);
+    await nextTurn();
+    rst.resetAndDestroy();
+    assert.equal(await r2.closed(), 'reset');
+    assert.ok(r2.closeError instanceof Error);
+    assert.equal(r2.closeCount, 1);
+  });
+
+  it('refuses connections over max_connections at once', async () => {
+    const h = await start('tcp', { maxConnections: 2 });
+    const a = await connectTcp(h.port);
+    const b = await connectTcp(h.port);
+    await h.connection(1);
+    const c = await connectTcp(h.port);
+    await closedSocket(c);
+    await h.refused(1);
+    assert.equal(h.refusals[0].reason, 'max_connections');
+    assert.equal(h.refusals[0].peerhost, '127.0.0.1');
+    assert.equal(h.connections.length, 2);
+    assert.equal(h.listener.currentConnections, 2);
+    a.destroy();
+    await waitFor(() => h.listener.currentConnections === 1);
+    const d = await connectTcp(h.port);
+    await h.connection(2);
+    b.destroy();
+    d.destroy();
+  });
+
+  it('smooths a burst over max_conn_rate instead of refusing it', async () => {
+    const h = await start('tcp', { maxConnRate: 5 });
+    const t0 = Date.now();
+    const clients = await Promise.all(Array.from({ length: 10 }, () => connectTcp(h.port)));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(h.connections.length <= 6, `burst admitted ${h.connections.length} at once`);
+    await h.connection(9);
+    const elapsed = Date.now() - t0;
+    assert.equal(h.refusals.length, 0);
+    assert.equal(h.connections.length, 10);
+    assert.ok(elapsed >= 700, `ten connections at 5/s took only ${elapsed} ms`);
+    // Held sockets were only paused: their bytes arrive once admitted.
+    const last = h.connections[9];
+    const rec = new Recorder();
+    last.setHandler(rec);
+    const client = clients.find((c) => c.localPort === last.peerport)!;
+    client.write('hello');
+    await rec.waitBytes(5);
+    for (const c of clients) c.destroy();
+  });
+
+  it('refuses extras when the rate backlog is absurdly long', async () => {
+    const h = await start('tcp', { maxConnRate: 1 });
+    const clients = await Promise.all(Array.from({ length: 9 }, () => connectTcp(h.port)));
+    await h.refused(3);
+    assert.ok(h.refusals.every((r) => r.reason === 'max_connections'));
+    assert.ok(h.connections.length <= 2);
+    for (const c of clients) c.destroy();
+  });
+
+  it('stop(true) stops accepting and destroys live connections', async () => {
+    const h = await startHarness(listenerOptions('tcp'));
+    const client = await connectTcp(h.port);
+    const conn = await h.connection();
+    const rec = new Recorder();
+    conn.setHandler(rec);
+    const port = h.port;
+    await h.listener.stop(true);
+    assert.equal(h.listener.running, false);
+    assert.equal(await rec.closed(), 'local');
+    await closedSocket(client);
+    await assert.rejects(connectTcp(port));
+  });
+
+  it('stop() leaves live connections to their owners', async () => {
+    const h = await startHarness(listenerOptions('tcp'));
+    const client = await connectTcp(h.port);
+    const got = collect(client);
+    const conn = await h.connection();
+    await h.listener.stop();
+    conn.send(Buffer.from('still here'));
+    await got.bytes(10);
+    conn.close();
+    await closedSocket(client);
+  });
+
+  it('pause() stops reading and resume() restarts it', async () => {
+    const h = await start('tcp');
+    const client = await connectTcp(h.port);
+    const conn = await h.connection();
+    const rec = new Recorder();
+    conn.setHandler(rec);
+    conn.pause();
+    client.write('held');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(rec.received.length, 0);
+    conn.resume();
+    await rec.waitBytes(4);
+    client.destroy();
+  });
+});
