@@ -2,6 +2,7 @@
  * A Hermod node: builds the broker, its built-in hook users (retainer, $SYS), access control, the embedded
  * store and the MQTT listeners from one config, and stops them gracefully.
  */
+import { join } from 'node:path';
 import { AccessControl } from './access/access-control.js';
 import { Broker } from './broker/broker.js';
 import { DeadlineMonitor } from './broker/deadlines.js';
@@ -15,6 +16,7 @@ import { SysPublisher } from './broker/sys.js';
 import type { ClientInfo } from './broker/types.js';
 import type { HermodConfig } from './config/schema/index.js';
 import type { ListenerConfig, ListenerType } from './config/schema/listeners.js';
+import { ConfigService, OVERRIDE_FILE, type RootKey } from './config/service.js';
 import { logger } from './log.js';
 import { MqttChannel } from './mqtt/channel.js';
 import type { MqttContext, MqttListenerInfo } from './mqtt/context.js';
@@ -27,6 +29,12 @@ import type { Listener, ListenerOptions } from './transport/listener.js';
 export interface NodeOptions {
   /** ':memory:' keeps the store in memory (tests); default is node.data_dir. */
   store?: ':memory:' | string;
+  /** The raw (file-form) config the decoded one came from; runtime changes build on it. */
+  raw?: Record<string, unknown>;
+  /** Runtime changes already persisted (read from the override file at boot). */
+  overrides?: Partial<Record<RootKey, unknown>>;
+  /** Persist runtime changes to node.data_dir/configs/cluster.hocon (default: when the store is on disk). */
+  persistOverrides?: boolean;
 }
 
 export class HermodNode {
@@ -36,6 +44,7 @@ export class HermodNode {
   readonly access: AccessControl;
   readonly mqtt: MqttContext;
   readonly listeners = new Map<string, Listener>();
+  readonly configService: ConfigService;
   retainer!: Retainer;
   sys!: SysPublisher;
   db: Db | undefined;
@@ -43,9 +52,16 @@ export class HermodNode {
   private stopping: Promise<void> | undefined;
 
   constructor(
-    public config: HermodConfig,
+    config: HermodConfig,
     private readonly options: NodeOptions = {},
   ) {
+    const persist = options.persistOverrides ?? options.store !== ':memory:';
+    this.configService = new ConfigService(
+      options.raw ?? {},
+      config,
+      persist ? join(config.node.data_dir, OVERRIDE_FILE) : undefined,
+      options.overrides,
+    );
     setMessageNodeTag(config.node.name);
     const m = config.mqtt;
     this.broker = new Broker(
@@ -68,6 +84,11 @@ export class HermodNode {
       authzCache: { enable: true, maxSize: 32, ttl: 60_000 },
       channels: new Set(),
     };
+  }
+
+  /** The live config (replaced on every runtime change). */
+  get config(): HermodConfig {
+    return this.configService.config;
   }
 
   get name(): string {
@@ -256,4 +277,17 @@ export function toListenerOptions(type: ListenerType, name: string, cfg: Listene
     };
   }
   return opts;
+}
+
+/** Every configured listener as [type, name, config]. */
+export function listenerEntries(
+  listeners: HermodConfig['listeners'],
+): Array<[ListenerType, string, ListenerConfig]> {
+  const out: Array<[ListenerType, string, ListenerConfig]> = [];
+  for (const [type, byName] of Object.entries(listeners) as Array<
+    [ListenerType, Record<string, ListenerConfig>]
+  >) {
+    for (const [name, cfg] of Object.entries(byName)) out.push([type, name, cfg]);
+  }
+  return out;
 }

@@ -38,6 +38,9 @@ export interface OpenedSession {
   present: boolean;
 }
 
+/** message.publish has no arguments besides the message; one shared empty list avoids an allocation per publish. */
+const NO_ARGS: [] = [];
+
 /** Expiry value meaning "never" (MQTT 5 0xFFFFFFFF). */
 export const NEVER_EXPIRE = 0xffffffff;
 
@@ -63,9 +66,9 @@ export class Broker {
    * yields -1.
    */
   publish(msg: Message): number | Promise<number> {
-    this.metrics.c['messages.publish']++;
+    if (!msg.flags.sys) this.metrics.c['messages.publish']++;
     if (!this.hooks.has('message.publish')) return this.dispatch(msg);
-    const folded = this.hooks.runFold('message.publish', [], msg);
+    const folded = this.hooks.runFold('message.publish', NO_ARGS, msg);
     if (folded instanceof Promise) return folded.then((m) => this.afterFold(m));
     return this.afterFold(folded);
   }
@@ -120,10 +123,12 @@ export class Broker {
   }
 
   private dropped(msg: Message, reason: string): void {
+    // The broker's own $SYS messages often have no subscriber; counting them would drown real drops (as EMQX).
+    if (msg.flags.sys) return;
     const c = this.metrics.c;
     c['messages.dropped']++;
     if (reason === 'no_subscribers') c['messages.dropped.no_subscribers']++;
-    if (!msg.flags.sys && this.hooks.has('message.dropped')) {
+    if (this.hooks.has('message.dropped')) {
       this.hooks.run('message.dropped', msg, { node: this.settings.node }, reason);
     }
   }

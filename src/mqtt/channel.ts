@@ -20,7 +20,7 @@ import type {
   Will,
 } from './codec/packets.js';
 import { MqttParser } from './codec/parser.js';
-import { serialize } from './codec/serializer.js';
+import { encodePubAck, serialize } from './codec/serializer.js';
 import type { MqttContext, MqttListenerInfo } from './context.js';
 import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './handlers/acks.js';
 import { handleAuth } from './handlers/auth.js';
@@ -252,6 +252,18 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
     c['packets.sent']++;
     c['bytes.sent'] += frame.length;
     this.conn.send(frame);
+  }
+
+  /**
+   * PUBACK/PUBREC/PUBREL/PUBCOMP. Success takes the 4-byte fast path; an MQTT 5 failure also carries a
+   * reason string naming the problem.
+   */
+  sendAck(cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp', packetId: number, rc: number): void {
+    if (this.version === 5 && rc >= 0x80 && this.requestProblemInfo) {
+      this.send({ cmd, packetId, reasonCode: rc, properties: { reasonString: reasonName(rc) } });
+      return;
+    }
+    this.sendFrame(encodePubAck(cmd, packetId, this.version === 5 ? rc : 0, this.version));
   }
 
   /** A reason string, unless the client asked for no problem information [MQTT-3.1.2-29]. */

@@ -139,6 +139,7 @@ export abstract class StreamConnection implements Connection, Flushable {
     return this.queued + this.sock.writableLength;
   }
 
+  // Seeing it true arms one onDrain, so a channel that paused on congestion is told when to go on.
   get congested(): boolean {
     if (this.queued + this.sock.writableLength <= this.config.highWatermark) return false;
     this.drainWanted = true;

@@ -91,19 +91,26 @@ export abstract class StreamListener implements Listener {
     const { bind, tcp, maxConnRate } = this.options;
     const server = net.createServer({ noDelay: tcp.nodelay, keepAlive: tcp.keepalive });
     server.on('connection', (raw: net.Socket) => this.onSocket(raw));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: bind.host, port: bind.port, backlog: tcp.backlog || undefined }, () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: bind.host, port: bind.port, backlog: tcp.backlog || undefined }, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
     server.on('error', (err) => this.events.onError?.(err));
     this.bucket = maxConnRate > 0 && Number.isFinite(maxConnRate) ? new TokenBucket(maxConnRate) : undefined;
     this.server = server;
   }
 
+  /** Idempotent; a later `stop(true)` still closes the connections an earlier `stop()` left open. */
   async stop(closeConnections = false): Promise<void> {
+    if (closeConnections) for (const conn of [...this.live]) conn.destroy();
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
@@ -114,7 +121,6 @@ export abstract class StreamListener implements Listener {
     this.held.length = 0;
     // Not handed over yet, so nobody else owns them.
     for (const raw of [...this.inflight]) raw.destroy();
-    if (closeConnections) for (const conn of [...this.live]) conn.destroy();
     await this.shutdown();
   }
 
@@ -158,6 +164,7 @@ export abstract class StreamListener implements Listener {
     this.inflight.delete(entry.raw);
     if (entry.key !== undefined) this.byKey.delete(entry.key);
     (entry.raw as Tracked)[kInflight] = undefined;
+    entry.raw.off('close', onRawClose);
   }
 
   /** Refuses a tracked socket: reports it and drops it (and `sock` wrapping it). */

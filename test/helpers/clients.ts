@@ -18,11 +18,19 @@ export function connectClient(port: number, opts: IClientOptions = {}): Promise<
     const buffered: Received[] = [];
     early.set(client, buffered);
     client.on('message', (topic, payload, packet) => buffered.push({ topic, payload, packet }));
-    client.once('connect', () => resolve(client));
-    client.once('error', (err) => {
+    const fail = (err: Error) => {
+      client.removeAllListeners('connect');
       client.end(true);
       reject(err);
+    };
+    client.once('connect', () => {
+      client.removeListener('close', onClose);
+      resolve(client);
     });
+    client.once('error', fail);
+    // A server that drops the connection (e.g. after refusing a TLS client) sends no CONNACK and no error.
+    const onClose = () => fail(new Error('connection closed before CONNACK'));
+    client.once('close', onClose);
   });
 }
 

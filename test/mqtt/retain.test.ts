@@ -116,6 +116,25 @@ describe('retained messages', () => {
     await Promise.all([end(pub), end(s)]);
   });
 
+  it('refuses new topics beyond backend.max_retained_messages and keeps replacing existing ones', async () => {
+    const b2 = await startBroker({ config: { retainer: { backend: { max_retained_messages: 2 } } } });
+    try {
+      const pub = await connectClient(b2.port);
+      for (const t of ['lim/1', 'lim/2', 'lim/3']) await publish(pub, t, t, { qos: 1, retain: true });
+      await publish(pub, 'lim/1', 'replaced', { qos: 1, retain: true });
+      const s = await connectClient(b2.port);
+      const g = collect(s);
+      await subscribe(s, 'lim/#', { qos: 0 });
+      const msgs = await g.next(2);
+      assert.deepEqual(msgs.map((m) => `${m.topic}=${m.payload}`).sort(), ['lim/1=replaced', 'lim/2=lim/2']);
+      await sleep(100);
+      assert.equal(g.messages.length, 2);
+      await Promise.all([end(pub), end(s)]);
+    } finally {
+      await b2.stop();
+    }
+  });
+
   it('never sends retained messages to a shared subscription', async () => {
     const pub = await connectClient(b.port);
     await publish(pub, 'sh/ret', 'x', { qos: 1, retain: true });

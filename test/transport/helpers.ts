@@ -1,31 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+
+export { fixture, readFixture } from '../helpers/fixtures.js';
+
 import type { CloseReason, Connection, ConnectionHandler } from '../../src/transport/connection.js';
 import { createListener } from '../../src/transport/index.js';
 import type { Listener, ListenerOptions, ListenerRefusal } from '../../src/transport/listener.js';
-
-// Compiled tests live under dist/test/... or .tmp/transport-out/test/...: find the repo by its package.json.
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the test file');
-    dir = up;
-  }
-  return dir;
-}
-
-/** Absolute path of a file under test/fixtures. */
-export function fixture(...parts: string[]): string {
-  return path.join(repoRoot(), 'test', 'fixtures', ...parts);
-}
-
-/** Contents of a file under test/fixtures. */
-export function readFixture(...parts: string[]): Buffer {
-  return readFileSync(fixture(...parts));
-}
 
 /** Listener options for tests: loopback, port 0, no limits. */
 export function listenerOptions(

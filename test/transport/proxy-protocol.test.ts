@@ -157,11 +157,20 @@ describe('PROXY protocol on listeners', () => {
       },
     });
     const raw = await connectTcp(h.port);
+    // Corked so the header and the ClientHello reach the listener in one segment.
+    raw.cork();
     raw.write('PROXY TCP4 192.0.2.44 198.51.100.2 6000 8883\r\n');
     const client = tls.connect({ socket: raw, ca: readFixture('certs', 'ca.pem'), servername: 'localhost' });
+    setTimeout(() => raw.uncork(), 30);
     const conn = await h.connection();
     assert.equal(conn.peerhost, '192.0.2.44');
     assert.equal(conn.transport, 'ssl');
+    conn.setHandler(new Recorder(conn));
+    client.write('through');
+    const echoed = await new Promise<string>((resolve) =>
+      client.once('data', (d: Buffer) => resolve(d.toString())),
+    );
+    assert.equal(echoed, 'through');
     client.destroy();
   });
 
@@ -170,7 +179,10 @@ describe('PROXY protocol on listeners', () => {
     const client = new WebSocket(`ws://127.0.0.1:${h.port}/mqtt`, ['mqtt'], {
       createConnection: () => {
         const raw = net.connect(h.port, '127.0.0.1');
+        // Corked so the header and the upgrade request travel together.
+        raw.cork();
         raw.write(v2Inet([172, 16, 0, 9], [10, 0, 0, 1], 7000, 8083));
+        setTimeout(() => raw.uncork(), 30);
         return raw;
       },
     });
@@ -178,6 +190,7 @@ describe('PROXY protocol on listeners', () => {
     const conn = await h.connection();
     assert.equal(conn.peerhost, '172.16.0.9');
     assert.equal(conn.peerport, 7000);
+    assert.equal(conn.sockport, 8083);
     client.terminate();
   });
 });

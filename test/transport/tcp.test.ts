@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { createListener } from '../../src/transport/index.js';
 import {
   closedSocket,
   collect,
@@ -40,6 +41,17 @@ describe('tcp listener', () => {
     assert.equal(h.listener.currentConnections, 1);
     client.destroy();
     await waitFor(() => h.listener.currentConnections === 0);
+  });
+
+  it('start() rejects when the port is taken or options are missing', async () => {
+    const h = await start('tcp');
+    const clash = createListener(listenerOptions('tcp', { bind: { host: '127.0.0.1', port: h.port } }), {
+      onConnection() {},
+    });
+    await assert.rejects(clash.start(), /EADDRINUSE/);
+    assert.equal(clash.running, false);
+    const noTls = createListener(listenerOptions('ssl'), { onConnection() {} });
+    await assert.rejects(noTls.start(), /tls options/);
   });
 
   it('echoes data, batches a tick into one write and keeps order', async () => {
@@ -235,8 +247,11 @@ describe('tcp listener', () => {
     await h.listener.stop();
     conn.send(Buffer.from('still here'));
     await got.bytes(10);
-    conn.close();
+    assert.equal(h.listener.currentConnections, 1);
+    // A later stop(true) still closes what the first stop left open.
+    await h.listener.stop(true);
     await closedSocket(client);
+    assert.equal(h.listener.currentConnections, 0);
   });
 
   it('pause() stops reading and resume() restarts it', async () => {

@@ -143,6 +143,15 @@ describe('tls listener', () => {
     ok.destroy();
   });
 
+  it('holds TLS clients over max_conn_rate and admits them all', async () => {
+    const h = await startHarness(listenerOptions('ssl', { tls: serverTls(), maxConnRate: 2 }));
+    harnesses.push(h);
+    const clients = Array.from({ length: 4 }, () => connectTls(h.port, 'good'));
+    await h.connection(3);
+    assert.equal(h.refusals.length, 0);
+    for (const c of clients) c.destroy();
+  });
+
   it('refuses a client that never completes the handshake', async () => {
     const h = await start(serverTls({ handshakeTimeoutMs: 200 }));
     const client = net.connect(h.port, '127.0.0.1');

@@ -124,6 +124,14 @@ describe('ws listener', () => {
     client.terminate();
   });
 
+  it('holds upgrades over max_conn_rate and admits them all', async () => {
+    const h = await start({ maxConnRate: 2 });
+    const clients = await Promise.all(Array.from({ length: 4 }, () => open(`ws://127.0.0.1:${h.port}/mqtt`)));
+    await h.connection(3);
+    assert.equal(h.refusals.length, 0);
+    for (const c of clients) c.terminate();
+  });
+
   it('picks the first offered subprotocol we support', async () => {
     const h = await start();
     const client = await open(`ws://127.0.0.1:${h.port}/mqtt`, ['stomp', 'mqttv3.1', 'mqtt']);

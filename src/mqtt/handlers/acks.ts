@@ -5,7 +5,6 @@
  */
 import type { MqttChannel } from '../channel.js';
 import type { PubAckLikePacket } from '../codec/packets.js';
-import { encodePubAck } from '../codec/serializer.js';
 import { RC } from '../reason-codes.js';
 
 /** PUBACK: an outgoing QoS 1 delivery is done. */
@@ -22,7 +21,7 @@ export function handlePubrec(ch: MqttChannel, p: PubAckLikePacket): void {
   if (ch.session!.pubrec(p.packetId, p.reasonCode >= 0x80)) return;
   c['packets.pubrec.missed']++;
   if (ch.version === 5) {
-    ch.sendFrame(encodePubAck('pubrel', p.packetId, RC.PACKET_IDENTIFIER_NOT_FOUND, 5));
+    ch.sendAck('pubrel', p.packetId, RC.PACKET_IDENTIFIER_NOT_FOUND);
     c['packets.pubrel.sent']++;
   }
 }
@@ -35,7 +34,7 @@ export function handlePubrel(ch: MqttChannel, p: PubAckLikePacket): void {
   if (!known) c['packets.pubrel.missed']++;
   // 3.x: always complete, the client may be retrying after we already released it.
   const rc = known || ch.version !== 5 ? RC.SUCCESS : RC.PACKET_IDENTIFIER_NOT_FOUND;
-  ch.sendFrame(encodePubAck('pubcomp', p.packetId, rc, ch.version));
+  ch.sendAck('pubcomp', p.packetId, rc);
   c['packets.pubcomp.sent']++;
 }
 

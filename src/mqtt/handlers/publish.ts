@@ -7,7 +7,6 @@ import { mount, topicNameError } from '../../broker/topic.js';
 import type { MessageProperties } from '../../broker/types.js';
 import type { HandlerResult, MqttChannel } from '../channel.js';
 import type { PublishPacket, PublishProperties } from '../codec/packets.js';
-import { encodePubAck } from '../codec/serializer.js';
 import { RC } from '../reason-codes.js';
 
 /** Handles an incoming PUBLISH. */
@@ -94,7 +93,8 @@ export function handlePublish(ch: MqttChannel, p: PublishPacket): HandlerResult 
     }
   }
 
-  const allowed = ch.authorize({ action_type: 'publish', qos: p.qos, retain: p.retain }, topic);
+  const quick = ch.ctx.access.quickAnswer(ch.clientInfo);
+  const allowed = quick ?? ch.authorize({ action_type: 'publish', qos: p.qos, retain: p.retain }, topic);
   if (allowed instanceof Promise) return allowed.then((ok) => afterAuthz(ch, p, topic, ok));
   return afterAuthz(ch, p, topic, allowed);
 }
@@ -139,10 +139,7 @@ function ack(ch: MqttChannel, p: PublishPacket, rc: number): void {
   if (p.qos === 1) c['packets.puback.sent']++;
   else if (p.qos === 2) c['packets.pubrec.sent']++;
   else return;
-  // 0x10 is informational: older clients simply get a plain ack.
-  ch.sendFrame(
-    encodePubAck(p.qos === 1 ? 'puback' : 'pubrec', p.packetId, ch.version === 5 ? rc : 0, ch.version),
-  );
+  ch.sendAck(p.qos === 1 ? 'puback' : 'pubrec', p.packetId, rc);
 }
 
 /** The properties a message carries onward: everything but the alias and subscription ids. */

@@ -7,7 +7,7 @@ import { joinShare, mount, parseSubscriptionTopic, topicFilterError } from '../.
 import type { SubOpts } from '../../broker/types.js';
 import type { HandlerResult, MqttChannel } from '../channel.js';
 import type { SubscribePacket } from '../codec/packets.js';
-import { RC } from '../reason-codes.js';
+import { RC, reasonName } from '../reason-codes.js';
 
 interface Candidate {
   /** Index in the SUBSCRIBE, to place the reason code. */
@@ -128,8 +128,12 @@ function finish(ch: MqttChannel, p: SubscribePacket, accepted: Candidate[], code
   const v5 = ch.version === 5;
   // 3.x has a single failure code (0x80) [MQTT-3.9.3-2].
   const reasonCodes = v5 ? codes : codes.map((rc) => Math.min(rc, 0x80));
-  if (codes.some((rc) => rc >= 0x80)) c['packets.subscribe.error']++;
-  ch.send({ cmd: 'suback', packetId: p.packetId, reasonCodes });
+  const failed = codes.flatMap((rc, i) =>
+    rc >= 0x80 ? [`${p.subscriptions[i]!.topic}: ${reasonName(rc)}`] : [],
+  );
+  if (failed.length > 0) c['packets.subscribe.error']++;
+  const properties = failed.length > 0 ? ch.reasonString(failed.join('; ')) : undefined;
+  ch.send({ cmd: 'suback', packetId: p.packetId, reasonCodes, properties });
   c['packets.suback.sent']++;
   const broker = ch.ctx.broker;
   const session = ch.session!;

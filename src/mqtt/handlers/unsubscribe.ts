@@ -6,7 +6,7 @@ import type { TopicFilterEntry } from '../../broker/hooks.js';
 import { joinShare, mount, parseSubscriptionTopic, topicFilterError } from '../../broker/topic.js';
 import type { HandlerResult, MqttChannel } from '../channel.js';
 import type { UnsubscribePacket } from '../codec/packets.js';
-import { RC } from '../reason-codes.js';
+import { RC, reasonName } from '../reason-codes.js';
 
 /** Handles UNSUBSCRIBE. */
 export function handleUnsubscribe(ch: MqttChannel, p: UnsubscribePacket): HandlerResult {
@@ -51,7 +51,9 @@ function finish(ch: MqttChannel, p: UnsubscribePacket, allowed: string[]): void 
     c['client.unsubscribe']++;
     return RC.SUCCESS;
   });
-  if (codes.some((rc) => rc >= 0x80)) c['packets.unsubscribe.error']++;
-  ch.send({ cmd: 'unsuback', packetId: p.packetId, reasonCodes: ch.version === 5 ? codes : [] });
+  const failed = codes.flatMap((rc, i) => (rc >= 0x80 ? [`${p.topics[i]}: ${reasonName(rc)}`] : []));
+  if (failed.length > 0) c['packets.unsubscribe.error']++;
+  const properties = failed.length > 0 ? ch.reasonString(failed.join('; ')) : undefined;
+  ch.send({ cmd: 'unsuback', packetId: p.packetId, reasonCodes: ch.version === 5 ? codes : [], properties });
   c['packets.unsuback.sent']++;
 }
