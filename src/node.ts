@@ -4,6 +4,9 @@
  */
 import { join } from 'node:path';
 import { AccessControl } from './access/access-control.js';
+import { AuthnService } from './access/authn/service.js'; // access
+import { AuthzService } from './access/authz/service.js'; // access
+import { liveClients, startAccess, stopAccess } from './access/node-binding.js'; // access
 import { Broker } from './broker/broker.js';
 import { DeadlineMonitor } from './broker/deadlines.js';
 import { Hooks } from './broker/hooks.js';
@@ -17,7 +20,10 @@ import type { ClientInfo } from './broker/types.js';
 import type { HermodConfig } from './config/schema/index.js';
 import type { ListenerConfig, ListenerType } from './config/schema/listeners.js';
 import { ConfigService, OVERRIDE_FILE, type RootKey } from './config/service.js';
+import { ExHookService } from './exhook/service.js'; // exhook
+import { GatewayRegistry } from './gateway/registry.js'; // gateway
 import { logger } from './log.js';
+import { type Management, startManagement } from './mgmt/server.js'; // mgmt
 import { MqttChannel } from './mqtt/channel.js';
 import type { MqttContext, MqttListenerInfo } from './mqtt/context.js';
 import { sessionSettings } from './mqtt/handlers/connect.js';
@@ -47,7 +53,17 @@ export class HermodNode {
   readonly configService: ConfigService;
   retainer!: Retainer;
   sys!: SysPublisher;
+  /** exhook: gRPC hook provider servers (issue 6). */
+  readonly exhook = new ExHookService(this); // exhook
+  /** gateway: protocol gateways (STOMP, MQTT-SN, …), issue 5. */
+  readonly gateways = new GatewayRegistry(this); // gateway
+  /** access: authentication chains by name (issue 4); gateways and plugins use it too. */
+  readonly authn = new AuthnService(this.hooks); // access
+  /** access: authorization sources, built-in rules and cache clearing (issue 4). */
+  readonly authz = new AuthzService(this.hooks, liveClients(this)); // access
   db: Db | undefined;
+  /** mgmt: REST API, bans, alarms, dashboard users; set at the end of start(). */
+  mgmt: Management | undefined;
   private readonly deadlines = new DeadlineMonitor();
   private stopping: Promise<void> | undefined;
 
@@ -109,11 +125,58 @@ export class HermodNode {
     if (restored > 0) logger.info({ restored }, 'restored persistent sessions');
     this.sys = new SysPublisher(this.broker, this.config.sys_topics);
     this.sys.start();
-    for (const [type, byName] of Object.entries(this.config.listeners) as Array<
-      [ListenerType, Record<string, ListenerConfig>]
-    >) {
-      for (const [name, cfg] of Object.entries(byName)) {
-        if (cfg.enable) await this.startListener(type, name, cfg);
+    await startAccess(this); // access: chains and sources ready before listeners accept clients
+    await this.exhook.start(); // exhook: servers loaded before listeners accept clients
+    for (const [type, name, cfg] of listenerEntries(this.config.listeners)) {
+      if (cfg.enable) await this.startListener(type, name, cfg);
+    }
+    this.watchConfig();
+    await this.gateways.start(); // gateway
+    this.mgmt = await startManagement(this); // mgmt
+  }
+
+  /** Applies runtime config changes of the root keys the node itself owns. */
+  private watchConfig(): void {
+    const cs = this.configService;
+    cs.onChange('mqtt', (next) => {
+      this.mqtt.mqtt = next;
+      Object.assign(this.broker.settings, {
+        sharedStrategy: next.shared_subscription_strategy as SharedStrategy,
+        sharedInitialSticky: next.shared_subscription_initial_sticky_pick as SharedStrategy,
+        ignoreLoopDeliver: next.ignore_loop_deliver,
+      });
+    });
+    cs.onChange('retainer', (next) => this.retainer.update(next));
+    cs.onChange('sys_topics', (next) => {
+      this.sys.stop();
+      this.sys = new SysPublisher(this.broker, next);
+      this.sys.start();
+    });
+    cs.onChange('listeners', (next, prev) => this.syncListeners(next, prev));
+  }
+
+  /** Restarts only the listeners whose config changed; starts new ones and stops removed or disabled ones. */
+  private async syncListeners(
+    next: HermodConfig['listeners'],
+    prev: HermodConfig['listeners'],
+  ): Promise<void> {
+    const before = new Map(listenerEntries(prev).map(([t, n, c]) => [`${t}:${n}`, JSON.stringify(c)]));
+    const wanted = new Set<string>();
+    for (const [type, name, cfg] of listenerEntries(next)) {
+      const id = `${type}:${name}`;
+      wanted.add(id);
+      const running = this.listeners.get(id)?.running === true;
+      if (!cfg.enable) {
+        if (running) await this.stopListener(id);
+        continue;
+      }
+      if (running && before.get(id) === JSON.stringify(cfg)) continue;
+      await this.startListener(type, name, cfg);
+    }
+    for (const id of [...this.listeners.keys()]) {
+      if (!wanted.has(id)) {
+        await this.stopListener(id);
+        this.listeners.delete(id);
       }
     }
   }
@@ -176,11 +239,16 @@ export class HermodNode {
   }
 
   private async doStop(): Promise<void> {
+    await this.mgmt?.close(); // mgmt
+    this.mgmt = undefined; // mgmt
     await Promise.all([...this.listeners.values()].map((l) => l.stop(false)));
     for (const ch of [...this.mqtt.channels]) ch.shutdown();
     // Let the DISCONNECTs reach the sockets before they are torn down.
     await new Promise((r) => setTimeout(r, 20));
     await Promise.all([...this.listeners.values()].map((l) => l.stop(true)));
+    await this.gateways.stop(); // gateway
+    await stopAccess(this); // access
+    await this.exhook.stop(); // exhook
     this.sys?.stop();
     this.retainer?.stop();
     this.deadlines.stop();

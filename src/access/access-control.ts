@@ -6,8 +6,15 @@
  */
 import type { Hooks } from '../broker/hooks.js';
 import type { Metrics } from '../broker/metrics.js';
-import type { AuthnResult, AuthzAction, ClientInfo, Credential } from '../broker/types.js';
+import type { AuthnResult, AuthzAction, AuthzResult, ClientInfo, Credential } from '../broker/types.js';
 import type { AuthzCache } from './authz-cache.js';
+
+/** Answers from the rules a client brought from authentication (the client_info source). */
+export type ClientAclCheck = (
+  client: ClientInfo,
+  action: AuthzAction,
+  topic: string,
+) => 'allow' | 'deny' | undefined;
 
 export interface AuthzSettings {
   noMatch: 'allow' | 'deny';
@@ -17,6 +24,9 @@ export interface AuthzSettings {
 const IGNORE: AuthnResult = { kind: 'ignore' };
 
 export class AccessControl {
+  /** Set by the authorization service: evaluates `client.acl` before the authorize hook runs. */
+  clientAcl: ClientAclCheck | undefined;
+
   constructor(
     private readonly hooks: Hooks,
     private readonly metrics: Metrics,
@@ -50,7 +60,8 @@ export class AccessControl {
    * callback at all); undefined when a full check is needed. Lets the publish path skip building an action.
    */
   quickAnswer(client: ClientInfo): boolean | undefined {
-    if (!client.is_superuser && this.hooks.has('client.authorize')) return undefined;
+    if (!client.is_superuser && (this.hooks.has('client.authorize') || this.hasOwnAcl(client)))
+      return undefined;
     const c = this.metrics.c;
     c['client.authorize']++;
     if (client.is_superuser) {
@@ -78,26 +89,50 @@ export class AccessControl {
       c['authorization.allow']++;
       return true;
     }
-    if (!this.hooks.has('client.authorize')) return this.decided(this.authz.noMatch === 'allow');
+    const ownAcl = this.hasOwnAcl(client);
+    if (!ownAcl && !this.hooks.has('client.authorize')) return this.decided(this.authz.noMatch === 'allow');
     const now = Date.now();
     if (cache !== undefined) {
       const hit = cache.get(action, topic, now);
       if (hit !== undefined) {
         c['authorization.cache_hit']++;
+        this.completed(client, action, topic, hit ? 'allow' : 'deny', 'cache');
         return this.decided(hit);
       }
       c['authorization.cache_miss']++;
+    }
+    const finish = (v: AuthzResult): boolean => {
+      const allow = v.result === 'allow';
+      if (v.from === 'default') c['authorization.nomatch']++;
+      else c[allow ? 'authorization.matched.allow' : 'authorization.matched.deny']++;
+      cache?.set(action, topic, allow, now);
+      this.completed(client, action, topic, v.result, v.from);
+      return this.decided(allow);
+    };
+    if (ownAcl) {
+      const p = this.clientAcl!(client, action, topic);
+      if (p !== undefined) return finish({ result: p, from: 'client_info' });
     }
     const r = this.hooks.runFold('client.authorize', [client, action, topic], {
       result: this.authz.noMatch,
       from: 'default',
     });
-    const finish = (v: { result: 'allow' | 'deny' }): boolean => {
-      const allow = v.result === 'allow';
-      cache?.set(action, topic, allow, now);
-      return this.decided(allow);
-    };
     return r instanceof Promise ? r.then(finish) : finish(r);
+  }
+
+  private hasOwnAcl(client: ClientInfo): boolean {
+    return client.acl !== undefined && this.clientAcl !== undefined;
+  }
+
+  private completed(
+    client: ClientInfo,
+    action: AuthzAction,
+    topic: string,
+    result: string,
+    from: string,
+  ): void {
+    if (this.hooks.has('client.check_authz_complete'))
+      void this.hooks.run('client.check_authz_complete', client, action, topic, result, from);
   }
 
   private decided(allow: boolean): boolean {

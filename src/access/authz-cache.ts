@@ -2,6 +2,7 @@
  * The per-connection authorization cache (EMQX `authorization.cache`): the last decisions for
  * (action, qos, retain, topic), bounded in size and age.
  */
+import { topicMatches } from '../broker/topic.js';
 import type { AuthzAction } from '../broker/types.js';
 
 export interface AuthzCacheSettings {
@@ -9,6 +10,8 @@ export interface AuthzCacheSettings {
   maxSize: number;
   /** ms */
   ttl: number;
+  /** Topic filters whose decisions are never cached (authorization.cache.excludes). */
+  excludes?: readonly string[];
 }
 
 export class AuthzCache {
@@ -36,6 +39,8 @@ export class AuthzCache {
 
   set(action: AuthzAction, topic: string, allow: boolean, now: number): void {
     if (!this.settings.enable) return;
+    const ex = this.settings.excludes;
+    if (ex !== undefined && ex.length > 0 && ex.some((f) => topicMatches(f, topic))) return;
     const key = keyOf(action, topic);
     this.entries.delete(key);
     this.entries.set(key, { allow, at: now });

@@ -1,13 +1,15 @@
 /** The `hermod` command: start | stop | version | ctl. */
-import { resolveConfig } from '../config/resolve.js';
-import { logger } from '../log.js';
-import { HermodNode } from '../node.js';
 import { VERSION } from '../version.js';
+import { ctl } from './ctl.js';
+import { start } from './start.js';
+import { stop } from './stop.js';
 
 const USAGE = `Usage: hermod <command>
 
 Commands:
-  start [--config <file>]   run a broker node in the foreground
+  start [--config <file>]   run a broker node in the foreground (also -c <file>, or HERMOD_CONFIG)
+  stop [--data-dir <dir>]   stop the running node gracefully and wait for it to exit
+  ctl <command> [args]      manage the running node (hermod ctl help for the commands)
   version                   print the version
 `;
 
@@ -16,7 +18,11 @@ export async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
     case 'start':
-      return start();
+      return start(argv.slice(1));
+    case 'stop':
+      return stop(argv.slice(1));
+    case 'ctl':
+      return ctl(argv.slice(1));
     case 'version':
     case '--version':
       process.stdout.write(`hermod ${VERSION}\n`);
@@ -25,37 +31,4 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(USAGE);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 1;
   }
-}
-
-async function start(): Promise<number> {
-  const resolved = resolveConfig({});
-  if (!resolved.ok) {
-    for (const e of resolved.errors)
-      process.stderr.write(`config error: ${e.path}: ${e.message} (got ${JSON.stringify(e.value)})\n`);
-    return 1;
-  }
-  const node = new HermodNode(resolved.value);
-  try {
-    await node.start();
-  } catch (err) {
-    process.stderr.write(`hermod: failed to start: ${(err as Error).message}\n`);
-    await node.stop().catch(() => undefined);
-    return 1;
-  }
-  const ports = [...node.listeners.keys()].map((id) => `${id} on ${node.port(id)}`).join(', ');
-  process.stdout.write(`Hermod ${VERSION} is running (${node.name}): ${ports}\n`);
-  return new Promise<number>((resolve) => {
-    const shutdown = (signal: string) => {
-      logger.info({ signal }, 'stopping');
-      node.stop().then(
-        () => resolve(0),
-        (err) => {
-          logger.error({ err }, 'error while stopping');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-  });
 }

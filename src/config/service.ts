@@ -116,6 +116,36 @@ export class ConfigService {
     return next[key];
   }
 
+  /**
+   * Applies a freshly loaded config (files + environment + overrides, as at boot): every root key whose value
+   * changed goes through its handlers, as a runtime change would, but nothing is written to the override
+   * file — the files are the source. Returns the changed root keys; stops at the first refused one.
+   */
+  reload(raw: Record<string, unknown>): Promise<string[]> {
+    const run = this.queue.then(async () => {
+      const changed = Object.keys({ ...this.raw, ...raw }).filter(
+        (k) => JSON.stringify(this.raw[k]) !== JSON.stringify(raw[k]),
+      ) as RootKey[];
+      const resolved = resolveConfig(raw);
+      if (!resolved.ok) {
+        throw new ConfigUpdateError(
+          resolved.errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+          resolved.errors,
+        );
+      }
+      for (const key of changed) {
+        const prev = this.config;
+        const next = { ...prev, [key]: resolved.value[key] } as HermodConfig;
+        for (const h of this.handlers.get(key) ?? []) await h(next[key], prev[key]);
+        this.raw = { ...this.raw, [key]: raw[key] };
+        this.config = next;
+      }
+      return changed;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Writes the override file atomically (JSON, which is valid HOCON). */
   private persist(): void {
     if (this.overridePath === undefined) return;

@@ -3,6 +3,7 @@
  * monitor. Listener-specific facts come with each connection (MqttListenerInfo).
  */
 import type { AccessControl } from '../access/access-control.js';
+import type { AuthzCacheSettings } from '../access/authz-cache.js';
 import type { Broker } from '../broker/broker.js';
 import type { DeadlineMonitor } from '../broker/deadlines.js';
 import type { ClientInfo } from '../broker/types.js';
@@ -31,7 +32,7 @@ export interface MqttContext {
   readonly deadlines: DeadlineMonitor;
   banned: BanChecker | undefined;
   /** Authorization cache settings for new connections. */
-  authzCache: { enable: boolean; maxSize: number; ttl: number };
+  authzCache: AuthzCacheSettings;
   /** Live MQTT channels, for stats and graceful shutdown. */
   readonly channels: Set<{ shutdown(): void }>;
 }

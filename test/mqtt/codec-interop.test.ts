@@ -60,15 +60,17 @@ function theyCannotParse(s: Sample): boolean {
 describe('interop with mqtt-packet', () => {
   for (const version of VERSIONS) {
     describe(`MQTT level ${version}`, () => {
-      for (const s of samples(version)) {
-        it(`mqtt-packet → ours: ${s.name}`, (t) => {
-          if (theyCannotGenerate(s, version)) return t.skip('mqtt-packet refuses to generate this');
+      // Samples mqtt-packet cannot handle are left out of the direction it cannot do (they are still covered
+      // by the round-trip and byte-level tests in codec.test.ts).
+      for (const s of samples(version).filter((x) => !theyCannotGenerate(x, version))) {
+        it(`mqtt-packet → ours: ${s.name}`, () => {
           const frame = theirGenerate(s.packet, version);
           const [ours] = parseAll(s.dir, version, [frame]);
           assert.deepStrictEqual(normalize(ours), normalize(s.packet));
         });
-        it(`ours → mqtt-packet: ${s.name}`, (t) => {
-          if (theyCannotParse(s)) return t.skip('mqtt-packet cannot parse this');
+      }
+      for (const s of samples(version).filter((x) => !theyCannotParse(x))) {
+        it(`ours → mqtt-packet: ${s.name}`, () => {
           const frame = serialize(s.packet, version);
           const theirs = theirParse(frame, version);
           assert.equal(theirs.length, 1);

@@ -14,6 +14,8 @@ import {
 } from '../units.js';
 
 const DURATION_PATTERN = '^(infinity|[0-9]+|([0-9]+(\\.[0-9]+)?(ms|s|m|h|d|w))+)$';
+/** 0..65535, so that an out-of-range port is refused rather than decoded to 0. */
+const PORT = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})';
 const BYTESIZE_PATTERN = '^(infinity|[0-9]+ *([bB]|[kKmMgG][bB])?)$';
 
 interface FieldOptions {
@@ -92,7 +94,10 @@ export function IntOrDisabled(def: number | 'disabled', o: FieldOptions) {
 export function Bind(def: string, o: FieldOptions) {
   return Type.Transform(
     Type.Union(
-      [Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]*):[0-9]+$|^[0-9]+$' }), Type.Integer()],
+      [
+        Type.String({ pattern: `^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]*):${PORT}$|^${PORT}$` }),
+        Type.Integer({ minimum: 0, maximum: 65535 }),
+      ],
       {
         default: def,
         description: o.description,
@@ -118,6 +123,8 @@ export function NamedMap<S extends TSchema>(
   return Type.Record(Type.String({ pattern: '^[a-zA-Z][0-9a-zA-Z_-]*$' }), entry, {
     default: def,
     description,
+    // Without this a name that does not match the pattern would be accepted unchecked.
+    additionalProperties: false,
   });
 }
 

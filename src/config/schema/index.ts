@@ -3,6 +3,11 @@
  * gets validation, defaults, environment overrides and docs for free.
  */
 import { type Static, type StaticDecode, Type } from '@sinclair/typebox';
+import { AuthenticationSchema } from './authn.js';
+import { AuthorizationSchema } from './authz.js';
+import { ApiKeySchema, DashboardSchema } from './dashboard.js';
+import { ExhookSchema } from './exhook.js';
+import { GatewaySchema } from './gateway.js';
 import { ListenersSchema } from './listeners.js';
 import { MqttSchema } from './mqtt.js';
 import { LogSchema, NodeSchema } from './node.js';
@@ -17,6 +22,12 @@ export const RootSchema = Type.Object(
     retainer: RetainerSchema,
     sys_topics: SysTopicsSchema,
     log: LogSchema,
+    dashboard: DashboardSchema,
+    api_key: ApiKeySchema,
+    exhook: ExhookSchema,
+    gateway: GatewaySchema,
+    authentication: AuthenticationSchema,
+    authorization: AuthorizationSchema,
   },
   { additionalProperties: false, default: {} },
 );
@@ -28,3 +39,4 @@ export type HermodConfigRaw = Static<typeof RootSchema>;
 export type MqttConfig = HermodConfig['mqtt'];
 export type RetainerConfig = HermodConfig['retainer'];
 export type SysTopicsConfig = HermodConfig['sys_topics'];
+export type DashboardConfig = HermodConfig['dashboard'];

@@ -1,5 +1,6 @@
 /** `listeners.{tcp,ssl,ws,wss}.<name> { ... }`: MQTT listeners, with EMQX 5 key names and defaults. */
 import { type Static, type StaticDecode, Type } from '@sinclair/typebox';
+import { AuthenticationList } from './authn.js';
 import {
   Bind,
   Bool,
@@ -121,6 +122,9 @@ function listenerFields(bind: string) {
       description: 'Peer address rules "allow|deny <ip>|<cidr>|all", first match wins.',
     }),
     tcp_options: TcpOptions,
+    authentication: AuthenticationList(
+      "This listener's own authentication chain; when not empty it replaces the global one for its clients.",
+    ),
   };
 }
 

@@ -1,0 +1,103 @@
+/**
+ * Users of built-in authenticators in the node's SQLite store, one group per authenticator
+ * ('<chain>/<id>'). The secret columns differ by mechanism (password_hash/salt, or SCRAM keys).
+ */
+import type { Db } from '../../../store/db.js';
+import type { UserInfo } from '../types.js';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS authn_users (
+    user_group TEXT NOT NULL, user_id TEXT NOT NULL,
+    password_hash TEXT NOT NULL, salt TEXT NOT NULL, is_superuser INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_group, user_id)
+  );
+  CREATE TABLE IF NOT EXISTS authn_scram_users (
+    user_group TEXT NOT NULL, user_id TEXT NOT NULL,
+    stored_key TEXT NOT NULL, server_key TEXT NOT NULL, salt TEXT NOT NULL, iterations INTEGER NOT NULL,
+    is_superuser INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_group, user_id)
+  );
+`;
+
+export type UserRow = UserInfo & Record<string, string | number | boolean>;
+
+/** One group's rows in one table. */
+export class UserTable {
+  constructor(
+    private readonly db: Db,
+    private readonly table: 'authn_users' | 'authn_scram_users',
+    private readonly group: string,
+    private readonly secretColumns: readonly string[],
+  ) {
+    db.exec(SCHEMA);
+  }
+
+  get(userId: string): UserRow | undefined {
+    const r = this.db
+      .prepare(`SELECT * FROM ${this.table} WHERE user_group = ? AND user_id = ?`)
+      .get(this.group, userId) as Record<string, string | number> | undefined;
+    return r === undefined ? undefined : toRow(r);
+  }
+
+  /** Users in insertion order; `like` matches a substring of the id. */
+  list(filter: { like_user_id?: string; is_superuser?: boolean }): UserInfo[] {
+    const rows = this.db
+      .prepare(
+        `SELECT user_id, is_superuser FROM ${this.table} WHERE user_group = ?
+           AND (? IS NULL OR instr(user_id, ?) > 0) AND (? IS NULL OR is_superuser = ?)
+         ORDER BY created_at, rowid`,
+      )
+      .all(
+        this.group,
+        filter.like_user_id ?? null,
+        filter.like_user_id ?? null,
+        filter.is_superuser === undefined ? null : 1,
+        filter.is_superuser === true ? 1 : 0,
+      ) as Array<{ user_id: string; is_superuser: number }>;
+    return rows.map((r) => ({ user_id: r.user_id, is_superuser: r.is_superuser === 1 }));
+  }
+
+  /** Inserts or replaces a user's secrets (keeping its position when it existed). */
+  put(userId: string, secrets: Record<string, string | number>, isSuperuser: boolean): void {
+    const cols = this.secretColumns;
+    const values = cols.map((c) => secrets[c] ?? '');
+    this.db
+      .prepare(
+        `INSERT INTO ${this.table} (user_group, user_id, ${cols.join(', ')}, is_superuser, created_at)
+         VALUES (?, ?, ${cols.map(() => '?').join(', ')}, ?, ?)
+         ON CONFLICT (user_group, user_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`).join(', ')},
+           is_superuser = excluded.is_superuser`,
+      )
+      .run(this.group, userId, ...values, isSuperuser ? 1 : 0, Date.now());
+  }
+
+  setSuperuser(userId: string, isSuperuser: boolean): void {
+    this.db
+      .prepare(`UPDATE ${this.table} SET is_superuser = ? WHERE user_group = ? AND user_id = ?`)
+      .run(isSuperuser ? 1 : 0, this.group, userId);
+  }
+
+  delete(userId: string): boolean {
+    return (
+      this.db
+        .prepare(`DELETE FROM ${this.table} WHERE user_group = ? AND user_id = ?`)
+        .run(this.group, userId).changes > 0
+    );
+  }
+
+  /** Removes the whole group (the authenticator was deleted). */
+  drop(): void {
+    this.db.prepare(`DELETE FROM ${this.table} WHERE user_group = ?`).run(this.group);
+  }
+
+  /** Runs `fn` in one transaction (imports). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+}
+
+function toRow(r: Record<string, string | number>): UserRow {
+  const { user_group: _g, created_at: _c, ...rest } = r;
+  return { ...rest, user_id: String(r.user_id), is_superuser: r.is_superuser === 1 } as UserRow;
+}

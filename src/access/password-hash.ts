@@ -1,0 +1,124 @@
+/**
+ * Password hashing as EMQX's `password_hash_algorithm`: plain, md5, sha, sha256, sha512 with a salt before
+ * or after the password; bcrypt; pbkdf2. Hashes are lowercase hex and every comparison is constant-time.
+ * bcrypt and pbkdf2 run off the event loop's critical path (async) since they are slow by design.
+ */
+import { createHash, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+
+export type SimpleHashName = 'plain' | 'md5' | 'sha' | 'sha256' | 'sha512';
+export type Pbkdf2Mac = 'sha' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+
+/** One of EMQX's password_hash_algorithm shapes. */
+export type HashAlgorithm =
+  | { name: SimpleHashName; salt_position: 'disable' | 'prefix' | 'suffix' }
+  | { name: 'bcrypt'; salt_rounds?: number }
+  | { name: 'pbkdf2'; mac_fun: Pbkdf2Mac; iterations: number; dk_length?: number };
+
+const NODE_DIGEST: Record<string, string> = {
+  md5: 'md5',
+  sha: 'sha1',
+  sha224: 'sha224',
+  sha256: 'sha256',
+  sha384: 'sha384',
+  sha512: 'sha512',
+};
+
+/** A stored hash and the salt it was made with. */
+export interface HashedPassword {
+  password_hash: string;
+  salt: string;
+}
+
+/** 16 random bytes as 32 hex characters (EMQX's generated salt). */
+export function generateSalt(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** Hashes a new password, generating a salt when the algorithm uses one. */
+export async function hashPassword(alg: HashAlgorithm, password: Buffer | string): Promise<HashedPassword> {
+  const pw = typeof password === 'string' ? Buffer.from(password) : password;
+  switch (alg.name) {
+    case 'bcrypt': {
+      const salt = await bcrypt.genSalt(alg.salt_rounds ?? 10);
+      return { password_hash: await bcrypt.hash(pw.toString('utf8'), salt), salt };
+    }
+    case 'pbkdf2': {
+      const salt = generateSalt();
+      return { password_hash: await pbkdf2Hex(alg, pw, salt), salt };
+    }
+    default: {
+      const salt = alg.name === 'plain' || alg.salt_position === 'disable' ? '' : generateSalt();
+      return { password_hash: simpleHash(alg, pw, salt), salt };
+    }
+  }
+}
+
+/** Hashes with a given salt (imports of hashed users, SQL rows). */
+export function simpleHash(
+  alg: { name: SimpleHashName; salt_position: 'disable' | 'prefix' | 'suffix' },
+  password: Buffer,
+  salt: string,
+): string {
+  if (alg.name === 'plain') return password.toString('utf8');
+  const s = Buffer.from(salt);
+  const input =
+    alg.salt_position === 'prefix'
+      ? Buffer.concat([s, password])
+      : alg.salt_position === 'suffix'
+        ? Buffer.concat([password, s])
+        : password;
+  return createHash(NODE_DIGEST[alg.name]!).update(input).digest('hex');
+}
+
+function pbkdf2Hex(
+  alg: { mac_fun: Pbkdf2Mac; iterations: number; dk_length?: number },
+  password: Buffer,
+  salt: string,
+): Promise<string> {
+  const digest = NODE_DIGEST[alg.mac_fun]!;
+  const len = alg.dk_length ?? createHash(digest).digest().length;
+  return new Promise((resolve, reject) =>
+    pbkdf2(password, salt, alg.iterations, len, digest, (err, key) =>
+      err ? reject(err) : resolve(key.toString('hex')),
+    ),
+  );
+}
+
+/**
+ * Checks a password against a stored hash. Synchronous for the simple hashes (the common, fast case);
+ * a Promise for bcrypt and pbkdf2.
+ */
+export function checkPassword(
+  alg: HashAlgorithm,
+  password: Buffer,
+  storedHash: string,
+  salt: string,
+): boolean | Promise<boolean> {
+  switch (alg.name) {
+    case 'bcrypt':
+      // The bcrypt hash carries its own salt and cost.
+      return bcrypt.compare(password.toString('utf8'), storedHash).catch(() => false);
+    case 'pbkdf2':
+      return pbkdf2Hex(alg, password, salt).then((h) => hexEqual(h, storedHash));
+    case 'plain':
+      return safeEqual(password, Buffer.from(storedHash));
+    default:
+      return hexEqual(simpleHash(alg, password, salt), storedHash);
+  }
+}
+
+/** Case-insensitive, constant-time comparison of two hex strings. */
+export function hexEqual(a: string, b: string): boolean {
+  return safeEqual(Buffer.from(a.toLowerCase()), Buffer.from(b.toLowerCase()));
+}
+
+/**
+ * Constant-time equality of two byte strings of any length: both are hashed first so the comparison time
+ * does not reveal the length or the first differing byte.
+ */
+export function safeEqual(a: Buffer, b: Buffer): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb) && a.length === b.length;
+}

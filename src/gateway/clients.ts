@@ -1,0 +1,194 @@
+/**
+ * A gateway's clients as the API and CLI see them (EMQX `emqx_gateway_cm` + `emqx_gateway_api_clients`):
+ * list with every filter, one client, kick, and subscriptions made through the live channel.
+ */
+import type { SessionRecord } from '../broker/registry.js';
+import type { SubOpts } from '../broker/types.js';
+import { GatewayConnection } from './conn.js';
+import type { Gateway } from './gateway.js';
+import type { CallResult } from './types.js';
+
+/** The clients-list filters of reference §2 (times in epoch ms). */
+export interface ClientFilter {
+  node?: string;
+  clientid?: string;
+  username?: string;
+  ip_address?: string;
+  conn_state?: 'connected' | 'idle' | 'disconnected';
+  clean_start?: boolean;
+  proto_ver?: string;
+  like_clientid?: string;
+  like_username?: string;
+  gte_created_at?: number;
+  lte_created_at?: number;
+  gte_connected_at?: number;
+  lte_connected_at?: number;
+  endpoint_name?: string;
+  like_endpoint_name?: string;
+  gte_lifetime?: number;
+  lte_lifetime?: number;
+}
+
+/** The live driver of a record, when the client is connected through a gateway. */
+export function driverOf(r: SessionRecord): GatewayConnection<unknown> | undefined {
+  return r.channel instanceof GatewayConnection ? r.channel : undefined;
+}
+
+/** Infinity is not JSON; EMQX writes "infinity". */
+function limit(n: number): number | 'infinity' {
+  return Number.isFinite(n) ? n : 'infinity';
+}
+
+/** The clients of one gateway, for the API and CLI. */
+export class GatewayClients {
+  constructor(private readonly gw: Gateway) {}
+
+  /** Every session of the gateway's namespace (connected or waiting for its client). */
+  records(): SessionRecord[] {
+    return [...this.gw.env.broker.registry.records(this.gw.name)];
+  }
+
+  get(clientid: string): SessionRecord | undefined {
+    return this.gw.env.broker.registry.get(this.gw.name, clientid);
+  }
+
+  /** Clients matching every given filter, in registration order. */
+  list(f: ClientFilter): SessionRecord[] {
+    if (f.node !== undefined && f.node !== this.gw.env.node) return [];
+    return this.records().filter((r) => this.matches(r, f));
+  }
+
+  private matches(r: SessionRecord, f: ClientFilter): boolean {
+    const ci = r.channel?.clientInfo ?? r.session.clientInfo;
+    const conn = r.channel?.connInfo ?? this.gw.lastConn.get(r.session);
+    const id = r.session.clientid;
+    const user = ci.username ?? '';
+    if (f.clientid !== undefined && id !== f.clientid) return false;
+    if (f.username !== undefined && ci.username !== f.username) return false;
+    if (f.ip_address !== undefined && ci.peerhost !== f.ip_address) return false;
+    if (
+      f.conn_state !== undefined &&
+      f.conn_state !== (r.channel !== undefined ? 'connected' : 'disconnected')
+    )
+      return false;
+    if (f.clean_start !== undefined && conn?.clean_start !== f.clean_start) return false;
+    if (f.proto_ver !== undefined && String(conn?.proto_ver) !== f.proto_ver) return false;
+    if (f.like_clientid !== undefined && !id.includes(f.like_clientid)) return false;
+    if (f.like_username !== undefined && !user.includes(f.like_username)) return false;
+    const created = r.session.createdAt;
+    if (f.gte_created_at !== undefined && created < f.gte_created_at) return false;
+    if (f.lte_created_at !== undefined && created > f.lte_created_at) return false;
+    const at = conn?.connected_at;
+    if (f.gte_connected_at !== undefined && (at === undefined || at < f.gte_connected_at)) return false;
+    if (f.lte_connected_at !== undefined && (at === undefined || at > f.lte_connected_at)) return false;
+    const ep = typeof ci.endpoint_name === 'string' ? ci.endpoint_name : undefined;
+    if (f.endpoint_name !== undefined && ep !== f.endpoint_name) return false;
+    if (f.like_endpoint_name !== undefined && !(ep ?? '').includes(f.like_endpoint_name)) return false;
+    const lifetime = typeof ci.lifetime === 'number' ? ci.lifetime : undefined;
+    if (f.gte_lifetime !== undefined && (lifetime === undefined || lifetime < f.gte_lifetime)) return false;
+    if (f.lte_lifetime !== undefined && (lifetime === undefined || lifetime > f.lte_lifetime)) return false;
+    return true;
+  }
+
+  /** Kicks a client (STOMP sends ERROR "Kicked out"); false when unknown. */
+  kick(clientid: string): boolean {
+    return this.gw.env.broker.kick(this.gw.name, clientid);
+  }
+
+  /** One client with EMQX's fields (`time` formats epoch ms for the caller). */
+  format(r: SessionRecord, time: (ms: number) => string): Record<string, unknown> {
+    const s = r.session;
+    const d = driverOf(r);
+    const ci = r.channel?.clientInfo ?? s.clientInfo;
+    const conn = r.channel?.connInfo ?? this.gw.lastConn.get(s);
+    const st = this.gw.config.enable_stats ? d?.conn.stats : undefined;
+    const n = this.gw.config.enable_stats ? d?.counters : undefined;
+    const set = s.settings;
+    const out: Record<string, unknown> = {
+      node: this.gw.env.node,
+      clientid: s.clientid,
+      username: ci.username ?? null,
+      mountpoint: ci.mountpoint === '' ? null : ci.mountpoint,
+      proto_name: conn?.proto_name ?? null,
+      proto_ver: conn?.proto_ver === undefined ? null : String(conn.proto_ver),
+      ip_address: ci.peerhost,
+      port: ci.peerport,
+      is_bridge: ci.is_bridge,
+      connected_at: conn !== undefined ? time(conn.connected_at) : null,
+      connected: r.channel !== undefined,
+      keepalive: conn?.keepalive ?? 0,
+      clean_start: conn?.clean_start ?? true,
+      expiry_interval: s.expiryInterval,
+      created_at: time(s.createdAt),
+      subscriptions_cnt: s.subscriptions.size,
+      subscriptions_max: limit(set.maxSubscriptions),
+      inflight_cnt: s.inflight.size,
+      inflight_max: limit(s.window),
+      mqueue_len: s.mqueue.length,
+      mqueue_max: limit(set.maxMqueueLen),
+      mqueue_dropped: s.mqueue.dropped,
+      awaiting_rel_cnt: s.awaitingRel.size,
+      awaiting_rel_max: limit(set.maxAwaitingRel),
+      recv_oct: st?.recvOct ?? 0,
+      recv_cnt: st?.recvCnt ?? 0,
+      recv_pkt: n?.recvPkt ?? 0,
+      recv_msg: n?.recvMsg ?? 0,
+      send_oct: st?.sendOct ?? 0,
+      send_cnt: st?.sendCnt ?? 0,
+      send_pkt: n?.sendPkt ?? 0,
+      send_msg: n?.sendMsg ?? 0,
+      mailbox_len: 0,
+      heap_size: 0,
+      reductions: 0,
+    };
+    if (r.channel === undefined && r.disconnectedAt !== undefined)
+      out.disconnected_at = time(r.disconnectedAt);
+    if (ci.endpoint_name !== undefined) out.endpoint_name = ci.endpoint_name;
+    if (ci.lifetime !== undefined) out.lifetime = ci.lifetime;
+    return out;
+  }
+
+  /** A client's subscriptions: the mounted topic and its options. */
+  subscriptions(
+    r: SessionRecord,
+  ): Array<{ topic: string; qos: number; nl: number; rap: number; rh: number }> {
+    return [...r.session.subscriptions].map(([topic, o]) => ({
+      topic,
+      qos: o.qos,
+      nl: o.nl,
+      rap: o.rap,
+      rh: o.rh,
+    }));
+  }
+
+  /** Subscribes a connected client as if it had asked (through its channel when it keeps its own table). */
+  async subscribe(
+    r: SessionRecord,
+    topic: string,
+    opts: SubOpts,
+    subProps: Record<string, unknown>,
+  ): Promise<CallResult> {
+    const d = driverOf(r);
+    if (d === undefined || !d.connected)
+      return { ok: false, status: 404, message: 'client process not found' };
+    if (d.channel.handleCall !== undefined)
+      return d.channel.handleCall({ type: 'subscribe', topic, opts, subProps });
+    const res = await d.ctx.subscribe(topic, opts);
+    return res.result === 'ok'
+      ? { ok: true, topic: res.topic, opts }
+      : { ok: false, status: 400, message: res.message };
+  }
+
+  /** Unsubscribes a connected client from an unmounted topic. */
+  async unsubscribe(r: SessionRecord, topic: string): Promise<CallResult> {
+    const d = driverOf(r);
+    if (d === undefined || !d.connected)
+      return { ok: false, status: 404, message: 'client process not found' };
+    if (d.channel.handleCall !== undefined) return d.channel.handleCall({ type: 'unsubscribe', topic });
+    const mounted = d.ctx.mount(topic);
+    const opts = r.session.subscriptions.get(mounted);
+    if (opts === undefined) return { ok: false, status: 404, message: 'Subscription not found' };
+    await d.ctx.unsubscribe(topic);
+    return { ok: true, topic: mounted, opts };
+  }
+}

@@ -1,0 +1,391 @@
+/**
+ * The connection driver (EMQX `emqx_gateway_conn`): one per client connection of any gateway and any
+ * transport. It feeds bytes to the gateway's codec, hands frames, timeouts, deliveries and kicks to the
+ * channel one at a time, and carries out the replies (send, timers, connected, close). It is the client's
+ * LiveChannel in the registry and its session's outlet, and keeps the idle timeout before login.
+ */
+import type { Watched } from '../broker/deadlines.js';
+import type { Message } from '../broker/message.js';
+import type { KickReason, LiveChannel } from '../broker/registry.js';
+import type { SessionOutlet } from '../broker/session.js';
+import type { ClientInfo, ConnInfo, QoS, SubOpts } from '../broker/types.js';
+import type { CloseReason, Connection, ConnectionHandler } from '../transport/connection.js';
+import { ConnectionContext } from './context.js';
+import type { Gateway } from './gateway.js';
+import type { FrameCodec, FrameError, GatewayChannel, GatewayListenerInfo, Replies, Reply } from './types.js';
+
+type Input<F> = { k: 'frame'; f: F } | { k: 'error'; e: FrameError } | { k: 'timeout'; name: string };
+
+/** Per-client packet and message counters (the clients API's recv_pkt, send_msg, …). */
+export interface ClientCounters {
+  recvPkt: number;
+  sendPkt: number;
+  recvMsg: number;
+  sendMsg: number;
+}
+
+/** Drives one client connection of any gateway: codec, channel, replies, session outlet, registry entry. */
+export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, SessionOutlet, Watched {
+  readonly ctx: ConnectionContext;
+  readonly channel: GatewayChannel<F>;
+  readonly openedAt = Date.now();
+  readonly counters: ClientCounters = { recvPkt: 0, sendPkt: 0, recvMsg: 0, sendMsg: 0 };
+  private readonly codec: FrameCodec<F>;
+  private state: 'idle' | 'connected' | 'closed' = 'idle';
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Inputs waiting while an async answer (hook, authenticator) is pending. */
+  private backlog: Input<F>[] | undefined;
+  private parseStopped = false;
+  private held = false;
+  private handedOver = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly gw: Gateway,
+    readonly conn: Connection,
+    readonly listener: GatewayListenerInfo,
+  ) {
+    this.ctx = new ConnectionContext(gw, this as GatewayConnection<unknown>, listener, {
+      transport: conn.transport,
+      kind: conn.kind,
+      peerhost: conn.peerhost,
+      peerport: conn.peerport,
+      sockport: conn.sockport,
+      peerCert: conn.peerCert,
+      // A getter: transports hand out a fresh snapshot per read.
+      get stats() {
+        return conn.stats;
+      },
+    });
+    const mod = gw.module;
+    this.codec = mod.createCodec(gw.config) as FrameCodec<F>;
+    this.channel = mod.createChannel(this.ctx) as GatewayChannel<F>;
+    gw.connections.add(this as GatewayConnection<unknown>);
+    gw.env.deadlines.add(this);
+    conn.setHandler(this);
+  }
+
+  /** LiveChannel: set at login. */
+  get clientInfo(): ClientInfo {
+    return this.ctx.clientInfo!;
+  }
+
+  get connInfo(): ConnInfo {
+    return this.ctx.connInfo!;
+  }
+
+  /** The connection's authorization cache (access control clears it when sources change). */
+  get authzCache() {
+    return this.ctx.authzCache;
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  // ---------------------------------------------------------------- transport events
+
+  onData(chunk: Buffer): void {
+    this.gw.metrics.inc('bytes.received', chunk.length);
+    if (this.state === 'closed' || this.parseStopped) return;
+    let out: ReturnType<FrameCodec<F>['feed']>;
+    try {
+      out = this.codec.feed(chunk);
+    } catch (err) {
+      // A codec must report errors as values; a throw is a bug, but never a crash of the node.
+      this.gw.log.error({ err }, `${this.gw.name}: codec threw`);
+      out = { frames: [], error: { reason: 'internal_error', message: (err as Error).message } };
+    }
+    for (const f of out.frames) {
+      this.counters.recvPkt++;
+      this.gw.metrics.inc('packets.received');
+      this.input({ k: 'frame', f });
+    }
+    if (out.error !== undefined) {
+      const e = out.error;
+      this.gw.metrics.inc(e.reason.startsWith('too_') ? 'packets.too_large' : 'packets.malformed');
+      // A stream cannot resynchronise after garbage; a datagram transport just drops the bad datagram.
+      if (this.conn.kind === 'stream') this.parseStopped = true;
+      this.input({ k: 'error', e });
+    }
+  }
+
+  onClose(reason: CloseReason, error?: Error): void {
+    if (error !== undefined) this.ctx.log.debug({ err: error.message }, 'socket error');
+    this.cleanup(reason === 'local' ? 'closed' : reason === 'timeout' ? 'send_timeout' : 'sock_closed');
+  }
+
+  onDrain(): void {
+    this.ctx.session?.drain();
+  }
+
+  // ---------------------------------------------------------------- the serial input queue
+
+  private input(i: Input<F>): void {
+    if (this.state === 'closed') return;
+    if (this.backlog !== undefined) {
+      this.backlog.push(i);
+      return;
+    }
+    this.run(i);
+  }
+
+  private run(i: Input<F>): void {
+    let r: Replies<F>;
+    try {
+      r =
+        i.k === 'frame'
+          ? this.channel.handleIn(i.f)
+          : i.k === 'error'
+            ? this.channel.handleFrameError(i.e)
+            : this.channel.handleTimeout(i.name);
+    } catch (err) {
+      this.internalError(err);
+      return;
+    }
+    if (!(r instanceof Promise)) {
+      this.execute(r);
+      return;
+    }
+    this.backlog = [];
+    this.conn.pause();
+    r.then(
+      (replies) => {
+        this.execute(replies);
+        this.resume();
+      },
+      (err) => this.internalError(err),
+    );
+  }
+
+  private resume(): void {
+    const backlog = this.backlog;
+    this.backlog = undefined;
+    if (backlog === undefined || this.state === 'closed') return;
+    while (backlog.length > 0) {
+      this.run(backlog.shift()!);
+      if (this.isClosed()) return;
+      if (this.backlog !== undefined) {
+        // Another async step started: it takes the rest of the queue after its own.
+        (this.backlog as Input<F>[]).push(...backlog);
+        return;
+      }
+    }
+    this.conn.resume();
+  }
+
+  // ---------------------------------------------------------------- replies
+
+  /** Carries out replies in order. */
+  execute(replies: readonly Reply<F>[]): void {
+    for (const r of replies) {
+      switch (r.type) {
+        case 'send':
+          this.sendBytes(this.codec.serialize(r.frame), true);
+          break;
+        case 'send_bytes':
+          this.sendBytes(r.data, false);
+          break;
+        case 'connected':
+          this.onConnected();
+          break;
+        case 'timer':
+          this.armTimer(r.name, r.ms);
+          break;
+        case 'cancel_timer':
+          this.cancelTimer(r.name);
+          break;
+        case 'close':
+          this.close(r.reason);
+          return;
+      }
+    }
+  }
+
+  private sendBytes(data: Buffer, frame: boolean): void {
+    if (this.conn.closed) return;
+    const m = this.gw.metrics;
+    m.inc('bytes.sent', data.length);
+    if (frame) {
+      m.inc('packets.sent');
+      this.counters.sendPkt++;
+    }
+    this.conn.send(data);
+  }
+
+  private armTimer(name: string, ms: number): void {
+    this.cancelTimer(name);
+    if (this.state === 'closed') return;
+    const t = setTimeout(() => {
+      this.timers.delete(name);
+      this.input({ k: 'timeout', name });
+    }, ms);
+    t.unref();
+    this.timers.set(name, t);
+  }
+
+  private cancelTimer(name: string): void {
+    const t = this.timers.get(name);
+    if (t !== undefined) clearTimeout(t);
+    this.timers.delete(name);
+  }
+
+  private onConnected(): void {
+    if (this.state !== 'idle' || this.ctx.session === undefined) return;
+    this.state = 'connected';
+    this.gw.env.deadlines.remove(this);
+    const broker = this.gw.env.broker;
+    broker.metrics.c['client.connected']++;
+    this.gw.metrics.inc('client.connected');
+    this.gw.lastConn.set(this.ctx.session, this.connInfo);
+    if (broker.hooks.has('client.connected'))
+      broker.hooks.run('client.connected', this.clientInfo, this.connInfo);
+    this.armAuthExpiry(this.ctx.expireAt);
+    this.ctx.session.attach(this);
+  }
+
+  private armAuthExpiry(expireAtSeconds: number | undefined): void {
+    if (expireAtSeconds === undefined) return;
+    const ms = expireAtSeconds * 1000 - Date.now();
+    if (ms <= 0) {
+      this.kick('expired');
+      return;
+    }
+    this.expiryTimer = setTimeout(() => this.kick('expired'), Math.min(ms, 2 ** 31 - 1));
+    this.expiryTimer.unref();
+  }
+
+  // ---------------------------------------------------------------- SessionOutlet
+
+  get writable(): boolean {
+    return this.state === 'connected' && !this.held && !this.conn.congested;
+  }
+
+  sendPublish(
+    msg: Message,
+    qos: QoS,
+    packetId: number,
+    retain: boolean,
+    dup: boolean,
+    opts: SubOpts,
+  ): boolean {
+    if (this.state === 'closed') return false;
+    let replies: Reply<F>[] | undefined;
+    try {
+      replies = this.channel.handleDeliver({
+        msg,
+        topic: this.ctx.unmount(msg.topic),
+        qos,
+        packetId,
+        retain,
+        dup,
+        opts,
+      });
+    } catch (err) {
+      this.gw.log.error({ err }, `${this.gw.name}: delivery failed`);
+      replies = undefined;
+    }
+    if (replies === undefined) {
+      this.gw.metrics.inc('messages.dropped');
+      return false;
+    }
+    this.counters.sendMsg++;
+    this.gw.metrics.inc('messages.sent');
+    const c = this.gw.env.broker.metrics.c;
+    c['messages.sent']++;
+    c[qos === 0 ? 'messages.qos0.sent' : qos === 1 ? 'messages.qos1.sent' : 'messages.qos2.sent']++;
+    this.execute(replies);
+    return true;
+  }
+
+  sendPubrel(packetId: number): void {
+    const replies = this.channel.handlePubrel?.(packetId);
+    if (replies !== undefined) this.execute(replies);
+  }
+
+  /** See ChannelContext.holdDeliveries. */
+  holdDeliveries(hold: boolean): void {
+    const was = this.held;
+    this.held = hold;
+    // Draining from inside a delivery would re-enter the session; it resumes on its own once we return.
+    if (was && !hold) queueMicrotask(() => this.ctx.session?.drain());
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  /** LiveChannel: the broker (or the gateway) ends this client. Synchronous, as the registry requires. */
+  kick(reason: KickReason): void {
+    if (this.state === 'closed') return;
+    if (reason === 'takenover' || reason === 'discarded') this.handedOver = true;
+    let replies: Reply<F>[];
+    try {
+      replies = this.channel.handleKick(reason);
+    } catch (err) {
+      this.gw.log.error({ err }, `${this.gw.name}: kick handler failed`);
+      replies = [];
+    }
+    this.execute(replies);
+    if (!this.isClosed()) this.close(reason);
+  }
+
+  /** Watched: the login deadline (idle_timeout); none once connected. */
+  deadline(): number {
+    return this.state === 'idle' ? this.openedAt + this.gw.config.idle_timeout : Number.POSITIVE_INFINITY;
+  }
+
+  onDeadline(): void {
+    if (this.state !== 'idle') return;
+    this.gw.metrics.inc('client.idle_timeout');
+    this.ctx.log.info(`${this.gw.name}: no login within idle_timeout; closing`);
+    this.close('idle_timeout');
+  }
+
+  /** Flushes queued frames, closes the connection and cleans up once. */
+  close(reason: string): void {
+    this.cleanup(reason);
+    this.conn.close();
+  }
+
+  private internalError(err: unknown): void {
+    this.gw.log.error(
+      { err, clientid: this.ctx.clientInfo?.clientid },
+      `${this.gw.name}: internal error; closing`,
+    );
+    this.close('internal_error');
+  }
+
+  private cleanup(reason: string): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    this.backlog = undefined;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.gw.env.deadlines.remove(this);
+    this.gw.connections.delete(this as GatewayConnection<unknown>);
+    const broker = this.gw.env.broker;
+    const session = this.ctx.session;
+    if (session !== undefined) {
+      // The registry may have replaced us (takeover/discard): then the session is no longer ours to close.
+      if (this.handedOver) session.detach();
+      else broker.closeSession(this.gw.name, this, session);
+    }
+    if (wasConnected) {
+      this.connInfo.disconnected_at = Date.now();
+      broker.metrics.c['client.disconnected']++;
+      this.gw.metrics.inc('client.disconnected');
+      if (broker.hooks.has('client.disconnected'))
+        broker.hooks.run('client.disconnected', this.clientInfo, reason, this.connInfo);
+    }
+    try {
+      this.channel.handleClosed(reason);
+    } catch (err) {
+      this.gw.log.error({ err }, `${this.gw.name}: close handler failed`);
+    }
+  }
+}

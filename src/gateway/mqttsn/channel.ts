@@ -1,0 +1,441 @@
+/**
+ * The MQTT-SN channel (EMQX `emqx_mqttsn_channel`): CONNECT with the will dialogue, keepalive, sleeping
+ * clients (asleep / awake), SEARCHGW, and dispatch of REGISTER/PUBLISH/SUBSCRIBE to pubsub.ts and of
+ * deliveries to the outbox. Pure: every handler returns replies for the driver.
+ */
+import type { KickReason } from '../../broker/registry.js';
+import { isWildcard } from '../../broker/topic.js';
+import type { QoS } from '../../broker/types.js';
+import type { Logger } from '../../log.js';
+import { then } from '../maybe-async.js';
+import type {
+  ChannelContext,
+  Delivery,
+  FrameError,
+  GatewayChannel,
+  LoginResult,
+  Replies,
+  Reply,
+} from '../types.js';
+import { RC, type SnFrame } from './frame.js';
+import { Outbox, REGISTER_TIMER } from './outbox.js';
+import * as pubsub from './pubsub.js';
+import { PredefinedTopics, TopicRegistry } from './registry.js';
+import type { MqttSnConfig } from './schema.js';
+
+type R = Reply<SnFrame>;
+type Of<T extends SnFrame['type']> = Extract<SnFrame, { type: T }>;
+type State = 'idle' | 'will_topic' | 'will_msg' | 'connecting' | 'connected' | 'asleep' | 'awake' | 'closed';
+
+interface Will {
+  topic: string;
+  qos: QoS;
+  retain: boolean;
+  payload: Buffer;
+}
+
+/** Seconds a clean_session=false session outlives its connection (EMQX: 2 h). */
+export const PERSISTENT_SESSION_EXPIRY = 7200;
+/** The keepalive timer fires after this many keepalive periods without a message from the client. */
+const KEEPALIVE_FACTOR = 1.5;
+const KEEPALIVE_TIMER = 'keepalive';
+const ASLEEP_TIMER = 'asleep';
+const DISCONNECT: R = { type: 'send', frame: { type: 'DISCONNECT', duration: undefined } };
+
+// One line per kind of bad input per minute for the whole node: a flood must not flood the log.
+const LOG_EVERY_MS = 60_000;
+const lastLogged = new Map<string, number>();
+
+function logOnce(log: Logger, key: string, detail: Record<string, unknown>, msg: string): void {
+  const now = Date.now();
+  const last = lastLogged.get(key);
+  if (last !== undefined && now - last < LOG_EVERY_MS) return;
+  lastLogged.set(key, now);
+  log.info(detail, `${msg} (logged once a minute)`);
+}
+
+const predefinedCache = new WeakMap<object, PredefinedTopics>();
+
+/** The predefined topic table of a config object (shared by its clients; rebuilt when the config changes). */
+function predefinedOf(config: MqttSnConfig): PredefinedTopics {
+  let p = predefinedCache.get(config.predefined);
+  if (p === undefined) predefinedCache.set(config.predefined, (p = new PredefinedTopics(config.predefined)));
+  return p;
+}
+
+export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost {
+  readonly registry: TopicRegistry;
+  private readonly outbox: Outbox;
+  private state: State = 'idle';
+  private pending: { clientId: string; duration: number; clean: boolean } | undefined;
+  private will: Will | undefined;
+  private keepaliveMs = 0;
+  private sleepMs = 0;
+  private lastIn = Date.now();
+  private readonly holds = new Set<string>();
+
+  constructor(readonly ctx: ChannelContext<MqttSnConfig>) {
+    this.registry = new TopicRegistry(predefinedOf(ctx.config));
+    this.outbox = new Outbox(ctx, this.registry);
+  }
+
+  private get online(): boolean {
+    return this.state === 'connected' || this.state === 'asleep' || this.state === 'awake';
+  }
+
+  // ---------------------------------------------------------------- input
+
+  handleIn(f: SnFrame): Replies<SnFrame> {
+    if (this.state === 'closed') return [];
+    this.lastIn = Date.now();
+    switch (f.type) {
+      case 'SEARCHGW':
+        return [
+          {
+            type: 'send',
+            frame: { type: 'GWINFO', gwId: this.ctx.config.gateway_id, gwAdd: Buffer.alloc(0) },
+          },
+        ];
+      case 'ADVERTISE':
+      case 'GWINFO':
+        // Another gateway's announcement: nothing for us, and no reason to keep a connection for it.
+        return this.online ? [] : [{ type: 'close', reason: 'unexpected_advertise' }];
+      case 'CONNECT':
+        return this.connect(f);
+      case 'WILLTOPIC':
+        return this.state === 'will_topic' ? this.willTopic(f) : this.unexpected(f);
+      case 'WILLMSG':
+        return this.state === 'will_msg' ? this.willMsg(f) : this.unexpected(f);
+      case 'DISCONNECT':
+        return this.disconnect(f);
+      case 'PINGREQ':
+        return this.ping(f);
+      case 'PUBLISH':
+        return this.online ? pubsub.publish(this, f) : pubsub.publishUnconnected(this, f);
+    }
+    if (!this.online) return this.unexpected(f);
+    switch (f.type) {
+      case 'REGISTER':
+        return pubsub.register(this, f);
+      case 'REGACK':
+        return this.regack(f);
+      case 'PUBACK':
+        return this.puback(f);
+      case 'PUBREC':
+        this.ctx.session?.pubrec(f.msgId, false);
+        return [];
+      case 'PUBCOMP':
+        this.ctx.session?.pubcomp(f.msgId);
+        return this.sleepIfDone();
+      case 'PUBREL':
+        this.ctx.session?.release(f.msgId);
+        return [{ type: 'send', frame: { type: 'PUBCOMP', msgId: f.msgId } }];
+      case 'SUBSCRIBE':
+        return pubsub.subscribe(this, f);
+      case 'UNSUBSCRIBE':
+        return pubsub.unsubscribe(this, f);
+      case 'WILLTOPICUPD':
+        return this.willTopicUpdate(f);
+      case 'WILLMSGUPD':
+        if (this.will !== undefined) this.will.payload = f.payload;
+        return [{ type: 'send', frame: { type: 'WILLMSGRESP', rc: RC.ACCEPTED } }];
+      default:
+        return this.unexpected(f);
+    }
+  }
+
+  /** A bad datagram is dropped without an answer (it was counted by the driver). */
+  handleFrameError(err: FrameError): Replies<SnFrame> {
+    logOnce(
+      this.ctx.log,
+      `frame:${err.reason}`,
+      { reason: err.reason, err: err.message },
+      'mqttsn: datagram dropped',
+    );
+    return [];
+  }
+
+  /** Packets that have no meaning in the current state are dropped silently, counted and logged. */
+  private unexpected(f: SnFrame): R[] {
+    this.ctx.metrics.inc('packets.dropped');
+    logOnce(
+      this.ctx.log,
+      `unexpected:${this.state}:${f.type}`,
+      { type: f.type, state: this.state },
+      'mqttsn: packet dropped',
+    );
+    return [];
+  }
+
+  // ---------------------------------------------------------------- connect and will
+
+  private connect(f: Of<'CONNECT'>): Replies<SnFrame> {
+    if ((this.state === 'asleep' || this.state === 'awake') && f.clientId === this.ctx.clientInfo?.clientid) {
+      // §6.14: a sleeping client returns to active with CONNECT.
+      this.state = 'connected';
+      this.holdFor('asleep', false);
+      return [
+        { type: 'cancel_timer', name: ASLEEP_TIMER },
+        { type: 'send', frame: { type: 'CONNACK', rc: RC.ACCEPTED } },
+        ...this.keepaliveTimer(),
+      ];
+    }
+    if (this.state !== 'idle') return this.unexpected(f);
+    this.pending = { clientId: f.clientId, duration: f.duration, clean: f.flags.clean };
+    if (!f.flags.will) return this.login();
+    this.state = 'will_topic';
+    return [{ type: 'send', frame: { type: 'WILLTOPICREQ' } }];
+  }
+
+  private willTopic(f: Of<'WILLTOPIC'>): Replies<SnFrame> {
+    // An empty WILLTOPIC means "no will after all".
+    if (f.flags === undefined || f.topic === '') return this.login();
+    const qos = (f.flags.qos === 3 ? 0 : f.flags.qos) as QoS;
+    this.will = { topic: f.topic, qos, retain: f.flags.retain, payload: Buffer.alloc(0) };
+    this.state = 'will_msg';
+    return [{ type: 'send', frame: { type: 'WILLMSGREQ' } }];
+  }
+
+  private willMsg(f: Of<'WILLMSG'>): Replies<SnFrame> {
+    if (this.will !== undefined) this.will.payload = f.payload;
+    return this.login();
+  }
+
+  private willTopicUpdate(f: Of<'WILLTOPICUPD'>): R[] {
+    if (f.flags === undefined || f.topic === '') this.will = undefined;
+    else {
+      const qos = (f.flags.qos === 3 ? 0 : f.flags.qos) as QoS;
+      this.will = {
+        topic: f.topic,
+        qos,
+        retain: f.flags.retain,
+        payload: this.will?.payload ?? Buffer.alloc(0),
+      };
+    }
+    return [{ type: 'send', frame: { type: 'WILLTOPICRESP', rc: RC.ACCEPTED } }];
+  }
+
+  private login(): Replies<SnFrame> {
+    const c = this.pending!;
+    this.state = 'connecting';
+    const result = this.ctx.login({
+      clientid: c.clientId,
+      packet: { clientid: c.clientId, duration: c.duration, clean_session: c.clean },
+      proto_name: 'MQTT-SN',
+      proto_ver: '1.2',
+      keepalive: c.duration,
+      clean_start: c.clean,
+      expiry_interval: c.clean ? 0 : PERSISTENT_SESSION_EXPIRY,
+      // One QoS 1/2 message in flight at a time (MQTT-SN has no window).
+      session: { maxInflight: 1 },
+    });
+    return then(result, (r) => this.loggedIn(r, c.duration));
+  }
+
+  private loggedIn(r: LoginResult, duration: number): R[] {
+    if (!r.ok) {
+      this.state = 'closed';
+      return [
+        { type: 'send', frame: { type: 'CONNACK', rc: RC.NOT_AUTHORIZED } },
+        { type: 'close', reason: r.reason },
+      ];
+    }
+    this.state = 'connected';
+    this.keepaliveMs = duration * 1000;
+    const out: R[] = [{ type: 'send', frame: { type: 'CONNACK', rc: RC.ACCEPTED } }];
+    if (r.present && this.ctx.config.subs_resume) {
+      // The client lost its topic ids with its connection: give it one for every plain subscribed name
+      // before the session replays anything.
+      const topics = [...r.session.subscriptions.keys()]
+        .map((t) => this.ctx.unmount(t))
+        .filter((t) => !isWildcard(t));
+      out.push(...this.outbox.registerFirst(topics));
+      this.syncRegisterHold();
+    }
+    out.push({ type: 'connected' }, ...this.keepaliveTimer());
+    return out;
+  }
+
+  private keepaliveTimer(): R[] {
+    if (this.keepaliveMs <= 0) return [];
+    return [{ type: 'timer', name: KEEPALIVE_TIMER, ms: this.keepaliveMs * KEEPALIVE_FACTOR }];
+  }
+
+  // ---------------------------------------------------------------- ping, sleep, disconnect
+
+  private ping(f: Of<'PINGREQ'>): Replies<SnFrame> {
+    if (!this.online) return this.unexpected(f);
+    const pong: R = { type: 'send', frame: { type: 'PINGRESP' } };
+    if (f.clientId === '') return [pong];
+    if (f.clientId !== this.ctx.clientInfo?.clientid) return this.unexpected(f);
+    if (this.state === 'connected') return [pong];
+    return this.awake();
+  }
+
+  /** PINGREQ(clientId) from a sleeping client: send what waited, then PINGRESP, then back to sleep. */
+  private awake(): R[] {
+    this.state = 'awake';
+    const session = this.ctx.session;
+    const out: R[] = [{ type: 'cancel_timer', name: ASLEEP_TIMER }];
+    // A QoS 1/2 message sent before the client fell asleep is sent again first (EMQX's session replay).
+    if (session !== undefined) {
+      for (const [pid, e] of session.inflight) {
+        const topic = this.ctx.unmount(e.msg.topic);
+        const d: Delivery = {
+          msg: e.msg,
+          topic,
+          qos: e.qos,
+          packetId: pid,
+          retain: e.retain,
+          dup: true,
+          opts: e.opts,
+        };
+        out.push(...this.outbox.deliver(d));
+      }
+    }
+    this.syncRegisterHold();
+    this.holdFor('asleep', false);
+    // Drain now (not on the driver's next tick) so the PINGRESP below follows every message it can send.
+    session?.drain();
+    out.push(...this.sleepIfDone());
+    return out;
+  }
+
+  /** While awake: once nothing is left to send or acknowledge, PINGRESP and back to sleep. */
+  private sleepIfDone(pendingQos0 = false): R[] {
+    if (this.state !== 'awake') return [];
+    const s = this.ctx.session;
+    if (!this.outbox.empty || pendingQos0) return [];
+    if (s !== undefined && (s.mqueue.length > 0 || s.inflight.size > 0)) return [];
+    this.state = 'asleep';
+    this.holdFor('asleep', true);
+    return [
+      { type: 'send', frame: { type: 'PINGRESP' } },
+      { type: 'timer', name: ASLEEP_TIMER, ms: this.sleepMs },
+    ];
+  }
+
+  private disconnect(f: Of<'DISCONNECT'>): R[] {
+    if (!this.online) return [DISCONNECT, { type: 'close', reason: 'normal' }];
+    if (f.duration === undefined || f.duration === 0) {
+      this.will = undefined;
+      return [DISCONNECT, { type: 'close', reason: 'normal' }];
+    }
+    // §6.14: DISCONNECT with a duration puts the client to sleep; messages wait for it.
+    this.state = 'asleep';
+    this.sleepMs = f.duration * 1000;
+    this.holdFor('asleep', true);
+    return [
+      DISCONNECT,
+      { type: 'cancel_timer', name: KEEPALIVE_TIMER },
+      { type: 'timer', name: ASLEEP_TIMER, ms: this.sleepMs },
+    ];
+  }
+
+  // ---------------------------------------------------------------- acks for deliveries
+
+  private puback(f: Of<'PUBACK'>): R[] {
+    if (f.rc === RC.INVALID_TOPIC_ID) {
+      const out = this.outbox.reregister(f.msgId);
+      this.syncRegisterHold();
+      return out;
+    }
+    // Congestion: keep the message; the session's retry (or the next wake-up) sends it again.
+    if (f.rc === RC.CONGESTION) return [];
+    if (f.rc !== RC.ACCEPTED)
+      this.ctx.log.info({ msgId: f.msgId, rc: f.rc }, 'mqttsn: delivery refused by the client');
+    this.ctx.session?.puback(f.msgId);
+    return this.sleepIfDone();
+  }
+
+  private regack(f: Of<'REGACK'>): R[] {
+    const out = this.outbox.regack(f.topicId, f.msgId, f.rc);
+    this.syncRegisterHold();
+    out.push(...this.sleepIfDone());
+    return out;
+  }
+
+  // ---------------------------------------------------------------- deliveries
+
+  handleDeliver(d: Delivery): Reply<SnFrame>[] | undefined {
+    if (this.state === 'closed') return undefined;
+    // A resend (retry_interval) to a sleeping client waits for its wake-up, when inflight is replayed.
+    if (this.state === 'asleep') return [];
+    const out = this.outbox.deliver(d);
+    this.syncRegisterHold();
+    // A QoS 0 message needs no ack: if it was the last thing to send, the wake-up cycle ends here.
+    if (this.state === 'awake' && d.qos === 0) out.push(...this.sleepIfDone());
+    return out;
+  }
+
+  handlePubrel(packetId: number): Reply<SnFrame>[] {
+    return [{ type: 'send', frame: { type: 'PUBREL', msgId: packetId } }];
+  }
+
+  /** Holds or releases deliveries for one reason; they flow while no reason holds them. */
+  holdFor(reason: string, on: boolean): void {
+    const before = this.holds.size > 0;
+    if (on) this.holds.add(reason);
+    else this.holds.delete(reason);
+    const after = this.holds.size > 0;
+    if (before !== after) this.ctx.holdDeliveries(after);
+  }
+
+  private syncRegisterHold(): void {
+    this.holdFor('register', this.outbox.registering);
+  }
+
+  // ---------------------------------------------------------------- timers, kick, close
+
+  handleTimeout(name: string): Replies<SnFrame> {
+    if (name === KEEPALIVE_TIMER && this.state === 'connected') {
+      const limit = this.keepaliveMs * KEEPALIVE_FACTOR;
+      const quiet = Date.now() - this.lastIn;
+      if (quiet < limit) return [{ type: 'timer', name: KEEPALIVE_TIMER, ms: limit - quiet }];
+      this.ctx.metrics.inc('client.keepalive_timeout');
+      this.ctx.log.info({ keepalive: this.keepaliveMs / 1000 }, 'mqttsn: keepalive timeout');
+      return this.lost('keepalive_timeout');
+    }
+    if (name === ASLEEP_TIMER && (this.state === 'asleep' || this.state === 'awake')) {
+      // §6.14: a client that does not come back within its sleep duration is lost, like a keepalive timeout.
+      this.ctx.log.info({ duration: this.sleepMs / 1000 }, 'mqttsn: asleep timeout');
+      return this.lost('asleep_timeout');
+    }
+    if (name === REGISTER_TIMER && this.online) {
+      const resend = this.outbox.retry();
+      if (resend !== undefined) return resend;
+      this.ctx.log.info('mqttsn: REGISTER unanswered after retries; disconnecting');
+      this.state = 'closed';
+      this.outbox.clear();
+      return [DISCONNECT, { type: 'close', reason: 'reached_max_retry' }];
+    }
+    return [];
+  }
+
+  /** The client is gone without DISCONNECT: publish its will, tell it (in case it hears), close. */
+  private lost(reason: string): Replies<SnFrame> {
+    this.state = 'closed';
+    this.outbox.clear();
+    const end: R[] = [DISCONNECT, { type: 'close', reason }];
+    const will = this.will;
+    this.will = undefined;
+    if (will === undefined) return end;
+    const req = { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain };
+    return then(this.ctx.publish(req), (r): R[] => {
+      if (r.result !== 'ok')
+        this.ctx.log.info({ topic: will.topic, result: r.result }, 'mqttsn: will not published');
+      return end;
+    });
+  }
+
+  handleKick(reason: KickReason): Reply<SnFrame>[] {
+    this.state = 'closed';
+    this.outbox.clear();
+    return [DISCONNECT, { type: 'close', reason }];
+  }
+
+  handleClosed(_reason: string): void {
+    this.state = 'closed';
+    this.outbox.clear();
+  }
+}

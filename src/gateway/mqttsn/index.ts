@@ -1,0 +1,17 @@
+/** The MQTT-SN gateway module: MQTT-SN 1.2 over udp (default port 1884; dtls is refused by the transport). */
+import type { GatewayModule } from '../types.js';
+import { Advertiser } from './broadcast.js';
+import { MqttSnChannel } from './channel.js';
+import { SnCodec, type SnFrame } from './frame.js';
+import { type MqttSnConfig, MqttSnConfigSchema } from './schema.js';
+
+export const mqttsnGateway: GatewayModule<SnFrame, MqttSnConfig> = {
+  name: 'mqttsn',
+  protocol: 'mqtt-sn',
+  description: 'MQTT-SN 1.2 gateway',
+  listenerTypes: ['udp', 'dtls'],
+  schema: MqttSnConfigSchema,
+  createCodec: () => new SnCodec(),
+  createChannel: (ctx) => new MqttSnChannel(ctx),
+  start: (rt) => new Advertiser({ config: rt.config, log: rt.log }),
+};

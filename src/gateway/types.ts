@@ -1,0 +1,367 @@
+/**
+ * The gateway contract (EMQX's gateway behaviours, in TypeScript). A gateway module declares its name,
+ * listener types, config schema, codec and channel factory; the framework owns listeners, the connection
+ * driver, enable/disable, config updates, the per-gateway client namespace, authentication, mountpoints,
+ * metrics and the API. A channel speaks one protocol and never touches a socket: it gets a ChannelContext
+ * for everything shared and returns Replies (frames to send, timers, close) that the driver carries out.
+ * Stream (tcp/ssl) and datagram (udp/dtls) transports look the same to a channel: a UDP peer address is a
+ * Connection of kind 'datagram' and each datagram is one `feed` call.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import type { Hooks } from '../broker/hooks.js';
+import type { Message } from '../broker/message.js';
+import type { KickReason } from '../broker/registry.js';
+import type { Session, SessionSettings } from '../broker/session.js';
+import type {
+  AuthnErrorReason,
+  AuthzAction,
+  ClientInfo,
+  ConnInfo,
+  MessageHeaders,
+  MessageProperties,
+  QoS,
+  SubOpts,
+} from '../broker/types.js';
+import type {
+  GatewayCommonConfig,
+  GatewayListenerConfig,
+  GatewayListenerType,
+} from '../config/schema/gateway-common.js';
+import type { Logger } from '../log.js';
+import type { ConnectionStats, PeerCertificate, TransportKind } from '../transport/connection.js';
+import type { BindAddress, ListenerEvents } from '../transport/listener.js';
+
+/** Config and kick types a gateway module needs, re-exported so it imports one file. */
+export type { GatewayCommonConfig, GatewayListenerConfig, GatewayListenerType, KickReason };
+
+// ---------------------------------------------------------------- the module a gateway exports
+
+/** What a gateway module exports (e.g. `stompGateway` from src/gateway/stomp/index.ts). */
+export interface GatewayModule<F = unknown, C extends GatewayCommonConfig = GatewayCommonConfig> {
+  /** Config key, API and CLI name, client registry namespace: 'stomp', 'mqttsn'. */
+  readonly name: string;
+  /** ClientInfo.protocol and the authentication chain prefix: 'stomp', 'mqtt-sn'. */
+  readonly protocol: string;
+  /** One line for listings. */
+  readonly description: string;
+  /** Listener types this gateway accepts (EMQX: stomp tcp|ssl, mqttsn udp|dtls, exproto all four). */
+  readonly listenerTypes: readonly GatewayListenerType[];
+  /** Schema of `gateway.<name>` (gatewayCommonFields + own keys + gatewayListeners); also composed into the root. */
+  readonly schema: TSchema;
+  /** Builds one connection's codec (parse state lives inside it). */
+  createCodec(config: C): FrameCodec<F>;
+  /** Builds one connection's channel. */
+  createChannel(ctx: ChannelContext<C>): GatewayChannel<F>;
+  /**
+   * Gateway-wide state for as long as the gateway runs (e.g. MQTT-SN's ADVERTISE broadcaster). Its `stop`
+   * runs when the gateway is disabled or unloaded; `update` when its config changes at runtime.
+   */
+  start?(rt: GatewayRuntime<C>): GatewayService | Promise<GatewayService>;
+}
+
+/** Something a gateway runs beside its channels. */
+export interface GatewayService {
+  update?(config: GatewayCommonConfig): void;
+  stop(): void | Promise<void>;
+}
+
+/** What `GatewayModule.start` gets: the gateway's identity and the node services a background task may need. */
+export interface GatewayRuntime<C extends GatewayCommonConfig = GatewayCommonConfig> {
+  readonly name: string;
+  readonly node: string;
+  /** Live config (replaced on update). */
+  readonly config: C;
+  readonly log: Logger;
+  /** Publishes as the broker itself (no client, no authorization), e.g. MQTT-SN QoS −1 publishes. */
+  publish(msg: Message): number | Promise<number>;
+}
+
+// ---------------------------------------------------------------- codec
+
+/** A codec refused input. `reason` is a stable token (counted, e.g. 'too_long_body'); `message` is for people. */
+export interface FrameError {
+  reason: string;
+  message: string;
+}
+
+/** Frames completed by one `feed`, and the error that stopped parsing, if any. */
+export interface ParseOutput<F> {
+  frames: F[];
+  error?: FrameError;
+}
+
+/** One connection's codec: incremental parsing (frames split anywhere, several per chunk) and serialization. */
+export interface FrameCodec<F> {
+  /** Feeds a TCP segment or one whole datagram. After an error on a stream the driver stops feeding. */
+  feed(chunk: Buffer): ParseOutput<F>;
+  serialize(frame: F): Buffer;
+}
+
+// ---------------------------------------------------------------- channel
+
+/** What a channel asks its driver to do, carried out in order. */
+export type Reply<F> =
+  /** Serialize and send a frame. */
+  | { type: 'send'; frame: F }
+  /** Send bytes as they are (e.g. a STOMP heart-beat newline). */
+  | { type: 'send_bytes'; data: Buffer }
+  /**
+   * Login finished and the client was told so: the driver runs client.connected, counts the client, arms
+   * authentication expiry and attaches the session (queued deliveries follow this reply, never precede it).
+   */
+  | { type: 'connected' }
+  /** (Re)arms the named timer; `handleTimeout(name)` runs when it fires. */
+  | { type: 'timer'; name: string; ms: number }
+  | { type: 'cancel_timer'; name: string }
+  /** Flushes what was sent and closes; `reason` is what client.disconnected and $SYS report. */
+  | { type: 'close'; reason: string };
+
+/** Replies, sync when every step was (a Promise only when a hook or authenticator answered asynchronously). */
+export type Replies<F> = Reply<F>[] | Promise<Reply<F>[]>;
+
+/** One message the session hands to the client. */
+export interface Delivery {
+  msg: Message;
+  /** The message topic with the client's mountpoint removed. */
+  topic: string;
+  qos: QoS;
+  /** 0 for QoS 0. */
+  packetId: number;
+  retain: boolean;
+  dup: boolean;
+  /** The subscription's options: the very object the channel passed to `ctx.subscribe` (identity is stable). */
+  opts: SubOpts;
+}
+
+/** Requests the management API makes of a live channel. */
+export type ChannelCall =
+  | { type: 'subscribe'; topic: string; opts: SubOpts; subProps: Record<string, unknown> }
+  | { type: 'unsubscribe'; topic: string };
+
+/** Answer to a ChannelCall: the mounted topic and options, or an error text shown to the API caller. */
+export type CallResult =
+  | { ok: true; topic: string; opts: SubOpts }
+  | { ok: false; status: 400 | 404; message: string };
+
+/**
+ * A protocol state machine for one connection. Every handler returns what to do; none may throw for bad
+ * input (return an error reply instead). The driver serializes calls: while an async answer is pending,
+ * further frames wait.
+ */
+export interface GatewayChannel<F> {
+  /** One parsed frame from the client. */
+  handleIn(frame: F): Replies<F>;
+  /** The codec refused input (stream parsing stops after this): answer and/or close. */
+  handleFrameError(err: FrameError): Replies<F>;
+  /** A message from the session; undefined refuses it (counted as dropped). Must answer synchronously. */
+  handleDeliver(d: Delivery): Reply<F>[] | undefined;
+  /** The session asks to (re)send PUBREL for an outgoing QoS 2 message (protocols with QoS 2 only). */
+  handlePubrel?(packetId: number): Reply<F>[];
+  /** A timer armed by a `timer` reply fired. */
+  handleTimeout(name: string): Replies<F>;
+  /**
+   * The broker closes this client: 'discarded'/'takenover' (same client id logged in again), 'kicked'
+   * (API/CLI), 'expired' (authentication expire_at), 'shutdown'. Must end with a `close` reply.
+   */
+  handleKick(reason: KickReason): Reply<F>[];
+  /** The connection is gone, whatever the reason; called once, after the session is released. */
+  handleClosed(reason: string): void;
+  /** API requests on this client; absent = the framework subscribes/unsubscribes through the context. */
+  handleCall?(call: ChannelCall): CallResult | Promise<CallResult>;
+}
+
+// ---------------------------------------------------------------- the context a channel gets
+
+/** A gateway listener's identity and the settings that shape its clients. */
+export interface GatewayListenerInfo {
+  /** '<gateway>:<type>:<name>', e.g. 'stomp:tcp:default' (also the listener's authentication chain). */
+  readonly id: string;
+  readonly type: GatewayListenerType;
+  readonly name: string;
+  /** Mountpoint template: the listener's own when set, else the gateway's. */
+  readonly mountpoint: string;
+  readonly enableAuthn: boolean;
+}
+
+/** What a channel may know about its connection (never the socket). */
+export interface ConnectionFacts {
+  readonly transport: TransportKind;
+  readonly kind: 'stream' | 'datagram';
+  readonly peerhost: string;
+  readonly peerport: number;
+  readonly sockport: number;
+  readonly peerCert: PeerCertificate | undefined;
+  /** Live byte/packet counters (heart-beat checks compare them between ticks). */
+  readonly stats: ConnectionStats;
+}
+
+/** Identity and connection facts a protocol gives at login (before clientinfo_override). */
+export interface LoginRequest {
+  /** '' = none (a random id is assigned unless clientinfo_override sets one). */
+  clientid: string;
+  username?: string;
+  password?: string | Buffer;
+  /** What `${Packet.*}` placeholders of clientinfo_override read (STOMP: `{headers: {...}}`). */
+  packet: Record<string, unknown>;
+  proto_name: string;
+  proto_ver: string | number;
+  /** Seconds. */
+  keepalive: number;
+  clean_start: boolean;
+  /** Seconds the session outlives the connection (0 = ends with it). */
+  expiry_interval: number;
+  /** Protocol extras added to ClientInfo (LwM2M endpoint_name, lifetime); also mountpoint placeholders. */
+  extra?: Record<string, unknown>;
+  /** Session settings that differ from the gateway defaults (e.g. MQTT-SN maxInflight 1). */
+  session?: Partial<SessionSettings>;
+}
+
+/** Login outcome. On failure the channel answers in its protocol and closes. */
+export type LoginResult =
+  | { ok: true; clientInfo: ClientInfo; connInfo: ConnInfo; session: Session; present: boolean }
+  | {
+      ok: false;
+      reason: AuthnErrorReason | 'refused_by_hook' | 'client_identifier_not_valid';
+      message: string;
+    };
+
+/** A publish on behalf of the client; `topic` is as the client wrote it (unmounted). */
+export interface PublishRequest {
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  /** Protocol data travelling with the message (e.g. STOMP headers); merged into Message.headers. */
+  headers?: MessageHeaders;
+  props?: MessageProperties;
+  /** Publisher client id when not the logged-in client (MQTT-SN QoS −1 publishes as 'NegQoS-Client'). */
+  from?: string;
+  /** Skip authorization (a will already checked, or a gateway-internal publish). */
+  skipAuthz?: boolean;
+}
+
+/** 'ok' with how many subscriptions got it; 'denied' by authorization; 'invalid' topic; 'dropped' by a hook. */
+export type PublishResult =
+  | { result: 'ok'; delivered: number }
+  | { result: 'denied' | 'invalid' | 'dropped'; message: string };
+
+/** Subscribe outcome; `topic` is the mounted filter stored in the session. */
+export type SubscribeResult =
+  | { result: 'ok'; topic: string; isNew: boolean }
+  | { result: 'denied' | 'invalid' | 'refused' | 'quota_exceeded'; message: string };
+
+/**
+ * Everything shared a channel needs, bound to its connection. Broker-side steps (authentication,
+ * clientinfo_override, mountpoints, session, authorization, hooks, metrics) happen here, so a channel
+ * contains only its protocol.
+ */
+export interface ChannelContext<C extends GatewayCommonConfig = GatewayCommonConfig> {
+  /** Gateway name ('stomp'): the client registry namespace. */
+  readonly gateway: string;
+  /** ClientInfo.protocol ('stomp', 'mqtt-sn'). */
+  readonly protocol: string;
+  readonly node: string;
+  /** The gateway's live config (replaced on update; read it per use). */
+  readonly config: C;
+  readonly listener: GatewayListenerInfo;
+  readonly conn: ConnectionFacts;
+  readonly hooks: Hooks;
+  readonly metrics: GatewayMetricsSink;
+  /** Child logger naming the gateway, listener and peer. */
+  readonly log: Logger;
+  /** Set by a successful login. */
+  readonly clientInfo: ClientInfo | undefined;
+  readonly connInfo: ConnInfo | undefined;
+  readonly session: Session | undefined;
+
+  /**
+   * Runs client.connect, builds ClientInfo/ConnInfo, applies clientinfo_override, checks bans,
+   * authenticates (listener chain, else gateway chain; none ⇒ allow), renders the mountpoint, opens the
+   * session in the gateway's namespace (an older login with the same id is kicked) and runs client.connack.
+   * The channel then sends its own "connected" answer followed by a `connected` reply.
+   */
+  login(req: LoginRequest): LoginResult | Promise<LoginResult>;
+  /** Authorizes an action on an unmounted topic (superusers pass; cached per connection). */
+  authorize(action: AuthzAction, topic: string): boolean | Promise<boolean>;
+  /** Authorizes (unless skipped), mounts, and publishes through message.publish. */
+  publish(req: PublishRequest): PublishResult | Promise<PublishResult>;
+  /** Validates, authorizes, runs the client.subscribe fold, mounts and subscribes the session. */
+  subscribe(topic: string, opts: SubOpts): SubscribeResult | Promise<SubscribeResult>;
+  /** Runs the client.unsubscribe fold and removes the (unmounted) topic; false when it was not subscribed. */
+  unsubscribe(topic: string): boolean | Promise<boolean>;
+  /** The client's mountpoint prefixed / stripped. */
+  mount(topic: string): string;
+  unmount(topic: string): string;
+  /**
+   * Holds deliveries in the session queue (true) or lets them flow again (false), e.g. an MQTT-SN client
+   * asleep or waiting for REGACK. Also usable from inside handleDeliver.
+   */
+  holdDeliveries(hold: boolean): void;
+  /** Updates ConnInfo.keepalive (seconds) as the API shows it. */
+  setKeepalive(seconds: number): void;
+}
+
+/** Per-gateway counters a channel bumps (EMQX gateway metrics). */
+export interface GatewayMetricsSink {
+  inc(name: GatewayMetricName, by?: number): void;
+}
+
+/** Counter names kept per gateway. */
+export const GATEWAY_METRIC_NAMES = [
+  'bytes.received',
+  'bytes.sent',
+  'packets.received',
+  'packets.sent',
+  'packets.malformed',
+  'packets.too_large',
+  /** Well-formed packets with no meaning in the connection's state (e.g. MQTT-SN SUBSCRIBE before CONNECT). */
+  'packets.dropped',
+  'messages.received',
+  'messages.sent',
+  'messages.dropped',
+  'client.connect',
+  'client.connected',
+  'client.disconnected',
+  'client.auth.failure',
+  'client.authz.deny',
+  'client.idle_timeout',
+  'client.keepalive_timeout',
+  'client.max_connections_exceeded',
+  'client.access_denied',
+] as const;
+
+/** One per-gateway counter name. */
+export type GatewayMetricName = (typeof GATEWAY_METRIC_NAMES)[number];
+
+// ---------------------------------------------------------------- transports
+
+/** What the framework asks a transport to listen with. */
+export interface TransportListenerSpec {
+  /** '<gateway>:<type>:<name>'; becomes Connection.listenerId. */
+  id: string;
+  type: GatewayListenerType;
+  bind: BindAddress;
+  /** Infinity = unlimited. */
+  maxConnections: number;
+  maxConnRate: number;
+  /** The listener's decoded config (tcp_options, ssl_options, udp_options, dtls_options, health_check). */
+  config: GatewayListenerConfig;
+  /** ms after which a datagram peer with no traffic may be forgotten by the transport (the gateway's idle_timeout). */
+  idleTimeoutMs: number;
+}
+
+/** A running listener as the framework uses it (src/transport's Listener satisfies it). */
+export interface TransportListener {
+  readonly running: boolean;
+  readonly currentConnections: number;
+  address(): BindAddress | undefined;
+  start(): Promise<void>;
+  stop(closeConnections?: boolean): Promise<void>;
+}
+
+/**
+ * Builds a listener of one type. tcp/ssl use src/transport's createListener; udp/dtls come from
+ * src/transport/udp.ts, whose export `createDatagramListener` must have this signature (see
+ * src/gateway/transports.ts: it is loaded lazily, so either side can land first).
+ */
+export type TransportFactory = (spec: TransportListenerSpec, events: ListenerEvents) => TransportListener;

@@ -1,0 +1,44 @@
+/**
+ * Every REST API area, registered under /api/v5 in this order. Adding an area: write one file exporting
+ * `(app, ctx) => void` that declares its routes with TypeBox schemas, and list it here.
+ */
+import type { ApiArea } from '../types.js';
+import { alarmsArea } from './alarms.js';
+import { apiKeysArea } from './api-keys.js';
+import { authenticationArea } from './authentication.js';
+import { authorizationArea } from './authorization.js';
+import { bannedArea } from './banned.js';
+import { clientsArea } from './clients.js';
+import { configsArea } from './configs.js';
+import { errorCodesArea } from './error-codes.js';
+import { exhooksArea } from './exhooks.js';
+import { gatewaysArea } from './gateways.js';
+import { listenersArea } from './listeners.js';
+import { metricsArea } from './metrics.js';
+import { publishArea } from './publish.js';
+import { retainerArea } from './retainer.js';
+import { statusArea } from './status.js';
+import { subscriptionsArea } from './subscriptions.js';
+import { topicsArea } from './topics.js';
+import { usersArea } from './users.js';
+
+export const AREAS: ApiArea[] = [
+  statusArea,
+  usersArea,
+  apiKeysArea,
+  metricsArea,
+  clientsArea,
+  subscriptionsArea,
+  topicsArea,
+  publishArea,
+  retainerArea,
+  listenersArea,
+  configsArea,
+  bannedArea,
+  alarmsArea,
+  errorCodesArea,
+  exhooksArea,
+  gatewaysArea,
+  authenticationArea,
+  authorizationArea,
+];

@@ -1,0 +1,246 @@
+/**
+ * The management plane: banned clients, alarms, dashboard users, API keys, and the REST API (/api/v5) on
+ * the dashboard listener(s). Every API area is a Fastify plugin listed in ./api/index.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { type FastifyError, type FastifyInstance, fastify } from 'fastify';
+import { Alarms } from '../broker/alarms.js';
+import { BannedStore } from '../broker/banned.js';
+import { HookPriority } from '../broker/hooks.js';
+import { logger } from '../log.js';
+import type { HermodNode } from '../node.js';
+import { VERSION } from '../version.js';
+import { AREAS } from './api/index.js';
+import { statusRoutes } from './api/status.js';
+import { ApiKeys } from './auth/api-keys.js';
+import { authGuard } from './auth/guard.js';
+import { Tokens } from './auth/tokens.js';
+import { Users } from './auth/users.js';
+import { ApiError } from './errors.js';
+import { loopbackUrl, removeRuntimeFiles, writeRuntimeFiles } from './runtime.js';
+import type { Api, ConfigReloader, MgmtContext, TypeBoxProvider } from './types.js';
+
+export interface Management {
+  readonly ctx: MgmtContext;
+  /** Base URL of the HTTP listener (loopback form), undefined when it is disabled. */
+  readonly url: string | undefined;
+  /** Bound port of the HTTP listener. */
+  readonly port: number | undefined;
+  /** Lets `conf reload` re-read the config files (the start path knows how). */
+  setConfigReloader(reload: ConfigReloader): void;
+  close(): Promise<void>;
+}
+
+/** Starts the management plane of a started node (its store must be open). */
+export async function startManagement(node: HermodNode): Promise<Management> {
+  const db = node.db;
+  if (db === undefined) throw new Error('startManagement: the node store is not open');
+  const cfg = node.config.dashboard;
+  const banned = new BannedStore(db);
+  node.mqtt.banned = banned;
+  const users = new Users(db);
+  await users.ensureDefault(cfg.default_username, cfg.default_password);
+  const apiKeys = new ApiKeys(db);
+  const bootstrap = node.config.api_key.bootstrap_file;
+  if (bootstrap !== '') {
+    try {
+      const n = apiKeys.loadBootstrapFile(bootstrap);
+      logger.info({ file: bootstrap, keys: n }, 'api keys loaded from the bootstrap file');
+    } catch (err) {
+      logger.error({ err, file: bootstrap }, 'cannot load api_key.bootstrap_file');
+    }
+  }
+  const ctx: MgmtContext = {
+    node,
+    users,
+    apiKeys,
+    tokens: new Tokens(() => node.config.dashboard.token_expired_time),
+    banned,
+    alarms: new Alarms(node.broker),
+    lastConn: new WeakMap(),
+    reloadConfig: undefined,
+  };
+  const offConnected = node.hooks.add(
+    'client.connected',
+    (ci, conn) => {
+      const session = node.broker.sessionOf(ci);
+      if (session !== undefined) ctx.lastConn.set(session, conn);
+      return undefined;
+    },
+    HookPriority.LOWEST,
+    'mgmt',
+  );
+
+  const servers: FastifyInstance[] = [];
+  let url: string | undefined;
+  let port: number | undefined;
+  const runtimeDir = db.memory ? undefined : dirname(db.name);
+  try {
+    const http = cfg.listeners.http;
+    if (http.enable) {
+      const app = await buildApi(ctx, {});
+      servers.push(app);
+      limitConnections(app, http.max_connections);
+      await app.listen({ host: http.bind.host, port: http.bind.port, backlog: http.backlog });
+      port = boundPort(app);
+      url = loopbackUrl('http', http.bind.host, port);
+      logger.info({ listener: 'http:dashboard', url }, 'management API started');
+      if (runtimeDir !== undefined) {
+        writeRuntimeFiles(
+          runtimeDir,
+          { url, pid: process.pid, node: node.name, version: VERSION },
+          apiKeys.newCtlCredential(),
+        );
+      }
+    }
+    const https = cfg.listeners.https;
+    if (https.enable) {
+      const s = https.ssl_options;
+      const app = await buildApi(ctx, {
+        https: {
+          cert: readFileSync(s.certfile),
+          key: readFileSync(s.keyfile),
+          ca: s.cacertfile !== '' ? readFileSync(s.cacertfile) : undefined,
+          passphrase: s.password !== '' ? s.password : undefined,
+        },
+      });
+      servers.push(app);
+      limitConnections(app, https.max_connections);
+      await app.listen({ host: https.bind.host, port: https.bind.port, backlog: https.backlog });
+      logger.info({ listener: 'https:dashboard', port: boundPort(app) }, 'management API started (https)');
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.close()));
+    banned.stop();
+    offConnected();
+    throw err;
+  }
+
+  return {
+    ctx,
+    url,
+    port,
+    setConfigReloader(reload) {
+      ctx.reloadConfig = reload;
+    },
+    async close() {
+      if (runtimeDir !== undefined && url !== undefined) removeRuntimeFiles(runtimeDir, process.pid);
+      await Promise.all(servers.map((s) => s.close()));
+      banned.stop();
+      offConnected();
+      if (node.mqtt.banned === banned) node.mqtt.banned = undefined;
+    },
+  };
+}
+
+function limitConnections(app: FastifyInstance, max: number): void {
+  if (Number.isFinite(max)) app.server.maxConnections = max;
+}
+
+function boundPort(app: FastifyInstance): number {
+  const a = app.server.address();
+  return typeof a === 'object' && a !== null ? a.port : 0;
+}
+
+/** Builds (without listening) the Fastify app serving the REST API; tests may call it with `inject`. */
+export async function buildApi(
+  ctx: MgmtContext,
+  opts: { https?: { cert: Buffer; key: Buffer; ca?: Buffer; passphrase?: string } },
+): Promise<FastifyInstance> {
+  const dash = ctx.node.config.dashboard;
+  const app = fastify({
+    logger: false,
+    // Client ids and URL-encoded topics travel in the path; Fastify's default cap of 100 characters is too small.
+    routerOptions: { maxParamLength: 65535 },
+    bodyLimit: 16 * 1024 * 1024,
+    connectionTimeout: 0,
+    ...(opts.https !== undefined ? { https: opts.https } : {}),
+    ajv: {
+      customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false },
+    },
+  });
+  app.decorateRequest('actor', undefined);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((_req, reply) => {
+    void reply.code(404).send({ code: 'NOT_FOUND', message: 'Request Path Not Found' });
+  });
+  // Documentation routes need no credentials, like EMQX's /api-docs.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/api-docs')) route.config = { ...(route.config ?? {}), auth: false };
+  });
+  app.addHook('onRequest', authGuard(ctx));
+  if (dash.cors) {
+    app.addHook('onSend', async (_req, reply) => {
+      reply.header('Access-Control-Allow-Origin', '*');
+    });
+    app.options('/*', { config: { auth: false }, schema: { hide: true } }, async (_req, reply) => {
+      void reply
+        .code(204)
+        .header('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS')
+        .header('Access-Control-Allow-Headers', 'authorization, content-type')
+        .send();
+    });
+  }
+  if (dash.swagger_support) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'Hermod REST API',
+          version: VERSION,
+          description: 'EMQX 5 compatible management API.',
+        },
+        servers: [{ url: '/' }],
+        components: {
+          securitySchemes: {
+            basicAuth: { type: 'http', scheme: 'basic', description: 'API key and secret' },
+            bearerAuth: { type: 'http', scheme: 'bearer', description: 'Token from POST /api/v5/login' },
+          },
+        },
+        security: [{ basicAuth: [] }, { bearerAuth: [] }],
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/api-docs' });
+    app.get('/api-docs/swagger.json', { schema: { hide: true } }, async () => app.swagger());
+  }
+  await app.register(async (root) =>
+    statusRoutes(root.withTypeProvider<TypeBoxProvider>() as Api, ctx, true),
+  );
+  await app.register(
+    async (scope) => {
+      const api = scope.withTypeProvider<TypeBoxProvider>() as Api;
+      for (const area of AREAS) await area(api, ctx);
+    },
+    { prefix: '/api/v5' },
+  );
+  await app.ready();
+  return app;
+}
+
+/** Turns every failure into EMQX's `{code, message}` body. */
+function errorHandler(
+  err: FastifyError | ApiError,
+  _req: unknown,
+  reply: import('fastify').FastifyReply,
+): void {
+  if (err instanceof ApiError) {
+    void reply.code(err.status).headers(err.headers).send({ code: err.code, message: err.message });
+    return;
+  }
+  if (err.validation !== undefined) {
+    void reply.code(400).send({ code: 'BAD_REQUEST', message: err.message });
+    return;
+  }
+  const status = err.statusCode ?? 500;
+  if (status < 500) {
+    void reply
+      .code(status)
+      .send({ code: status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', message: err.message });
+    return;
+  }
+  logger.error({ err }, 'management API: internal error');
+  void reply.code(500).send({ code: 'INTERNAL_ERROR', message: err.message });
+}

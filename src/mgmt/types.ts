@@ -1,0 +1,75 @@
+/**
+ * What every API area plugin receives: a Fastify instance typed from TypeBox schemas, and the management
+ * context (the node plus the management plane's own stores).
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { FastifyBaseLogger, FastifyInstance, FastifyTypeProvider, RawServerDefault } from 'fastify';
+import type { Alarms } from '../broker/alarms.js';
+import type { BannedStore } from '../broker/banned.js';
+import type { Session } from '../broker/session.js';
+import type { ConnInfo } from '../broker/types.js';
+import type { HermodNode } from '../node.js';
+import type { ApiKeys } from './auth/api-keys.js';
+import type { Tokens } from './auth/tokens.js';
+import type { Users } from './auth/users.js';
+
+/** Types request params, query and body from the route's TypeBox schemas. */
+export interface TypeBoxProvider extends FastifyTypeProvider {
+  readonly validator: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
+  // Responses are not typed from their schemas: those document the main shape (and errors), handlers may send more.
+  readonly serializer: unknown;
+}
+
+/** The Fastify instance an API area registers its routes on (already under /api/v5). */
+export type Api = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxProvider
+>;
+
+/**
+ * Provided by the start path so `conf reload` can re-read the config files and apply what changed; resolves
+ * to the root keys it changed (and rejects with ConfigUpdateError when the files are invalid).
+ */
+export type ConfigReloader = () => Promise<{ changed: string[] }>;
+
+export interface MgmtContext {
+  readonly node: HermodNode;
+  readonly users: Users;
+  readonly apiKeys: ApiKeys;
+  readonly tokens: Tokens;
+  readonly banned: BannedStore;
+  readonly alarms: Alarms;
+  /** The last connection of each session, so offline sessions still show how their client connected. */
+  readonly lastConn: WeakMap<Session, ConnInfo>;
+  /** Set by the start path (see Management.setConfigReloader); absent in embedded/test nodes. */
+  reloadConfig: ConfigReloader | undefined;
+}
+
+/** One API area: registers its routes and schemas. */
+export type ApiArea = (app: Api, ctx: MgmtContext) => void | Promise<void>;
+
+/** Who made a request (set by the auth guard). */
+export interface Actor {
+  kind: 'token' | 'api_key' | 'ctl';
+  /** Dashboard username or API key. */
+  name: string;
+  /** The Bearer token, for logout. */
+  token?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | undefined;
+  }
+  interface FastifyContextConfig {
+    /** false: the route needs no credentials (login, status, docs). */
+    auth?: boolean;
+    /** false: API keys may not call the route (EMQX refuses them on /users, /api_key, /logout). */
+    apiKey?: boolean;
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Notification calls never hold up a client: they are queued per client, one in flight at a time, so the
+ * server sees each client's events in order; the queues are bounded.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { HookPoint } from '../../src/broker/hooks.js';
+import { type Job, KeyedQueue } from '../../src/exhook/keyed-queue.js';
+import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
+import { delay, eventually, type Request, TestProvider } from './provider.js';
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown) => v as Obj;
+
+const NOTIFICATIONS = [
+  'client.connect',
+  'client.connack',
+  'client.connected',
+  'client.disconnected',
+  'client.subscribe',
+  'session.created',
+  'session.subscribed',
+  'message.delivered',
+  'message.acked',
+  'message.dropped',
+].map((name) => ({ name }));
+
+const RPC_OF: Record<string, string> = {
+  'client.connect': 'OnClientConnect',
+  'client.connack': 'OnClientConnack',
+  'client.connected': 'OnClientConnected',
+  'client.subscribe': 'OnClientSubscribe',
+  'session.created': 'OnSessionCreated',
+  'session.subscribed': 'OnSessionSubscribed',
+  'message.delivered': 'OnMessageDelivered',
+  'message.acked': 'OnMessageAcked',
+};
+
+describe('exhook: notifications are pipelined per client', () => {
+  const cleanup: Array<() => Promise<void> | void> = [];
+  after(async () => {
+    for (const f of cleanup.reverse()) await f();
+  });
+
+  it('does not hold up a client while the server sits on its notifications', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const held = async () => {
+      await gate;
+      return {};
+    };
+    const handlers: Record<string, (req: Request) => unknown> = {};
+    for (const rpc of ['OnClientConnect', 'OnClientConnack', 'OnClientConnected', 'OnSessionCreated']) {
+      handlers[rpc] = held;
+    }
+    for (const rpc of ['OnClientSubscribe', 'OnSessionSubscribed', 'OnMessageDelivered', 'OnMessageAcked']) {
+      handlers[rpc] = held;
+    }
+    const p = await TestProvider.start({ hooks: NOTIFICATIONS, handlers });
+    cleanup.push(() => p.stop());
+    const b: TestBroker = await startBroker({
+      config: { exhook: { servers: [{ name: 'sticky', url: p.url, request_timeout: '60s' }] } },
+    });
+    cleanup.push(() => b.stop());
+    const fired: string[] = [];
+    for (const [point, rpc] of Object.entries(RPC_OF)) {
+      b.node.hooks.add(
+        point as HookPoint,
+        ((...args: unknown[]) => {
+          if (obj(args[0]).clientid === 'held-1') fired.push(rpc);
+          return undefined;
+        }) as never,
+        1,
+      );
+    }
+
+    // The whole life of a client goes through while the server has answered nothing.
+    const c = await connectClient(b.port, { clientId: 'held-1' });
+    const got = collect(c);
+    await subscribe(c, 'h/#', { qos: 1 });
+    await publish(c, 'h/1', 'one', { qos: 1 });
+    await got.next(1);
+    // One call per client at a time: the server has only the first one so far.
+    const mine = () =>
+      p.calls.filter((x) => obj(x.req.clientinfo ?? x.req.conninfo ?? {}).clientid === 'held-1');
+    assert.deepEqual(
+      mine().map((x) => x.rpc),
+      ['OnClientConnect'],
+    );
+    release();
+    await p.waitFor('OnMessageAcked');
+    // Everything arrives, in the order the broker fired the hooks.
+    assert.deepEqual(
+      mine().map((x) => x.rpc),
+      fired,
+    );
+    await end(c);
+  });
+
+  it('keeps each client in order when the server answers at random speeds', async () => {
+    const random = async () => {
+      await delay(Math.floor(Math.random() * 15));
+      return {};
+    };
+    const p = await TestProvider.start({
+      hooks: [{ name: 'session.subscribed' }],
+      handlers: { OnSessionSubscribed: random },
+    });
+    cleanup.push(() => p.stop());
+    const b = await startBroker({
+      config: { exhook: { servers: [{ name: 'rnd', url: p.url, pool_size: 3 }] } },
+    });
+    cleanup.push(() => b.stop());
+    const clients = await Promise.all(
+      ['o-1', 'o-2', 'o-3'].map((id) => connectClient(b.port, { clientId: id })),
+    );
+    await Promise.all(
+      clients.map(async (c) => {
+        for (let i = 0; i < 20; i++) await subscribe(c, `t/${i}`);
+      }),
+    );
+    await eventually(() => p.of('OnSessionSubscribed').length === 60, 20_000, '60 calls');
+    for (const id of ['o-1', 'o-2', 'o-3']) {
+      const topics = p
+        .of('OnSessionSubscribed')
+        .filter((r) => obj(r.clientinfo).clientid === id)
+        .map((r) => r.topic);
+      assert.deepEqual(
+        topics,
+        Array.from({ length: 20 }, (_, i) => `t/${i}`),
+      );
+    }
+    for (const c of clients) await end(c);
+  });
+});
+
+describe('KeyedQueue', () => {
+  function job(log: string[], name: string, gate?: Promise<void>): Job {
+    return {
+      notAfter: Number.POSITIVE_INFINITY,
+      run: async () => {
+        log.push(`start ${name}`);
+        await gate;
+        log.push(`end ${name}`);
+      },
+      abandon: (reason) => log.push(`${reason} ${name}`),
+    };
+  }
+
+  it('runs one job per key at a time, keys side by side', async () => {
+    const log: string[] = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const q = new KeyedQueue();
+    q.push('a', job(log, 'a1', gate));
+    q.push('a', job(log, 'a2'));
+    q.push('b', job(log, 'b1'));
+    await delay(10);
+    assert.deepEqual(log, ['start a1', 'start b1', 'end b1']);
+    open();
+    await eventually(() => q.size === 0, 5000);
+    assert.deepEqual(log.slice(3), ['end a1', 'start a2', 'end a2']);
+  });
+
+  it('refuses jobs beyond its bounds', () => {
+    const log: string[] = [];
+    const never = new Promise<void>(() => undefined);
+    const q = new KeyedQueue({ perKey: 2, total: 3 });
+    assert.equal(q.push('a', job(log, 'a1', never)), true);
+    assert.equal(q.push('a', job(log, 'a2', never)), true);
+    assert.equal(q.push('a', job(log, 'a3', never)), false);
+    assert.equal(q.push('b', job(log, 'b1', never)), true);
+    assert.equal(q.push('c', job(log, 'c1', never)), false);
+    assert.equal(q.size, 3);
+  });
+
+  it('abandons a job that waited past its deadline, and waiting jobs on close', async () => {
+    const log: string[] = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const q = new KeyedQueue();
+    q.push('a', job(log, 'a1', gate));
+    q.push('a', { ...job(log, 'late'), notAfter: Date.now() + 5 });
+    q.push('a', job(log, 'a3'));
+    await delay(20);
+    open();
+    await eventually(() => q.size === 0, 5000);
+    assert.deepEqual(log, ['start a1', 'end a1', 'expired late', 'start a3', 'end a3']);
+    const never = new Promise<void>(() => undefined);
+    q.push('b', job(log, 'b1', never));
+    q.push('b', job(log, 'b2'));
+    q.close();
+    assert.equal(log.at(-1), 'closed b2');
+    assert.equal(q.push('c', job(log, 'c1')), false);
+  });
+});
