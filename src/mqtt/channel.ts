@@ -79,6 +79,8 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   authMethod: string | undefined;
   /** The CONNECT waiting for an enhanced-authentication exchange to finish. */
   pendingConnect: { packet: ConnectPacket; connack: ConnackProps } | undefined;
+  /** Per-client counters for the clients API (EMQX recv_pkt, recv_msg.qosN, send_pkt, send_msg.qosN). */
+  readonly counts = { recvPkt: 0, sendPkt: 0, recvMsg: [0, 0, 0], sendMsg: [0, 0, 0] };
   /** Packets that arrived while an async step (hook, authentication) was running. */
   private backlog: ClientPacket[] | undefined;
   private authExpiryTimer: NodeJS.Timeout | undefined;
@@ -137,6 +139,7 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   onPacket(packet: MqttPacket): void {
     if (this.state === ChannelState.Closed) return;
     this.ctx.broker.metrics.c['packets.received']++;
+    this.counts.recvPkt++;
     if (this.backlog !== undefined) {
       this.backlog.push(packet as ClientPacket);
       return;
@@ -248,6 +251,7 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   }
 
   sendFrame(frame: Buffer): void {
+    this.counts.sendPkt++;
     const c = this.ctx.broker.metrics.c;
     c['packets.sent']++;
     c['bytes.sent'] += frame.length;

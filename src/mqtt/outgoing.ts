@@ -79,6 +79,8 @@ export class OutgoingPublisher {
     c['packets.publish.sent']++;
     c['messages.sent']++;
     c['bytes.sent'] += frame.length;
+    ch.counts.sendPkt++;
+    ch.counts.sendMsg[qos]!++;
     if (qos === 0) {
       c['messages.qos0.sent']++;
       ch.conn.send(frame);

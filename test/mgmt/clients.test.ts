@@ -94,9 +94,25 @@ describe('management API: clients, subscriptions, topics', () => {
       clean: false,
       properties: { sessionExpiryInterval: 60 },
     });
+    await subscribe(c, 'one/t', { qos: 1 });
+    await publish(c, 'one/t', 'x', { qos: 1 });
+    await publish(c, 'one/u', 'y', { qos: 0 });
+    await sleep(50);
     const r = await api.get('/clients/one-1');
     assert.equal(r.status, 200);
     assert.equal(r.body.clientid, 'one-1');
+    // Per-client counters: two publishes in (QoS 1 and 0), the QoS 1 one delivered back to itself.
+    assert.deepEqual(
+      [
+        r.body.recv_msg,
+        r.body['recv_msg.qos0'],
+        r.body['recv_msg.qos1'],
+        r.body.send_msg,
+        r.body['send_msg.qos1'],
+      ],
+      [2, 1, 1, 1, 1],
+    );
+    assert.ok(r.body.recv_pkt >= 4 && r.body.send_pkt >= 4);
     assert.equal(r.body.expiry_interval, 60);
     assert.equal(r.body.is_persistent, true);
     const missing = await api.get('/clients/nobody');

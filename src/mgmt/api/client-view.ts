@@ -29,6 +29,10 @@ export function connOf(ctx: MgmtContext, r: SessionRecord): ConnInfo | undefined
   return r.channel?.connInfo ?? ctx.lastConn.get(r.session);
 }
 
+function sum(xs: number[] | undefined): number {
+  return xs === undefined ? 0 : xs[0]! + xs[1]! + xs[2]!;
+}
+
 /** Infinity is not JSON; EMQX writes "infinity". */
 function limit(n: number): number | 'infinity' {
   return Number.isFinite(n) ? n : 'infinity';
@@ -41,6 +45,7 @@ export function formatClient(ctx: MgmtContext, r: SessionRecord): Record<string,
   const ci = r.channel?.clientInfo ?? s.clientInfo;
   const conn = connOf(ctx, r);
   const st = ch?.conn.stats;
+  const n = ch?.counts;
   const set = s.settings;
   return {
     clientid: s.clientid,
@@ -79,20 +84,20 @@ export function formatClient(ctx: MgmtContext, r: SessionRecord): Record<string,
     awaiting_rel_max: limit(set.maxAwaitingRel),
     recv_oct: st?.recvOct ?? 0,
     recv_cnt: st?.recvCnt ?? 0,
-    recv_pkt: st?.recvCnt ?? 0,
-    recv_msg: 0,
-    'recv_msg.qos0': 0,
-    'recv_msg.qos1': 0,
-    'recv_msg.qos2': 0,
+    recv_pkt: n?.recvPkt ?? 0,
+    recv_msg: sum(n?.recvMsg),
+    'recv_msg.qos0': n?.recvMsg[0] ?? 0,
+    'recv_msg.qos1': n?.recvMsg[1] ?? 0,
+    'recv_msg.qos2': n?.recvMsg[2] ?? 0,
     'recv_msg.dropped': 0,
     'recv_msg.dropped.await_pubrel_timeout': 0,
     send_oct: st?.sendOct ?? 0,
     send_cnt: st?.sendCnt ?? 0,
-    send_pkt: st?.sendCnt ?? 0,
-    send_msg: 0,
-    'send_msg.qos0': 0,
-    'send_msg.qos1': 0,
-    'send_msg.qos2': 0,
+    send_pkt: n?.sendPkt ?? 0,
+    send_msg: sum(n?.sendMsg),
+    'send_msg.qos0': n?.sendMsg[0] ?? 0,
+    'send_msg.qos1': n?.sendMsg[1] ?? 0,
+    'send_msg.qos2': n?.sendMsg[2] ?? 0,
     'send_msg.dropped': 0,
     'send_msg.dropped.expired': 0,
     'send_msg.dropped.queue_full': 0,

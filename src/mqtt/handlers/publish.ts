@@ -16,6 +16,7 @@ export function handlePublish(ch: MqttChannel, p: PublishPacket): HandlerResult 
   const c = ctx.broker.metrics.c;
   c['packets.publish.received']++;
   c['messages.received']++;
+  ch.counts.recvMsg[p.qos]!++;
   if (p.qos === 0) c['messages.qos0.received']++;
   else if (p.qos === 1) c['messages.qos1.received']++;
   else c['messages.qos2.received']++;
