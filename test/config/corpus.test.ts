@@ -103,7 +103,10 @@ describe('good config files', () => {
     const { authorization: defaultAuthz, ...defaults } = defaultConfig();
     assert.deepEqual(rest, defaults);
     // As EMQX ships it: the file source with etc/acl.conf, the rest of authorization at its defaults.
-    assert.deepEqual(authorization.sources.map((s) => [s.type, s.enable]), [['file', true]]);
+    assert.deepEqual(
+      authorization.sources.map((s) => [s.type, s.enable]),
+      [['file', true]],
+    );
     assert.deepEqual({ ...authorization, sources: [] }, { ...defaultAuthz, sources: [] });
   });
 });
