@@ -1,0 +1,231 @@
+/**
+ * The three brokers under test: how each is installed, configured and started (pinned to CPU 0), and every
+ * setting that differs from its defaults, so the results page can list them.
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LIMITS } from './scenarios.js';
+
+export const BROKER_CPU = '0';
+export const LOADGEN_CPU = '1';
+
+const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
+export const ROOT = join(here, '..', '..');
+
+export interface RunningBroker {
+  pid: number;
+  /** Resolves with the exit code once the process is gone. */
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  port: number;
+  /** Write a V8 CPU profile (Node brokers only) into this directory under this name. */
+  cpuProf?: { dir: string; name: string };
+  /** Where the broker's stdout/stderr go. */
+  logFile: string;
+}
+
+export interface BrokerDef {
+  name: 'hermod' | 'aedes' | 'mosquitto';
+  label: string;
+  version(): string;
+  /** Settings that differ from the broker's defaults, one line each, for the results page. */
+  settings: string[];
+  /** Features a scenario needs that this broker lacks (the scenario is reported as unsupported). */
+  lacks: Set<'shared'>;
+  ensureInstalled(): void;
+  start(o: StartOptions): Promise<RunningBroker>;
+}
+
+function nodeBroker(script: string, o: StartOptions): ChildProcess {
+  const args = ['-c', BROKER_CPU, process.execPath];
+  if (o.cpuProf !== undefined) {
+    args.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProf.dir}`, `--cpu-prof-name=${o.cpuProf.name}`);
+  }
+  args.push(join(ROOT, 'dist', 'bench', 'servers', script), String(o.port));
+  const out = openSync(o.logFile, 'a');
+  return spawn('taskset', args, { stdio: ['ignore', out, out], cwd: ROOT });
+}
+
+async function running(child: ChildProcess, port: number): Promise<RunningBroker> {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const deadline = Date.now() + 15_000;
+  while (!(await canConnect(port))) {
+    if (gone) throw new Error(`broker exited before listening on ${port}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`broker did not listen on ${port} within 15 s`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    pid: child.pid!,
+    exited,
+    async stop() {
+      if (gone) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+function packageVersion(path: string): string {
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
+
+const hermod: BrokerDef = {
+  name: 'hermod',
+  label: 'Hermod',
+  version() {
+    let commit = '';
+    try {
+      const git = (...args: string[]) =>
+        execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      commit = git('rev-parse', '--short', 'HEAD').trim();
+      const dirty = git('status', '--porcelain', '--', 'src');
+      if (dirty.trim().length > 0) commit += '+dirty';
+    } catch {
+      // Not a git checkout (e.g. a `git archive` snapshot): the caller may say which revision it is.
+      commit = process.env.HERMOD_REV ?? '';
+    }
+    return `${packageVersion(join(ROOT, 'package.json'))}${commit ? ` (${commit})` : ''}`;
+  },
+  settings: [
+    'bench/servers/hermod.ts: HermodNode with store ":memory:", tcp listener 127.0.0.1:PORT, ws listener disabled',
+    "sys_topics.sys_msg_interval = sys_heartbeat_interval = 'disabled'",
+    `mqtt.max_inflight = ${LIMITS.maxInflight} (default 32)`,
+    `mqtt.max_mqueue_len = ${LIMITS.maxQueued} (default 1000)`,
+    'everything else at its default (tcp nodelay on, logging at warning)',
+  ],
+  lacks: new Set(),
+  ensureInstalled() {},
+  async start(o) {
+    return running(nodeBroker('hermod.js', o), o.port);
+  },
+};
+
+const aedes: BrokerDef = {
+  name: 'aedes',
+  label: 'Aedes',
+  version() {
+    return packageVersion(join(ROOT, 'node_modules', 'aedes', 'package.json'));
+  },
+  settings: [
+    'bench/servers/aedes.ts: Aedes.createBroker() with its defaults (memory persistence, mqemitter, concurrency 100)',
+    'net.createServer(aedes.handle) on 127.0.0.1:PORT, Node defaults (Nagle on: with noDelay Aedes measured about half the S1 QoS 1 throughput here)',
+    'Aedes has no inflight or queue limit to set (it writes to the socket as messages come)',
+    'no shared subscriptions in Aedes: S3 shared is reported as unsupported',
+  ],
+  lacks: new Set(['shared']),
+  ensureInstalled() {},
+  async start(o) {
+    return running(nodeBroker('aedes.js', o), o.port);
+  },
+};
+
+const MOSQUITTO_SETTINGS = (port: number) => [
+  `listener ${port} 127.0.0.1`,
+  'allow_anonymous true',
+  'persistence false',
+  `max_inflight_messages ${LIMITS.maxInflight}`,
+  // 0 = no limit. A finite limit (even 100000, far above the ≤ 32 000 messages the load generator can have
+  // outstanding) made Mosquitto 2.0.11 drop 20–40 % of the QoS 1 messages of S3 with "Outgoing messages are
+  // being dropped"; with 0 it drops none.
+  'max_queued_messages 0',
+  'max_queued_bytes 0',
+  'max_inflight_bytes 0',
+  'max_connections -1',
+  'sys_interval 0',
+  'log_dest stderr',
+  'log_type error',
+  'log_type warning',
+];
+
+function mosquittoBinary(): string | undefined {
+  for (const p of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto']) {
+    if (existsSync(p)) return p;
+  }
+  const r = spawnSync('sh', ['-c', 'command -v mosquitto'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+const mosquitto: BrokerDef = {
+  name: 'mosquitto',
+  label: 'Mosquitto',
+  version() {
+    const bin = mosquittoBinary();
+    if (bin === undefined) return 'not installed';
+    const r = spawnSync(bin, ['-h'], { encoding: 'utf8' });
+    return /mosquitto version (\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
+  },
+  settings: [
+    'Debian package, generated config file (nothing else):',
+    ...MOSQUITTO_SETTINGS(0).map((l) => `  ${l.replace('listener 0', 'listener PORT')}`),
+    `max_inflight_messages = Hermod's max_inflight (default 20). max_queued_messages 0 = no limit (default 1000, which drops messages in S3): a finite value as Hermod's ${LIMITS.maxQueued} still made 2.0.11 drop 20–40 % of S3's QoS 1 messages although the load generator never has more than 32 000 outstanding. The byte limits and max_connections are their defaults (none), written out. sys_interval 0 as Hermod's $SYS publishing is off. set_tcp_nodelay stays at its default (false): with true, Mosquitto measured about half the S1 throughput here`,
+  ],
+  lacks: new Set(),
+  ensureInstalled() {
+    if (mosquittoBinary() !== undefined) return;
+    const root = process.getuid?.() === 0;
+    const prefix = root ? [] : ['sudo'];
+    const apt = (args: string[]) => {
+      const [cmd, ...rest] = [...prefix, ...args];
+      execFileSync(cmd, rest, {
+        stdio: 'inherit',
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
+    };
+    console.log('bench: installing mosquitto (Debian package)');
+    try {
+      apt(['apt-get', 'install', '-y', '-qq', 'mosquitto']);
+    } catch {
+      apt(['apt-get', 'update', '-qq']);
+      apt(['apt-get', 'install', '-y', '-qq', 'mosquitto']);
+    }
+    if (mosquittoBinary() === undefined) throw new Error('mosquitto is still missing after apt-get install');
+  },
+  async start(o) {
+    const dir = mkdtempSync(join(tmpdir(), 'hermod-bench-mosquitto-'));
+    const conf = join(dir, 'mosquitto.conf');
+    writeFileSync(conf, `${MOSQUITTO_SETTINGS(o.port).join('\n')}\n`);
+    const out = openSync(o.logFile, 'a');
+    const child = spawn('taskset', ['-c', BROKER_CPU, mosquittoBinary()!, '-c', conf], {
+      stdio: ['ignore', out, out],
+    });
+    return running(child, o.port);
+  },
+};
+
+export const BROKERS: BrokerDef[] = [hermod, aedes, mosquitto];
+
+export function selectBrokers(names: string[]): BrokerDef[] {
+  if (names.length === 0) return BROKERS;
+  const want = names.map((n) => n.toLowerCase());
+  const unknown = want.filter((n) => !BROKERS.some((b) => b.name === n));
+  if (unknown.length > 0) {
+    throw new Error(`unknown broker ${unknown.join(', ')}; known: ${BROKERS.map((b) => b.name).join(', ')}`);
+  }
+  return BROKERS.filter((b) => want.includes(b.name));
+}

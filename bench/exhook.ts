@@ -1,0 +1,247 @@
+/**
+ * The cost of ExHook on the publish path: QoS 1 publish throughput with one message.publish ExHook server
+ * registered against none, in one run, on one broker (phases alternate: none, exhook, none, exhook).
+ *
+ *   npm run build && node dist/bench/exhook.js [--seconds 5] [--publishers 8] [--window 32] [--answer ignore|continue]
+ *
+ * Three processes: this one runs the broker (a HermodNode on 127.0.0.1), a child runs the ExHook server
+ * (@grpc/grpc-js, answering OnMessagePublish with IGNORE, or CONTINUE with the message as it came), another
+ * child generates the load over raw sockets (MQTT 3.1.1 frames built once, packet ids patched). Throughput
+ * is PUBACKs per second: a PUBACK leaves only after the message.publish fold, so it includes the gRPC
+ * round trip. Every message is also delivered to one QoS 0 subscriber on bench/#.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { loadPackageDefinition, Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import mqttPacket from 'mqtt-packet';
+import { resolveConfig } from '../src/config/resolve.js';
+import { LOADER_OPTIONS, protoPath } from '../src/exhook/proto.js';
+import { HermodNode } from '../src/node.js';
+
+const self = fileURLToPath(import.meta.url);
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+}
+
+// ---------------------------------------------------------------- ExHook server (child)
+
+async function provider(answer: string): Promise<void> {
+  const def = loadSync(protoPath(), LOADER_OPTIONS);
+  const pkg = loadPackageDefinition(def) as unknown as {
+    emqx: { exhook: { v3: { HookProvider: { service: ServiceDefinition } } } };
+  };
+  const server = new Server();
+  server.addService(pkg.emqx.exhook.v3.HookProvider.service, {
+    OnProviderLoaded: (_call: unknown, cb: (e: null, r: unknown) => void) =>
+      cb(null, { hooks: [{ name: 'message.publish' }] }),
+    OnProviderUnloaded: (_call: unknown, cb: (e: null, r: unknown) => void) => cb(null, {}),
+    OnMessagePublish: (call: { request: { message: unknown } }, cb: (e: null, r: unknown) => void) =>
+      cb(
+        null,
+        answer === 'continue' ? { type: 'CONTINUE', message: call.request.message } : { type: 'IGNORE' },
+      ),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  process.stdout.write(`${port}\n`);
+}
+
+// ---------------------------------------------------------------- load generator (child)
+
+/** Splits a byte stream into MQTT packets and reports each packet's type. */
+function packetTypes(onType: (type: number) => void): (chunk: Buffer) => void {
+  let rest: Buffer | undefined;
+  return (chunk) => {
+    let buf = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
+    let i = 0;
+    for (;;) {
+      if (buf.length - i < 2) break;
+      let len = 0;
+      let mul = 1;
+      let j = i + 1;
+      let done = false;
+      while (j < buf.length && j < i + 5) {
+        const b = buf[j++]!;
+        len += (b & 0x7f) * mul;
+        mul *= 128;
+        if ((b & 0x80) === 0) {
+          done = true;
+          break;
+        }
+      }
+      if (!done || j + len > buf.length) break;
+      onType(buf[i]! >> 4);
+      i = j + len;
+    }
+    rest = i < buf.length ? buf.subarray(i) : undefined;
+    if (rest !== undefined) buf = Buffer.from(rest);
+  };
+}
+
+function open(port: number, clientId: string, onType: (t: number) => void): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.setNoDelay(true);
+    let connacked = false;
+    s.on(
+      'data',
+      packetTypes((t) => {
+        if (t === 2 && !connacked) {
+          connacked = true;
+          resolve(s);
+          return;
+        }
+        onType(t);
+      }),
+    );
+    s.once('error', reject);
+    s.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clientId,
+        clean: true,
+        keepalive: 60,
+      }),
+    );
+  });
+}
+
+async function load(port: number, seconds: number, publishers: number, window: number): Promise<void> {
+  let received = 0;
+  const sub = await open(port, 'bench-sub', (t) => {
+    if (t === 3) received++;
+  });
+  sub.write(
+    mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'bench/#', qos: 0 }] }),
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  let acked = 0;
+  let counting = false;
+  let running = true;
+  const payload = Buffer.alloc(64, 'x');
+  const pubs: net.Socket[] = [];
+  for (let i = 0; i < publishers; i++) {
+    const frame = mqttPacket.generate({
+      cmd: 'publish',
+      topic: `bench/${i}`,
+      payload,
+      qos: 1,
+      messageId: 1,
+      retain: false,
+      dup: false,
+    });
+    const idAt = frame.length - payload.length - 2;
+    let nextId = 1;
+    let sock: net.Socket | undefined;
+    const send = () => {
+      frame.writeUInt16BE(nextId, idAt);
+      nextId = nextId === 65535 ? 1 : nextId + 1;
+      sock!.write(Buffer.from(frame));
+    };
+    sock = await open(port, `bench-pub-${i}`, (t) => {
+      if (t !== 4) return;
+      if (counting) acked++;
+      if (running) send();
+    });
+    pubs.push(sock);
+    for (let w = 0; w < window; w++) send();
+  }
+  // One second of warm-up, then count.
+  await new Promise((r) => setTimeout(r, 1000));
+  const receivedAtStart = received;
+  counting = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const elapsed = (performance.now() - t0) / 1000;
+  counting = false;
+  running = false;
+  const deliveredRate = (received - receivedAtStart) / elapsed;
+  await new Promise((r) => setTimeout(r, 300));
+  for (const s of [...pubs, sub]) s.destroy();
+  process.stdout.write(`${JSON.stringify({ rate: acked / elapsed, deliveredRate })}\n`);
+}
+
+// ---------------------------------------------------------------- orchestration (main)
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const i = out.indexOf('\n');
+      if (i >= 0) resolve(out.slice(0, i));
+    });
+    child.once('exit', (code) => reject(new Error(`child exited (${code}) before answering`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(arg('seconds', '5'));
+  const publishers = Number(arg('publishers', '8'));
+  const window = Number(arg('window', '32'));
+  const answer = arg('answer', 'ignore');
+  const prov = spawn(process.execPath, [self, 'provider', answer], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const providerPort = Number(await firstLine(prov));
+  const resolved = resolveConfig({
+    node: { name: 'bench@127.0.0.1' },
+    listeners: { tcp: { default: { bind: '127.0.0.1:0' } }, ws: { default: { enable: false } } },
+    sys_topics: { sys_msg_interval: 'disabled', sys_heartbeat_interval: 'disabled' },
+    dashboard: { listeners: { http: { enable: false } } },
+  });
+  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
+  const node = new HermodNode(resolved.value, { store: ':memory:' });
+  await node.start();
+  const port = node.port('tcp:default');
+  const exhook = { name: 'bench', url: `http://127.0.0.1:${providerPort}`, pool_size: 8 };
+  const results: Record<'none' | 'exhook', number[]> = { none: [], exhook: [] };
+  console.log(
+    `publishers=${publishers} window=${window} QoS 1, 64-byte payloads, ${seconds}s per phase, answer=${answer}`,
+  );
+  for (const phase of ['none', 'exhook', 'none', 'exhook'] as const) {
+    await node.configService.update('exhook', { servers: phase === 'exhook' ? [exhook] : [] });
+    if (phase === 'exhook' && node.exhook.server('bench')?.status !== 'connected') {
+      throw new Error('the ExHook server did not load');
+    }
+    const gen = spawn(
+      process.execPath,
+      [self, 'load', String(port), String(seconds), String(publishers), String(window)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const r = JSON.parse(await firstLine(gen)) as { rate: number; deliveredRate: number };
+    results[phase].push(r.rate);
+    console.log(
+      `${phase.padEnd(7)} ${r.rate.toFixed(0).padStart(8)} publishes/s acked, ${r.deliveredRate.toFixed(0)} delivered/s`,
+    );
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const none = mean(results.none);
+  const withHook = mean(results.exhook);
+  console.log(
+    `mean: none ${none.toFixed(0)}/s, exhook ${withHook.toFixed(0)}/s, ratio exhook/none = ${(withHook / none).toFixed(3)}`,
+  );
+  await node.stop();
+  prov.kill();
+}
+
+const mode = process.argv[2];
+if (mode === 'provider') void provider(process.argv[3] ?? 'ignore');
+else if (mode === 'load') {
+  const [, , , port, seconds, publishers, window] = process.argv;
+  void load(Number(port), Number(seconds), Number(publishers), Number(window));
+} else {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
