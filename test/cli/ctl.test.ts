@@ -7,35 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { readEndpoint } from '../../src/mgmt/runtime.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { hermod } from '../helpers/cli.js';
 import { collect, connectClient, end, publish, sleep, subscribe } from '../helpers/clients.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/hermod.js', import.meta.url));
-
-interface Out {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node bin/hermod.js <args>` as a subprocess. */
-function hermod(args: string[], env: Record<string, string> = {}): Promise<Out> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_TEST_CONTEXT: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('hermod ctl against a live node', () => {
   let b: TestBroker;

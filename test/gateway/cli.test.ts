@@ -1,32 +1,10 @@
 /** `hermod ctl gateway*` against a live node (every verb of EMQX's gateway CLI). */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { hermod } from '../helpers/cli.js';
 import { gatewayPort } from './helpers.js';
 import { StompRaw } from './stomp-client.js';
-
-const BIN = fileURLToPath(new URL('../../../bin/hermod.js', import.meta.url));
-
-function hermod(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_TEST_CONTEXT: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('hermod ctl gateway commands', () => {
   let b: TestBroker;
