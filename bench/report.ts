@@ -48,20 +48,28 @@ export function mergeReport(path: string, base: Report, fresh: RunResult[]): Rep
 
 const PEERS = ['aedes', 'mosquitto'] as const;
 
-function metricOf(r: RunResult | undefined, m: PrimaryMetric): number | undefined {
+export function metricOf(r: RunResult | undefined, m: PrimaryMetric): number | undefined {
   if (r === undefined || r.status !== 'ok') return undefined;
   if (m === 'p99') return r.latency?.p99;
+  if (m === 'cpuPerMessage') {
+    // CPU % of one core → µs of broker CPU per delivered message.
+    return r.brokerCpu !== undefined && r.outRate ? (r.brokerCpu * 10_000) / r.outRate : undefined;
+  }
   return r[m];
 }
 
 /** Hermod's ratio to `peer` on a variant's primary metric, oriented so that > 1 means Hermod is better. */
 export function ratio(results: RunResult[], variant: Variant, peer: string): number | undefined {
-  const scenario = SCENARIOS.find((s) => s.id === variant.scenario)!;
-  const m = scenario.primary.metric;
+  const m = primaryOf(variant).metric;
   const h = metricOf(find(results, 'hermod', variant.id), m);
   const p = metricOf(find(results, peer, variant.id), m);
   if (h === undefined || p === undefined || h <= 0 || p <= 0) return undefined;
   return LOWER_IS_BETTER.has(m) ? p / h : h / p;
+}
+
+/** What `variant`'s ratio compares: its own metric, else its scenario's. */
+export function primaryOf(variant: Variant): { metric: PrimaryMetric; label: string } {
+  return variant.primary ?? SCENARIOS.find((s) => s.id === variant.scenario)!.primary;
 }
 
 function find(results: RunResult[], broker: string, variant: string): RunResult | undefined {
@@ -174,8 +182,10 @@ export function renderMarkdown(rep: Report): string {
     out.push('| variant | vs Aedes | vs Mosquitto |', '|---|---:|---:|');
     for (const v of sc.variants) {
       if (!rows.some((r) => r.variant === v.id)) continue;
+      // A variant with its own metric names it, and what each broker measured on it.
+      const own = v.primary === undefined ? '' : ` (${ownMetric(rep.results, v, label)})`;
       out.push(
-        `| ${v.id} | ${x(ratio(rep.results, v, 'aedes'))} | ${x(ratio(rep.results, v, 'mosquitto'))} |`,
+        `| ${v.id}${own} | ${x(ratio(rep.results, v, 'aedes'))} | ${x(ratio(rep.results, v, 'mosquitto'))} |`,
       );
     }
     if (sc.id === 'S4') {
@@ -227,14 +237,20 @@ export function renderMarkdown(rep: Report): string {
   return out.join('\n');
 }
 
-/** A variant reported for information, outside the goals. */
-const EXTRA_VIEW = 'S6.fixed20k';
+/** `label: value per broker` of a variant with its own metric, e.g. 'broker CPU µs per message: Hermod 26.1, …'. */
+function ownMetric(results: RunResult[], v: Variant, label: (name: string) => string): string {
+  const p = primaryOf(v);
+  const values = results
+    .filter((r) => r.variant === v.id)
+    .map((r) => `${label(r.broker)} ${metricOf(r, p.metric)?.toFixed(1) ?? '–'}`);
+  return `${p.label}: ${values.join(', ')}`;
+}
 
 function goals(results: RunResult[], label: (n: string) => string): string[] {
   const lines: string[] = [];
   const mark = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : '**not met**');
-  // S6.fixed20k is an extra view (every broker far below saturation), not one of the issue's scenarios.
-  const all = SCENARIOS.flatMap((s) => s.variants).filter((v) => v.id !== EXTRA_VIEW);
+  // Extra views (the same fixed load for every broker) are not among the issue's scenarios.
+  const all = SCENARIOS.flatMap((s) => s.variants).filter((v) => v.extraView !== true);
   const vsAedes = all
     .map((v) => ({ v, r: ratio(results, v, 'aedes') }))
     .filter((e) => e.r !== undefined || find(results, 'hermod', e.v.id) !== undefined);
@@ -245,12 +261,17 @@ function goals(results: RunResult[], label: (n: string) => string): string[] {
       (worst !== undefined ? ` (lowest: ${worst.v.id} ${worst.r!.toFixed(2)}×)` : '') +
       (unmeasured.length > 0 ? `; no ratio for ${unmeasured.join(', ')}` : ''),
   );
-  const extra = SCENARIOS.flatMap((s) => s.variants).find((v) => v.id === EXTRA_VIEW);
-  const extraRatio = extra === undefined ? undefined : ratio(results, extra, 'aedes');
-  if (extraRatio !== undefined)
-    lines.push(
-      `  (not counted: ${EXTRA_VIEW}, the same fixed load for all, ${extraRatio.toFixed(2)}× Aedes on p99)`,
-    );
+  for (const extra of SCENARIOS.flatMap((s) => s.variants).filter((v) => v.extraView === true)) {
+    const cells = PEERS.map((peer) => {
+      const r = ratio(results, extra, peer);
+      return r === undefined ? undefined : `${r.toFixed(2)}× ${label(peer)}`;
+    }).filter((c) => c !== undefined);
+    if (cells.length > 0) {
+      lines.push(
+        `  (not counted: ${extra.id}, the same fixed load for all, ${cells.join(', ')} on ${primaryOf(extra).label})`,
+      );
+    }
+  }
   for (const v of SCENARIOS.find((s) => s.id === 'S2')!.variants) {
     const r = ratio(results, v, 'mosquitto');
     lines.push(

@@ -23,8 +23,8 @@ import { BROKER_CPU, BROKERS, type BrokerDef, LOADGEN_CPU, ROOT, selectBrokers }
 import { writeCharts } from './chart.js';
 import { systemCpu } from './proc.js';
 import { renderProfile } from './profile.js';
-import { mergeReport, type Report, ratio, writeReport } from './report.js';
-import { ALL_VARIANTS, CLIENT_WINDOW, LIMITS, SCENARIOS, selectVariants, type Variant } from './scenarios.js';
+import { mergeReport, metricOf, primaryOf, type Report, ratio, writeReport } from './report.js';
+import { ALL_VARIANTS, CLIENT_WINDOW, LIMITS, selectVariants, type Variant } from './scenarios.js';
 import type { Job, RunResult } from './types.js';
 
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -219,8 +219,7 @@ async function undisturbed(
 
 /** The value a run is judged by (see Scenario.primary). */
 function primaryValue(r: RunResult, v: Variant): number | undefined {
-  const m = SCENARIOS.find((s) => s.id === v.scenario)!.primary.metric;
-  return m === 'p99' ? r.latency?.p99 : r[m];
+  return metricOf(r, primaryOf(v).metric);
 }
 
 /**

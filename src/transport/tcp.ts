@@ -1,4 +1,5 @@
-import { SocketConnection } from './stream-connection.js';
+import { adoptWithSharedBuffer } from './shared-read-buffer.js';
+import { kReceive, onSharedRead, SocketConnection } from './stream-connection.js';
 import { type Inflight, StreamListener } from './stream-listener.js';
 
 /** Plain MQTT over TCP. */
@@ -8,6 +9,14 @@ export class TcpListener extends StreamListener {
   protected async shutdown(): Promise<void> {}
 
   protected accept(entry: Inflight): void {
-    this.handOver(entry, new SocketConnection(entry.raw, this.config, entry.peer));
+    const adopted = adoptWithSharedBuffer(entry.raw, onSharedRead);
+    if (adopted === undefined) {
+      this.handOver(entry, new SocketConnection(entry.raw, this.config, entry.peer));
+      return;
+    }
+    const conn = new SocketConnection(adopted.sock, this.config, entry.peer);
+    // Already read by the accepted socket before the switch; the connection holds them until its handler is set.
+    for (const chunk of adopted.early) conn[kReceive](chunk);
+    this.handOver(entry, conn);
   }
 }

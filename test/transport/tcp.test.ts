@@ -76,6 +76,40 @@ describe('tcp listener', () => {
     client.destroy();
   });
 
+  it("keeps every connection's bytes apart and intact although reads share one buffer", async () => {
+    const h = await start('tcp');
+    const clients = await Promise.all(Array.from({ length: 20 }, () => connectTcp(h.port)));
+    const recorders: Recorder[] = [];
+    for (let i = 0; i < clients.length; i++) {
+      const rec = new Recorder();
+      (await h.connection(i)).setHandler(rec);
+      recorders.push(rec);
+    }
+    // Each client's own byte value, in rounds, so reads of different sockets interleave.
+    const rounds = 50;
+    const size = 1000;
+    for (let r = 0; r < rounds; r++) {
+      clients.forEach((c, i) => {
+        c.write(Buffer.alloc(size, i + 1));
+      });
+      await nextTurn();
+    }
+    await Promise.all(recorders.map((rec) => rec.waitBytes(rounds * size)));
+    const owners = new Set<number>();
+    for (const rec of recorders) {
+      // Chunks held since the first reads must not have been overwritten by later reads of other sockets.
+      const got = rec.received;
+      assert.equal(got.length, rounds * size);
+      assert.ok(
+        got.every((b) => b === got[0]),
+        'a connection saw bytes of another one',
+      );
+      owners.add(got[0]!);
+    }
+    assert.equal(owners.size, clients.length, "each connection got exactly one client's bytes");
+    for (const c of clients) c.destroy();
+  });
+
   it('sendPatched gives each connection its own packet id over real sockets', async () => {
     const h = await start('tcp');
     const c1 = await connectTcp(h.port);

@@ -1,0 +1,70 @@
+/**
+ * Reading accepted TCP sockets into one shared buffer instead of through the stream machinery.
+ *
+ * By default Node allocates a fresh backing store for every socket read and passes it through the Readable
+ * stream (push, buffer state, 'data' event, a read-more tick). Fan-in from many devices means many small
+ * reads, so that is paid per message or two. Node's `onread` option reads into a caller's buffer and calls
+ * one function instead, but `net.Server` offers it only for sockets we create ourselves: so the accepted
+ * socket's handle is moved onto a new `net.Socket` built with `onread`.
+ *
+ * One buffer serves every socket: a read's callback runs to completion before libuv reads the next socket,
+ * and the callback copies the bytes it keeps, so reads never see each other's data.
+ */
+import net from 'node:net';
+
+/** Big enough for any read libuv makes by default (it asks for 64 KB). */
+const SHARED_READ_BYTES = 64 * 1024;
+const sharedBuffer = Buffer.allocUnsafe(SHARED_READ_BYTES);
+
+/** Called with `this` = the socket, `n` bytes valid at the start of `buf` (which is reused afterwards). */
+export type SharedReadCallback = (this: net.Socket, n: number, buf: Buffer) => void;
+
+/** The parts of Node's TCP handle this relies on; checked at run time so a Node without them falls back. */
+interface TcpHandle {
+  readStop(): number;
+  reading: boolean;
+  useUserBuffer?: unknown;
+}
+
+type WithHandle = net.Socket & { _handle?: TcpHandle | null };
+
+export interface Adopted {
+  sock: net.Socket;
+  /** Bytes `raw` had already read before the switch, in order: deliver them first. */
+  early: Buffer[];
+}
+
+/**
+ * Moves `raw`'s connection onto a new socket that reads into the shared buffer, or returns undefined (and
+ * leaves `raw` untouched) when this Node's socket internals are not what is expected. `raw` is destroyed
+ * without closing the connection, which keeps `net.Server`'s connection count right.
+ */
+export function adoptWithSharedBuffer(raw: net.Socket, onRead: SharedReadCallback): Adopted | undefined {
+  const handle = (raw as WithHandle)._handle;
+  if (
+    handle === undefined ||
+    handle === null ||
+    typeof handle.readStop !== 'function' ||
+    typeof handle.useUserBuffer !== 'function' ||
+    raw.destroyed
+  ) {
+    return undefined;
+  }
+  handle.reading = false;
+  handle.readStop();
+  const early: Buffer[] = [];
+  for (let chunk = raw.read() as Buffer | null; chunk !== null; chunk = raw.read() as Buffer | null) {
+    early.push(chunk);
+  }
+  (raw as WithHandle)._handle = null;
+  // `handle` and `pauseOnCreate` are constructor options Node's own server uses but does not document.
+  const options = {
+    handle,
+    // Not reading until the connection object says so (it resumes the socket once it is wired up).
+    pauseOnCreate: true,
+    onread: { buffer: sharedBuffer, callback: onRead },
+  };
+  const sock = new net.Socket(options as unknown as net.SocketConstructorOpts);
+  raw.destroy();
+  return { sock, early };
+}
