@@ -21,8 +21,6 @@ export type SharedReadCallback = (this: net.Socket, n: number, buf: Buffer) => v
 
 /** The parts of Node's TCP handle this relies on; checked at run time so a Node without them falls back. */
 interface TcpHandle {
-  readStop(): number;
-  reading: boolean;
   useUserBuffer?: unknown;
 }
 
@@ -44,14 +42,13 @@ export function adoptWithSharedBuffer(raw: net.Socket, onRead: SharedReadCallbac
   if (
     handle === undefined ||
     handle === null ||
-    typeof handle.readStop !== 'function' ||
     typeof handle.useUserBuffer !== 'function' ||
     raw.destroyed
   ) {
     return undefined;
   }
-  handle.reading = false;
-  handle.readStop();
+  // No read can land between here and the new socket: reads only happen when the event loop turns. The
+  // new socket's pauseOnCreate stops the handle; the connection object starts it again once wired up.
   const early: Buffer[] = [];
   for (let chunk = raw.read() as Buffer | null; chunk !== null; chunk = raw.read() as Buffer | null) {
     early.push(chunk);
@@ -60,7 +57,6 @@ export function adoptWithSharedBuffer(raw: net.Socket, onRead: SharedReadCallbac
   // `handle` and `pauseOnCreate` are constructor options Node's own server uses but does not document.
   const options = {
     handle,
-    // Not reading until the connection object says so (it resumes the socket once it is wired up).
     pauseOnCreate: true,
     onread: { buffer: sharedBuffer, callback: onRead },
   };

@@ -214,6 +214,14 @@ describe('REST API: /authorization', () => {
       b.node.authz.sources().map((s) => s.type),
       ['built_in_database', 'file'],
     );
+    const twice = await api.put('/authorization/sources/order', [{ type: 'file' }, { type: 'file' }]);
+    assert.equal(twice.status, 400);
+    assert.match(String((twice.body as { message: string }).message), /exactly once/);
+    assert.deepEqual(
+      b.node.authz.sources().map((s) => s.type),
+      ['built_in_database', 'file'],
+      'a refused order changes nothing',
+    );
     const mismatch = await api.put('/authorization/sources/file', { type: 'http', url: 'http://x' });
     assert.equal(mismatch.status, 400);
     assert.equal(mismatch.body.message, 'Type mismatch');

@@ -117,6 +117,15 @@ export function moveItem<T>(list: T[], index: number, position: string, nameOf: 
   return list;
 }
 
+/** `list` in the order `names` gives; refused unless `names` names every item exactly once. */
+export function reorder<T>(list: T[], names: string[], nameOf: (t: T) => string, refusal: string): T[] {
+  const byName = new Map(list.map((x) => [nameOf(x), x] as const));
+  const complete =
+    names.length === list.length && new Set(names).size === names.length && names.every((n) => byName.has(n));
+  if (!complete) throw badRequest(refusal);
+  return names.map((n) => byName.get(n)!);
+}
+
 /** EMQX's status answer for an authenticator or a source (one node). */
 export function statusBody(
   ctx: MgmtContext,
@@ -203,17 +212,13 @@ function routes(app: Api, ctx: MgmtContext): void {
       },
     },
     async (req, reply) => {
-      const list = rawList(ctx);
-      const ids = req.body.map((x) => x.id);
-      const sameSet =
-        ids.length === list.length &&
-        new Set(ids).size === ids.length &&
-        list.every((c) => ids.includes(idOf(c)));
-      if (!sameSet) throw badRequest('The order must name every authenticator of the chain exactly once');
-      await save(
-        ctx,
-        ids.map((id) => list.find((c) => idOf(c) === id)!),
+      const ordered = reorder(
+        rawList(ctx),
+        req.body.map((x) => x.id),
+        idOf,
+        'The order must name every authenticator of the chain exactly once',
       );
+      await save(ctx, ordered);
       return reply.code(204).send();
     },
   );

@@ -14,7 +14,7 @@ import { ConfigUpdateError } from '../../config/service.js';
 import { ApiError, badRequest, ErrorBody, NoContent, notFound } from '../errors.js';
 import { PageQuery, paginate } from '../pagination.js';
 import type { Api, MgmtContext } from '../types.js';
-import { moveItem, statusBody } from './authentication.js';
+import { moveItem, reorder, statusBody } from './authentication.js';
 
 type Raw = Record<string, unknown>;
 
@@ -280,15 +280,13 @@ export function authorizationArea(app: Api, ctx: MgmtContext): void {
       },
     },
     async (req, reply) => {
-      const list = rawSources(ctx);
-      const types = req.body.map((x) => x.type);
-      if (
-        types.length !== list.length ||
-        new Set(types).size !== types.length ||
-        list.some((s) => !types.includes(String(s.type)))
-      )
-        throw badRequest('The order must name every source exactly once');
-      await save(ctx, { ...rawAuthz(ctx), sources: types.map((t) => list.find((s) => s.type === t)!) });
+      const sources = reorder(
+        rawSources(ctx),
+        req.body.map((x) => x.type),
+        (s) => String(s.type),
+        'The order must name every source exactly once',
+      );
+      await save(ctx, { ...rawAuthz(ctx), sources });
       return reply.code(204).send();
     },
   );

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import { adoptWithSharedBuffer } from '../../src/transport/shared-read-buffer.js';
+import { waitFor } from './helpers.js';
+
+/** A loopback server and its first accepted socket. */
+async function acceptOne(): Promise<{ port: number; accepted: Promise<net.Socket>; close(): void }> {
+  const server = net.createServer();
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return { port, accepted, close: () => server.close() };
+}
+
+describe('shared read buffer', () => {
+  it('delivers what the accepted socket already read first, then later reads, in order', async () => {
+    const srv = await acceptOne();
+    const client = net.connect(srv.port, '127.0.0.1');
+    const raw = await srv.accepted;
+    client.write('early');
+    await waitFor(() => raw.readableLength === 5, 5000, 'bytes buffered on the accepted socket');
+    const got: string[] = [];
+    const adopted = adoptWithSharedBuffer(raw, (n, buf) => {
+      got.push(buf.toString('latin1', 0, n));
+    });
+    assert.ok(adopted, 'this Node exposes what the adoption needs');
+    assert.deepEqual(
+      adopted.early.map((b) => b.toString()),
+      ['early'],
+    );
+    adopted.sock.resume();
+    client.write('late');
+    await waitFor(() => got.join('') === 'late', 5000, 'the later read');
+    client.destroy();
+    adopted.sock.destroy();
+    srv.close();
+  });
+
+  it('leaves a socket that is already destroyed alone', async () => {
+    const srv = await acceptOne();
+    const client = net.connect(srv.port, '127.0.0.1');
+    const raw = await srv.accepted;
+    raw.destroy();
+    assert.equal(
+      adoptWithSharedBuffer(raw, () => {}),
+      undefined,
+    );
+    client.destroy();
+    srv.close();
+  });
+});
