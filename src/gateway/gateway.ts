@@ -62,6 +62,8 @@ export class Gateway {
   /** The last connection facts of each session, so an offline session still shows how its client connected. */
   readonly lastConn = new WeakMap<Session, ConnInfo>();
   readonly clients = new GatewayClients(this);
+  /** Logged-in connections by client id (sessionless ones included: the broker registry does not know them). */
+  private readonly byClientId = new Map<string, GatewayConnection<unknown>>();
   readonly createdAt = Date.now();
   status: GatewayStatus = 'stopped';
   startedAt: number | undefined;
@@ -155,6 +157,36 @@ export class Gateway {
     this.service?.update?.(next);
   }
 
+  /** Called by a connection once logged in. A later login with the same id replaces the entry. */
+  track(c: GatewayConnection<unknown>): void {
+    this.byClientId.set(c.clientid, c);
+  }
+
+  /** Called by a connection when it closes. */
+  untrack(c: GatewayConnection<unknown>): void {
+    if (this.byClientId.get(c.clientid) === c) this.byClientId.delete(c.clientid);
+  }
+
+  /** The logged-in connection of a client id. */
+  connection(clientid: string): GatewayConnection<unknown> | undefined {
+    return this.byClientId.get(clientid);
+  }
+
+  /** The gateway as its service and API routes see it. */
+  runtime(): GatewayRuntime {
+    const gw = this;
+    return {
+      name: this.name,
+      node: this.env.node,
+      get config() {
+        return gw.config;
+      },
+      log: this.log,
+      publish: (msg) => this.env.broker.publish(msg),
+      connection: (clientid) => this.connection(clientid),
+    };
+  }
+
   /** Current connections over all listeners. */
   get currentConnections(): number {
     let n = 0;
@@ -197,6 +229,7 @@ export class Gateway {
         maxConnRate: config.max_conn_rate,
         config,
         idleTimeoutMs: this.config.idle_timeout,
+        routeDatagram: this.module.routeDatagram,
       },
       events,
     );
@@ -234,19 +267,6 @@ export class Gateway {
       this.log.error({ err, listener: l.info.id }, 'cannot set up a connection');
       conn.destroy();
     }
-  }
-
-  private runtime(): GatewayRuntime {
-    const gw = this;
-    return {
-      name: this.name,
-      node: this.env.node,
-      get config() {
-        return gw.config;
-      },
-      log: this.log,
-      publish: (msg) => this.env.broker.publish(msg),
-    };
   }
 }
 
