@@ -5,10 +5,10 @@
 import type { SessionRecord } from '../broker/registry.js';
 import type { SubOpts } from '../broker/types.js';
 import { GatewayConnection } from './conn.js';
-import type { Gateway } from './gateway.js';
+import type { GatewayScope } from './scope.js';
 import type { CallResult } from './types.js';
 
-/** The clients-list filters of reference §2 (times in epoch ms). */
+/** The filters of EMQX's gateway clients list (times in epoch ms). */
 export interface ClientFilter {
   node?: string;
   clientid?: string;
@@ -43,7 +43,7 @@ function limit(n: number): number | 'infinity' {
 
 /** The clients of one gateway, for the API and CLI. */
 export class GatewayClients {
-  constructor(private readonly gw: Gateway) {}
+  constructor(private readonly gw: GatewayScope) {}
 
   /** Every session of the gateway's namespace (connected or waiting for its client). */
   records(): SessionRecord[] {

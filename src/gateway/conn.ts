@@ -11,8 +11,8 @@ import type { SessionOutlet } from '../broker/session.js';
 import type { ClientInfo, ConnInfo, QoS, SubOpts } from '../broker/types.js';
 import type { CloseReason, Connection, ConnectionHandler } from '../transport/connection.js';
 import { GatewayChannelContext } from './context.js';
-import type { Gateway } from './gateway.js';
 import { andThen } from './maybe-async.js';
+import type { ClientCounters, ContextDriver, GatewayScope } from './scope.js';
 import type {
   CallAnswer,
   CallResult,
@@ -40,17 +40,11 @@ type Input<F> =
 
 const GONE: CallResult = { ok: false, status: 404, message: 'client process not found' };
 
-/** Per-client packet and message counters (the clients API's recv_pkt, send_msg, …). */
-export interface ClientCounters {
-  recvPkt: number;
-  sendPkt: number;
-  recvMsg: number;
-  sendMsg: number;
-}
+export type { ClientCounters };
 
 /** Drives one client connection of any gateway: codec, channel, replies, session outlet, registry entry. */
 export class GatewayConnection<F>
-  implements ConnectionHandler, LiveChannel, SessionOutlet, Watched, LiveConnection
+  implements ConnectionHandler, LiveChannel, SessionOutlet, Watched, LiveConnection, ContextDriver
 {
   readonly ctx: GatewayChannelContext;
   readonly channel: GatewayChannel<F>;
@@ -70,11 +64,11 @@ export class GatewayConnection<F>
   private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly gw: Gateway,
+    readonly gw: GatewayScope,
     readonly conn: Connection,
     readonly listener: GatewayListenerInfo,
   ) {
-    this.ctx = new GatewayChannelContext(gw, this as GatewayConnection<unknown>, listener, {
+    this.ctx = new GatewayChannelContext(gw, this, listener, {
       transport: conn.transport,
       kind: conn.kind,
       peerhost: conn.peerhost,
@@ -89,7 +83,7 @@ export class GatewayConnection<F>
     const mod = gw.module;
     this.codec = mod.createCodec(gw.config) as FrameCodec<F>;
     this.channel = mod.createChannel(this.ctx) as GatewayChannel<F>;
-    gw.connections.add(this as GatewayConnection<unknown>);
+    gw.opened(this);
     gw.env.deadlines.add(this);
     conn.setHandler(this);
   }
@@ -341,7 +335,7 @@ export class GatewayConnection<F>
     this.gw.metrics.inc('client.connected');
     const session = this.ctx.session;
     if (session !== undefined) this.gw.lastConn.set(session, this.connInfo);
-    this.gw.track(this as GatewayConnection<unknown>);
+    this.gw.track(this);
     if (broker.hooks.has('client.connected'))
       broker.hooks.run('client.connected', this.clientInfo, this.connInfo);
     this.armAuthExpiry(this.ctx.expireAt);
@@ -472,8 +466,7 @@ export class GatewayConnection<F>
     this.timers.clear();
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.gw.env.deadlines.remove(this);
-    this.gw.connections.delete(this as GatewayConnection<unknown>);
-    this.gw.untrack(this as GatewayConnection<unknown>);
+    this.gw.closed(this);
     const broker = this.gw.env.broker;
     const session = this.ctx.session;
     if (session !== undefined) {

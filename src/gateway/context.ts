@@ -28,10 +28,9 @@ import type {
   SubOpts,
 } from '../broker/types.js';
 import type { Logger } from '../log.js';
-import type { GatewayConnection } from './conn.js';
-import type { Gateway } from './gateway.js';
 import { andThen } from './maybe-async.js';
 import { applyOverride } from './override.js';
+import type { ContextDriver, GatewayScope } from './scope.js';
 import type {
   ChannelContext,
   ConnectionFacts,
@@ -60,8 +59,8 @@ export class GatewayChannelContext implements ChannelContext {
   readonly log: Logger;
 
   constructor(
-    readonly gw: Gateway,
-    private readonly driver: GatewayConnection<unknown>,
+    readonly gw: GatewayScope,
+    private readonly driver: ContextDriver,
     readonly listener: GatewayListenerInfo,
     readonly conn: ConnectionFacts,
   ) {

@@ -16,6 +16,7 @@ import { GatewayClients } from './clients.js';
 import { GatewayConnection } from './conn.js';
 import type { GatewayEnv } from './env.js';
 import { GatewayMetrics } from './metrics.js';
+import type { GatewayScope } from './scope.js';
 import { transportFor } from './transports.js';
 import type {
   GatewayCommonConfig,
@@ -55,7 +56,7 @@ export function listenerEntries(
 }
 
 /** A loaded gateway: config, status, listeners, connections, counters and clients. */
-export class Gateway {
+export class Gateway implements GatewayScope {
   readonly connections = new Set<GatewayConnection<unknown>>();
   readonly metrics = new GatewayMetrics();
   readonly listeners = new Map<string, GatewayListener>();
@@ -157,13 +158,22 @@ export class Gateway {
     this.service?.update?.(next);
   }
 
-  /** Called by a connection once logged in. A later login with the same id replaces the entry. */
+  /** Drives a new connection of one of this gateway's listeners (a listener's accept, or a test's pair). */
+  open(conn: Connection, listener: GatewayListenerInfo): GatewayConnection<unknown> {
+    return new GatewayConnection(this, conn, listener);
+  }
+
+  opened(c: GatewayConnection<unknown>): void {
+    this.connections.add(c);
+  }
+
+  /** A later login with the same id replaces the entry. */
   track(c: GatewayConnection<unknown>): void {
     this.byClientId.set(c.clientid, c);
   }
 
-  /** Called by a connection when it closes. */
-  untrack(c: GatewayConnection<unknown>): void {
+  closed(c: GatewayConnection<unknown>): void {
+    this.connections.delete(c);
     if (this.byClientId.get(c.clientid) === c) this.byClientId.delete(c.clientid);
   }
 
@@ -262,7 +272,7 @@ export class Gateway {
       return;
     }
     try {
-      new GatewayConnection(this, conn, l.info);
+      this.open(conn, l.info);
     } catch (err) {
       this.log.error({ err, listener: l.info.id }, 'cannot set up a connection');
       conn.destroy();

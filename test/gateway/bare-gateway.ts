@@ -9,7 +9,6 @@ import { Broker } from '../../src/broker/broker.js';
 import { DeadlineMonitor } from '../../src/broker/deadlines.js';
 import { Hooks } from '../../src/broker/hooks.js';
 import { Metrics } from '../../src/broker/metrics.js';
-import { GatewayConnection } from '../../src/gateway/conn.js';
 import type { GatewayEnv } from '../../src/gateway/env.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import type { GatewayCommonConfig, GatewayListenerInfo, GatewayModule } from '../../src/gateway/types.js';
@@ -71,8 +70,7 @@ export function bareGateway(module: GatewayModule, raw: Record<string, unknown> 
     /** A new client connection; its `peer` writes and reads. */
     connect(kind: 'stream' | 'datagram' = 'stream'): MemoryConnection {
       const conn = new MemoryConnection(kind, listener.id);
-      // What a listener does with an accepted connection.
-      new GatewayConnection(gw, conn, listener);
+      gw.open(conn, listener);
       return conn;
     },
     async stop(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * MQTT-SN REGISTER, PUBLISH (all QoS levels and topic id types), SUBSCRIBE and UNSUBSCRIBE from the
- * client, as EMQX 5.8 answers them (reference gateways.md §4).
+ * client, as EMQX 5.8 answers them.
  */
 import { isWildcard } from '../../broker/topic.js';
 import type { QoS, SubOpts } from '../../broker/types.js';

@@ -42,7 +42,7 @@ interface Transaction {
 const VERSIONS = ['1.2', '1.1', '1.0'] as const;
 /** EMQX's server header; kept so clients and tests written against EMQX see the same CONNECTED. */
 const SERVER = 'emqx-stomp/1.2';
-/** What a connection may hold in open transactions before it is refused (memory is bounded, DESIGN §8). */
+/** What open transactions of one connection may hold before it is refused (memory stays bounded). */
 const MAX_TX_FRAMES = 10_000;
 const MAX_TX_BYTES = 16 * 1024 * 1024;
 /** SEND headers that describe the frame itself and do not travel with the message. */
