@@ -178,3 +178,9 @@ export const dummyGateway: GatewayModule<string, GatewayCommonConfig> = {
   createChannel: (ctx) => new DummyChannel(ctx),
   routes,
 };
+
+/** The same gateway with a channel that serves no calls: the framework's subscribe/unsubscribe apply. */
+export const dummyGatewayWithoutCalls: GatewayModule<string, GatewayCommonConfig> = {
+  ...dummyGateway,
+  createChannel: (ctx) => Object.assign(new DummyChannel(ctx), { handleCall: undefined }),
+};

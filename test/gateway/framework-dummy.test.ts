@@ -13,7 +13,7 @@ import { mountGatewayRoutes } from '../../src/mgmt/api/gateways-routes.js';
 import type { TypeBoxProvider } from '../../src/mgmt/types.js';
 import type { MemoryPeer } from '../helpers/memory-connection.js';
 import { bareGateway } from './bare-gateway.js';
-import { dummyGateway, gates } from './dummy-gateway.js';
+import { dummyGateway, dummyGatewayWithoutCalls, gates } from './dummy-gateway.js';
 
 /** Every line the server sent so far. */
 function lines(peer: MemoryPeer): string[] {
@@ -149,6 +149,40 @@ describe('gateway framework with a dummy gateway (no node, no sockets)', () => {
     running = false;
     assert.equal((await app.inject({ url: '/gateways/dummy/clients/routed/echo' })).statusCode, 404);
     await app.close();
+  });
+});
+
+describe('calls on a channel without handleCall', () => {
+  let b: Bare;
+  before(() => {
+    b = bareGateway(dummyGatewayWithoutCalls);
+  });
+  after(() => b.stop());
+
+  it('the framework subscribes and unsubscribes through the context and refuses commands', async () => {
+    const { peer } = b.connect();
+    peer.write('CONNECT plain\n');
+    await line(peer, 'CONNACK');
+    const conn = b.gw.connection('plain')!;
+    const opts = { qos: 1 as const, nl: 0 as const, rap: 0 as const, rh: 0 as const };
+    assert.deepEqual(await conn.call({ type: 'subscribe', topic: 'a/+', opts, subProps: {} }), {
+      ok: true,
+      topic: 'a/+',
+      opts,
+    });
+    assert.deepEqual(await conn.call({ type: 'unsubscribe', topic: 'b' }), {
+      ok: false,
+      status: 404,
+      message: 'Subscription not found',
+    });
+    assert.deepEqual(await conn.call({ type: 'unsubscribe', topic: 'a/+' }), {
+      ok: true,
+      topic: 'a/+',
+      opts,
+    });
+    assert.equal(b.gw.clients.subscriptions(b.gw.clients.get('plain')!).length, 0);
+    const cmd = await conn.call({ type: 'command', name: 'reboot' });
+    assert.equal(cmd.ok, false);
   });
 });
 
