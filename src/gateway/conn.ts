@@ -40,8 +40,6 @@ type Input<F> =
 
 const GONE: CallResult = { ok: false, status: 404, message: 'client process not found' };
 
-export type { ClientCounters };
-
 /** Drives one client connection of any gateway: codec, channel, replies, session outlet, registry entry. */
 export class GatewayConnection<F>
   implements ConnectionHandler, LiveChannel, SessionOutlet, Watched, LiveConnection, ContextDriver
