@@ -4,32 +4,26 @@
  * ('stomp:tcp:default'). Access control picks the listener chain when it exists, else the gateway's, and
  * lets everyone in when neither has an enabled authenticator. This keeps those chains in line with the config.
  */
-import type { UserStore } from '../access/authn/types.js';
-import type { HermodNode } from '../node.js';
+import type { ChainRegistry, GatewayHost } from './env.js';
 import { listenerEntries } from './gateway.js';
-import type { GatewayCommonConfig, GatewayModule } from './types.js';
+import type { GatewayCommonConfig, GatewayDescriptor } from './types.js';
 
-/** The part of access control's chain registry gateways use. */
-export interface ChainRegistry {
-  setChain(name: string, configs: readonly unknown[]): Promise<void>;
-  chain(name: string): Array<{ id: string; enable: boolean; config: Record<string, unknown> }> | undefined;
-  users(chain: string, id: string): UserStore | undefined;
-}
+export type { ChainRegistry };
 
-/** Access control's chain registry, when the node has one. */
-export function chainRegistry(node: HermodNode): ChainRegistry | undefined {
-  const authn = (node as unknown as { authn?: Partial<ChainRegistry> }).authn;
-  return typeof authn?.setChain === 'function' ? (authn as ChainRegistry) : undefined;
+/** Access control's chain registry, when the host has one. */
+export function chainRegistry(host: Pick<GatewayHost, 'authn'>): ChainRegistry | undefined {
+  const authn = host.authn;
+  return typeof authn?.setChain === 'function' ? authn : undefined;
 }
 
 /** The chain of a gateway's own authenticator. */
-export function gatewayChain(m: GatewayModule): string {
+export function gatewayChain(m: GatewayDescriptor): string {
   return `${m.protocol}:global`;
 }
 
 /** Chain name → authenticator config wanted by one gateway config (none when unloaded). */
 export function wantedChains(
-  m: GatewayModule,
+  m: GatewayDescriptor,
   cfg: GatewayCommonConfig | undefined,
 ): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
@@ -46,14 +40,14 @@ export class GatewayChains {
   /** gateway name → chain → fingerprint of the config it was set with. */
   private readonly owned = new Map<string, Map<string, string>>();
 
-  constructor(private readonly node: HermodNode) {}
+  constructor(private readonly host: Pick<GatewayHost, 'authn'>) {}
 
   /** Creates, replaces or removes a gateway's chains (cfg undefined = unloaded). Rejects on a bad authenticator. */
-  async sync(m: GatewayModule, cfg: GatewayCommonConfig | undefined): Promise<void> {
+  async sync(m: GatewayDescriptor, cfg: GatewayCommonConfig | undefined): Promise<void> {
     const wanted = wantedChains(m, cfg);
     const mine = this.owned.get(m.name) ?? new Map<string, string>();
     this.owned.set(m.name, mine);
-    const reg = chainRegistry(this.node);
+    const reg = chainRegistry(this.host);
     if (reg === undefined) {
       // Fail closed: an authenticator in the config that nothing enforces would let everyone in.
       if (wanted.size > 0)

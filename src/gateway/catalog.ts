@@ -1,13 +1,21 @@
 /**
- * Every gateway module Hermod ships, in listing order. A new gateway adds one line here and one in
- * src/config/schema/gateway.ts (its config schema).
+ * Every gateway Hermod ships, in listing order: the one place a gateway is registered. Each entry is the
+ * gateway's descriptor (name, listener types, config schema: from its schema-only `schema.ts`) and how to
+ * load its code. The config layer composes `gateway.<name>` from this list without loading any channel,
+ * codec or route code; the gateway registry loads a module when the gateway is first loaded.
  */
-import { mqttsnGateway } from './mqttsn/index.js';
-import { stompGateway } from './stomp/index.js';
-import type { GatewayModule } from './types.js';
+import { mqttsnDescriptor } from './mqttsn/schema.js';
+import { stompDescriptor } from './stomp/schema.js';
+import type { GatewayManifest, GatewayModule } from './types.js';
 
-/** Gateway modules, in listing order. */
-export const GATEWAY_MODULES: readonly GatewayModule[] = [
-  stompGateway as GatewayModule,
-  mqttsnGateway as GatewayModule,
+/** Gateway manifests, in listing order. A new gateway adds one entry. */
+export const GATEWAY_CATALOG: readonly GatewayManifest[] = [
+  {
+    ...stompDescriptor,
+    load: async () => (await import('./stomp/index.js')).stompGateway as GatewayModule,
+  },
+  {
+    ...mqttsnDescriptor,
+    load: async () => (await import('./mqttsn/index.js')).mqttsnGateway as GatewayModule,
+  },
 ];

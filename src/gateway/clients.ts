@@ -5,10 +5,10 @@
 import type { SessionRecord } from '../broker/registry.js';
 import type { SubOpts } from '../broker/types.js';
 import { GatewayConnection } from './conn.js';
-import type { Gateway } from './gateway.js';
+import type { GatewayScope } from './scope.js';
 import type { CallResult } from './types.js';
 
-/** The clients-list filters of reference §2 (times in epoch ms). */
+/** The filters of EMQX's gateway clients list (times in epoch ms). */
 export interface ClientFilter {
   node?: string;
   clientid?: string;
@@ -34,6 +34,8 @@ export function driverOf(r: SessionRecord): GatewayConnection<unknown> | undefin
   return r.channel instanceof GatewayConnection ? r.channel : undefined;
 }
 
+const GONE: CallResult = { ok: false, status: 404, message: 'client process not found' };
+
 /** Infinity is not JSON; EMQX writes "infinity". */
 function limit(n: number): number | 'infinity' {
   return Number.isFinite(n) ? n : 'infinity';
@@ -41,7 +43,7 @@ function limit(n: number): number | 'infinity' {
 
 /** The clients of one gateway, for the API and CLI. */
 export class GatewayClients {
-  constructor(private readonly gw: Gateway) {}
+  constructor(private readonly gw: GatewayScope) {}
 
   /** Every session of the gateway's namespace (connected or waiting for its client). */
   records(): SessionRecord[] {
@@ -92,7 +94,12 @@ export class GatewayClients {
 
   /** Kicks a client (STOMP sends ERROR "Kicked out"); false when unknown. */
   kick(clientid: string): boolean {
-    return this.gw.env.broker.kick(this.gw.name, clientid);
+    if (this.gw.env.broker.kick(this.gw.name, clientid)) return true;
+    // A client without a broker session is known to the gateway only.
+    const c = this.gw.connection(clientid);
+    if (c === undefined) return false;
+    c.kick('kicked');
+    return true;
   }
 
   /** One client with EMQX's fields (`time` formats epoch ms for the caller). */
@@ -161,34 +168,22 @@ export class GatewayClients {
     }));
   }
 
-  /** Subscribes a connected client as if it had asked (through its channel when it keeps its own table). */
-  async subscribe(
+  /** Subscribes a connected client as if it had asked, in its connection's queue (after a pending login). */
+  subscribe(
     r: SessionRecord,
     topic: string,
     opts: SubOpts,
     subProps: Record<string, unknown>,
   ): Promise<CallResult> {
     const d = driverOf(r);
-    if (d === undefined || !d.connected)
-      return { ok: false, status: 404, message: 'client process not found' };
-    if (d.channel.handleCall !== undefined)
-      return d.channel.handleCall({ type: 'subscribe', topic, opts, subProps });
-    const res = await d.ctx.subscribe(topic, opts);
-    return res.result === 'ok'
-      ? { ok: true, topic: res.topic, opts }
-      : { ok: false, status: 400, message: res.message };
+    if (d === undefined) return Promise.resolve(GONE);
+    return d.call({ type: 'subscribe', topic, opts, subProps });
   }
 
-  /** Unsubscribes a connected client from an unmounted topic. */
-  async unsubscribe(r: SessionRecord, topic: string): Promise<CallResult> {
+  /** Unsubscribes a connected client from an unmounted topic, in its connection's queue. */
+  unsubscribe(r: SessionRecord, topic: string): Promise<CallResult> {
     const d = driverOf(r);
-    if (d === undefined || !d.connected)
-      return { ok: false, status: 404, message: 'client process not found' };
-    if (d.channel.handleCall !== undefined) return d.channel.handleCall({ type: 'unsubscribe', topic });
-    const mounted = d.ctx.mount(topic);
-    const opts = r.session.subscriptions.get(mounted);
-    if (opts === undefined) return { ok: false, status: 404, message: 'Subscription not found' };
-    await d.ctx.unsubscribe(topic);
-    return { ok: true, topic: mounted, opts };
+    if (d === undefined) return Promise.resolve(GONE);
+    return d.call({ type: 'unsubscribe', topic });
   }
 }

@@ -10,29 +10,50 @@ import type { KickReason, LiveChannel } from '../broker/registry.js';
 import type { SessionOutlet } from '../broker/session.js';
 import type { ClientInfo, ConnInfo, QoS, SubOpts } from '../broker/types.js';
 import type { CloseReason, Connection, ConnectionHandler } from '../transport/connection.js';
-import { ConnectionContext } from './context.js';
-import type { Gateway } from './gateway.js';
-import type { FrameCodec, FrameError, GatewayChannel, GatewayListenerInfo, Replies, Reply } from './types.js';
+import { GatewayChannelContext } from './context.js';
+import { andThen } from './maybe-async.js';
+import type { ClientCounters, ContextDriver, GatewayScope } from './scope.js';
+import type {
+  CallAnswer,
+  CallResult,
+  ChannelCall,
+  FrameCodec,
+  FrameError,
+  GatewayChannel,
+  GatewayListenerInfo,
+  LiveConnection,
+  Replies,
+  Reply,
+} from './types.js';
 
-type Input<F> = { k: 'frame'; f: F } | { k: 'error'; e: FrameError } | { k: 'timeout'; name: string };
-
-/** Per-client packet and message counters (the clients API's recv_pkt, send_msg, …). */
-export interface ClientCounters {
-  recvPkt: number;
-  sendPkt: number;
-  recvMsg: number;
-  sendMsg: number;
+/** One call waiting in the queue, and who waits for its result. */
+interface PendingCall {
+  req: ChannelCall;
+  settle(result: CallResult): void;
 }
 
+type Input<F> =
+  | { k: 'frame'; f: F }
+  | { k: 'error'; e: FrameError }
+  | { k: 'timeout'; name: string; data: unknown }
+  | { k: 'call'; c: PendingCall };
+
+const GONE: CallResult = { ok: false, status: 404, message: 'client process not found' };
+
 /** Drives one client connection of any gateway: codec, channel, replies, session outlet, registry entry. */
-export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, SessionOutlet, Watched {
-  readonly ctx: ConnectionContext;
+export class GatewayConnection<F>
+  implements ConnectionHandler, LiveChannel, SessionOutlet, Watched, LiveConnection, ContextDriver
+{
+  readonly ctx: GatewayChannelContext;
   readonly channel: GatewayChannel<F>;
   readonly openedAt = Date.now();
   readonly counters: ClientCounters = { recvPkt: 0, sendPkt: 0, recvMsg: 0, sendMsg: 0 };
   private readonly codec: FrameCodec<F>;
   private state: 'idle' | 'connected' | 'closed' = 'idle';
+  /** Armed timers by name and key. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** The call being served while its answer is asynchronous (settled if the connection dies first). */
+  private serving: PendingCall | undefined;
   /** Inputs waiting while an async answer (hook, authenticator) is pending. */
   private backlog: Input<F>[] | undefined;
   private parseStopped = false;
@@ -41,11 +62,11 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
   private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly gw: Gateway,
+    readonly gw: GatewayScope,
     readonly conn: Connection,
     readonly listener: GatewayListenerInfo,
   ) {
-    this.ctx = new ConnectionContext(gw, this as GatewayConnection<unknown>, listener, {
+    this.ctx = new GatewayChannelContext(gw, this, listener, {
       transport: conn.transport,
       kind: conn.kind,
       peerhost: conn.peerhost,
@@ -60,7 +81,7 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
     const mod = gw.module;
     this.codec = mod.createCodec(gw.config) as FrameCodec<F>;
     this.channel = mod.createChannel(this.ctx) as GatewayChannel<F>;
-    gw.connections.add(this as GatewayConnection<unknown>);
+    gw.opened(this);
     gw.env.deadlines.add(this);
     conn.setHandler(this);
   }
@@ -81,6 +102,11 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
 
   get connected(): boolean {
     return this.state === 'connected';
+  }
+
+  /** LiveConnection: the logged-in client's id ('' before login). */
+  get clientid(): string {
+    return this.ctx.clientInfo?.clientid ?? '';
   }
 
   isClosed(): boolean {
@@ -137,12 +163,20 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
   private run(i: Input<F>): void {
     let r: Replies<F>;
     try {
-      r =
-        i.k === 'frame'
-          ? this.channel.handleIn(i.f)
-          : i.k === 'error'
-            ? this.channel.handleFrameError(i.e)
-            : this.channel.handleTimeout(i.name);
+      switch (i.k) {
+        case 'frame':
+          r = this.channel.handleIn(i.f);
+          break;
+        case 'error':
+          r = this.channel.handleFrameError(i.e);
+          break;
+        case 'timeout':
+          r = this.channel.handleTimeout(i.name, i.data);
+          break;
+        case 'call':
+          r = this.serve(i.c);
+          break;
+      }
     } catch (err) {
       this.internalError(err);
       return;
@@ -178,6 +212,61 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
     this.conn.resume();
   }
 
+  // ---------------------------------------------------------------- calls
+
+  /** LiveConnection: queues a call behind any pending input; settles once the channel answered. */
+  call(req: ChannelCall): Promise<CallResult> {
+    if (this.state !== 'connected') return Promise.resolve(GONE);
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (result: CallResult): void => {
+        if (settled) return;
+        settled = true;
+        resolve(result);
+      };
+      this.input({ k: 'call', c: { req, settle } });
+      // Closed while queued: input() dropped it.
+      if (this.state === 'closed') settle(GONE);
+    });
+  }
+
+  /** Runs one call: the channel's own handler, else the framework's subscribe/unsubscribe. */
+  private serve(c: PendingCall): Replies<F> {
+    if (this.state !== 'connected') {
+      c.settle(GONE);
+      return [];
+    }
+    this.serving = c;
+    const answer = this.channel.handleCall?.(c.req) ?? this.defaultCall(c.req);
+    return andThen(answer, (a) => {
+      this.serving = undefined;
+      c.settle(a.result);
+      return a.replies;
+    });
+  }
+
+  private defaultCall(req: ChannelCall): CallAnswer<F> | Promise<CallAnswer<F>> {
+    const answer = (result: CallResult): CallAnswer<F> => ({ result, replies: [] });
+    switch (req.type) {
+      case 'subscribe':
+        return andThen(this.ctx.subscribe(req.topic, req.opts), (res) =>
+          answer(
+            res.result === 'ok'
+              ? { ok: true, topic: res.topic, opts: req.opts }
+              : { ok: false, status: 400, message: res.message },
+          ),
+        );
+      case 'unsubscribe': {
+        const mounted = this.ctx.mount(req.topic);
+        const opts = this.ctx.session?.subscriptions.get(mounted);
+        if (opts === undefined) return answer({ ok: false, status: 404, message: 'Subscription not found' });
+        return andThen(this.ctx.unsubscribe(req.topic), () => answer({ ok: true, topic: mounted, opts }));
+      }
+      case 'command':
+        return answer({ ok: false, status: 400, message: `${this.gw.name} has no command ${req.name}` });
+    }
+  }
+
   // ---------------------------------------------------------------- replies
 
   /** Carries out replies in order. */
@@ -194,10 +283,10 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
           this.onConnected();
           break;
         case 'timer':
-          this.armTimer(r.name, r.ms);
+          this.armTimer(r.name, r.key, r.ms, r.data);
           break;
         case 'cancel_timer':
-          this.cancelTimer(r.name);
+          this.cancelTimer(timerId(r.name, r.key));
           break;
         case 'close':
           this.close(r.reason);
@@ -217,35 +306,38 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
     this.conn.send(data);
   }
 
-  private armTimer(name: string, ms: number): void {
-    this.cancelTimer(name);
+  private armTimer(name: string, key: string | number | undefined, ms: number, data: unknown): void {
+    const id = timerId(name, key);
+    this.cancelTimer(id);
     if (this.state === 'closed') return;
     const t = setTimeout(() => {
-      this.timers.delete(name);
-      this.input({ k: 'timeout', name });
+      this.timers.delete(id);
+      this.input({ k: 'timeout', name, data });
     }, ms);
     t.unref();
-    this.timers.set(name, t);
+    this.timers.set(id, t);
   }
 
-  private cancelTimer(name: string): void {
-    const t = this.timers.get(name);
+  private cancelTimer(id: string): void {
+    const t = this.timers.get(id);
     if (t !== undefined) clearTimeout(t);
-    this.timers.delete(name);
+    this.timers.delete(id);
   }
 
   private onConnected(): void {
-    if (this.state !== 'idle' || this.ctx.session === undefined) return;
+    if (this.state !== 'idle' || this.ctx.clientInfo === undefined) return;
     this.state = 'connected';
     this.gw.env.deadlines.remove(this);
     const broker = this.gw.env.broker;
     broker.metrics.c['client.connected']++;
     this.gw.metrics.inc('client.connected');
-    this.gw.lastConn.set(this.ctx.session, this.connInfo);
+    const session = this.ctx.session;
+    if (session !== undefined) this.gw.lastConn.set(session, this.connInfo);
+    this.gw.track(this);
     if (broker.hooks.has('client.connected'))
       broker.hooks.run('client.connected', this.clientInfo, this.connInfo);
     this.armAuthExpiry(this.ctx.expireAt);
-    this.ctx.session.attach(this);
+    session?.attach(this);
   }
 
   private armAuthExpiry(expireAtSeconds: number | undefined): void {
@@ -362,12 +454,17 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
+    const backlog = this.backlog;
     this.backlog = undefined;
+    // Callers waiting on this connection learn that it is gone.
+    this.serving?.settle(GONE);
+    this.serving = undefined;
+    for (const i of backlog ?? []) if (i.k === 'call') i.c.settle(GONE);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.gw.env.deadlines.remove(this);
-    this.gw.connections.delete(this as GatewayConnection<unknown>);
+    this.gw.closed(this);
     const broker = this.gw.env.broker;
     const session = this.ctx.session;
     if (session !== undefined) {
@@ -388,4 +485,9 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
       this.gw.log.error({ err }, `${this.gw.name}: close handler failed`);
     }
   }
+}
+
+/** The map key of a timer: its name, and its key when several of one name run at once. */
+function timerId(name: string, key: string | number | undefined): string {
+  return key === undefined ? name : `${name}\u0000${key}`;
 }

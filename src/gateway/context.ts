@@ -1,5 +1,5 @@
 /**
- * The channel context (DESIGN §5): the shared half of every gateway client. Login (client.connect,
+ * The channel context: the shared half of every gateway client. Login (client.connect,
  * clientinfo_override, bans, authentication by listener or gateway chain, mountpoint, session in the
  * gateway's namespace, client.connack), authorization, publish, subscribe and unsubscribe with
  * mountpoints and hooks. One per connection; the channel holds it, the driver owns it.
@@ -9,7 +9,7 @@ import { AuthzCache } from '../access/authz-cache.js';
 import type { TopicFilterEntry } from '../broker/hooks.js';
 import { Message } from '../broker/message.js';
 import { clientLookup, renderTemplate } from '../broker/placeholders.js';
-import type { Session } from '../broker/session.js';
+import type { AwaitRelResult, Session } from '../broker/session.js';
 import {
   joinShare,
   mount,
@@ -18,15 +18,23 @@ import {
   topicNameError,
   unmount,
 } from '../broker/topic.js';
-import type { AuthnResult, AuthzAction, ClientInfo, ConnInfo, Credential, SubOpts } from '../broker/types.js';
+import type {
+  AuthnResult,
+  AuthzAction,
+  ClientInfo,
+  ConnInfo,
+  Credential,
+  QoS,
+  SubOpts,
+} from '../broker/types.js';
 import type { Logger } from '../log.js';
-import type { GatewayConnection } from './conn.js';
-import type { Gateway } from './gateway.js';
-import { then } from './maybe-async.js';
+import { andThen } from './maybe-async.js';
 import { applyOverride } from './override.js';
+import type { ContextDriver, GatewayScope } from './scope.js';
 import type {
   ChannelContext,
   ConnectionFacts,
+  Delivery,
   GatewayCommonConfig,
   GatewayListenerInfo,
   LoginRequest,
@@ -39,9 +47,10 @@ import type {
 type AuthOk = Extract<AuthnResult, { kind: 'ok' }>;
 
 /** The ChannelContext of one connection. */
-export class ConnectionContext implements ChannelContext {
+export class GatewayChannelContext implements ChannelContext {
   clientInfo: ClientInfo | undefined;
   connInfo: ConnInfo | undefined;
+  /** The broker session, when the login opened one (the driver attaches it; channels use the methods below). */
   session: Session | undefined;
   /** Epoch seconds when the client's authentication expires (from the authenticator). */
   expireAt: number | undefined;
@@ -50,8 +59,8 @@ export class ConnectionContext implements ChannelContext {
   readonly log: Logger;
 
   constructor(
-    readonly gw: Gateway,
-    private readonly driver: GatewayConnection<unknown>,
+    readonly gw: GatewayScope,
+    private readonly driver: ContextDriver,
     readonly listener: GatewayListenerInfo,
     readonly conn: ConnectionFacts,
   ) {
@@ -103,7 +112,7 @@ export class ConnectionContext implements ChannelContext {
     };
     const hooks = env.broker.hooks;
     if (!hooks.has('client.connect')) return this.identify(req, connInfo);
-    return then(hooks.runFold('client.connect', [connInfo], {}), (acc) =>
+    return andThen(hooks.runFold('client.connect', [connInfo], {}), (acc) =>
       'error' in acc
         ? this.refuse(connInfo, 'refused_by_hook', 'refused by client.connect hook')
         : this.identify(req, connInfo),
@@ -147,7 +156,7 @@ export class ConnectionContext implements ChannelContext {
     if (env.isBanned(ci)) return this.refuse(connInfo, 'banned', 'banned');
     if (!this.listener.enableAuthn) return this.complete(req, ci, connInfo, { kind: 'ok' });
     const credential: Credential = { ...ci, password };
-    return then(env.access.authenticate(credential), (r) => {
+    return andThen(env.access.authenticate(credential), (r) => {
       switch (r.kind) {
         case 'ok':
           return this.complete(req, ci, connInfo, r);
@@ -186,6 +195,16 @@ export class ConnectionContext implements ChannelContext {
     this.clientInfo = ci;
     this.connInfo = connInfo;
     this.expireAt = auth.expire_at;
+    const ok =
+      req.sessionMode === 'none' ? this.sessionless(ci, connInfo) : this.openSession(req, ci, connInfo);
+    const hooks = env.broker.hooks;
+    if (!hooks.has('client.connack')) return ok;
+    return andThen(hooks.runFold('client.connack', [connInfo, 'success'], {}), () => ok);
+  }
+
+  private openSession(req: LoginRequest, ci: ClientInfo, connInfo: ConnInfo): LoginResult {
+    const gw = this.gw;
+    const env = gw.env;
     const { session, present } = env.broker.openSession({
       namespace: gw.name,
       clientid: ci.clientid,
@@ -196,10 +215,12 @@ export class ConnectionContext implements ChannelContext {
       settings: { ...env.sessionDefaults(), ...req.session },
     });
     this.session = session;
-    const ok: LoginResult = { ok: true, clientInfo: ci, connInfo, session, present };
-    const hooks = env.broker.hooks;
-    if (!hooks.has('client.connack')) return ok;
-    return then(hooks.runFold('client.connack', [connInfo, 'success'], {}), () => ok);
+    return { ok: true, clientInfo: ci, connInfo, present, subscriptions: [...session.subscriptions.keys()] };
+  }
+
+  /** A login without a broker session: nothing is registered, so nothing is taken over or delivered. */
+  private sessionless(ci: ClientInfo, connInfo: ConnInfo): LoginResult {
+    return { ok: true, clientInfo: ci, connInfo, present: false, subscriptions: [] };
   }
 
   private refuse(
@@ -219,7 +240,7 @@ export class ConnectionContext implements ChannelContext {
 
   authorize(action: AuthzAction, topic: string): boolean | Promise<boolean> {
     const ci = this.clientInfo ?? this.anonymous();
-    return then(this.gw.env.access.authorize(ci, action, topic, this.authzCache), (allow) => {
+    return andThen(this.gw.env.access.authorize(ci, action, topic, this.authzCache), (allow) => {
       if (!allow) this.gw.metrics.inc('client.authz.deny');
       return allow;
     });
@@ -229,7 +250,7 @@ export class ConnectionContext implements ChannelContext {
     const err = topicNameError(req.topic, this.gw.env.topicLimits());
     if (err !== undefined) return { result: 'invalid', message: err };
     if (req.skipAuthz === true) return this.dispatch(req);
-    return then(
+    return andThen(
       this.authorize({ action_type: 'publish', qos: req.qos, retain: req.retain }, req.topic),
       (ok) =>
         ok ? this.dispatch(req) : { result: 'denied', message: `not authorized to publish to ${req.topic}` },
@@ -259,7 +280,7 @@ export class ConnectionContext implements ChannelContext {
     ]++;
     this.gw.metrics.inc('messages.received');
     this.driver.counters.recvMsg++;
-    return then(env.broker.publish(msg), (n): PublishResult => {
+    return andThen(env.broker.publish(msg), (n): PublishResult => {
       if (n < 0) {
         this.gw.metrics.inc('messages.dropped');
         return { result: 'dropped', message: 'dropped by message.publish' };
@@ -271,7 +292,8 @@ export class ConnectionContext implements ChannelContext {
   subscribe(topic: string, opts: SubOpts): SubscribeResult | Promise<SubscribeResult> {
     const session = this.session;
     const ci = this.clientInfo;
-    if (session === undefined || ci === undefined) return { result: 'refused', message: 'not connected' };
+    if (ci === undefined) return { result: 'refused', message: 'not connected' };
+    if (session === undefined) return { result: 'refused', message: 'no session to subscribe' };
     const parsed = parseSubscriptionTopic(topic);
     if (typeof parsed === 'string') return { result: 'invalid', message: parsed };
     const err = topicFilterError(parsed.filter, this.gw.env.topicLimits());
@@ -282,12 +304,12 @@ export class ConnectionContext implements ChannelContext {
       session.subscriptions.size >= session.settings.maxSubscriptions
     )
       return { result: 'quota_exceeded', message: 'max_subscriptions reached' };
-    return then(this.authorize({ action_type: 'subscribe', qos: opts.qos }, parsed.filter), (ok) => {
+    return andThen(this.authorize({ action_type: 'subscribe', qos: opts.qos }, parsed.filter), (ok) => {
       if (!ok) return { result: 'denied', message: `not authorized to subscribe to ${topic}` };
       const hooks = this.gw.env.broker.hooks;
       if (!hooks.has('client.subscribe')) return this.addSubscription(session, mounted, opts);
       const entries: TopicFilterEntry[] = [{ topic, opts }];
-      return then(hooks.runFold('client.subscribe', [ci, {}], entries), (kept): SubscribeResult => {
+      return andThen(hooks.runFold('client.subscribe', [ci, {}], entries), (kept): SubscribeResult => {
         const e = kept[0];
         if (e === undefined) return { result: 'refused', message: 'refused by client.subscribe hook' };
         const p = e.topic === topic ? parsed : parseSubscriptionTopic(e.topic);
@@ -320,7 +342,7 @@ export class ConnectionContext implements ChannelContext {
     const hooks = this.gw.env.broker.hooks;
     if (!hooks.has('client.unsubscribe')) return remove(topic);
     const opts = session.subscriptions.get(this.mountFilter(topic)) ?? { qos: 0, nl: 0, rap: 0, rh: 0 };
-    return then(hooks.runFold('client.unsubscribe', [ci, {}], [{ topic, opts }]), (kept) => {
+    return andThen(hooks.runFold('client.unsubscribe', [ci, {}], [{ topic, opts }]), (kept) => {
       const e = kept[0];
       return e === undefined ? false : remove(e.topic);
     });
@@ -346,6 +368,65 @@ export class ConnectionContext implements ChannelContext {
 
   setKeepalive(seconds: number): void {
     if (this.connInfo !== undefined) this.connInfo.keepalive = seconds;
+  }
+
+  // ---------------------------------------------------------------- acknowledgements
+
+  acked(packetId: number): boolean {
+    return this.session?.puback(packetId) ?? false;
+  }
+
+  received(packetId: number): boolean {
+    return this.session?.pubrec(packetId, false) ?? false;
+  }
+
+  completed(packetId: number): boolean {
+    return this.session?.pubcomp(packetId) ?? false;
+  }
+
+  abandoned(packetId: number, qos: QoS): void {
+    if (qos === 1) this.session?.puback(packetId);
+    else if (qos === 2) this.session?.pubrec(packetId, true);
+  }
+
+  awaitRelease(packetId: number): AwaitRelResult {
+    // Without a session nothing remembers the id: every QoS 2 publish counts as new.
+    return this.session?.awaitRel(packetId) ?? 'new';
+  }
+
+  released(packetId: number): boolean {
+    return this.session?.release(packetId) ?? false;
+  }
+
+  unacked(): Delivery[] {
+    const s = this.session;
+    if (s === undefined) return [];
+    const out: Delivery[] = [];
+    for (const pid of s.inflight.keys()) out.push(this.unackedDelivery(pid)!);
+    return out;
+  }
+
+  unackedDelivery(packetId: number): Delivery | undefined {
+    const e = this.session?.inflight.get(packetId);
+    if (e === undefined) return undefined;
+    return {
+      msg: e.msg,
+      topic: this.unmount(e.msg.topic),
+      qos: e.qos,
+      packetId,
+      retain: e.retain,
+      dup: true,
+      opts: e.opts,
+    };
+  }
+
+  pendingCount(): number {
+    const s = this.session;
+    return s === undefined ? 0 : s.mqueue.length + s.inflight.size;
+  }
+
+  flush(): void {
+    this.session?.drain();
   }
 
   /** Who a client is before login (publishes allowed pre-login, e.g. MQTT-SN QoS −1). */

@@ -1,17 +1,50 @@
 /**
- * The node services gateways use, gathered in one small interface so the framework depends on the broker
- * core and access control only (never on the MQTT channel), and tests can build it without a whole node.
+ * What gateways need from the node, in two narrow interfaces: `GatewayHost` is what the node gives the
+ * gateway registry (the node satisfies it as it is; a test can build one), `GatewayEnv` the services the
+ * framework hands each gateway (broker core and access control only, never the MQTT channel).
  */
+
+import type { StaticDecode } from '@sinclair/typebox';
 import type { AccessControl } from '../access/access-control.js';
+import type { UserStore } from '../access/authn/types.js';
 import type { AuthzCacheSettings } from '../access/authz-cache.js';
 import type { Broker } from '../broker/broker.js';
 import { DeadlineMonitor } from '../broker/deadlines.js';
 import type { SessionSettings } from '../broker/session.js';
 import type { TopicLimits } from '../broker/topic.js';
 import type { ClientInfo } from '../broker/types.js';
-import type { HermodNode } from '../node.js';
+import type { MqttSchema } from '../config/schema/mqtt.js';
+import type { ConfigService } from '../config/service.js';
 
-/** Node services gateways use (built lazily from the node; a test can build its own). */
+type MqttConfig = StaticDecode<typeof MqttSchema>;
+
+/** The part of access control's chain registry gateways use (their authenticators live in chains). */
+export interface ChainRegistry {
+  setChain(name: string, configs: readonly unknown[]): Promise<void>;
+  chain(name: string): Array<{ id: string; enable: boolean; config: Record<string, unknown> }> | undefined;
+  users(chain: string, id: string): UserStore | undefined;
+}
+
+/** What the node gives the gateway registry; each member is read when used, never at construction. */
+export interface GatewayHost {
+  /** The node name. */
+  readonly name: string;
+  readonly broker: Broker;
+  readonly access: AccessControl;
+  /** The live config: the MQTT zone settings gateway clients start from, and the `gateway` root key. */
+  readonly config: { readonly mqtt: MqttConfig; readonly gateway?: unknown };
+  /** Where `gateway` config changes are validated, applied and persisted. */
+  readonly configService: Pick<ConfigService, 'getRaw' | 'update' | 'onChange'>;
+  /** Bans and the authorization cache settings, shared with MQTT clients. */
+  readonly mqtt: {
+    readonly banned: { isBanned(ci: ClientInfo): boolean } | undefined;
+    readonly authzCache: AuthzCacheSettings;
+  };
+  /** Authentication chains; absent on a node without access control (gateway authenticators are refused). */
+  readonly authn?: ChainRegistry;
+}
+
+/** Node services each gateway uses (built from a GatewayHost; a test can build its own). */
 export interface GatewayEnv {
   readonly node: string;
   readonly broker: Broker;
@@ -27,23 +60,23 @@ export interface GatewayEnv {
   topicLimits(): TopicLimits;
 }
 
-/** The gateway view of a node; read lazily, so it may be built while the node is still being constructed. */
-export function nodeEnv(node: HermodNode): GatewayEnv {
+/** The gateway services of a host; read lazily, so it may be built while the node is still being constructed. */
+export function hostEnv(host: GatewayHost): GatewayEnv {
   return {
     get node() {
-      return node.name;
+      return host.name;
     },
     get broker() {
-      return node.broker;
+      return host.broker;
     },
     get access() {
-      return node.access;
+      return host.access;
     },
     deadlines: new DeadlineMonitor(),
-    isBanned: (ci) => node.mqtt.banned?.isBanned(ci) ?? false,
-    authzCache: () => node.mqtt.authzCache,
+    isBanned: (ci) => host.mqtt.banned?.isBanned(ci) ?? false,
+    authzCache: () => host.mqtt.authzCache,
     sessionDefaults: () => {
-      const m = node.config.mqtt;
+      const m = host.config.mqtt;
       return {
         maxInflight: m.max_inflight,
         maxMqueueLen: m.max_mqueue_len,
@@ -57,8 +90,8 @@ export function nodeEnv(node: HermodNode): GatewayEnv {
       };
     },
     topicLimits: () => ({
-      maxLevels: node.config.mqtt.max_topic_levels,
-      maxLength: node.config.mqtt.max_topic_length,
+      maxLevels: host.config.mqtt.max_topic_levels,
+      maxLength: host.config.mqtt.max_topic_length,
     }),
   };
 }

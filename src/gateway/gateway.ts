@@ -16,6 +16,7 @@ import { GatewayClients } from './clients.js';
 import { GatewayConnection } from './conn.js';
 import type { GatewayEnv } from './env.js';
 import { GatewayMetrics } from './metrics.js';
+import type { GatewayScope } from './scope.js';
 import { transportFor } from './transports.js';
 import type {
   GatewayCommonConfig,
@@ -55,13 +56,15 @@ export function listenerEntries(
 }
 
 /** A loaded gateway: config, status, listeners, connections, counters and clients. */
-export class Gateway {
+export class Gateway implements GatewayScope {
   readonly connections = new Set<GatewayConnection<unknown>>();
   readonly metrics = new GatewayMetrics();
   readonly listeners = new Map<string, GatewayListener>();
   /** The last connection facts of each session, so an offline session still shows how its client connected. */
   readonly lastConn = new WeakMap<Session, ConnInfo>();
   readonly clients = new GatewayClients(this);
+  /** Logged-in connections by client id (sessionless ones included: the broker registry does not know them). */
+  private readonly byClientId = new Map<string, GatewayConnection<unknown>>();
   readonly createdAt = Date.now();
   status: GatewayStatus = 'stopped';
   startedAt: number | undefined;
@@ -155,6 +158,45 @@ export class Gateway {
     this.service?.update?.(next);
   }
 
+  /** Drives a new connection of one of this gateway's listeners (a listener's accept, or a test's pair). */
+  open(conn: Connection, listener: GatewayListenerInfo): GatewayConnection<unknown> {
+    return new GatewayConnection(this, conn, listener);
+  }
+
+  opened(c: GatewayConnection<unknown>): void {
+    this.connections.add(c);
+  }
+
+  /** A later login with the same id replaces the entry. */
+  track(c: GatewayConnection<unknown>): void {
+    this.byClientId.set(c.clientid, c);
+  }
+
+  closed(c: GatewayConnection<unknown>): void {
+    this.connections.delete(c);
+    if (this.byClientId.get(c.clientid) === c) this.byClientId.delete(c.clientid);
+  }
+
+  /** The logged-in connection of a client id. */
+  connection(clientid: string): GatewayConnection<unknown> | undefined {
+    return this.byClientId.get(clientid);
+  }
+
+  /** The gateway as its service and API routes see it. */
+  runtime(): GatewayRuntime {
+    const gw = this;
+    return {
+      name: this.name,
+      node: this.env.node,
+      get config() {
+        return gw.config;
+      },
+      log: this.log,
+      publish: (msg) => this.env.broker.publish(msg),
+      connection: (clientid) => this.connection(clientid),
+    };
+  }
+
   /** Current connections over all listeners. */
   get currentConnections(): number {
     let n = 0;
@@ -197,6 +239,7 @@ export class Gateway {
         maxConnRate: config.max_conn_rate,
         config,
         idleTimeoutMs: this.config.idle_timeout,
+        routeDatagram: this.module.routeDatagram,
       },
       events,
     );
@@ -229,24 +272,11 @@ export class Gateway {
       return;
     }
     try {
-      new GatewayConnection(this, conn, l.info);
+      this.open(conn, l.info);
     } catch (err) {
       this.log.error({ err, listener: l.info.id }, 'cannot set up a connection');
       conn.destroy();
     }
-  }
-
-  private runtime(): GatewayRuntime {
-    const gw = this;
-    return {
-      name: this.name,
-      node: this.env.node,
-      get config() {
-        return gw.config;
-      },
-      log: this.log,
-      publish: (msg) => this.env.broker.publish(msg),
-    };
   }
 }
 

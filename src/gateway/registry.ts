@@ -1,15 +1,20 @@
 /**
- * The gateway registry (EMQX `emqx_gateway_registry` + `emqx_gateway_conf`): which gateway modules exist,
- * which are loaded, and the runtime changes to them. Every change (API, CLI) is a `gateway` config update:
+ * The gateway registry (EMQX `emqx_gateway_registry` + `emqx_gateway_conf`): which gateways exist (the
+ * catalogue), which are loaded, and the runtime changes to them. Every change (API, CLI) is a `gateway` config update:
  * validated against the composed schema, applied here through ConfigService.onChange, persisted.
  */
 import type { RootKey } from '../config/service.js';
-import type { HermodNode } from '../node.js';
 import { GatewayChains } from './authn.js';
-import { GATEWAY_MODULES } from './catalog.js';
-import { type GatewayEnv, nodeEnv } from './env.js';
+import { GATEWAY_CATALOG } from './catalog.js';
+import { type GatewayEnv, type GatewayHost, hostEnv } from './env.js';
 import { Gateway, infinityAware } from './gateway.js';
-import type { GatewayCommonConfig, GatewayListenerType, GatewayModule } from './types.js';
+import type {
+  GatewayCommonConfig,
+  GatewayDescriptor,
+  GatewayListenerType,
+  GatewayManifest,
+  GatewayModule,
+} from './types.js';
 
 type Configs = Partial<Record<string, GatewayCommonConfig>>;
 type Raw = Record<string, unknown>;
@@ -26,26 +31,36 @@ export class GatewayError extends Error {
 
 const GATEWAY: RootKey = 'gateway' as RootKey;
 
-/** Every gateway module and the loaded gateways of a node (node.gateways). */
+/** Every gateway of the catalogue and the loaded gateways of a node (node.gateways). */
 export class GatewayRegistry {
   readonly env: GatewayEnv;
   private readonly loaded = new Map<string, Gateway>();
-  private readonly byName = new Map<string, GatewayModule>(GATEWAY_MODULES.map((m) => [m.name, m]));
+  private readonly byName: Map<string, GatewayManifest>;
   private off: (() => void) | undefined;
   private readonly chains: GatewayChains;
 
-  constructor(private readonly node: HermodNode) {
-    this.env = nodeEnv(node);
-    this.chains = new GatewayChains(node);
+  /** `catalog` defaults to every gateway Hermod ships (a test may pass its own). */
+  constructor(
+    private readonly host: GatewayHost,
+    catalog: readonly GatewayManifest[] = GATEWAY_CATALOG,
+  ) {
+    this.env = hostEnv(host);
+    this.chains = new GatewayChains(host);
+    this.byName = new Map(catalog.map((m) => [m.name, m]));
   }
 
-  /** Every gateway module Hermod has, loaded or not. */
-  modules(): GatewayModule[] {
+  /** Every gateway Hermod has, loaded or not. */
+  modules(): GatewayDescriptor[] {
     return [...this.byName.values()];
   }
 
-  module(name: string): GatewayModule | undefined {
+  module(name: string): GatewayDescriptor | undefined {
     return this.byName.get(name);
+  }
+
+  /** A gateway's code (loaded on first use). */
+  async implementation(name: string): Promise<GatewayModule | undefined> {
+    return this.byName.get(name)?.load();
   }
 
   /** A loaded gateway (running or stopped). */
@@ -56,7 +71,7 @@ export class GatewayRegistry {
   /** Loads every gateway of the boot config and follows later `gateway` config changes. */
   async start(): Promise<void> {
     await this.apply(this.configs(), {});
-    this.off = this.node.configService.onChange(GATEWAY as 'gateway', (next, prev) =>
+    this.off = this.host.configService.onChange(GATEWAY as 'gateway', (next, prev) =>
       this.apply(next as Configs, prev as Configs),
     );
   }
@@ -71,7 +86,7 @@ export class GatewayRegistry {
   }
 
   private configs(): Configs {
-    return ((this.node.config as unknown as Record<string, unknown>).gateway ?? {}) as Configs;
+    return (this.host.config.gateway ?? {}) as Configs;
   }
 
   /** Brings the loaded gateways in line with `next`; a failure puts back what changed and rethrows. */
@@ -113,7 +128,7 @@ export class GatewayRegistry {
       await g.update(cfg);
       return;
     }
-    const gw = new Gateway(m, cfg, this.env);
+    const gw = new Gateway(await m.load(), cfg, this.env);
     this.loaded.set(name, gw);
     if (cfg.enable) await gw.start();
   }
@@ -122,19 +137,19 @@ export class GatewayRegistry {
 
   /** The gateway's raw (file-form) config, or undefined when not loaded. */
   rawConfig(name: string): Raw | undefined {
-    const all = this.node.configService.getRaw(GATEWAY) as Raw;
+    const all = this.host.configService.getRaw(GATEWAY) as Raw;
     const v = all[name];
     return v === undefined ? undefined : (structuredClone(v) as Raw);
   }
 
   private async write(name: string, value: Raw | undefined): Promise<void> {
-    const all = this.node.configService.getRaw(GATEWAY) as Raw;
+    const all = this.host.configService.getRaw(GATEWAY) as Raw;
     if (value === undefined) delete all[name];
     else all[name] = value;
-    await this.node.configService.update(GATEWAY, all);
+    await this.host.configService.update(GATEWAY, all);
   }
 
-  private known(name: string): GatewayModule {
+  private known(name: string): GatewayDescriptor {
     const m = this.byName.get(name);
     if (m === undefined) throw new GatewayError(400, `Unknown gateway ${name}`);
     return m;

@@ -8,10 +8,11 @@
  * Connection of kind 'datagram' and each datagram is one `feed` call.
  */
 import type { TSchema } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
 import type { Hooks } from '../broker/hooks.js';
 import type { Message } from '../broker/message.js';
 import type { KickReason } from '../broker/registry.js';
-import type { Session, SessionSettings } from '../broker/session.js';
+import type { AwaitRelResult, SessionSettings } from '../broker/session.js';
 import type {
   AuthnErrorReason,
   AuthzAction,
@@ -36,8 +37,8 @@ export type { GatewayCommonConfig, GatewayListenerConfig, GatewayListenerType, K
 
 // ---------------------------------------------------------------- the module a gateway exports
 
-/** What a gateway module exports (e.g. `stompGateway` from src/gateway/stomp/index.ts). */
-export interface GatewayModule<F = unknown, C extends GatewayCommonConfig = GatewayCommonConfig> {
+/** What a gateway is, without its code: enough to list it and to validate its config. */
+export interface GatewayDescriptor {
   /** Config key, API and CLI name, client registry namespace: 'stomp', 'mqttsn'. */
   readonly name: string;
   /** ClientInfo.protocol and the authentication chain prefix: 'stomp', 'mqtt-sn'. */
@@ -48,6 +49,20 @@ export interface GatewayModule<F = unknown, C extends GatewayCommonConfig = Gate
   readonly listenerTypes: readonly GatewayListenerType[];
   /** Schema of `gateway.<name>` (gatewayCommonFields + own keys + gatewayListeners); also composed into the root. */
   readonly schema: TSchema;
+}
+
+/**
+ * A catalogue entry (`src/gateway/<name>/manifest.ts`): the descriptor and how to load the code. The
+ * config layer composes the root schema from manifests, so it never loads a gateway's implementation.
+ */
+export interface GatewayManifest extends GatewayDescriptor {
+  /** Loads the implementation (a dynamic import: listing and config validation do not need it). */
+  load(): Promise<GatewayModule>;
+}
+
+/** What a gateway module exports (e.g. `stompGateway` from src/gateway/stomp/index.ts). */
+export interface GatewayModule<F = unknown, C extends GatewayCommonConfig = GatewayCommonConfig>
+  extends GatewayDescriptor {
   /** Builds one connection's codec (parse state lives inside it). */
   createCodec(config: C): FrameCodec<F>;
   /** Builds one connection's channel. */
@@ -57,7 +72,38 @@ export interface GatewayModule<F = unknown, C extends GatewayCommonConfig = Gate
    * runs when the gateway is disabled or unloaded; `update` when its config changes at runtime.
    */
   start?(rt: GatewayRuntime<C>): GatewayService | Promise<GatewayService>;
+  /**
+   * The gateway's own REST routes, mounted under `/api/v5/gateways/<name>` behind the API's authentication
+   * (a Fastify plugin: its hooks and decorators stay inside its scope). Registered once, when the API
+   * starts; `api.runtime()` finds the running gateway per request.
+   */
+  routes?(app: FastifyInstance, api: GatewayApi<C>): Promise<void> | void;
+  /**
+   * Which connection a datagram belongs to (udp/dtls listeners); absent = one connection per peer address.
+   * CoAP connection mode routes by client id or token, so a device keeps its connection across addresses.
+   */
+  routeDatagram?: DatagramRouter;
 }
+
+/** What a gateway's REST routes get. */
+export interface GatewayApi<C extends GatewayCommonConfig = GatewayCommonConfig> {
+  readonly name: string;
+  /** The gateway while it runs; undefined when unloaded or disabled (answer 404 then). */
+  runtime(): GatewayRuntime<C> | undefined;
+}
+
+/** Where a datagram came from. */
+export interface DatagramPeer {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Maps one datagram to the key of its connection: datagrams with the same key share one Connection and
+ * one channel; undefined drops the datagram. A DTLS layer sits in front of this: it decrypts per peer
+ * address and hands the router plaintext, so a router never sees ciphertext.
+ */
+export type DatagramRouter = (datagram: Buffer, peer: DatagramPeer) => string | undefined;
 
 /** Something a gateway runs beside its channels. */
 export interface GatewayService {
@@ -74,6 +120,21 @@ export interface GatewayRuntime<C extends GatewayCommonConfig = GatewayCommonCon
   readonly log: Logger;
   /** Publishes as the broker itself (no client, no authorization), e.g. MQTT-SN QoS −1 publishes. */
   publish(msg: Message): number | Promise<number>;
+  /** The live connection of a logged-in client of this gateway (with or without a broker session). */
+  connection(clientid: string): LiveConnection | undefined;
+}
+
+/** A live gateway connection as services and API routes see it. */
+export interface LiveConnection {
+  readonly clientid: string;
+  /**
+   * Asks the channel (`handleCall`) in the connection's serial queue, after any pending login or hook
+   * answer: the result comes back, the replies are carried out like any others. A connection that is not
+   * (or no longer) logged in answers `{ok: false, status: 404}`.
+   */
+  call(req: ChannelCall): Promise<CallResult>;
+  /** Closes the client as the API's kick does. */
+  kick(reason: KickReason): void;
 }
 
 // ---------------------------------------------------------------- codec
@@ -110,9 +171,12 @@ export type Reply<F> =
    * authentication expiry and attaches the session (queued deliveries follow this reply, never precede it).
    */
   | { type: 'connected' }
-  /** (Re)arms the named timer; `handleTimeout(name)` runs when it fires. */
-  | { type: 'timer'; name: string; ms: number }
-  | { type: 'cancel_timer'; name: string }
+  /**
+   * (Re)arms a timer; `handleTimeout(name, data)` runs when it fires. Timers are told apart by name and
+   * key, so one name can run many at once (CoAP: a retransmission timer per message, keyed by message id).
+   */
+  | { type: 'timer'; name: string; ms: number; key?: string | number; data?: unknown }
+  | { type: 'cancel_timer'; name: string; key?: string | number }
   /** Flushes what was sent and closes; `reason` is what client.disconnected and $SYS report. */
   | { type: 'close'; reason: string };
 
@@ -133,15 +197,28 @@ export interface Delivery {
   opts: SubOpts;
 }
 
-/** Requests the management API makes of a live channel. */
+/**
+ * Requests made of a live channel through `LiveConnection.call`: the API's subscription requests, and a
+ * gateway's own commands (from its API routes or its service), whose names and data it defines.
+ */
 export type ChannelCall =
   | { type: 'subscribe'; topic: string; opts: SubOpts; subProps: Record<string, unknown> }
-  | { type: 'unsubscribe'; topic: string };
+  | { type: 'unsubscribe'; topic: string }
+  | { type: 'command'; name: string; data?: unknown };
 
-/** Answer to a ChannelCall: the mounted topic and options, or an error text shown to the API caller. */
+/**
+ * Answer to a ChannelCall: for subscriptions the mounted topic and options, for a command its data; or an
+ * error status and text shown to the API caller.
+ */
 export type CallResult =
-  | { ok: true; topic: string; opts: SubOpts }
-  | { ok: false; status: 400 | 404; message: string };
+  | { ok: true; topic?: string; opts?: SubOpts; data?: unknown }
+  | { ok: false; status: 400 | 404 | 409 | 503 | 504; message: string };
+
+/** What `handleCall` answers: the result for the caller and the replies the driver carries out. */
+export interface CallAnswer<F> {
+  result: CallResult;
+  replies: Reply<F>[];
+}
 
 /**
  * A protocol state machine for one connection. Every handler returns what to do; none may throw for bad
@@ -157,8 +234,8 @@ export interface GatewayChannel<F> {
   handleDeliver(d: Delivery): Reply<F>[] | undefined;
   /** The session asks to (re)send PUBREL for an outgoing QoS 2 message (protocols with QoS 2 only). */
   handlePubrel?(packetId: number): Reply<F>[];
-  /** A timer armed by a `timer` reply fired. */
-  handleTimeout(name: string): Replies<F>;
+  /** A timer armed by a `timer` reply fired; `data` is what the reply carried. */
+  handleTimeout(name: string, data: unknown): Replies<F>;
   /**
    * The broker closes this client: 'discarded'/'takenover' (same client id logged in again), 'kicked'
    * (API/CLI), 'expired' (authentication expire_at), 'shutdown'. Must end with a `close` reply.
@@ -166,8 +243,11 @@ export interface GatewayChannel<F> {
   handleKick(reason: KickReason): Reply<F>[];
   /** The connection is gone, whatever the reason; called once, after the session is released. */
   handleClosed(reason: string): void;
-  /** API requests on this client; absent = the framework subscribes/unsubscribes through the context. */
-  handleCall?(call: ChannelCall): CallResult | Promise<CallResult>;
+  /**
+   * A call on this client (runs in the driver's queue, only once logged in). Absent = the framework serves
+   * subscribe/unsubscribe through the context and refuses commands.
+   */
+  handleCall?(call: ChannelCall): CallAnswer<F> | Promise<CallAnswer<F>>;
 }
 
 // ---------------------------------------------------------------- the context a channel gets
@@ -214,11 +294,24 @@ export interface LoginRequest {
   extra?: Record<string, unknown>;
   /** Session settings that differ from the gateway defaults (e.g. MQTT-SN maxInflight 1). */
   session?: Partial<SessionSettings>;
+  /**
+   * 'broker' (default): a session in the gateway's namespace, as MQTT clients have (subscriptions,
+   * queue, takeover). 'none': the client is authenticated and may publish, but has no session, no
+   * subscriptions and no deliveries (connectionless requests, e.g. CoAP without connection mode).
+   */
+  sessionMode?: 'broker' | 'none';
 }
 
 /** Login outcome. On failure the channel answers in its protocol and closes. */
 export type LoginResult =
-  | { ok: true; clientInfo: ClientInfo; connInfo: ConnInfo; session: Session; present: boolean }
+  /** `present`: an earlier session was resumed; `subscriptions`: its mounted topic filters. */
+  | {
+      ok: true;
+      clientInfo: ClientInfo;
+      connInfo: ConnInfo;
+      present: boolean;
+      subscriptions: readonly string[];
+    }
   | {
       ok: false;
       reason: AuthnErrorReason | 'refused_by_hook' | 'client_identifier_not_valid';
@@ -272,13 +365,13 @@ export interface ChannelContext<C extends GatewayCommonConfig = GatewayCommonCon
   /** Set by a successful login. */
   readonly clientInfo: ClientInfo | undefined;
   readonly connInfo: ConnInfo | undefined;
-  readonly session: Session | undefined;
 
   /**
    * Runs client.connect, builds ClientInfo/ConnInfo, applies clientinfo_override, checks bans,
    * authenticates (listener chain, else gateway chain; none ⇒ allow), renders the mountpoint, opens the
-   * session in the gateway's namespace (an older login with the same id is kicked) and runs client.connack.
-   * The channel then sends its own "connected" answer followed by a `connected` reply.
+   * session in the gateway's namespace (an older login with the same id is kicked; none when
+   * `sessionMode` is 'none') and runs client.connack. The channel then sends its own "connected" answer
+   * followed by a `connected` reply.
    */
   login(req: LoginRequest): LoginResult | Promise<LoginResult>;
   /** Authorizes an action on an unmounted topic (superusers pass; cached per connection). */
@@ -299,6 +392,30 @@ export interface ChannelContext<C extends GatewayCommonConfig = GatewayCommonCon
   holdDeliveries(hold: boolean): void;
   /** Updates ConnInfo.keepalive (seconds) as the API shows it. */
   setKeepalive(seconds: number): void;
+
+  // Acknowledgements. A channel reports what its client acknowledged here and never drives the session
+  // itself, so a gateway without a session (or with another kind) keeps the same channel code.
+
+  /** The client acknowledged a QoS 1 delivery (PUBACK); false when the id was not in flight. */
+  acked(packetId: number): boolean;
+  /** The client received a QoS 2 delivery (PUBREC): the session asks for PUBREL through handlePubrel. */
+  received(packetId: number): boolean;
+  /** The client completed a QoS 2 delivery (PUBCOMP). */
+  completed(packetId: number): boolean;
+  /** A QoS 1/2 delivery will never reach the client (refused, no topic id): it leaves the inflight window. */
+  abandoned(packetId: number, qos: QoS): void;
+  /** An incoming QoS 2 publish: 'duplicate' must not be published again, 'full' is refused. */
+  awaitRelease(packetId: number): AwaitRelResult;
+  /** The client released an incoming QoS 2 publish (PUBREL), or its publish was refused. */
+  released(packetId: number): boolean;
+  /** Deliveries sent and not yet acknowledged, ready to resend (dup set), in the order they were sent. */
+  unacked(): Delivery[];
+  /** One unacknowledged delivery by packet id. */
+  unackedDelivery(packetId: number): Delivery | undefined;
+  /** Messages waiting to be sent or acknowledged (queued plus in flight); 0 when there is no session. */
+  pendingCount(): number;
+  /** Sends what the session holds now (after `holdDeliveries(false)`), instead of on the next tick. */
+  flush(): void;
 }
 
 /** Per-gateway counters a channel bumps (EMQX gateway metrics). */
@@ -348,6 +465,8 @@ export interface TransportListenerSpec {
   config: GatewayListenerConfig;
   /** ms after which a datagram peer with no traffic may be forgotten by the transport (the gateway's idle_timeout). */
   idleTimeoutMs: number;
+  /** Datagram transports: which connection a datagram belongs to (default: its peer address). */
+  routeDatagram?: DatagramRouter;
 }
 
 /** A running listener as the framework uses it (src/transport's Listener satisfies it). */

@@ -42,7 +42,9 @@ export class UdpListener implements TransportListener, DatagramOwner {
   sockport = 0;
   private sock: dgram.Socket | undefined;
   private accepting = false;
+  /** Connections by routing key (the peer address unless the gateway routes datagrams itself). */
   private readonly peers = new Map<string, DatagramConnection>();
+  private readonly keys = new Map<DatagramConnection, string>();
   private bucket: TokenBucket | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly healthRequest: Buffer | undefined;
@@ -130,14 +132,20 @@ export class UdpListener implements TransportListener, DatagramOwner {
 
   /** DatagramOwner: a connection ended. */
   release(conn: DatagramConnection): void {
-    const key = peerKey(conn.peerhost, conn.peerport);
-    if (this.peers.get(key) === conn) this.peers.delete(key);
+    const key = this.keys.get(conn);
+    this.keys.delete(conn);
+    if (key !== undefined && this.peers.get(key) === conn) this.peers.delete(key);
     if (!this.accepting && this.peers.size === 0) void this.closeSocket();
   }
 
   private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const host = plainHost(rinfo.address);
-    const key = peerKey(host, rinfo.port);
+    // A gateway may route by what the datagram says (CoAP: client id, token); a DTLS layer would decrypt
+    // before this point, so routing always sees plaintext. The connection keeps answering the address that
+    // opened it.
+    const route = this.spec.routeDatagram;
+    const key = route === undefined ? peerKey(host, rinfo.port) : route(msg, { host, port: rinfo.port });
+    if (key === undefined) return;
     const known = this.peers.get(key);
     if (known !== undefined) {
       known.receive(msg);
@@ -159,6 +167,7 @@ export class UdpListener implements TransportListener, DatagramOwner {
     }
     const conn = new DatagramConnection(this, host, rinfo.port, rinfo.address);
     this.peers.set(key, conn);
+    this.keys.set(conn, key);
     this.events.onConnection(conn);
     conn.receive(msg);
   }

@@ -1,54 +1,23 @@
 /**
- * The STOMP channel without sockets: a fake ChannelContext records broker calls and the replies are
- * checked directly (the pattern every gateway channel can be tested with).
+ * The STOMP channel without sockets: the shared FakeChannelContext records broker calls and the replies
+ * are checked directly (the pattern every gateway channel can be tested with).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Message } from '../../src/broker/message.js';
-import type { SubOpts } from '../../src/broker/types.js';
 import { StompChannel } from '../../src/gateway/stomp/channel.js';
 import { frame, header, type StompFrame } from '../../src/gateway/stomp/frame.js';
 import type { StompConfig } from '../../src/gateway/stomp/schema.js';
-import type { ChannelContext, LoginRequest, PublishRequest, Reply } from '../../src/gateway/types.js';
+import type { Reply } from '../../src/gateway/types.js';
+import { FakeChannelContext, type FakeContextOptions } from './fake-context.js';
 
 type R = Reply<StompFrame>;
 
-function fakeContext(opts: { deny?: string; asyncLogin?: boolean } = {}) {
-  const calls = {
-    logins: [] as LoginRequest[],
-    published: [] as PublishRequest[],
-    subscribed: [] as Array<[string, SubOpts]>,
-  };
-  const stats = { recvOct: 0, recvCnt: 0, sendOct: 0, sendCnt: 0 };
-  const ctx = {
+function fakeContext(opts: FakeContextOptions = {}) {
+  const ctx = new FakeChannelContext({ transaction_timeout: 60_000 } as StompConfig, opts, {
     gateway: 'stomp',
-    protocol: 'stomp',
-    node: 'n',
-    config: { transaction_timeout: 60_000 } as StompConfig,
-    conn: { stats },
-    log: { info: () => undefined },
-    metrics: { inc: () => undefined },
-    clientInfo: undefined,
-    login(req: LoginRequest) {
-      calls.logins.push(req);
-      const r = { ok: true } as never;
-      return opts.asyncLogin ? Promise.resolve(r) : r;
-    },
-    publish(req: PublishRequest) {
-      if (req.topic === opts.deny) return { result: 'denied', message: 'no' };
-      calls.published.push(req);
-      return { result: 'ok', delivered: 1 };
-    },
-    subscribe(topic: string, o: SubOpts) {
-      if (topic === opts.deny) return { result: 'denied', message: 'no' };
-      calls.subscribed.push([topic, o]);
-      return { result: 'ok', topic, isNew: true };
-    },
-    unsubscribe: () => true,
-    mount: (t: string) => t,
-    unmount: (t: string) => t,
-  };
-  return { ctx: ctx as unknown as ChannelContext<StompConfig>, calls };
+  });
+  return { ctx, calls: ctx.calls };
 }
 
 const sent = (replies: R[]) => replies.flatMap((r) => (r.type === 'send' ? [r.frame] : []));

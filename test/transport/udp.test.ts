@@ -114,6 +114,30 @@ describe('udp listener', () => {
     assert.equal(ca.stats.recvCnt, 2);
   });
 
+  it('a gateway router maps datagrams to connections by what they say, whatever the peer address', async () => {
+    // Route by the first word (as CoAP connection mode routes by client id); an empty word is dropped.
+    const routeDatagram = (d: Buffer) => d.toString().split(' ')[0] || undefined;
+    const h = await start(spec({ routeDatagram }));
+    const a = await newClient();
+    const b = await newClient();
+    a.send(h.port, 'dev1 one');
+    a.send(h.port, ' dropped');
+    b.send(h.port, 'dev1 two');
+    b.send(h.port, 'dev2 three');
+    await waitFor(() => [...h.data.values()].flat().length === 3);
+    assert.equal(h.conns.length, 2);
+    const of = (key: string) => h.conns.find((c) => String(h.data.get(c)![0]).startsWith(key))!;
+    const dev1 = of('dev1');
+    const dev2 = of('dev2');
+    assert.deepEqual(h.data.get(dev1)!.map(String).sort(), ['dev1 one', 'dev1 two']);
+    assert.deepEqual(h.data.get(dev2)!.map(String), ['dev2 three']);
+    // A closed connection frees its key: the next datagram with it opens a new connection.
+    dev1.close();
+    a.send(h.port, 'dev1 again');
+    await waitFor(() => h.conns.length === 3);
+    assert.deepEqual(h.data.get(h.conns[2]!)!.map(String), ['dev1 again']);
+  });
+
   it('sends one datagram per frame, never coalescing', async () => {
     const h = await start(spec());
     const a = await newClient();

@@ -7,7 +7,7 @@ import type { KickReason } from '../../broker/registry.js';
 import { isWildcard } from '../../broker/topic.js';
 import type { QoS } from '../../broker/types.js';
 import type { Logger } from '../../log.js';
-import { then } from '../maybe-async.js';
+import { andThen } from '../maybe-async.js';
 import type {
   ChannelContext,
   Delivery,
@@ -20,8 +20,8 @@ import type {
 import { RC, type SnFrame } from './frame.js';
 import { Outbox, REGISTER_TIMER } from './outbox.js';
 import * as pubsub from './pubsub.js';
-import { PredefinedTopics, TopicRegistry } from './registry.js';
 import type { MqttSnConfig } from './schema.js';
+import { PredefinedTopics, TopicIdTable } from './topic-ids.js';
 
 type R = Reply<SnFrame>;
 type Of<T extends SnFrame['type']> = Extract<SnFrame, { type: T }>;
@@ -64,7 +64,7 @@ function predefinedOf(config: MqttSnConfig): PredefinedTopics {
 }
 
 export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost {
-  readonly registry: TopicRegistry;
+  readonly topicIds: TopicIdTable;
   private readonly outbox: Outbox;
   private state: State = 'idle';
   private pending: { clientId: string; duration: number; clean: boolean } | undefined;
@@ -75,8 +75,8 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
   private readonly holds = new Set<string>();
 
   constructor(readonly ctx: ChannelContext<MqttSnConfig>) {
-    this.registry = new TopicRegistry(predefinedOf(ctx.config));
-    this.outbox = new Outbox(ctx, this.registry);
+    this.topicIds = new TopicIdTable(predefinedOf(ctx.config));
+    this.outbox = new Outbox(ctx, this.topicIds);
   }
 
   private get online(): boolean {
@@ -122,13 +122,13 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
       case 'PUBACK':
         return this.puback(f);
       case 'PUBREC':
-        this.ctx.session?.pubrec(f.msgId, false);
+        this.ctx.received(f.msgId);
         return [];
       case 'PUBCOMP':
-        this.ctx.session?.pubcomp(f.msgId);
+        this.ctx.completed(f.msgId);
         return this.sleepIfDone();
       case 'PUBREL':
-        this.ctx.session?.release(f.msgId);
+        this.ctx.released(f.msgId);
         return [{ type: 'send', frame: { type: 'PUBCOMP', msgId: f.msgId } }];
       case 'SUBSCRIBE':
         return pubsub.subscribe(this, f);
@@ -229,7 +229,7 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
       // One QoS 1/2 message in flight at a time (MQTT-SN has no window).
       session: { maxInflight: 1 },
     });
-    return then(result, (r) => this.loggedIn(r, c.duration));
+    return andThen(result, (r) => this.loggedIn(r, c.duration));
   }
 
   private loggedIn(r: LoginResult, duration: number): R[] {
@@ -246,9 +246,7 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
     if (r.present && this.ctx.config.subs_resume) {
       // The client lost its topic ids with its connection: give it one for every plain subscribed name
       // before the session replays anything.
-      const topics = [...r.session.subscriptions.keys()]
-        .map((t) => this.ctx.unmount(t))
-        .filter((t) => !isWildcard(t));
+      const topics = r.subscriptions.map((t) => this.ctx.unmount(t)).filter((t) => !isWildcard(t));
       out.push(...this.outbox.registerFirst(topics));
       this.syncRegisterHold();
     }
@@ -275,28 +273,13 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
   /** PINGREQ(clientId) from a sleeping client: send what waited, then PINGRESP, then back to sleep. */
   private awake(): R[] {
     this.state = 'awake';
-    const session = this.ctx.session;
     const out: R[] = [{ type: 'cancel_timer', name: ASLEEP_TIMER }];
     // A QoS 1/2 message sent before the client fell asleep is sent again first (EMQX's session replay).
-    if (session !== undefined) {
-      for (const [pid, e] of session.inflight) {
-        const topic = this.ctx.unmount(e.msg.topic);
-        const d: Delivery = {
-          msg: e.msg,
-          topic,
-          qos: e.qos,
-          packetId: pid,
-          retain: e.retain,
-          dup: true,
-          opts: e.opts,
-        };
-        out.push(...this.outbox.deliver(d));
-      }
-    }
+    for (const d of this.ctx.unacked()) out.push(...this.outbox.deliver(d));
     this.syncRegisterHold();
     this.holdFor('asleep', false);
-    // Drain now (not on the driver's next tick) so the PINGRESP below follows every message it can send.
-    session?.drain();
+    // Flush now (not on the driver's next tick) so the PINGRESP below follows every message it can send.
+    this.ctx.flush();
     out.push(...this.sleepIfDone());
     return out;
   }
@@ -304,9 +287,8 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
   /** While awake: once nothing is left to send or acknowledge, PINGRESP and back to sleep. */
   private sleepIfDone(pendingQos0 = false): R[] {
     if (this.state !== 'awake') return [];
-    const s = this.ctx.session;
     if (!this.outbox.empty || pendingQos0) return [];
-    if (s !== undefined && (s.mqueue.length > 0 || s.inflight.size > 0)) return [];
+    if (this.ctx.pendingCount() > 0) return [];
     this.state = 'asleep';
     this.holdFor('asleep', true);
     return [
@@ -344,7 +326,7 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
     if (f.rc === RC.CONGESTION) return [];
     if (f.rc !== RC.ACCEPTED)
       this.ctx.log.info({ msgId: f.msgId, rc: f.rc }, 'mqttsn: delivery refused by the client');
-    this.ctx.session?.puback(f.msgId);
+    this.ctx.acked(f.msgId);
     return this.sleepIfDone();
   }
 
@@ -387,7 +369,7 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
 
   // ---------------------------------------------------------------- timers, kick, close
 
-  handleTimeout(name: string): Replies<SnFrame> {
+  handleTimeout(name: string, _data?: unknown): Replies<SnFrame> {
     if (name === KEEPALIVE_TIMER && this.state === 'connected') {
       const limit = this.keepaliveMs * KEEPALIVE_FACTOR;
       const quiet = Date.now() - this.lastIn;
@@ -421,7 +403,7 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
     this.will = undefined;
     if (will === undefined) return end;
     const req = { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain };
-    return then(this.ctx.publish(req), (r): R[] => {
+    return andThen(this.ctx.publish(req), (r): R[] => {
       if (r.result !== 'ok')
         this.ctx.log.info({ topic: will.topic, result: r.result }, 'mqttsn: will not published');
       return end;

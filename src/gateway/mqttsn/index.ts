@@ -3,14 +3,11 @@ import type { GatewayModule } from '../types.js';
 import { Advertiser } from './broadcast.js';
 import { MqttSnChannel } from './channel.js';
 import { SnCodec, type SnFrame } from './frame.js';
-import { type MqttSnConfig, MqttSnConfigSchema } from './schema.js';
+import { type MqttSnConfig, mqttsnDescriptor } from './schema.js';
 
+/** The module the catalogue loads. */
 export const mqttsnGateway: GatewayModule<SnFrame, MqttSnConfig> = {
-  name: 'mqttsn',
-  protocol: 'mqtt-sn',
-  description: 'MQTT-SN 1.2 gateway',
-  listenerTypes: ['udp', 'dtls'],
-  schema: MqttSnConfigSchema,
+  ...mqttsnDescriptor,
   createCodec: () => new SnCodec(),
   createChannel: (ctx) => new MqttSnChannel(ctx),
   start: (rt) => new Advertiser({ config: rt.config, log: rt.log }),

@@ -6,8 +6,8 @@
  */
 import type { ChannelContext, Delivery, Reply } from '../types.js';
 import { flags, RC, type SnFrame, TopicIdType } from './frame.js';
-import type { TopicRegistry } from './registry.js';
 import type { MqttSnConfig } from './schema.js';
+import type { TopicIdTable } from './topic-ids.js';
 
 type R = Reply<SnFrame>;
 
@@ -50,7 +50,7 @@ export class Outbox {
 
   constructor(
     private readonly ctx: ChannelContext<MqttSnConfig>,
-    private readonly registry: TopicRegistry,
+    private readonly topicIds: TopicIdTable,
   ) {}
 
   /** A REGISTER is waiting for its REGACK (deliveries must wait too). */
@@ -77,19 +77,9 @@ export class Outbox {
 
   /** The client answered a delivery with PUBACK "invalid topic id": REGISTER the topic again and resend. */
   reregister(msgId: number): R[] {
-    const e = this.ctx.session?.inflight.get(msgId);
-    if (e === undefined) return [];
-    const topic = this.ctx.unmount(e.msg.topic);
-    this.registry.forget(topic);
-    const d: Delivery = {
-      msg: e.msg,
-      topic,
-      qos: e.qos,
-      packetId: msgId,
-      retain: e.retain,
-      dup: true,
-      opts: e.opts,
-    };
+    const d = this.ctx.unackedDelivery(msgId);
+    if (d === undefined) return [];
+    this.topicIds.forget(d.topic);
     this.pending.unshift({ d, force: true });
     return this.pump();
   }
@@ -107,7 +97,7 @@ export class Outbox {
         { topic: reg.topic, rc },
         'mqttsn: client refused a topic id; its messages are skipped',
       );
-      this.registry.forget(reg.topic);
+      this.topicIds.forget(reg.topic);
       for (let i = this.pending.length - 1; i >= 0; i--) {
         const item = this.pending[i]!;
         if (item.d.topic !== reg.topic) continue;
@@ -140,7 +130,7 @@ export class Outbox {
       const resume = this.resumeTopics.shift();
       if (resume !== undefined) {
         if (this.resolve(resume) !== undefined) continue;
-        const id = this.registry.register(resume);
+        const id = this.topicIds.register(resume);
         if (typeof id === 'number') this.startRegister(resume, id, out);
         continue;
       }
@@ -154,8 +144,8 @@ export class Outbox {
       }
       const topic = item.d.topic;
       const id = item.force
-        ? (this.registry.predefined.byName.get(topic) ?? this.registry.register(topic))
-        : this.registry.register(topic);
+        ? (this.topicIds.predefined.byName.get(topic) ?? this.topicIds.register(topic))
+        : this.topicIds.register(topic);
       item.force = false;
       if (typeof id !== 'number') {
         // No id can be given (wildcard cannot happen for a message topic; ids exhausted can).
@@ -173,9 +163,9 @@ export class Outbox {
   }
 
   private resolve(topic: string): TopicRef | undefined {
-    const pre = this.registry.predefined.byName.get(topic);
+    const pre = this.topicIds.predefined.byName.get(topic);
     if (pre !== undefined) return { type: TopicIdType.PREDEFINED, id: pre };
-    const id = this.registry.idOf(topic);
+    const id = this.topicIds.idOf(topic);
     if (id !== undefined) return { type: TopicIdType.NORMAL, id };
     const short = shortTopicId(topic);
     if (short !== undefined) return { type: TopicIdType.SHORT, id: short };
@@ -202,10 +192,7 @@ export class Outbox {
   // A QoS 1/2 delivery that will never be sent must leave the inflight window (one slot for MQTT-SN).
   private drop(d: Delivery): void {
     this.ctx.metrics.inc('messages.dropped');
-    const session = this.ctx.session;
-    if (session === undefined) return;
-    if (d.qos === 1) session.puback(d.packetId);
-    else if (d.qos === 2) session.pubrec(d.packetId, true);
+    this.ctx.abandoned(d.packetId, d.qos);
   }
 }
 

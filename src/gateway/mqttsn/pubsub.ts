@@ -1,14 +1,14 @@
 /**
  * MQTT-SN REGISTER, PUBLISH (all QoS levels and topic id types), SUBSCRIBE and UNSUBSCRIBE from the
- * client, as EMQX 5.8 answers them (reference gateways.md §4).
+ * client, as EMQX 5.8 answers them.
  */
 import { isWildcard } from '../../broker/topic.js';
 import type { QoS, SubOpts } from '../../broker/types.js';
-import { then } from '../maybe-async.js';
+import { andThen } from '../maybe-async.js';
 import type { ChannelContext, PublishResult, Replies, Reply, SubscribeResult } from '../types.js';
 import { flags, RC, type SnFrame, TopicIdType } from './frame.js';
-import type { TopicRegistry } from './registry.js';
 import type { MqttSnConfig } from './schema.js';
+import type { TopicIdTable } from './topic-ids.js';
 
 type R = Reply<SnFrame>;
 type Of<T extends SnFrame['type']> = Extract<SnFrame, { type: T }>;
@@ -16,7 +16,7 @@ type Of<T extends SnFrame['type']> = Extract<SnFrame, { type: T }>;
 /** What these handlers need from the channel. */
 export interface PubSubHost {
   readonly ctx: ChannelContext<MqttSnConfig>;
-  readonly registry: TopicRegistry;
+  readonly topicIds: TopicIdTable;
   /** Holds deliveries while a SUBSCRIBE is answered, so retained messages follow the SUBACK. */
   holdFor(reason: string, on: boolean): void;
 }
@@ -35,7 +35,7 @@ export function shortTopicName(id: number): string {
 
 /** REGISTER from the client: REGACK with the (new or existing) id, or id 0 and "not supported". */
 export function register(h: PubSubHost, f: Of<'REGISTER'>): R[] {
-  const id = h.registry.register(f.topicName);
+  const id = h.topicIds.register(f.topicName);
   if (typeof id === 'number')
     return [{ type: 'send', frame: { type: 'REGACK', topicId: id, msgId: f.msgId, rc: 0 } }];
   h.ctx.log.info({ topic: f.topicName, reason: id }, 'mqttsn: REGISTER refused');
@@ -46,9 +46,9 @@ export function register(h: PubSubHost, f: Of<'REGISTER'>): R[] {
 function publishTopic(h: PubSubHost, f: Of<'PUBLISH'>): string | number {
   switch (f.flags.topicIdType) {
     case TopicIdType.NORMAL:
-      return h.registry.lookup(f.topicId) ?? RC.INVALID_TOPIC_ID;
+      return h.topicIds.lookup(f.topicId) ?? RC.INVALID_TOPIC_ID;
     case TopicIdType.PREDEFINED:
-      return h.registry.predefined.byId.get(f.topicId) ?? RC.INVALID_TOPIC_ID;
+      return h.topicIds.predefined.byId.get(f.topicId) ?? RC.INVALID_TOPIC_ID;
     case TopicIdType.SHORT: {
       const name = shortTopicName(f.topicId);
       return isWildcard(name) ? RC.NOT_SUPPORTED : name;
@@ -68,16 +68,15 @@ export function publish(h: PubSubHost, f: Of<'PUBLISH'>): Replies<SnFrame> {
   const topic = publishTopic(h, f);
   if (typeof topic === 'number') return [puback(f.topicId, f.msgId, topic)];
   const qos: QoS = f.flags.qos === 3 ? 0 : f.flags.qos;
-  const session = ctx.session;
-  if (qos === 2 && session !== undefined) {
-    const state = session.awaitRel(f.msgId);
+  if (qos === 2) {
+    const state = ctx.awaitRelease(f.msgId);
     if (state === 'duplicate') return [{ type: 'send', frame: { type: 'PUBREC', msgId: f.msgId } }];
     if (state === 'full') return [puback(f.topicId, f.msgId, RC.CONGESTION)];
   }
   const req = { topic, payload: f.data, qos, retain: f.flags.retain, headers: { proto_ver: '1.2' } };
-  return then(ctx.publish(req), (r: PublishResult): R[] => {
+  return andThen(ctx.publish(req), (r: PublishResult): R[] => {
     if (r.result === 'denied' || r.result === 'invalid') {
-      if (qos === 2) session?.release(f.msgId);
+      if (qos === 2) ctx.released(f.msgId);
       return [puback(f.topicId, f.msgId, r.result === 'denied' ? RC.NOT_AUTHORIZED : RC.NOT_SUPPORTED)];
     }
     if (qos === 1) return [puback(f.topicId, f.msgId, RC.ACCEPTED)];
@@ -95,11 +94,11 @@ export function publishUnconnected(h: PubSubHost, f: Of<'PUBLISH'>): Replies<SnF
   if (f.flags.qos !== 3) return [];
   if (!ctx.config.enable_qos3) return [puback(f.topicId, f.msgId, RC.NOT_SUPPORTED)];
   let topic: string | undefined;
-  if (f.flags.topicIdType === TopicIdType.PREDEFINED) topic = h.registry.predefined.byId.get(f.topicId);
+  if (f.flags.topicIdType === TopicIdType.PREDEFINED) topic = h.topicIds.predefined.byId.get(f.topicId);
   else if (f.flags.topicIdType === TopicIdType.SHORT) topic = shortTopicName(f.topicId);
   if (topic === undefined || isWildcard(topic)) return [];
   const req = { topic, payload: f.data, qos: 0 as const, retain: f.flags.retain, from: NEG_QOS_CLIENT };
-  return then(ctx.publish(req), (): R[] => []);
+  return andThen(ctx.publish(req), (): R[] => []);
 }
 
 function suback(qos: number, topicId: number, msgId: number, rc: number): R {
@@ -129,7 +128,7 @@ export function subscribe(h: PubSubHost, f: Of<'SUBSCRIBE'>): Replies<SnFrame> {
   let name: string;
   let topicId = 0;
   if ('id' in f.topic) {
-    const t = h.registry.predefined.byId.get(f.topic.id);
+    const t = h.topicIds.predefined.byId.get(f.topic.id);
     if (t === undefined) return [suback(0, 0, f.msgId, RC.INVALID_TOPIC_ID)];
     name = t;
     topicId = f.topic.id;
@@ -138,7 +137,7 @@ export function subscribe(h: PubSubHost, f: Of<'SUBSCRIBE'>): Replies<SnFrame> {
   } else {
     name = f.topic.name;
     if (f.flags.topicIdType === TopicIdType.NORMAL && !isWildcard(name)) {
-      const id = h.registry.register(name);
+      const id = h.topicIds.register(name);
       if (typeof id !== 'number') return [suback(0, 0, f.msgId, RC.EXCEED_LIMITATION)];
       topicId = id;
     }
@@ -153,7 +152,7 @@ export function subscribe(h: PubSubHost, f: Of<'SUBSCRIBE'>): Replies<SnFrame> {
     release();
     throw err;
   }
-  return then(result, (r): R[] => {
+  return andThen(result, (r): R[] => {
     release();
     if (r.result !== 'ok')
       h.ctx.log.info({ topic: name, result: r.result }, `mqttsn: subscribe refused: ${r.message}`);
@@ -165,7 +164,7 @@ export function subscribe(h: PubSubHost, f: Of<'SUBSCRIBE'>): Replies<SnFrame> {
 /** UNSUBSCRIBE: always answered with UNSUBACK. */
 export function unsubscribe(h: PubSubHost, f: Of<'UNSUBSCRIBE'>): Replies<SnFrame> {
   const ack: R[] = [{ type: 'send', frame: { type: 'UNSUBACK', msgId: f.msgId } }];
-  const name = 'id' in f.topic ? h.registry.predefined.byId.get(f.topic.id) : f.topic.name;
+  const name = 'id' in f.topic ? h.topicIds.predefined.byId.get(f.topic.id) : f.topic.name;
   if (name === undefined) return ack;
-  return then(h.ctx.unsubscribe(name), () => ack);
+  return andThen(h.ctx.unsubscribe(name), () => ack);
 }

@@ -7,6 +7,7 @@ import {
   gatewayCommonFields,
   gatewayListeners,
 } from '../../config/schema/gateway-common.js';
+import type { GatewayDescriptor } from '../types.js';
 
 const Predefined = Type.Object(
   {
@@ -40,3 +41,12 @@ export type MqttSnConfig = GatewayCommonConfig &
     StaticDecode<typeof MqttSnConfigSchema>,
     'gateway_id' | 'broadcast' | 'enable_qos3' | 'subs_resume' | 'predefined'
   >;
+
+/** The MQTT-SN 1.2 gateway's name, listener types and schema (no code: the config layer and listings read this). */
+export const mqttsnDescriptor: GatewayDescriptor = {
+  name: 'mqttsn',
+  protocol: 'mqtt-sn',
+  description: 'MQTT-SN 1.2 gateway',
+  listenerTypes: ['udp', 'dtls'],
+  schema: MqttSnConfigSchema,
+};

@@ -6,8 +6,9 @@
 import type { KickReason } from '../../broker/registry.js';
 import { parseSubscriptionTopic, topicMatches } from '../../broker/topic.js';
 import type { SubOpts } from '../../broker/types.js';
-import { then } from '../maybe-async.js';
+import { andThen } from '../maybe-async.js';
 import type {
+  CallAnswer,
   CallResult,
   ChannelCall,
   ChannelContext,
@@ -41,7 +42,7 @@ interface Transaction {
 const VERSIONS = ['1.2', '1.1', '1.0'] as const;
 /** EMQX's server header; kept so clients and tests written against EMQX see the same CONNECTED. */
 const SERVER = 'emqx-stomp/1.2';
-/** What a connection may hold in open transactions before it is refused (memory is bounded, DESIGN §8). */
+/** What open transactions of one connection may hold before it is refused (memory stays bounded). */
 const MAX_TX_FRAMES = 10_000;
 const MAX_TX_BYTES = 16 * 1024 * 1024;
 /** SEND headers that describe the frame itself and do not travel with the message. */
@@ -117,7 +118,7 @@ export class StompChannel implements GatewayChannel<StompFrame> {
     return [{ type: 'send', frame: errorFrame(err.message) }, ...this.close('frame_error')];
   }
 
-  handleTimeout(name: string): Replies<StompFrame> {
+  handleTimeout(name: string, _data?: unknown): Replies<StompFrame> {
     if (this.state !== 'connected') return [];
     const hb = this.heartbeat;
     const stats = this.ctx.conn.stats;
@@ -181,7 +182,7 @@ export class StompChannel implements GatewayChannel<StompFrame> {
       clean_start: true,
       expiry_interval: 0,
     });
-    return then(login, (r): R[] => {
+    return andThen(login, (r): R[] => {
       if (!r.ok) return this.fatal(`Login Failed: ${r.reason}`, f, r.reason);
       this.state = 'connected';
       const stats = this.ctx.conn.stats;
@@ -220,7 +221,7 @@ export class StompChannel implements GatewayChannel<StompFrame> {
         ...(userProperties.length > 0 ? { userProperties } : {}),
       },
     });
-    return then(r, (res): R[] => {
+    return andThen(r, (res): R[] => {
       if (res.result === 'ok' || res.result === 'dropped') return this.receipt(f);
       if (res.result === 'denied')
         return this.fatal(`Insufficient permissions for ${topic}`, f, 'not_authorized');
@@ -241,7 +242,7 @@ export class StompChannel implements GatewayChannel<StompFrame> {
       return this.fatal(`Bad ack mode ${ack}`, f, 'protocol_error');
     const conflict = this.conflict(id, topic);
     if (conflict !== undefined) return this.fatal(conflict, f, 'protocol_error');
-    return then(this.addSub(id, topic, ack, 0), (r): R[] => {
+    return andThen(this.addSub(id, topic, ack, 0), (r): R[] => {
       if (r.ok) return this.receipt(f);
       if (r.denied) return this.fatal(`Insufficient permissions for ${topic}`, f, 'not_authorized');
       return this.fatal(r.message, f, 'protocol_error');
@@ -269,7 +270,7 @@ export class StompChannel implements GatewayChannel<StompFrame> {
     // Registered before the session subscribes: a retained message is delivered during that call.
     this.subs.set(id, sub);
     this.byOpts.set(opts, sub);
-    return then(this.ctx.subscribe(topic, opts), (r) => {
+    return andThen(this.ctx.subscribe(topic, opts), (r) => {
       if (r.result === 'ok') return { ok: true as const, topic: r.topic, opts };
       this.subs.delete(id);
       this.byOpts.delete(opts);
@@ -286,7 +287,7 @@ export class StompChannel implements GatewayChannel<StompFrame> {
     const sub = id === undefined ? undefined : this.subs.get(id);
     if (sub === undefined) return this.receipt(f);
     this.removeSub(sub);
-    return then(this.ctx.unsubscribe(sub.topic), () => this.receipt(f));
+    return andThen(this.ctx.unsubscribe(sub.topic), () => this.receipt(f));
   }
 
   private removeSub(sub: Subscription): void {
@@ -414,13 +415,18 @@ export class StompChannel implements GatewayChannel<StompFrame> {
 
   // ---------------------------------------------------------------- API calls
 
-  handleCall(call: ChannelCall): CallResult | Promise<CallResult> {
+  handleCall(call: ChannelCall): CallAnswer<StompFrame> | Promise<CallAnswer<StompFrame>> {
+    return andThen(this.call(call), (result) => ({ result, replies: [] }));
+  }
+
+  private call(call: ChannelCall): CallResult | Promise<CallResult> {
     if (this.state !== 'connected') return { ok: false, status: 404, message: 'client process not found' };
+    if (call.type === 'command') return { ok: false, status: 400, message: `Unknown command ${call.name}` };
     if (call.type === 'unsubscribe') {
       const sub = [...this.subs.values()].find((s) => s.topic === call.topic);
       if (sub === undefined) return { ok: false, status: 404, message: 'Subscription not found' };
       this.removeSub(sub);
-      return then(this.ctx.unsubscribe(sub.topic), () => ({
+      return andThen(this.ctx.unsubscribe(sub.topic), () => ({
         ok: true as const,
         topic: call.topic,
         opts: sub.opts,
@@ -432,7 +438,7 @@ export class StompChannel implements GatewayChannel<StompFrame> {
     const id = String(subid);
     const conflict = this.conflict(id, call.topic);
     if (conflict !== undefined) return { ok: false, status: 400, message: conflict };
-    return then(
+    return andThen(
       this.addSub(id, call.topic, 'auto', call.opts.qos),
       (r): CallResult => (r.ok ? r : { ok: false, status: 400, message: r.message }),
     );

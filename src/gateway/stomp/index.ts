@@ -2,15 +2,11 @@
 import type { GatewayModule } from '../types.js';
 import { StompChannel } from './channel.js';
 import { StompCodec, type StompFrame } from './frame.js';
-import { type StompConfig, StompConfigSchema } from './schema.js';
+import { type StompConfig, stompDescriptor } from './schema.js';
 
-/** The module the catalog lists. */
+/** The module the catalogue loads. */
 export const stompGateway: GatewayModule<StompFrame, StompConfig> = {
-  name: 'stomp',
-  protocol: 'stomp',
-  description: 'STOMP 1.0/1.1/1.2 gateway',
-  listenerTypes: ['tcp', 'ssl'],
-  schema: StompConfigSchema,
+  ...stompDescriptor,
   createCodec: (config) =>
     new StompCodec({
       maxHeaders: config.frame.max_headers,

@@ -7,6 +7,7 @@ import {
   gatewayCommonFields,
   gatewayListeners,
 } from '../../config/schema/gateway-common.js';
+import type { GatewayDescriptor } from '../types.js';
 
 const Frame = Section(
   {
@@ -36,3 +37,12 @@ export const StompConfigSchema = GatewayEntry(
 /** The decoded STOMP gateway config. */
 export type StompConfig = GatewayCommonConfig &
   Pick<StaticDecode<typeof StompConfigSchema>, 'frame' | 'transaction_timeout'>;
+
+/** The STOMP 1.0/1.1/1.2 gateway's name, listener types and schema (no code: the config layer and listings read this). */
+export const stompDescriptor: GatewayDescriptor = {
+  name: 'stomp',
+  protocol: 'stomp',
+  description: 'STOMP 1.0/1.1/1.2 gateway',
+  listenerTypes: ['tcp', 'ssl'],
+  schema: StompConfigSchema,
+};

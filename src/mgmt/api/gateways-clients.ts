@@ -165,12 +165,13 @@ export function gatewayClientRoutes(app: Api, ctx: MgmtContext): void {
       const res = await g.clients.subscribe(r, b.topic, opts, b.sub_props ?? {});
       if (!res.ok)
         throw new ApiError(res.status, res.status === 404 ? 'CLIENT_NOT_FOUND' : 'BAD_REQUEST', res.message);
+      const o = res.opts ?? opts;
       return reply.code(201).send({
-        topic: res.topic,
-        qos: res.opts.qos,
-        nl: res.opts.nl,
-        rap: res.opts.rap,
-        rh: res.opts.rh,
+        topic: res.topic ?? b.topic,
+        qos: o.qos,
+        nl: o.nl,
+        rap: o.rap,
+        rh: o.rh,
         ...(b.sub_props !== undefined ? { sub_props: b.sub_props } : {}),
       });
     },

@@ -20,7 +20,7 @@ import type { GatewayListenerType } from '../../config/schema/gateway-common.js'
 import { ConfigUpdateError } from '../../config/service.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { GatewayError, type GatewayRegistry } from '../../gateway/registry.js';
-import type { GatewayModule } from '../../gateway/types.js';
+import type { GatewayDescriptor } from '../../gateway/types.js';
 import { ApiError } from '../errors.js';
 import { rfc3339 } from '../format.js';
 import type { Api, MgmtContext } from '../types.js';
@@ -62,7 +62,7 @@ export function registry(ctx: MgmtContext): GatewayRegistry {
 }
 
 /** The module named in the path; 400 for a name Hermod has no gateway for. */
-export function moduleOf(ctx: MgmtContext, name: string): GatewayModule {
+export function moduleOf(ctx: MgmtContext, name: string): GatewayDescriptor {
   const m = registry(ctx).module(name);
   if (m === undefined) {
     const names = registry(ctx)

@@ -23,6 +23,7 @@ import {
   time,
 } from './gateways-common.js';
 import { gatewayListenerRoutes } from './gateways-listeners.js';
+import { mountGatewayRoutes } from './gateways-routes.js';
 
 const NameParam = Type.Object({ name: Type.String() });
 const StatusQuery = Type.Object({
@@ -238,4 +239,15 @@ export async function gatewaysArea(app: Api, ctx: MgmtContext): Promise<void> {
   gatewayListenerRoutes(app, ctx);
   await gatewayAuthnRoutes(app, ctx);
   gatewayClientRoutes(app, ctx);
+
+  const reg = registry(ctx);
+  const modules = [];
+  for (const d of reg.modules()) {
+    const m = await reg.implementation(d.name);
+    if (m !== undefined) modules.push(m);
+  }
+  await mountGatewayRoutes(app, modules, (name) => {
+    const g = reg.get(name);
+    return g?.status === 'running' ? g.runtime() : undefined;
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * A client's topic ids (EMQX `emqx_mqttsn_registry`): names registered by REGISTER, SUBSCRIBE or the
+ * A client's topic id table (EMQX calls it `emqx_mqttsn_registry`): names registered by REGISTER, SUBSCRIBE or the
  * gateway itself get ids from 1025 up to 0xFFFF; predefined ids come from the gateway config and are the
  * same for every client. Wildcard names cannot be registered.
  */
@@ -25,7 +25,8 @@ export class PredefinedTopics {
 /** Why a name got no id. */
 export type RegisterError = 'wildcard_topic' | 'too_large';
 
-export class TopicRegistry {
+/** One client's topic name ↔ id table. */
+export class TopicIdTable {
   private readonly ids = new Map<string, number>();
   private readonly names = new Map<number, string>();
   private next = FIRST_TOPIC_ID;
