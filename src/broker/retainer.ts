@@ -12,6 +12,7 @@ import type { Broker } from './broker.js';
 import { HookPriority, type STOP } from './hooks.js';
 import { parseWithBuffers, stringifyWithBuffers } from './json-buffers.js';
 import { Message } from './message.js';
+import { feedRetained } from './retained-feed.js';
 import { RetainedIndex } from './retained-index.js';
 import type { ClientInfo, MessageProperties, SubOpts } from './types.js';
 
@@ -218,7 +219,7 @@ export class Retainer {
     matches.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
     const subOpts: SubOpts = { ...opts };
     delete subOpts.is_new;
-    for (const m of matches) session.deliver(m, subOpts, true);
+    feedRetained(session, matches, subOpts, this.config.flow_control.batch_deliver_number);
     return undefined;
   }
 

@@ -84,6 +84,11 @@ export class Session {
   receiveMaximum = 65535;
   /** The client as hooks see it; replaced by each new connection. */
   clientInfo: ClientInfo;
+  /**
+   * Called after the queue drained while it has room, so a paced producer (the retainer's large retained
+   * sets) can offer its next batch instead of overflowing the queue.
+   */
+  refill: (() => void) | undefined;
 
   private outlet: SessionOutlet | undefined;
   private lastPacketId = 0;
@@ -257,6 +262,15 @@ export class Session {
     } finally {
       this.draining = false;
     }
+    if (this.refill !== undefined && this.outlet === outlet && this.spareQueue() > 0) this.refill();
+  }
+
+  /** How many more deliveries the session takes before its queue's drop policy applies. */
+  spareQueue(): number {
+    // Without a queue only a free slot of the inflight window takes a QoS 1/2 delivery.
+    if (this.mqueue.maxLen <= 0)
+      return this.outlet === undefined ? 0 : Math.max(0, this.window - this.inflight.size);
+    return Math.max(0, this.mqueue.maxLen - this.mqueue.length);
   }
 
   /**
@@ -282,6 +296,7 @@ export class Session {
     this.clearRetry();
     if (this.relTimer !== undefined) clearTimeout(this.relTimer);
     this.relTimer = undefined;
+    this.refill = undefined;
     this.mqueue.clear();
     this.inflight.clear();
     this.awaitingRel.clear();
