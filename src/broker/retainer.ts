@@ -39,12 +39,22 @@ export class Retainer {
   private readonly disposers: Array<() => void> = [];
   private upsert: Statement | undefined;
   private remove: Statement | undefined;
+  /**
+   * When set (durability on), pending writes are announced here and flushed by the caller's commit
+   * instead of the flush timer.
+   */
+  onPending: (() => void) | undefined;
 
   constructor(
     private readonly broker: Broker,
     private config: RetainerConfig,
     private readonly db: Db | undefined,
   ) {}
+
+  /** True while retained changes wait to be written. */
+  get hasPending(): boolean {
+    return this.pending.size > 0;
+  }
 
   get count(): number {
     return this.index.size;
@@ -226,6 +236,10 @@ export class Retainer {
   private schedule(topic: string, msg: Message | null): void {
     if (this.upsert === undefined) return;
     this.pending.set(topic, msg);
+    if (this.onPending !== undefined) {
+      this.onPending();
+      return;
+    }
     if (this.pending.size >= 1000) this.flush();
     else if (this.flushTimer === undefined) {
       this.flushTimer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);

@@ -45,10 +45,17 @@ export interface SessionSettings {
   maxSubscriptions: number;
 }
 
+/** Receives the sessions whose durable state changed, so it reaches the store (see durability.ts). */
+export interface SessionJournal {
+  touch(session: Session): void;
+}
+
 /** What a session needs from the broker around it. */
 export interface SessionEnv {
   readonly hooks: Hooks;
   readonly metrics: Metrics;
+  /** Set when durability is on; only persistent sessions report to it. */
+  readonly journal?: SessionJournal | undefined;
 }
 
 export enum InflightPhase {
@@ -194,6 +201,7 @@ export class Session {
     const e = this.inflight.get(packetId);
     if (e === undefined || e.qos !== 1) return false;
     this.inflight.delete(packetId);
+    this.touched();
     this.acked(e.msg);
     this.drain();
     return true;
@@ -205,12 +213,14 @@ export class Session {
     if (e === undefined || e.qos !== 2) return false;
     if (failed) {
       this.inflight.delete(packetId);
+      this.touched();
       this.drain();
       return true;
     }
     if (e.phase === InflightPhase.AwaitAck) {
       e.phase = InflightPhase.AwaitComp;
       e.sentAt = Date.now();
+      this.touched();
     }
     this.outlet?.sendPubrel(packetId);
     return true;
@@ -221,6 +231,7 @@ export class Session {
     const e = this.inflight.get(packetId);
     if (e === undefined || e.phase !== InflightPhase.AwaitComp) return false;
     this.inflight.delete(packetId);
+    this.touched();
     this.acked(e.msg);
     this.drain();
     return true;
@@ -232,13 +243,16 @@ export class Session {
     this.expireAwaitingRel(Date.now());
     if (this.awaitingRel.size >= this.settings.maxAwaitingRel) return 'full';
     this.awaitingRel.set(packetId, Date.now());
+    this.touched();
     this.armRelTimer();
     return 'new';
   }
 
   /** PUBREL for an incoming QoS 2 message. Returns false when the packet id was unknown. */
   release(packetId: number): boolean {
-    return this.awaitingRel.delete(packetId);
+    if (!this.awaitingRel.delete(packetId)) return false;
+    this.touched();
+    return true;
   }
 
   /** The transport can take more frames again. */
@@ -253,6 +267,7 @@ export class Session {
         const qos = this.effectiveQos(msg, opts);
         if (qos > 0 && this.inflight.size >= this.window) break;
         const d = this.mqueue.shift()!;
+        this.touched();
         if (d.msg.expiresAt !== 0 && d.msg.isExpired(Date.now())) {
           this.dropDelivery(d.msg, 'expired');
           continue;
@@ -287,6 +302,7 @@ export class Session {
     }
     const queued = this.mqueue.extract((d) => d.opts.share !== undefined && d.msg.qos > 0);
     for (const d of queued) out.push(d);
+    if (out.length > 0) this.touched();
     return out;
   }
 
@@ -330,15 +346,22 @@ export class Session {
     }
     env.metrics.c['messages.delivered']++;
     this.inflight.set(pid, { msg, qos, opts, retain, phase: InflightPhase.AwaitAck, sentAt: Date.now() });
+    this.touched();
     if (this.retryTimer === undefined) this.armRetry();
     return true;
   }
 
   private enqueue(msg: Message, opts: SubOpts, asRetained: boolean): boolean {
     const dropped = this.mqueue.push(msg, opts, asRetained);
+    this.touched();
     if (dropped === undefined) return true;
     this.dropDelivery(dropped, 'queue_full');
     return dropped !== msg;
+  }
+
+  /** Reports a change of durable state; clean sessions (expiry 0) have none, so they cost one comparison. */
+  touched(): void {
+    if (this.expiryInterval > 0) this.env.journal?.touch(this);
   }
 
   private nextPacketId(): number {
@@ -409,6 +432,7 @@ export class Session {
     for (const [pid, at] of this.awaitingRel) {
       if (at > limit) break;
       this.awaitingRel.delete(pid);
+      this.touched();
       this.env.metrics.c['messages.dropped']++;
       this.env.metrics.c['messages.dropped.await_pubrel_timeout']++;
     }
