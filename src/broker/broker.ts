@@ -47,10 +47,6 @@ export interface BrokerJournal extends SessionJournal {
   opened(record: SessionRecord): void;
   /** A session ended for good: its stored state goes too. */
   ended(record: SessionRecord): void;
-  /** True while changes wait for their commit: acknowledgements must wait with them. */
-  readonly holding: boolean;
-  /** Runs `send` once the pending changes are committed (at once when nothing is pending). */
-  hold(send: () => void): void;
 }
 
 /** Expiry value meaning "never" (MQTT 5 0xFFFFFFFF). */

@@ -48,6 +48,10 @@ export interface SessionSettings {
 /** Receives the sessions whose durable state changed, so it reaches the store (see durability.ts). */
 export interface SessionJournal {
   touch(session: Session): void;
+  /** True while changes wait for their commit: frames that promise them must wait too. */
+  readonly holding: boolean;
+  /** Runs `send` once the pending changes are committed (at once when nothing is pending). */
+  hold(send: () => void): void;
 }
 
 /** What a session needs from the broker around it. */
@@ -222,7 +226,13 @@ export class Session {
       e.sentAt = Date.now();
       this.touched();
     }
-    this.outlet?.sendPubrel(packetId);
+    const outlet = this.outlet;
+    if (outlet === undefined) return true;
+    // Once PUBREL leaves, the client may hand the message on: the AwaitComp phase must be stored first,
+    // or a restart would send the PUBLISH again.
+    const journal = this.env.journal;
+    if (journal?.holding === true) journal.hold(() => outlet.sendPubrel(packetId));
+    else outlet.sendPubrel(packetId);
     return true;
   }
 
