@@ -15,5 +15,5 @@ export const DurabilitySchema = Section(
       description: 'How often mode = periodic commits changed sessions and retained messages.',
     }),
   },
-  'Durability of acknowledged messages and persistent sessions across crashes (kill -9, power loss).',
+  'Durability of acknowledged messages and persistent sessions across crashes (kill -9, power loss). Read at start.',
 );
