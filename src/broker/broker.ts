@@ -43,8 +43,8 @@ const NO_ARGS: [] = [];
 
 /** Where session lifecycles and state changes go when durability is on (see durability.ts). */
 export interface BrokerJournal extends SessionJournal {
-  /** A session record entered the registry (opened or restored). */
-  opened(record: SessionRecord): void;
+  /** A session record entered the registry: opened, or restored from the store (`stored`). */
+  opened(record: SessionRecord, stored?: boolean): void;
   /** A session ended for good: its stored state goes too. */
   ended(record: SessionRecord): void;
 }

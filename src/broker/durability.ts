@@ -21,6 +21,8 @@ import { sessionState } from './session-store.js';
 export class Durability implements BrokerJournal {
   private readonly tracked = new Map<Session, SessionRecord>();
   private readonly dirty = new Set<Session>();
+  /** Sessions that have a row in the store; only their end costs a write (clean sessions never do). */
+  private readonly stored = new WeakSet<Session>();
   /** Keys (namespace, clientid) whose stored session must go. */
   private readonly gone = new Map<string, [string, string]>();
   private held: Array<() => void> = [];
@@ -58,8 +60,9 @@ export class Durability implements BrokerJournal {
     else this.held.push(send);
   }
 
-  opened(record: SessionRecord): void {
+  opened(record: SessionRecord, stored = false): void {
     this.tracked.set(record.session, record);
+    if (stored) this.stored.add(record.session);
   }
 
   ended(record: SessionRecord): void {
@@ -67,6 +70,8 @@ export class Durability implements BrokerJournal {
     if (this.tracked.get(s) !== record) return;
     this.tracked.delete(s);
     this.dirty.delete(s);
+    if (!this.stored.has(s)) return;
+    this.stored.delete(s);
     this.gone.set(`${record.namespace}\u0000${s.clientid}`, [record.namespace, s.clientid]);
     this.schedule();
   }
@@ -102,8 +107,10 @@ export class Durability implements BrokerJournal {
           for (const s of dirty) {
             const record = this.tracked.get(s);
             if (record === undefined) continue;
-            if (s.expiryInterval === 0) this.remove.run(record.namespace, s.clientid);
-            else this.upsert.run(record.namespace, s.clientid, sessionState(record, now, true), now);
+            if (s.expiryInterval > 0) {
+              this.upsert.run(record.namespace, s.clientid, sessionState(record, now, true), now);
+              this.stored.add(s);
+            } else if (this.stored.delete(s)) this.remove.run(record.namespace, s.clientid);
           }
         })();
       } catch (err) {

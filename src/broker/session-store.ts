@@ -154,7 +154,7 @@ export function restoreSessions(
       const record = new SessionRecord(row.namespace, session);
       record.disconnectedAt = now;
       broker.registry.set(row.namespace, row.clientid, record);
-      broker.journal?.opened(record);
+      broker.journal?.opened(record, true);
       for (const [topic, opts] of saved.subscriptions) broker.restoreSubscription(session, topic, opts);
       broker.armExpiry(record);
       restored++;
