@@ -101,3 +101,26 @@ describe('durability off', () => {
     }
   });
 });
+
+describe('durability periodic', () => {
+  it('writes changed sessions at the next checkpoint without holding acks', async () => {
+    const b = await startBroker({
+      tempDataDir: true,
+      config: { durability: { mode: 'periodic', checkpoint_interval: '100ms' } },
+    });
+    const dir = b.dataDir!;
+    try {
+      const sub = await connectClient(b.port, { clientId: 'p-sub', clean: false });
+      await subscribe(sub, 'p/#', { qos: 1 });
+      await end(sub);
+      const pub = await connectClient(b.port);
+      await publish(pub, 'p/1', 'checkpointed', { qos: 1 });
+      await end(pub);
+      const want = new RegExp(b64('checkpointed'));
+      for (let i = 0; i < 100 && !want.test(storedSession(dir, 'p-sub') ?? ''); i++) await sleep(20);
+      assert.match(storedSession(dir, 'p-sub') ?? '', want);
+    } finally {
+      await b.stop();
+    }
+  });
+});
