@@ -118,6 +118,12 @@ const hermod: BrokerDef = {
     `mqtt.max_inflight = ${LIMITS.maxInflight} (default 32)`,
     `mqtt.max_mqueue_len = ${LIMITS.maxQueued} (default 1000)`,
     'everything else at its default (tcp nodelay on, logging at warning)',
+    ...(process.env.BENCH_DURABILITY
+      ? [`durability.mode = ${process.env.BENCH_DURABILITY}, store on disk in a temp dir (BENCH_DURABILITY)`]
+      : []),
+    ...(process.env.BENCH_PERSISTENT === '1'
+      ? ['clients connect with clean session 0 (BENCH_PERSISTENT)']
+      : []),
   ],
   lacks: new Set(),
   ensureInstalled() {},

@@ -9,6 +9,7 @@ import { AuthzService } from './access/authz/service.js'; // access
 import { liveClients, startAccess, stopAccess } from './access/node-binding.js'; // access
 import { Broker } from './broker/broker.js';
 import { DeadlineMonitor } from './broker/deadlines.js';
+import { type Durability, startDurability } from './broker/durability.js';
 import { Hooks } from './broker/hooks.js';
 import { setMessageNodeTag } from './broker/message.js';
 import { Metrics } from './broker/metrics.js';
@@ -65,6 +66,7 @@ export class HermodNode {
   /** mgmt: REST API, bans, alarms, dashboard users; set at the end of start(). */
   mgmt: Management | undefined;
   private readonly deadlines = new DeadlineMonitor();
+  private durability: Durability | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -116,11 +118,13 @@ export class HermodNode {
     this.db = openStore(this.options.store ?? this.config.node.data_dir);
     this.retainer = new Retainer(this.broker, this.config.retainer, this.db);
     this.retainer.start();
+    this.durability = startDurability(this.broker, this.db, this.retainer, this.config.durability);
     const restored = restoreSessions(
       this.broker,
       this.db,
       () => sessionSettings(this.config.mqtt, 5),
       (saved) => this.offlineClientInfo(saved),
+      this.durability !== undefined,
     );
     if (restored > 0) logger.info({ restored }, 'restored persistent sessions');
     this.sys = new SysPublisher(this.broker, this.config.sys_topics);
@@ -250,6 +254,7 @@ export class HermodNode {
     await stopAccess(this); // access
     await this.exhook.stop(); // exhook
     this.sys?.stop();
+    this.durability?.stop();
     this.retainer?.stop();
     this.deadlines.stop();
     if (this.db !== undefined) {

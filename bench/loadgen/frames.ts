@@ -36,11 +36,14 @@ function str(s: string): Buffer {
   return out;
 }
 
-/** CONNECT, MQTT 3.1.1, clean session, no credentials. */
+/** BENCH_PERSISTENT=1: every client connects with clean session 0 (persistent sessions, durability at work). */
+const CONNECT_FLAGS = process.env.BENCH_PERSISTENT === '1' ? 0x00 : 0x02;
+
+/** CONNECT, MQTT 3.1.1, clean session (unless BENCH_PERSISTENT=1), no credentials. */
 export function connectFrame(clientId: string, keepaliveSeconds: number): Buffer {
   const keepalive = Buffer.allocUnsafe(2);
   keepalive.writeUInt16BE(keepaliveSeconds, 0);
-  return frame(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 0x02]), keepalive, str(clientId)]));
+  return frame(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, CONNECT_FLAGS]), keepalive, str(clientId)]));
 }
 
 /** SUBSCRIBE with one or more filters at `qos`. */

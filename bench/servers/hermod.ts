@@ -1,24 +1,34 @@
 /**
  * Hermod as the benchmark runs it: one node built programmatically, plain TCP on 127.0.0.1:PORT, no
  * WebSocket listener, no $SYS publishing, the limits of LIMITS, an in-memory store.
+ * BENCH_DURABILITY=sync|periodic|off measures that durability mode with the store in a temp dir on disk
+ * (fsyncs included), removed at exit.
  *
  *   taskset -c 0 node dist/bench/servers/hermod.js PORT
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { HermodNode } from '../../src/node.js';
 import { LIMITS } from '../scenarios.js';
 
 const port = Number(process.argv[2] ?? 1883);
+const durability = process.env.BENCH_DURABILITY;
+const dataDir =
+  durability === undefined || durability === '' ? undefined : mkdtempSync(join(tmpdir(), 'hermod-bench-'));
 const r = resolveConfig({
   listeners: { tcp: { default: { bind: `127.0.0.1:${port}` } }, ws: { default: { enable: false } } },
   sys_topics: { sys_msg_interval: 'disabled', sys_heartbeat_interval: 'disabled' },
   mqtt: { max_inflight: LIMITS.maxInflight, max_mqueue_len: LIMITS.maxQueued },
+  ...(dataDir === undefined ? {} : { node: { data_dir: dataDir }, durability: { mode: durability } }),
 });
 if (!r.ok) {
   console.error('hermod bench server: invalid config', JSON.stringify(r.errors));
   process.exit(2);
 }
-const node = new HermodNode(r.value, { store: ':memory:' });
+const node = new HermodNode(r.value, { store: dataDir ?? ':memory:' });
+if (dataDir !== undefined) process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
 await node.start();
 process.stdout.write(`hermod listening on ${port}\n`);
 

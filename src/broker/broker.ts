@@ -8,7 +8,7 @@ import type { Message } from './message.js';
 import type { Metrics } from './metrics.js';
 import { ClientRegistry, type KickReason, type LiveChannel, SessionRecord } from './registry.js';
 import { type RouteEntry, Router } from './router.js';
-import { Session, type SessionSettings } from './session.js';
+import { Session, type SessionJournal, type SessionSettings } from './session.js';
 import type { SharedStrategy } from './shared-sub.js';
 import { parseSubscriptionTopic } from './topic.js';
 import type { ClientInfo, SubOpts } from './types.js';
@@ -41,6 +41,14 @@ export interface OpenedSession {
 /** message.publish has no arguments besides the message; one shared empty list avoids an allocation per publish. */
 const NO_ARGS: [] = [];
 
+/** Where session lifecycles and state changes go when durability is on (see durability.ts). */
+export interface BrokerJournal extends SessionJournal {
+  /** A session record entered the registry: opened, or restored from the store (`stored`). */
+  opened(record: SessionRecord, stored?: boolean): void;
+  /** A session ended for good: its stored state goes too. */
+  ended(record: SessionRecord): void;
+}
+
 /** Expiry value meaning "never" (MQTT 5 0xFFFFFFFF). */
 export const NEVER_EXPIRE = 0xffffffff;
 
@@ -51,6 +59,8 @@ export class Broker {
   private readonly sessionsByClient = new WeakMap<ClientInfo, Session>();
   private dispatchDepth = 0;
   private readonly matchBuffer: RouteEntry[] = [];
+  /** Set by the node when durability is on. */
+  journal: BrokerJournal | undefined;
 
   constructor(
     readonly settings: BrokerSettings,
@@ -147,6 +157,7 @@ export class Broker {
     session.subscriptions.set(topic, subOpts);
     this.router.add(parsed.filter, session, subOpts);
     this.refreshRouteStats();
+    session.touched();
     if (this.hooks.has('session.subscribed')) {
       this.hooks.run('session.subscribed', session.clientInfo, topic, { ...subOpts, is_new: isNew });
     }
@@ -170,6 +181,7 @@ export class Broker {
     const parsed = parseSubscriptionTopic(topic);
     if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
     this.refreshRouteStats();
+    session.touched();
     if (this.hooks.has('session.unsubscribed'))
       this.hooks.run('session.unsubscribed', session.clientInfo, topic, opts);
     return true;
@@ -217,6 +229,8 @@ export class Broker {
         session.expiryInterval = p.expiryInterval;
         existing.channel = p.channel;
         existing.disconnectedAt = undefined;
+        // Also when the expiry dropped to 0: the stored copy must go.
+        this.journal?.touch(session);
         this.metrics.c['session.resumed']++;
         if (hooks.has('session.resumed')) hooks.run('session.resumed', p.clientInfo, session.info());
         return { session, present: true };
@@ -236,6 +250,10 @@ export class Broker {
     const record = new SessionRecord(p.namespace, session);
     record.channel = p.channel;
     this.registry.set(p.namespace, p.clientid, record);
+    if (this.journal !== undefined) {
+      this.journal.opened(record);
+      session.touched();
+    }
     this.metrics.setStat('sessions', this.registry.count());
     this.metrics.c['session.created']++;
     if (hooks.has('session.created')) hooks.run('session.created', p.clientInfo, session.info());
@@ -258,6 +276,8 @@ export class Broker {
     record.channel = undefined;
     record.disconnectedAt = Date.now();
     session.detach();
+    // DISCONNECT may have changed the expiry; the countdown starts from now.
+    session.touched();
     this.redispatchShared(session);
     if (session.expiryInterval === 0) {
       this.terminate(record, 'normal');
@@ -342,6 +362,7 @@ export class Broker {
     this.refreshRouteStats();
     session.terminate();
     this.registry.delete(record.namespace, record);
+    this.journal?.ended(record);
     this.metrics.setStat('sessions', this.registry.count());
     this.metrics.c['session.terminated']++;
     if (this.hooks.has('session.terminated')) {

@@ -12,6 +12,7 @@ import type { Broker } from './broker.js';
 import { HookPriority, type STOP } from './hooks.js';
 import { parseWithBuffers, stringifyWithBuffers } from './json-buffers.js';
 import { Message } from './message.js';
+import { feedRetained } from './retained-feed.js';
 import { RetainedIndex } from './retained-index.js';
 import type { ClientInfo, MessageProperties, SubOpts } from './types.js';
 
@@ -38,12 +39,22 @@ export class Retainer {
   private readonly disposers: Array<() => void> = [];
   private upsert: Statement | undefined;
   private remove: Statement | undefined;
+  /**
+   * When set (durability on), pending writes are announced here and flushed by the caller's commit
+   * instead of the flush timer.
+   */
+  onPending: (() => void) | undefined;
 
   constructor(
     private readonly broker: Broker,
     private config: RetainerConfig,
     private readonly db: Db | undefined,
   ) {}
+
+  /** True while retained changes wait to be written. */
+  get hasPending(): boolean {
+    return this.pending.size > 0;
+  }
 
   get count(): number {
     return this.index.size;
@@ -218,13 +229,17 @@ export class Retainer {
     matches.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
     const subOpts: SubOpts = { ...opts };
     delete subOpts.is_new;
-    for (const m of matches) session.deliver(m, subOpts, true);
+    feedRetained(session, matches, subOpts, this.config.flow_control.batch_deliver_number);
     return undefined;
   }
 
   private schedule(topic: string, msg: Message | null): void {
     if (this.upsert === undefined) return;
     this.pending.set(topic, msg);
+    if (this.onPending !== undefined) {
+      this.onPending();
+      return;
+    }
     if (this.pending.size >= 1000) this.flush();
     else if (this.flushTimer === undefined) {
       this.flushTimer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);

@@ -35,6 +35,8 @@ interface SavedSession {
   expiryInterval: number;
   /** Epoch ms when the session expires (0 = never). */
   expiresAt: number;
+  /** Connected when written: its expiry counts from the restart, since the disconnect time is unknown. */
+  online?: boolean;
   receiveMaximum: number;
   subscriptions: Array<[string, SubOpts]>;
   inflight: Array<{
@@ -54,36 +56,8 @@ export function saveSessions(broker: Broker, db: Db): number {
   const rows: Array<[string, string, string]> = [];
   const now = Date.now();
   for (const record of broker.registry.records()) {
-    const s = record.session;
-    if (s.expiryInterval === 0) continue;
-    const since = record.disconnectedAt ?? now;
-    const saved: SavedSession = {
-      clientInfo: {
-        clientid: s.clientid,
-        username: s.clientInfo.username,
-        protocol: s.clientInfo.protocol,
-        mountpoint: s.clientInfo.mountpoint,
-        listener: s.clientInfo.listener,
-        zone: s.clientInfo.zone,
-        peerhost: s.clientInfo.peerhost,
-      },
-      createdAt: s.createdAt,
-      expiryInterval: s.expiryInterval,
-      expiresAt: s.expiryInterval >= NEVER_EXPIRE ? 0 : since + s.expiryInterval * 1000,
-      receiveMaximum: s.receiveMaximum,
-      subscriptions: [...s.subscriptions],
-      inflight: [...s.inflight].map(([pid, e]) => ({
-        pid,
-        qos: e.qos,
-        phase: e.phase,
-        retain: e.retain,
-        opts: e.opts,
-        msg: saveMessage(e.msg),
-      })),
-      queue: s.mqueue.toArray().map((d) => ({ opts: d.opts, retained: d.retained, msg: saveMessage(d.msg) })),
-      awaitingRel: [...s.awaitingRel.keys()],
-    };
-    rows.push([record.namespace, s.clientid, JSON.stringify(saved)]);
+    if (record.session.expiryInterval === 0) continue;
+    rows.push([record.namespace, record.session.clientid, sessionState(record, now, false)]);
   }
   const insert = db.prepare(
     'INSERT INTO sessions (namespace, clientid, state, saved_at) VALUES (?, ?, ?, ?)',
@@ -96,14 +70,53 @@ export function saveSessions(broker: Broker, db: Db): number {
 }
 
 /**
- * Recreates saved sessions as offline sessions (expired ones are dropped) and clears the table, so a crash
- * later cannot resurrect stale state.
+ * The stored form of one persistent session (the `state` column). `live` marks a session written while
+ * the broker runs, whose connection a crash would end at an unknown time.
+ */
+export function sessionState(record: SessionRecord, now: number, live: boolean): string {
+  const s = record.session;
+  const since = record.disconnectedAt ?? now;
+  const saved: SavedSession = {
+    clientInfo: {
+      clientid: s.clientid,
+      username: s.clientInfo.username,
+      protocol: s.clientInfo.protocol,
+      mountpoint: s.clientInfo.mountpoint,
+      listener: s.clientInfo.listener,
+      zone: s.clientInfo.zone,
+      peerhost: s.clientInfo.peerhost,
+    },
+    createdAt: s.createdAt,
+    expiryInterval: s.expiryInterval,
+    expiresAt: s.expiryInterval >= NEVER_EXPIRE ? 0 : since + s.expiryInterval * 1000,
+    receiveMaximum: s.receiveMaximum,
+    subscriptions: [...s.subscriptions],
+    inflight: [...s.inflight].map(([pid, e]) => ({
+      pid,
+      qos: e.qos,
+      phase: e.phase,
+      retain: e.retain,
+      opts: e.opts,
+      msg: saveMessage(e.msg),
+    })),
+    queue: s.mqueue.toArray().map((d) => ({ opts: d.opts, retained: d.retained, msg: saveMessage(d.msg) })),
+    awaitingRel: [...s.awaitingRel.keys()],
+  };
+  if (live && record.channel !== undefined) saved.online = true;
+  return JSON.stringify(saved);
+}
+
+/**
+ * Recreates saved sessions as offline sessions (expired ones are dropped). Without `keepRows` the table is
+ * cleared, so a crash later cannot resurrect stale state; with it (durability on) the rows stay and are
+ * kept current from here on, so a crash right after boot loses nothing.
  */
 export function restoreSessions(
   broker: Broker,
   db: Db,
   settingsFor: (namespace: string) => SessionSettings,
   baseClientInfo: (saved: SavedSession['clientInfo']) => ClientInfo,
+  keepRows = false,
 ): number {
   const rows = db.prepare('SELECT namespace, clientid, state FROM sessions').all() as Array<{
     namespace: string;
@@ -115,6 +128,7 @@ export function restoreSessions(
   for (const row of rows) {
     try {
       const saved = JSON.parse(row.state) as SavedSession;
+      if (saved.online === true && saved.expiresAt !== 0) saved.expiresAt = now + saved.expiryInterval * 1000;
       if (saved.expiresAt !== 0 && saved.expiresAt <= now) continue;
       const session = new Session(
         row.clientid,
@@ -140,6 +154,7 @@ export function restoreSessions(
       const record = new SessionRecord(row.namespace, session);
       record.disconnectedAt = now;
       broker.registry.set(row.namespace, row.clientid, record);
+      broker.journal?.opened(record, true);
       for (const [topic, opts] of saved.subscriptions) broker.restoreSubscription(session, topic, opts);
       broker.armExpiry(record);
       restored++;
@@ -150,7 +165,7 @@ export function restoreSessions(
       );
     }
   }
-  db.exec('DELETE FROM sessions');
+  if (!keepRows) db.exec('DELETE FROM sessions');
   broker.metrics.setStat('sessions', broker.registry.count());
   return restored;
 }

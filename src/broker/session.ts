@@ -45,10 +45,21 @@ export interface SessionSettings {
   maxSubscriptions: number;
 }
 
+/** Receives the sessions whose durable state changed, so it reaches the store (see durability.ts). */
+export interface SessionJournal {
+  touch(session: Session): void;
+  /** True while changes wait for their commit: frames that promise them must wait too. */
+  readonly holding: boolean;
+  /** Runs `send` once the pending changes are committed (at once when nothing is pending). */
+  hold(send: () => void): void;
+}
+
 /** What a session needs from the broker around it. */
 export interface SessionEnv {
   readonly hooks: Hooks;
   readonly metrics: Metrics;
+  /** Set when durability is on; only persistent sessions report to it. */
+  readonly journal?: SessionJournal | undefined;
 }
 
 export enum InflightPhase {
@@ -84,6 +95,11 @@ export class Session {
   receiveMaximum = 65535;
   /** The client as hooks see it; replaced by each new connection. */
   clientInfo: ClientInfo;
+  /**
+   * Called after the queue drained while it has room, so a paced producer (the retainer's large retained
+   * sets) can offer its next batch instead of overflowing the queue.
+   */
+  refill: (() => void) | undefined;
 
   private outlet: SessionOutlet | undefined;
   private lastPacketId = 0;
@@ -189,6 +205,7 @@ export class Session {
     const e = this.inflight.get(packetId);
     if (e === undefined || e.qos !== 1) return false;
     this.inflight.delete(packetId);
+    this.touched();
     this.acked(e.msg);
     this.drain();
     return true;
@@ -200,14 +217,22 @@ export class Session {
     if (e === undefined || e.qos !== 2) return false;
     if (failed) {
       this.inflight.delete(packetId);
+      this.touched();
       this.drain();
       return true;
     }
     if (e.phase === InflightPhase.AwaitAck) {
       e.phase = InflightPhase.AwaitComp;
       e.sentAt = Date.now();
+      this.touched();
     }
-    this.outlet?.sendPubrel(packetId);
+    const outlet = this.outlet;
+    if (outlet === undefined) return true;
+    // Once PUBREL leaves, the client may hand the message on: the AwaitComp phase must be stored first,
+    // or a restart would send the PUBLISH again.
+    const journal = this.env.journal;
+    if (journal?.holding === true) journal.hold(() => outlet.sendPubrel(packetId));
+    else outlet.sendPubrel(packetId);
     return true;
   }
 
@@ -216,6 +241,7 @@ export class Session {
     const e = this.inflight.get(packetId);
     if (e === undefined || e.phase !== InflightPhase.AwaitComp) return false;
     this.inflight.delete(packetId);
+    this.touched();
     this.acked(e.msg);
     this.drain();
     return true;
@@ -227,13 +253,16 @@ export class Session {
     this.expireAwaitingRel(Date.now());
     if (this.awaitingRel.size >= this.settings.maxAwaitingRel) return 'full';
     this.awaitingRel.set(packetId, Date.now());
+    this.touched();
     this.armRelTimer();
     return 'new';
   }
 
   /** PUBREL for an incoming QoS 2 message. Returns false when the packet id was unknown. */
   release(packetId: number): boolean {
-    return this.awaitingRel.delete(packetId);
+    if (!this.awaitingRel.delete(packetId)) return false;
+    this.touched();
+    return true;
   }
 
   /** The transport can take more frames again. */
@@ -248,6 +277,7 @@ export class Session {
         const qos = this.effectiveQos(msg, opts);
         if (qos > 0 && this.inflight.size >= this.window) break;
         const d = this.mqueue.shift()!;
+        this.touched();
         if (d.msg.expiresAt !== 0 && d.msg.isExpired(Date.now())) {
           this.dropDelivery(d.msg, 'expired');
           continue;
@@ -257,6 +287,15 @@ export class Session {
     } finally {
       this.draining = false;
     }
+    if (this.refill !== undefined && this.outlet === outlet && this.spareQueue() > 0) this.refill();
+  }
+
+  /** How many more deliveries the session takes before its queue's drop policy applies. */
+  spareQueue(): number {
+    // Without a queue only a free slot of the inflight window takes a QoS 1/2 delivery.
+    if (this.mqueue.maxLen <= 0)
+      return this.outlet === undefined ? 0 : Math.max(0, this.window - this.inflight.size);
+    return Math.max(0, this.mqueue.maxLen - this.mqueue.length);
   }
 
   /**
@@ -273,6 +312,7 @@ export class Session {
     }
     const queued = this.mqueue.extract((d) => d.opts.share !== undefined && d.msg.qos > 0);
     for (const d of queued) out.push(d);
+    if (out.length > 0) this.touched();
     return out;
   }
 
@@ -282,6 +322,7 @@ export class Session {
     this.clearRetry();
     if (this.relTimer !== undefined) clearTimeout(this.relTimer);
     this.relTimer = undefined;
+    this.refill = undefined;
     this.mqueue.clear();
     this.inflight.clear();
     this.awaitingRel.clear();
@@ -315,15 +356,22 @@ export class Session {
     }
     env.metrics.c['messages.delivered']++;
     this.inflight.set(pid, { msg, qos, opts, retain, phase: InflightPhase.AwaitAck, sentAt: Date.now() });
+    this.touched();
     if (this.retryTimer === undefined) this.armRetry();
     return true;
   }
 
   private enqueue(msg: Message, opts: SubOpts, asRetained: boolean): boolean {
     const dropped = this.mqueue.push(msg, opts, asRetained);
+    this.touched();
     if (dropped === undefined) return true;
     this.dropDelivery(dropped, 'queue_full');
     return dropped !== msg;
+  }
+
+  /** Reports a change of durable state; clean sessions (expiry 0) have none, so they cost one comparison. */
+  touched(): void {
+    if (this.expiryInterval > 0) this.env.journal?.touch(this);
   }
 
   private nextPacketId(): number {
@@ -394,6 +442,7 @@ export class Session {
     for (const [pid, at] of this.awaitingRel) {
       if (at > limit) break;
       this.awaitingRel.delete(pid);
+      this.touched();
       this.env.metrics.c['messages.dropped']++;
       this.env.metrics.c['messages.dropped.await_pubrel_timeout']++;
     }

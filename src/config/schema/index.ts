@@ -6,6 +6,7 @@ import { type Static, type StaticDecode, Type } from '@sinclair/typebox';
 import { AuthenticationSchema } from './authn.js';
 import { AuthorizationSchema } from './authz.js';
 import { ApiKeySchema, DashboardSchema } from './dashboard.js';
+import { DurabilitySchema } from './durability.js';
 import { ExhookSchema } from './exhook.js';
 import { GatewaySchema } from './gateway.js';
 import { ListenersSchema } from './listeners.js';
@@ -20,6 +21,7 @@ export const RootSchema = Type.Object(
     mqtt: MqttSchema,
     listeners: ListenersSchema,
     retainer: RetainerSchema,
+    durability: DurabilitySchema,
     sys_topics: SysTopicsSchema,
     log: LogSchema,
     dashboard: DashboardSchema,
@@ -38,5 +40,6 @@ export type HermodConfig = StaticDecode<typeof RootSchema>;
 export type HermodConfigRaw = Static<typeof RootSchema>;
 export type MqttConfig = HermodConfig['mqtt'];
 export type RetainerConfig = HermodConfig['retainer'];
+export type DurabilityConfig = HermodConfig['durability'];
 export type SysTopicsConfig = HermodConfig['sys_topics'];
 export type DashboardConfig = HermodConfig['dashboard'];

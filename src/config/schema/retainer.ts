@@ -32,7 +32,11 @@ export const RetainerSchema = Section(
     flow_control: Section(
       {
         batch_read_number: Int(0, 'Kept for compatibility.'),
-        batch_deliver_number: Int(0, 'Kept for compatibility.'),
+        batch_deliver_number: Int(
+          0,
+          'Most retained messages offered to a subscription per round; 0 = as many as its queue takes. Either way the rest follow as the queue drains, never dropped.',
+          { minimum: 0 },
+        ),
       },
       'Retained delivery batching.',
     ),

@@ -140,7 +140,11 @@ function ack(ch: MqttChannel, p: PublishPacket, rc: number): void {
   if (p.qos === 1) c['packets.puback.sent']++;
   else if (p.qos === 2) c['packets.pubrec.sent']++;
   else return;
-  ch.sendAck(p.qos === 1 ? 'puback' : 'pubrec', p.packetId, rc);
+  const cmd = p.qos === 1 ? 'puback' : 'pubrec';
+  // Durability: what this publish changed in the store must be committed before the client is told so.
+  const journal = ch.ctx.broker.journal;
+  if (journal?.holding === true) journal.hold(() => ch.sendAck(cmd, p.packetId, rc));
+  else ch.sendAck(cmd, p.packetId, rc);
 }
 
 /** The properties a message carries onward: everything but the alias and subscription ids. */
