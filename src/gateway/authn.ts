@@ -17,7 +17,7 @@ export interface ChainRegistry {
 }
 
 /** Access control's chain registry, when the node has one. */
-export function chainRegistry(node: HermodNode): ChainRegistry | undefined {
+export function chainRegistry(node: object): ChainRegistry | undefined {
   const authn = (node as unknown as { authn?: Partial<ChainRegistry> }).authn;
   return typeof authn?.setChain === 'function' ? (authn as ChainRegistry) : undefined;
 }

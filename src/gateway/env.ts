@@ -4,6 +4,7 @@
  */
 import type { AccessControl } from '../access/access-control.js';
 import type { AuthzCacheSettings } from '../access/authz-cache.js';
+import { isBanned } from '../access/login.js';
 import type { Broker } from '../broker/broker.js';
 import { DeadlineMonitor } from '../broker/deadlines.js';
 import type { SessionSettings } from '../broker/session.js';
@@ -40,8 +41,8 @@ export function nodeEnv(node: HermodNode): GatewayEnv {
       return node.access;
     },
     deadlines: new DeadlineMonitor(),
-    isBanned: (ci) => node.mqtt.banned?.isBanned(ci) ?? false,
-    authzCache: () => node.mqtt.authzCache,
+    isBanned: (ci) => isBanned(node.mqtt.banned, ci),
+    authzCache: () => node.access.authzCache,
     sessionDefaults: () => {
       const m = node.config.mqtt;
       return {

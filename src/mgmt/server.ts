@@ -8,10 +8,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { type FastifyError, type FastifyInstance, fastify } from 'fastify';
 import { Alarms } from '../broker/alarms.js';
-import { BannedStore } from '../broker/banned.js';
 import { HookPriority } from '../broker/hooks.js';
 import { logger } from '../log.js';
-import type { HermodNode } from '../node.js';
 import { VERSION } from '../version.js';
 import { AREAS } from './api/index.js';
 import { statusRoutes } from './api/status.js';
@@ -21,7 +19,7 @@ import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
 import { ApiError } from './errors.js';
 import { loopbackUrl, removeRuntimeFiles, writeRuntimeFiles } from './runtime.js';
-import type { Api, ConfigReloader, MgmtContext, TypeBoxProvider } from './types.js';
+import type { Api, ConfigReloader, MgmtContext, MgmtNode, TypeBoxProvider } from './types.js';
 
 export interface Management {
   readonly ctx: MgmtContext;
@@ -35,12 +33,12 @@ export interface Management {
 }
 
 /** Starts the management plane of a started node (its store must be open). */
-export async function startManagement(node: HermodNode): Promise<Management> {
+export async function startManagement(node: MgmtNode): Promise<Management> {
   const db = node.db;
-  if (db === undefined) throw new Error('startManagement: the node store is not open');
+  const banned = node.banned;
+  if (db === undefined || banned === undefined)
+    throw new Error('startManagement: the node store is not open');
   const cfg = node.config.dashboard;
-  const banned = new BannedStore(db);
-  node.mqtt.banned = banned;
   const users = new Users(db);
   await users.ensureDefault(cfg.default_username, cfg.default_password);
   const apiKeys = new ApiKeys(db);
@@ -114,7 +112,6 @@ export async function startManagement(node: HermodNode): Promise<Management> {
     }
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
-    banned.stop();
     offConnected();
     throw err;
   }
@@ -129,9 +126,7 @@ export async function startManagement(node: HermodNode): Promise<Management> {
     async close() {
       if (runtimeDir !== undefined && url !== undefined) removeRuntimeFiles(runtimeDir, process.pid);
       await Promise.all(servers.map((s) => s.close()));
-      banned.stop();
       offConnected();
-      if (node.mqtt.banned === banned) node.mqtt.banned = undefined;
     },
   };
 }
