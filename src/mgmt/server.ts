@@ -1,6 +1,7 @@
 /**
  * The management plane: banned clients, alarms, dashboard users, API keys, and the REST API (/api/v5) on
- * the dashboard listener(s). Every API area is a Fastify plugin listed in ./api/index.ts.
+ * the dashboard listener(s). Every API area is its own Fastify plugin scope, listed in ./api/index.ts; the auth
+ * guard is one onRequest hook on the root instance, so it covers every scope.
  */
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,7 +12,7 @@ import { Alarms } from '../broker/alarms.js';
 import { HookPriority } from '../broker/hooks.js';
 import { logger } from '../log.js';
 import { VERSION } from '../version.js';
-import { AREAS } from './api/index.js';
+import { registerAreas } from './api/index.js';
 import { statusRoutes } from './api/status.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { authGuard } from './auth/guard.js';
@@ -204,13 +205,7 @@ export async function buildApi(
   await app.register(async (root) =>
     statusRoutes(root.withTypeProvider<TypeBoxProvider>() as Api, ctx, true),
   );
-  await app.register(
-    async (scope) => {
-      const api = scope.withTypeProvider<TypeBoxProvider>() as Api;
-      for (const area of AREAS) await area(api, ctx);
-    },
-    { prefix: '/api/v5' },
-  );
+  await registerAreas(app, ctx);
   await app.ready();
   return app;
 }

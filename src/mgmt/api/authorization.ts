@@ -7,8 +7,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { RuleItem, WhoType } from '../../access/authz/built-in-rules.js';
+import { AuthzError } from '../../access/authz/errors.js';
 import { aclText } from '../../access/authz/sources/file.js';
-import { AuthzError } from '../../access/authz/types.js';
 import { AuthorizationSchema } from '../../config/schema/authz.js';
 import { ConfigUpdateError } from '../../config/service.js';
 import { ApiError, badRequest, ErrorBody, NoContent, notFound } from '../errors.js';
