@@ -8,9 +8,9 @@
  * Connection of kind 'datagram' and each datagram is one `feed` call.
  */
 import type { TSchema } from '@sinclair/typebox';
+import type { KickReason } from '../broker/client-registry.js';
 import type { Hooks } from '../broker/hooks.js';
 import type { Message } from '../broker/message.js';
-import type { KickReason } from '../broker/registry.js';
 import type { Session, SessionSettings } from '../broker/session.js';
 import type {
   AuthnErrorReason,

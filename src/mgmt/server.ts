@@ -20,10 +20,10 @@ import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
 import { ApiError } from './errors.js';
 import { loopbackUrl, removeRuntimeFiles, writeRuntimeFiles } from './runtime.js';
-import type { Api, ConfigReloader, MgmtContext, MgmtNode, TypeBoxProvider } from './types.js';
+import type { Api, ConfigReloader, MgmtNode, MgmtPlane, TypeBoxProvider } from './types.js';
 
 export interface Management {
-  readonly ctx: MgmtContext;
+  readonly ctx: MgmtPlane;
   /** Base URL of the HTTP listener (loopback form), undefined when it is disabled. */
   readonly url: string | undefined;
   /** Bound port of the HTTP listener. */
@@ -52,7 +52,7 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
       logger.error({ err, file: bootstrap }, 'cannot load api_key.bootstrap_file');
     }
   }
-  const ctx: MgmtContext = {
+  const ctx: MgmtPlane = {
     node,
     users,
     apiKeys,
@@ -143,7 +143,7 @@ function boundPort(app: FastifyInstance): number {
 
 /** Builds (without listening) the Fastify app serving the REST API; tests may call it with `inject`. */
 export async function buildApi(
-  ctx: MgmtContext,
+  ctx: MgmtPlane,
   opts: { https?: { cert: Buffer; key: Buffer; ca?: Buffer; passphrase?: string } },
 ): Promise<FastifyInstance> {
   const dash = ctx.node.config.dashboard;

@@ -80,7 +80,7 @@ export interface MgmtNode {
 }
 
 /** What every API area receives: the node and the management plane's own stores. */
-export interface MgmtContext {
+export interface MgmtPlane {
   readonly node: MgmtNode;
   readonly users: Users;
   readonly apiKeys: ApiKeys;
@@ -94,7 +94,7 @@ export interface MgmtContext {
 }
 
 /** One API area: registers its routes and schemas. */
-export type ApiArea = (app: Api, ctx: MgmtContext) => void | Promise<void>;
+export type ApiArea = (app: Api, ctx: MgmtPlane) => void | Promise<void>;
 
 /** Who made a request (set by the auth guard). */
 export interface Actor {

@@ -4,9 +4,9 @@
  * only place that knows MQTT; the session, broker and access control below it are protocol-agnostic.
  */
 import type { AuthzCache } from '../access/authz-cache.js';
+import type { KickReason } from '../broker/client-registry.js';
 import type { Watched } from '../broker/deadlines.js';
 import type { Message } from '../broker/message.js';
-import type { KickReason } from '../broker/registry.js';
 import type { Session } from '../broker/session.js';
 import type { AuthzAction, ClientInfo, ConnInfo, QoS, SubOpts } from '../broker/types.js';
 import { logger } from '../log.js';

@@ -4,7 +4,7 @@
  * them without an import circle (the Aedes split: client state, one handler per packet, a dispatch table).
  */
 import type { AuthzCache } from '../access/authz-cache.js';
-import type { LiveChannel } from '../broker/registry.js';
+import type { LiveChannel } from '../broker/client-registry.js';
 import type { Session, SessionOutlet } from '../broker/session.js';
 import type { AuthzAction, ClientInfo, ConnInfo } from '../broker/types.js';
 import type { Connection } from '../transport/connection.js';

@@ -4,7 +4,7 @@
  * one file exporting `(app, ctx) => void` that declares its routes with TypeBox schemas, and list it here.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Api, ApiArea, MgmtContext, TypeBoxProvider } from '../types.js';
+import type { Api, ApiArea, MgmtPlane, TypeBoxProvider } from '../types.js';
 import { alarmsArea } from './alarms.js';
 import { apiKeysArea } from './api-keys.js';
 import { authenticationArea } from './authentication.js';
@@ -48,7 +48,7 @@ export const AREAS: ApiArea[] = [
 /** Registers each area as its own plugin scope under /api/v5; hooks of `app` (the auth guard) apply to all. */
 export async function registerAreas(
   app: FastifyInstance,
-  ctx: MgmtContext,
+  ctx: MgmtPlane,
   areas: readonly ApiArea[] = AREAS,
 ): Promise<void> {
   for (const area of areas) {
