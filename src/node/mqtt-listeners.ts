@@ -28,8 +28,8 @@ export function brokerSettingsOf(m: HermodConfig['mqtt']): Omit<BrokerSettings, 
   };
 }
 
-/** The MqttHost fields the node may replace at runtime (the object is the node's own). */
-export type MutableMqttHost = { -readonly [K in keyof MqttHost]: MqttHost[K] };
+/** The MqttHost as its owner sees it: the live mqtt config is replaced on every `mqtt` change. */
+export type MutableMqttHost = Omit<MqttHost, 'mqtt'> & { mqtt: MqttHost['mqtt'] };
 
 export class MqttListeners implements Component {
   readonly name = 'mqtt-listeners';

@@ -91,4 +91,22 @@ describe('management API through inject()', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal((await api.call('GET', '/mqtt/retainer')).body.max_payload_size, '2MB');
   });
+
+  it('changes authorization settings and shows them back', async () => {
+    const r = await api.call('PUT', '/authorization/settings', { no_match: 'deny', cache: { max_size: 8 } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const shown = await api.call('GET', '/authorization/settings');
+    assert.equal(shown.body.no_match, 'deny');
+    assert.equal(shown.body.cache.max_size, 8);
+  });
+
+  it('adds a dashboard user who can then log in', async () => {
+    const created = await api.call('POST', '/users', { username: 'ops', password: 'ops-pass-1234' });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const login = await api.call('POST', '/login', { username: 'ops', password: 'ops-pass-1234' }, null);
+    assert.equal(login.status, 200);
+    assert.equal(typeof login.body.token, 'string');
+    const wrong = await api.call('POST', '/login', { username: 'ops', password: 'nope' }, null);
+    assert.equal(wrong.status, 401);
+  });
 });
