@@ -115,8 +115,8 @@ export class HermodNode {
     this.exhook = new ExHookService(this);
     this.gateways = new GatewayRegistry(this);
 
-    // Start order; stop runs it backwards. Listeners open last so clients meet a ready broker, and close
-    // first so sessions are saved after every channel is gone.
+    // Start order; stop runs it backwards. Listeners and the API open last so clients meet a ready node, and
+    // close first so sessions are saved after every channel is gone.
     const parts: Component[] = [
       this.store,
       this.bans,
