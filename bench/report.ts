@@ -1,6 +1,6 @@
 /**
  * The results page: bench/results/<date>.json (everything measured) and <date>.md (tables per scenario,
- * Hermod's ratio to each peer, the goals of issue 7, every broker setting, every failure).
+ * Hermod's ratio to each peer, the benchmark goals, every broker setting, every failure).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { LOWER_IS_BETTER, type PrimaryMetric, SCENARIOS, type Variant } from './scenarios.js';

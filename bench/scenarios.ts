@@ -1,5 +1,5 @@
 /**
- * The benchmark scenarios of issue 7, as data shared by the orchestrator (what to run, how to report it) and
+ * The benchmark scenarios, as data shared by the orchestrator (what to run, how to report it) and
  * the load generator (what traffic to make). One scenario (S1…S6) has one or more variants; a variant is
  * the unit that runs against a fresh broker process.
  */
@@ -67,7 +67,7 @@ export interface Variant {
   spec: Spec;
   /** What this variant's ratio compares, when not the scenario's primary metric. */
   primary?: { metric: PrimaryMetric; label: string };
-  /** Reported for information only: outside the goals of issue 7. */
+  /** Reported for information only: outside the benchmark goals. */
   extraView?: boolean;
 }
 
@@ -143,7 +143,7 @@ export const SCENARIOS: Scenario[] = [
         pattern: 'fanin',
         shared: true,
       }),
-      // Not in issue 7: saturated fan-in rates depend on how many messages each publisher read carries, which
+      // Not a benchmark goal: saturated fan-in rates depend on how many messages each publisher read carries, which
       // the broker's own delivery order feeds back into. At one fixed rate, with one message per publisher
       // write as devices send, the broker's CPU per message compares the brokers' cost directly.
       traffic(
@@ -200,7 +200,7 @@ export const SCENARIOS: Scenario[] = [
         pattern: 'p2p',
         paced: { fraction: 0.5, rateOf: 'S1.qos1' },
       }),
-      // Not in issue 7: the same traffic at one rate every broker sustains, so latencies compare at equal load.
+      // Not a benchmark goal: the same traffic at one rate every broker sustains, so latencies compare at equal load.
       traffic(
         'S6',
         'fixed20k',

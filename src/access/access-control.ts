@@ -7,7 +7,7 @@
 import type { Hooks } from '../broker/hooks.js';
 import type { Metrics } from '../broker/metrics.js';
 import type { AuthnResult, AuthzAction, AuthzResult, ClientInfo, Credential } from '../broker/types.js';
-import type { AuthzCache } from './authz-cache.js';
+import type { AuthzCache, AuthzCacheSettings } from './authz-cache.js';
 
 /** Answers from the rules a client brought from authentication (the client_info source). */
 export type ClientAclCheck = (
@@ -26,6 +26,8 @@ const IGNORE: AuthnResult = { kind: 'ignore' };
 export class AccessControl {
   /** Set by the authorization service: evaluates `client.acl` before the authorize hook runs. */
   clientAcl: ClientAclCheck | undefined;
+  /** Authorization cache settings for connections that log in from now on (authorization.cache). */
+  authzCache: AuthzCacheSettings = { enable: true, maxSize: 32, ttl: 60_000 };
 
   constructor(
     private readonly hooks: Hooks,

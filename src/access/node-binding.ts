@@ -1,33 +1,46 @@
 /**
  * Wires access control into a node: registers the built-in providers, loads `authentication`,
- * listener chains and `authorization` from the config, applies authorization settings to AccessControl and
- * new MQTT connections, and follows runtime config changes.
+ * listener chains and `authorization` from the config, applies authorization settings to AccessControl
+ * (which new connections of every protocol read), and follows runtime config changes.
  */
+import type { Broker } from '../broker/broker.js';
+import type { HermodConfig } from '../config/schema/index.js';
 import type { ListenerConfig, ListenerType } from '../config/schema/listeners.js';
-import type { HermodNode } from '../node.js';
+import type { ConfigService } from '../config/service.js';
+import type { Db } from '../store/db.js';
+import type { AccessControl } from './access-control.js';
 import { BUILT_IN_AUTHN_PROVIDERS } from './authn/providers.js';
-import { globalChain } from './authn/service.js';
+import { type AuthnService, globalChain } from './authn/service.js';
 import { BUILT_IN_AUTHZ_PROVIDERS } from './authz/providers.js';
-import type { CachedClient } from './authz/service.js';
+import type { AuthzService, CachedClient } from './authz/service.js';
+
+/** What access control needs of the node it runs in. */
+export interface AccessHost {
+  readonly access: AccessControl;
+  readonly authn: AuthnService;
+  readonly authz: AuthzService;
+  readonly configService: ConfigService;
+  /** The node store; open by the time access control starts. */
+  readonly db: Db | undefined;
+}
 
 /** Chain name of the global MQTT chain. */
 export const MQTT_GLOBAL_CHAIN = globalChain('mqtt');
 
-type AuthorizationConfig = HermodNode['config']['authorization'];
+type AuthorizationConfig = HermodConfig['authorization'];
 
 const registered = new WeakSet<object>();
-const unbind = new WeakMap<HermodNode, Array<() => void>>();
+const unbind = new WeakMap<AccessHost, Array<() => void>>();
 
 /** Live connections of every protocol, for clearing authorization caches. */
-export function liveClients(node: HermodNode): () => Iterable<CachedClient> {
+export function liveClients(broker: Broker): () => Iterable<CachedClient> {
   return function* () {
-    for (const r of node.broker.registry.records())
-      if (r.channel !== undefined) yield r.channel as CachedClient;
+    for (const r of broker.registry.records()) if (r.channel !== undefined) yield r.channel as CachedClient;
   };
 }
 
 /** Listener id → its own authenticator configs (only listeners that have some). */
-function listenerChains(listeners: HermodNode['config']['listeners']): Map<string, unknown[]> {
+function listenerChains(listeners: HermodConfig['listeners']): Map<string, unknown[]> {
   const out = new Map<string, unknown[]>();
   for (const [type, byName] of Object.entries(listeners) as Array<
     [ListenerType, Record<string, ListenerConfig>]
@@ -39,10 +52,10 @@ function listenerChains(listeners: HermodNode['config']['listeners']): Map<strin
   return out;
 }
 
-/** Applies no_match / deny_action to AccessControl and the cache settings to new MQTT connections. */
-function applySettings(node: HermodNode, a: AuthorizationConfig): void {
+/** Applies no_match / deny_action and the cache settings for new connections to AccessControl. */
+function applySettings(node: AccessHost, a: AuthorizationConfig): void {
   node.access.authz = { noMatch: a.no_match, denyAction: a.deny_action };
-  node.mqtt.authzCache = {
+  node.access.authzCache = {
     enable: a.cache.enable,
     maxSize: a.cache.max_size,
     ttl: a.cache.ttl,
@@ -51,7 +64,7 @@ function applySettings(node: HermodNode, a: AuthorizationConfig): void {
 }
 
 /** Starts node.authn and node.authz from the node's config (the store must be open). */
-export async function startAccess(node: HermodNode): Promise<void> {
+export async function startAccess(node: AccessHost): Promise<void> {
   const db = node.db;
   if (db === undefined) throw new Error('startAccess: the node store is not open');
   if (!registered.has(node.authn)) {
@@ -61,7 +74,7 @@ export async function startAccess(node: HermodNode): Promise<void> {
   }
   node.authn.start(db);
   node.authz.start(db, node.access);
-  const cfg = node.config;
+  const cfg = node.configService.config;
   applySettings(node, cfg.authorization);
   await node.authn.setChain(MQTT_GLOBAL_CHAIN, cfg.authentication);
   for (const [id, list] of listenerChains(cfg.listeners)) await node.authn.setChain(id, list);
@@ -84,7 +97,7 @@ export async function startAccess(node: HermodNode): Promise<void> {
 }
 
 /** Stops following config changes and closes every authenticator and source. */
-export async function stopAccess(node: HermodNode): Promise<void> {
+export async function stopAccess(node: AccessHost): Promise<void> {
   for (const off of unbind.get(node) ?? []) off();
   unbind.delete(node);
   await node.authn.stop();

@@ -4,7 +4,6 @@
  * consulted by every channel at CONNECT (the MQTT channel refuses with 0x8A, or return code 5 for 3.x).
  */
 import { BlockList, isIP } from 'node:net';
-import type { BanChecker } from '../mqtt/context.js';
 import type { Db } from '../store/db.js';
 import type { ClientInfo } from './types.js';
 
@@ -38,6 +37,11 @@ export class BanError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Decides whether a client is banned; every channel asks it at login. */
+export interface BanChecker {
+  isBanned(client: ClientInfo): boolean;
 }
 
 const SCOPE = 'banned';

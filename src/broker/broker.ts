@@ -3,10 +3,10 @@
  * frames; channels of every protocol call it with ClientInfo, Messages and SubOpts.
  */
 import { logger } from '../log.js';
+import { ClientRegistry, type KickReason, type LiveChannel, SessionRecord } from './client-registry.js';
 import type { Hooks } from './hooks.js';
 import type { Message } from './message.js';
 import type { Metrics } from './metrics.js';
-import { ClientRegistry, type KickReason, type LiveChannel, SessionRecord } from './registry.js';
 import { type RouteEntry, Router } from './router.js';
 import { Session, type SessionJournal, type SessionSettings } from './session.js';
 import type { SharedStrategy } from './shared-sub.js';

@@ -13,7 +13,7 @@ import type { DurabilityConfig } from '../config/schema/index.js';
 import { logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { Broker, BrokerJournal } from './broker.js';
-import type { SessionRecord } from './registry.js';
+import type { SessionRecord } from './client-registry.js';
 import type { Retainer } from './retainer.js';
 import type { Session } from './session.js';
 import { sessionState } from './session-store.js';

@@ -8,9 +8,9 @@ import { logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { Broker } from './broker.js';
 import { NEVER_EXPIRE } from './broker.js';
+import { SessionRecord } from './client-registry.js';
 import { parseWithBuffers, stringifyWithBuffers } from './json-buffers.js';
 import { Message } from './message.js';
-import { SessionRecord } from './registry.js';
 import { InflightPhase, Session, type SessionSettings } from './session.js';
 import type { ClientInfo, MessageProperties, QoS, SubOpts } from './types.js';
 

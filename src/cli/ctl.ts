@@ -323,7 +323,7 @@ const COMMANDS: Record<string, Command> = {
       } else throw new UsageError();
     },
   },
-  // gateway: the `emqx ctl gateway*` commands (issue 5).
+  // The `emqx ctl gateway*` commands.
   gateway: {
     usage: [
       'gateway list                        # List gateways and their status',
@@ -416,7 +416,7 @@ const COMMANDS: Record<string, Command> = {
       io.print(table(m), m);
     },
   },
-  // access control (issue 4): EMQX `emqx ctl authz cache-clean`.
+  // Access control: EMQX `emqx ctl authz cache-clean`.
   authz: {
     usage: [
       'authz cache-clean all              # Clear the authorization cache of every client',

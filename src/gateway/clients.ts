@@ -2,7 +2,7 @@
  * A gateway's clients as the API and CLI see them (EMQX `emqx_gateway_cm` + `emqx_gateway_api_clients`):
  * list with every filter, one client, kick, and subscriptions made through the live channel.
  */
-import type { SessionRecord } from '../broker/registry.js';
+import type { SessionRecord } from '../broker/client-registry.js';
 import type { SubOpts } from '../broker/types.js';
 import { GatewayConnection } from './conn.js';
 import type { GatewayScope } from './scope.js';

@@ -4,9 +4,10 @@
  * channel one at a time, and carries out the replies (send, timers, connected, close). It is the client's
  * LiveChannel in the registry and its session's outlet, and keeps the idle timeout before login.
  */
+
+import type { KickReason, LiveChannel } from '../broker/client-registry.js';
 import type { Watched } from '../broker/deadlines.js';
 import type { Message } from '../broker/message.js';
-import type { KickReason, LiveChannel } from '../broker/registry.js';
 import type { SessionOutlet } from '../broker/session.js';
 import type { ClientInfo, ConnInfo, QoS, SubOpts } from '../broker/types.js';
 import type { CloseReason, Connection, ConnectionHandler } from '../transport/connection.js';

@@ -5,10 +5,11 @@
  * mountpoints and hooks. One per connection; the channel holds it, the driver owns it.
  */
 import { randomBytes } from 'node:crypto';
-import { AuthzCache } from '../access/authz-cache.js';
+import type { AuthzCache } from '../access/authz-cache.js';
+import { applyAuthResult, newAuthzCache, renderMountpoint } from '../access/login.js';
 import type { TopicFilterEntry } from '../broker/hooks.js';
 import { Message } from '../broker/message.js';
-import { clientLookup, renderTemplate } from '../broker/placeholders.js';
+import { renderTemplate } from '../broker/placeholders.js';
 import type { AwaitRelResult, Session } from '../broker/session.js';
 import {
   joinShare,
@@ -186,12 +187,9 @@ export class GatewayChannelContext implements ChannelContext {
     // An async authenticator may answer after the client left: a session opened now would have no connection.
     if (this.driver.isClosed())
       return { ok: false, reason: 'not_authorized', message: 'connection closed during login' };
-    ci.is_superuser = auth.is_superuser === true;
-    if (auth.client_attrs !== undefined) ci.client_attrs = { ...ci.client_attrs, ...auth.client_attrs };
-    if (auth.acl !== undefined) ci.acl = auth.acl;
-    ci.mountpoint = renderTemplate(this.listener.mountpoint, clientLookup(ci));
-    const cache = env.authzCache();
-    this.authzCache = cache.enable ? new AuthzCache(cache) : undefined;
+    applyAuthResult(ci, auth);
+    renderMountpoint(ci, this.listener.mountpoint);
+    this.authzCache = newAuthzCache(env.authzCache());
     this.clientInfo = ci;
     this.connInfo = connInfo;
     this.expireAt = auth.expire_at;

@@ -8,6 +8,8 @@ import type { StaticDecode } from '@sinclair/typebox';
 import type { AccessControl } from '../access/access-control.js';
 import type { UserStore } from '../access/authn/types.js';
 import type { AuthzCacheSettings } from '../access/authz-cache.js';
+import { isBanned } from '../access/login.js';
+import type { BanChecker } from '../broker/banned.js';
 import type { Broker } from '../broker/broker.js';
 import { DeadlineMonitor } from '../broker/deadlines.js';
 import type { SessionSettings } from '../broker/session.js';
@@ -35,11 +37,8 @@ export interface GatewayHost {
   readonly config: { readonly mqtt: MqttConfig; readonly gateway?: unknown };
   /** Where `gateway` config changes are validated, applied and persisted. */
   readonly configService: Pick<ConfigService, 'getRaw' | 'update' | 'onChange'>;
-  /** Bans and the authorization cache settings, shared with MQTT clients. */
-  readonly mqtt: {
-    readonly banned: { isBanned(ci: ClientInfo): boolean } | undefined;
-    readonly authzCache: AuthzCacheSettings;
-  };
+  /** The ban list, shared with MQTT clients. */
+  readonly mqtt: { readonly banned: BanChecker | undefined };
   /** Authentication chains; absent on a node without access control (gateway authenticators are refused). */
   readonly authn?: ChainRegistry;
 }
@@ -73,8 +72,8 @@ export function hostEnv(host: GatewayHost): GatewayEnv {
       return host.access;
     },
     deadlines: new DeadlineMonitor(),
-    isBanned: (ci) => host.mqtt.banned?.isBanned(ci) ?? false,
-    authzCache: () => host.mqtt.authzCache,
+    isBanned: (ci) => isBanned(host.mqtt.banned, ci),
+    authzCache: () => host.access.authzCache,
     sessionDefaults: () => {
       const m = host.config.mqtt;
       return {

@@ -3,7 +3,7 @@
  * context needs from its driver: narrow interfaces so those files depend on these, never on each other
  * (gateway.ts builds connections; nothing under it imports gateway.ts back).
  */
-import type { LiveChannel } from '../broker/registry.js';
+import type { LiveChannel } from '../broker/client-registry.js';
 import type { Session } from '../broker/session.js';
 import type { ConnInfo } from '../broker/types.js';
 import type { Logger } from '../log.js';

@@ -4,6 +4,7 @@
  * gateways) whether or not the datagram transport has landed. A test or plugin may register its own.
  */
 import type { GatewayListenerConfig, GatewayListenerType } from '../config/schema/gateway-common.js';
+import { tlsOptionsFromConfig } from '../transport/config-options.js';
 import { createListener } from '../transport/index.js';
 import type { ListenerOptions } from '../transport/listener.js';
 import type { TransportFactory, TransportListenerSpec } from './types.js';
@@ -62,19 +63,7 @@ export function streamOptions(spec: TransportListenerSpec): ListenerOptions {
   };
   const s = c.ssl_options;
   if (spec.type === 'ssl' && s !== undefined) {
-    opts.tls = {
-      certfile: s.certfile,
-      keyfile: s.keyfile,
-      cacertfile: s.cacertfile || undefined,
-      password: s.password || undefined,
-      verify: s.verify,
-      failIfNoPeerCert: s.fail_if_no_peer_cert,
-      versions: s.versions,
-      ciphers: s.ciphers.length > 0 ? s.ciphers : undefined,
-      depth: s.depth,
-      handshakeTimeoutMs: s.handshake_timeout,
-      honorCipherOrder: s.honor_cipher_order,
-    };
+    opts.tls = tlsOptionsFromConfig(s);
   }
   return opts;
 }

@@ -9,9 +9,9 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { KickReason } from '../broker/client-registry.js';
 import type { Hooks } from '../broker/hooks.js';
 import type { Message } from '../broker/message.js';
-import type { KickReason } from '../broker/registry.js';
 import type { AwaitRelResult, SessionSettings } from '../broker/session.js';
 import type {
   AuthnErrorReason,
@@ -30,10 +30,26 @@ import type {
 } from '../config/schema/gateway-common.js';
 import type { Logger } from '../log.js';
 import type { ConnectionStats, PeerCertificate, TransportKind } from '../transport/connection.js';
-import type { BindAddress, ListenerEvents } from '../transport/listener.js';
+import type {
+  DatagramPeer,
+  DatagramRouter,
+  TransportFactory,
+  TransportListener,
+  TransportListenerSpec,
+} from '../transport/gateway-listener.js';
 
 /** Config and kick types a gateway module needs, re-exported so it imports one file. */
-export type { GatewayCommonConfig, GatewayListenerConfig, GatewayListenerType, KickReason };
+export type {
+  DatagramPeer,
+  DatagramRouter,
+  GatewayCommonConfig,
+  GatewayListenerConfig,
+  GatewayListenerType,
+  KickReason,
+  TransportFactory,
+  TransportListener,
+  TransportListenerSpec,
+};
 
 // ---------------------------------------------------------------- the module a gateway exports
 
@@ -91,19 +107,6 @@ export interface GatewayApi<C extends GatewayCommonConfig = GatewayCommonConfig>
   /** The gateway while it runs; undefined when unloaded or disabled (answer 404 then). */
   runtime(): GatewayRuntime<C> | undefined;
 }
-
-/** Where a datagram came from. */
-export interface DatagramPeer {
-  readonly host: string;
-  readonly port: number;
-}
-
-/**
- * Maps one datagram to the key of its connection: datagrams with the same key share one Connection and
- * one channel; undefined drops the datagram. A DTLS layer sits in front of this: it decrypts per peer
- * address and hands the router plaintext, so a router never sees ciphertext.
- */
-export type DatagramRouter = (datagram: Buffer, peer: DatagramPeer) => string | undefined;
 
 /** Something a gateway runs beside its channels. */
 export interface GatewayService {
@@ -449,38 +452,3 @@ export const GATEWAY_METRIC_NAMES = [
 
 /** One per-gateway counter name. */
 export type GatewayMetricName = (typeof GATEWAY_METRIC_NAMES)[number];
-
-// ---------------------------------------------------------------- transports
-
-/** What the framework asks a transport to listen with. */
-export interface TransportListenerSpec {
-  /** '<gateway>:<type>:<name>'; becomes Connection.listenerId. */
-  id: string;
-  type: GatewayListenerType;
-  bind: BindAddress;
-  /** Infinity = unlimited. */
-  maxConnections: number;
-  maxConnRate: number;
-  /** The listener's decoded config (tcp_options, ssl_options, udp_options, dtls_options, health_check). */
-  config: GatewayListenerConfig;
-  /** ms after which a datagram peer with no traffic may be forgotten by the transport (the gateway's idle_timeout). */
-  idleTimeoutMs: number;
-  /** Datagram transports: which connection a datagram belongs to (default: its peer address). */
-  routeDatagram?: DatagramRouter;
-}
-
-/** A running listener as the framework uses it (src/transport's Listener satisfies it). */
-export interface TransportListener {
-  readonly running: boolean;
-  readonly currentConnections: number;
-  address(): BindAddress | undefined;
-  start(): Promise<void>;
-  stop(closeConnections?: boolean): Promise<void>;
-}
-
-/**
- * Builds a listener of one type. tcp/ssl use src/transport's createListener; udp/dtls come from
- * src/transport/udp.ts, whose export `createDatagramListener` must have this signature (see
- * src/gateway/transports.ts: it is loaded lazily, so either side can land first).
- */
-export type TransportFactory = (spec: TransportListenerSpec, events: ListenerEvents) => TransportListener;

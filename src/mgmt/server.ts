@@ -1,6 +1,7 @@
 /**
  * The management plane: banned clients, alarms, dashboard users, API keys, and the REST API (/api/v5) on
- * the dashboard listener(s). Every API area is a Fastify plugin listed in ./api/index.ts.
+ * the dashboard listener(s). Every API area is its own Fastify plugin scope, listed in ./api/index.ts; the auth
+ * guard is one onRequest hook on the root instance, so it covers every scope.
  */
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -8,12 +9,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { type FastifyError, type FastifyInstance, fastify } from 'fastify';
 import { Alarms } from '../broker/alarms.js';
-import { BannedStore } from '../broker/banned.js';
 import { HookPriority } from '../broker/hooks.js';
 import { logger } from '../log.js';
-import type { HermodNode } from '../node.js';
 import { VERSION } from '../version.js';
-import { AREAS } from './api/index.js';
+import { registerAreas } from './api/index.js';
 import { statusRoutes } from './api/status.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { authGuard } from './auth/guard.js';
@@ -21,10 +20,10 @@ import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
 import { ApiError } from './errors.js';
 import { loopbackUrl, removeRuntimeFiles, writeRuntimeFiles } from './runtime.js';
-import type { Api, ConfigReloader, MgmtContext, TypeBoxProvider } from './types.js';
+import type { Api, ConfigReloader, MgmtNode, MgmtPlane, TypeBoxProvider } from './types.js';
 
 export interface Management {
-  readonly ctx: MgmtContext;
+  readonly ctx: MgmtPlane;
   /** Base URL of the HTTP listener (loopback form), undefined when it is disabled. */
   readonly url: string | undefined;
   /** Bound port of the HTTP listener. */
@@ -35,12 +34,12 @@ export interface Management {
 }
 
 /** Starts the management plane of a started node (its store must be open). */
-export async function startManagement(node: HermodNode): Promise<Management> {
+export async function startManagement(node: MgmtNode): Promise<Management> {
   const db = node.db;
-  if (db === undefined) throw new Error('startManagement: the node store is not open');
+  const banned = node.banned;
+  if (db === undefined || banned === undefined)
+    throw new Error('startManagement: the node store is not open');
   const cfg = node.config.dashboard;
-  const banned = new BannedStore(db);
-  node.mqtt.banned = banned;
   const users = new Users(db);
   await users.ensureDefault(cfg.default_username, cfg.default_password);
   const apiKeys = new ApiKeys(db);
@@ -53,7 +52,7 @@ export async function startManagement(node: HermodNode): Promise<Management> {
       logger.error({ err, file: bootstrap }, 'cannot load api_key.bootstrap_file');
     }
   }
-  const ctx: MgmtContext = {
+  const ctx: MgmtPlane = {
     node,
     users,
     apiKeys,
@@ -114,7 +113,6 @@ export async function startManagement(node: HermodNode): Promise<Management> {
     }
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
-    banned.stop();
     offConnected();
     throw err;
   }
@@ -129,9 +127,7 @@ export async function startManagement(node: HermodNode): Promise<Management> {
     async close() {
       if (runtimeDir !== undefined && url !== undefined) removeRuntimeFiles(runtimeDir, process.pid);
       await Promise.all(servers.map((s) => s.close()));
-      banned.stop();
       offConnected();
-      if (node.mqtt.banned === banned) node.mqtt.banned = undefined;
     },
   };
 }
@@ -147,7 +143,7 @@ function boundPort(app: FastifyInstance): number {
 
 /** Builds (without listening) the Fastify app serving the REST API; tests may call it with `inject`. */
 export async function buildApi(
-  ctx: MgmtContext,
+  ctx: MgmtPlane,
   opts: { https?: { cert: Buffer; key: Buffer; ca?: Buffer; passphrase?: string } },
 ): Promise<FastifyInstance> {
   const dash = ctx.node.config.dashboard;
@@ -209,13 +205,7 @@ export async function buildApi(
   await app.register(async (root) =>
     statusRoutes(root.withTypeProvider<TypeBoxProvider>() as Api, ctx, true),
   );
-  await app.register(
-    async (scope) => {
-      const api = scope.withTypeProvider<TypeBoxProvider>() as Api;
-      for (const area of AREAS) await area(api, ctx);
-    },
-    { prefix: '/api/v5' },
-  );
+  await registerAreas(app, ctx);
   await app.ready();
   return app;
 }

@@ -1,16 +1,29 @@
 /**
  * What every API area plugin receives: a Fastify instance typed from TypeBox schemas, and the management
- * context (the node plus the management plane's own stores).
+ * context (the node's MgmtNode view plus the management plane's own stores).
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyInstance, FastifyTypeProvider, RawServerDefault } from 'fastify';
+import type { AuthnService } from '../access/authn/service.js';
+import type { AuthzService } from '../access/authz/service.js';
 import type { Alarms } from '../broker/alarms.js';
 import type { BannedStore } from '../broker/banned.js';
+import type { Broker } from '../broker/broker.js';
+import type { Hooks } from '../broker/hooks.js';
+import type { Metrics } from '../broker/metrics.js';
+import type { Retainer } from '../broker/retainer.js';
 import type { Session } from '../broker/session.js';
 import type { ConnInfo } from '../broker/types.js';
-import type { HermodNode } from '../node.js';
+import type { HermodConfig } from '../config/schema/index.js';
+import type { ListenerConfig, ListenerType } from '../config/schema/listeners.js';
+import type { ConfigService } from '../config/service.js';
+import type { ExHookService } from '../exhook/service.js';
+import type { GatewayRegistry } from '../gateway/registry.js';
+import type { MqttHost } from '../mqtt/host.js';
+import type { Db } from '../store/db.js';
+import type { Listener } from '../transport/listener.js';
 import type { ApiKeys } from './auth/api-keys.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Users } from './auth/users.js';
@@ -37,8 +50,38 @@ export type Api = FastifyInstance<
  */
 export type ConfigReloader = () => Promise<{ changed: string[] }>;
 
-export interface MgmtContext {
-  readonly node: HermodNode;
+/** The node as the management plane sees it: exactly the members the API areas use. */
+export interface MgmtNode {
+  readonly name: string;
+  /** The live config (replaced on every runtime change). */
+  readonly config: HermodConfig;
+  readonly configService: ConfigService;
+  readonly broker: Broker;
+  readonly hooks: Hooks;
+  readonly metrics: Metrics;
+  readonly authn: AuthnService;
+  readonly authz: AuthzService;
+  readonly exhook: ExHookService;
+  readonly gateways: GatewayRegistry;
+  /** Retained messages (the API runs only while the node does). */
+  readonly retainer: Retainer;
+  /** Uptime source ($SYS publisher); set once the node started. */
+  readonly sys: { readonly uptime: number } | undefined;
+  /** Banned clients; set once the node store is open. */
+  readonly banned: BannedStore | undefined;
+  /** The node store; open while the node runs. */
+  readonly db: Db | undefined;
+  /** Live MQTT channels (for process counts). */
+  readonly mqtt: Pick<MqttHost, 'channels'>;
+  /** Running MQTT listeners by id ('tcp:default'). */
+  readonly listeners: ReadonlyMap<string, Listener>;
+  startListener(type: ListenerType, name: string, cfg: ListenerConfig): Promise<Listener>;
+  stopListener(id: string): Promise<boolean>;
+}
+
+/** What every API area receives: the node and the management plane's own stores. */
+export interface MgmtPlane {
+  readonly node: MgmtNode;
   readonly users: Users;
   readonly apiKeys: ApiKeys;
   readonly tokens: Tokens;
@@ -50,8 +93,11 @@ export interface MgmtContext {
   reloadConfig: ConfigReloader | undefined;
 }
 
+/** The former name of MgmtPlane, still used by the gateway API files until they move to their gateways. */
+export type MgmtContext = MgmtPlane;
+
 /** One API area: registers its routes and schemas. */
-export type ApiArea = (app: Api, ctx: MgmtContext) => void | Promise<void>;
+export type ApiArea = (app: Api, ctx: MgmtPlane) => void | Promise<void>;
 
 /** Who made a request (set by the auth guard). */
 export interface Actor {

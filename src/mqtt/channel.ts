@@ -4,10 +4,10 @@
  * only place that knows MQTT; the session, broker and access control below it are protocol-agnostic.
  */
 import type { AuthzCache } from '../access/authz-cache.js';
+import type { KickReason } from '../broker/client-registry.js';
 import type { Watched } from '../broker/deadlines.js';
 import type { Message } from '../broker/message.js';
-import type { KickReason, LiveChannel } from '../broker/registry.js';
-import type { Session, SessionOutlet } from '../broker/session.js';
+import type { Session } from '../broker/session.js';
 import type { AuthzAction, ClientInfo, ConnInfo, QoS, SubOpts } from '../broker/types.js';
 import { logger } from '../log.js';
 import type { CloseReason, Connection, ConnectionHandler } from '../transport/connection.js';
@@ -21,39 +21,21 @@ import type {
 } from './codec/packets.js';
 import { MqttParser } from './codec/parser.js';
 import { encodePubAck, serialize } from './codec/serializer.js';
-import type { MqttContext, MqttListenerInfo } from './context.js';
-import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './handlers/acks.js';
-import { handleAuth } from './handlers/auth.js';
-import { type ConnackProps, handleConnect } from './handlers/connect.js';
-import { handleDisconnect } from './handlers/disconnect.js';
-import { handlePublish } from './handlers/publish.js';
-import { handleSubscribe } from './handlers/subscribe.js';
-import { handleUnsubscribe } from './handlers/unsubscribe.js';
+import { dispatch } from './handlers/index.js';
+import type { MqttHost, MqttListenerInfo } from './host.js';
 import { OutgoingPublisher } from './outgoing.js';
 import { RC, reasonName } from './reason-codes.js';
+import {
+  ChannelState,
+  type ClientCounts,
+  type ConnackProps,
+  type EnhancedAuthState,
+  type HandlerResult,
+  type MqttClient,
+} from './state.js';
 import { publishWill } from './will.js';
 
-export enum ChannelState {
-  /** Waiting for CONNECT. */
-  Idle = 0,
-  /** CONNECT received; authentication (possibly enhanced, over AUTH) in progress. */
-  Connecting = 1,
-  Connected = 2,
-  Closed = 3,
-}
-
-/** Packet handlers may finish later (an async hook); the channel then holds further packets in order. */
-export type HandlerResult = void | Promise<void>;
-
-/** Enhanced authentication in progress (MQTT 5 AUTH exchange). */
-export interface EnhancedAuthState {
-  method: string;
-  state: unknown;
-  /** True for re-authentication of a connected client. */
-  reauth: boolean;
-}
-
-export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChannel, Watched {
+export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
   readonly parser: MqttParser;
   state = ChannelState.Idle;
   version: ProtocolVersion = 4;
@@ -80,7 +62,7 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   /** The CONNECT waiting for an enhanced-authentication exchange to finish. */
   pendingConnect: { packet: ConnectPacket; connack: ConnackProps } | undefined;
   /** Per-client counters for the clients API (EMQX recv_pkt, recv_msg.qosN, send_pkt, send_msg.qosN). */
-  readonly counts = { recvPkt: 0, sendPkt: 0, recvMsg: [0, 0, 0], sendMsg: [0, 0, 0] };
+  readonly counts: ClientCounts = { recvPkt: 0, sendPkt: 0, recvMsg: [0, 0, 0], sendMsg: [0, 0, 0] };
   /** Packets that arrived while an async step (hook, authentication) was running. */
   private backlog: ClientPacket[] | undefined;
   private authExpiryTimer: NodeJS.Timeout | undefined;
@@ -89,14 +71,14 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   private sessionHandedOver = false;
 
   constructor(
-    readonly ctx: MqttContext,
+    readonly host: MqttHost,
     readonly conn: Connection,
     readonly listener: MqttListenerInfo,
   ) {
-    this.parser = new MqttParser({ maxPacketSize: ctx.mqtt.max_packet_size, role: 'server' });
+    this.parser = new MqttParser({ maxPacketSize: host.mqtt.max_packet_size, role: 'server' });
     this.outgoing = new OutgoingPublisher(this);
-    ctx.channels.add(this);
-    ctx.deadlines.add(this);
+    host.channels.add(this);
+    host.deadlines.add(this);
     conn.setHandler(this);
   }
 
@@ -117,7 +99,7 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
 
   onData(chunk: Buffer): void {
     this.lastRecv = Date.now();
-    this.ctx.broker.metrics.c['bytes.received'] += chunk.length;
+    this.host.broker.metrics.c['bytes.received'] += chunk.length;
     if (this.state === ChannelState.Closed) return;
     const err = this.parser.push(chunk, this);
     // The packets handled above may have closed the channel.
@@ -138,7 +120,7 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   /** Parser sink: one complete packet. */
   onPacket(packet: MqttPacket): void {
     if (this.state === ChannelState.Closed) return;
-    this.ctx.broker.metrics.c['packets.received']++;
+    this.host.broker.metrics.c['packets.received']++;
     this.counts.recvPkt++;
     if (this.backlog !== undefined) {
       this.backlog.push(packet as ClientPacket);
@@ -150,7 +132,7 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   private process(packet: ClientPacket): void {
     let r: HandlerResult;
     try {
-      r = this.handle(packet);
+      r = dispatch(this, packet);
     } catch (err) {
       this.internalError(err);
       return;
@@ -174,7 +156,7 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
       const packet = backlog.shift()!;
       let r: HandlerResult;
       try {
-        r = this.handle(packet);
+        r = dispatch(this, packet);
       } catch (err) {
         this.internalError(err);
         return;
@@ -191,56 +173,6 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
     if (this.state !== ChannelState.Closed) this.conn.resume();
   }
 
-  private handle(p: ClientPacket): HandlerResult {
-    const m = this.ctx.broker.metrics.c;
-    switch (this.state) {
-      case ChannelState.Idle:
-        if (p.cmd === 'connect') return handleConnect(this, p);
-        return this.protocolError(`${p.cmd} before CONNECT`);
-      case ChannelState.Connecting:
-        if (p.cmd === 'auth') return handleAuth(this, p);
-        if (p.cmd === 'disconnect') {
-          m['packets.disconnect.received']++;
-          this.close('normal');
-          return;
-        }
-        return this.protocolError(`${p.cmd} during authentication`);
-      case ChannelState.Connected:
-        break;
-      default:
-        return;
-    }
-    switch (p.cmd) {
-      case 'publish':
-        return handlePublish(this, p);
-      case 'puback':
-        return handlePuback(this, p);
-      case 'pubrec':
-        return handlePubrec(this, p);
-      case 'pubrel':
-        return handlePubrel(this, p);
-      case 'pubcomp':
-        return handlePubcomp(this, p);
-      case 'subscribe':
-        return handleSubscribe(this, p);
-      case 'unsubscribe':
-        return handleUnsubscribe(this, p);
-      case 'pingreq':
-        m['packets.pingreq.received']++;
-        this.send({ cmd: 'pingresp' });
-        m['packets.pingresp.sent']++;
-        return;
-      case 'disconnect':
-        return handleDisconnect(this, p);
-      case 'auth':
-        return handleAuth(this, p);
-      case 'connect':
-        // A second CONNECT is a protocol violation [MQTT-3.1.0-2].
-        m['packets.connect.received']++;
-        return this.protocolError('second CONNECT');
-    }
-  }
-
   // ------------------------------------------------------------------ sending
 
   /** Serializes and queues one packet. */
@@ -252,7 +184,7 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
 
   sendFrame(frame: Buffer): void {
     this.counts.sendPkt++;
-    const c = this.ctx.broker.metrics.c;
+    const c = this.host.broker.metrics.c;
     c['packets.sent']++;
     c['bytes.sent'] += frame.length;
     this.conn.send(frame);
@@ -294,19 +226,19 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
 
   sendPubrel(packetId: number): void {
     this.send({ cmd: 'pubrel', packetId, reasonCode: 0 });
-    this.ctx.broker.metrics.c['packets.pubrel.sent']++;
+    this.host.broker.metrics.c['packets.pubrel.sent']++;
   }
 
   // ------------------------------------------------------------------ access control
 
   /** Authorizes an action on an unmounted topic (superusers pass; cache per connection). */
   authorize(action: AuthzAction, topic: string): boolean | Promise<boolean> {
-    return this.ctx.access.authorize(this.clientInfo, action, topic, this.authzCache);
+    return this.host.access.authorize(this.clientInfo, action, topic, this.authzCache);
   }
 
   /** The broker's deny_action: with 'disconnect' a denied client is disconnected with 0x87. */
   denied(): void {
-    if (this.ctx.access.authz.denyAction === 'disconnect')
+    if (this.host.access.authz.denyAction === 'disconnect')
       this.disconnect(RC.NOT_AUTHORIZED, 'not_authorized');
   }
 
@@ -333,7 +265,7 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   /** Sends DISCONNECT with `rc` (MQTT 5, after CONNACK only) and closes. */
   disconnect(rc: number, reason: string, reasonText?: string): void {
     if (this.state === ChannelState.Closed) return;
-    const m = this.ctx.broker.metrics.c;
+    const m = this.host.broker.metrics.c;
     if (this.version === 5 && this.state === ChannelState.Connected) {
       this.send({
         cmd: 'disconnect',
@@ -359,7 +291,7 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   }
 
   private onParseError(err: MqttParseError): void {
-    const c = this.ctx.broker.metrics.c;
+    const c = this.host.broker.metrics.c;
     if (err.reasonCode === RC.PACKET_TOO_LARGE) c['packets.too_large']++;
     else c['packets.malformed']++;
     if (this.state === ChannelState.Idle && err.reasonCode === RC.UNSUPPORTED_PROTOCOL_VERSION) {
@@ -419,15 +351,15 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   deadline(): number {
     if (this.state === ChannelState.Connected) {
       return this.keepaliveMs > 0
-        ? this.lastRecv + this.keepaliveMs * this.ctx.mqtt.keepalive_multiplier
+        ? this.lastRecv + this.keepaliveMs * this.host.mqtt.keepalive_multiplier
         : Infinity;
     }
-    return this.openedAt + this.ctx.mqtt.idle_timeout;
+    return this.openedAt + this.host.mqtt.idle_timeout;
   }
 
   onDeadline(): void {
     if (this.state === ChannelState.Connected) {
-      this.ctx.broker.metrics.c['client.keepalive_timeout']++;
+      this.host.broker.metrics.c['client.keepalive_timeout']++;
       logger.info(
         { clientid: this.clientInfo.clientid, keepalive: this.keepaliveMs / 1000 },
         'mqtt: keepalive timeout',
@@ -448,11 +380,11 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
     const wasConnected = this.state === ChannelState.Connected;
     this.state = ChannelState.Closed;
     this.backlog = undefined;
-    this.ctx.deadlines.remove(this);
-    this.ctx.channels.delete(this);
+    this.host.deadlines.remove(this);
+    this.host.channels.delete(this);
     if (this.authExpiryTimer !== undefined) clearTimeout(this.authExpiryTimer);
     if (!wasConnected) return;
-    const broker = this.ctx.broker;
+    const broker = this.host.broker;
     const session = this.session;
     this.connInfo.disconnected_at = Date.now();
     if (session !== undefined && !this.sessionHandedOver) broker.closeSession(this.namespace, this, session);
@@ -479,12 +411,12 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
     const expiry = session?.expiryInterval ?? 0;
     if (delay > 0 && expiry > 0 && reason !== 'discarded' && reason !== 'shutdown') {
       const clientInfo = this.clientInfo;
-      const ctx = this.ctx;
-      ctx.broker.scheduleWill(this.namespace, clientInfo.clientid, Math.min(delay, expiry) * 1000, () =>
-        publishWill(ctx, clientInfo, will),
+      const host = this.host;
+      host.broker.scheduleWill(this.namespace, clientInfo.clientid, Math.min(delay, expiry) * 1000, () =>
+        publishWill(host, clientInfo, will),
       );
       return;
     }
-    publishWill(this.ctx, this.clientInfo, will);
+    publishWill(this.host, this.clientInfo, will);
   }
 }

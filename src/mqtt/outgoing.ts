@@ -7,9 +7,9 @@
 import type { FrameCacheEntry, Message } from '../broker/message.js';
 import { unmount } from '../broker/topic.js';
 import type { QoS, SubOpts } from '../broker/types.js';
-import type { MqttChannel } from './channel.js';
 import type { PublishPacket, PublishProperties } from './codec/packets.js';
 import { encodePublish } from './codec/serializer.js';
+import type { MqttClient } from './state.js';
 
 /** Variants kept per message; beyond this, frames are built but not cached. */
 const MAX_CACHED_VARIANTS = 8;
@@ -18,7 +18,7 @@ export class OutgoingPublisher {
   /** Topic → alias we assigned towards this client (MQTT 5 Topic Alias, server side). */
   private aliases: Map<string, number> | undefined;
 
-  constructor(private readonly ch: MqttChannel) {}
+  constructor(private readonly ch: MqttClient) {}
 
   /** Sends one delivery; false when it exceeds the client's Maximum Packet Size (dropped). */
   publish(msg: Message, qos: QoS, packetId: number, retain: boolean, dup: boolean, opts: SubOpts): boolean {
@@ -74,7 +74,7 @@ export class OutgoingPublisher {
       pidOffset = built.packetIdOffset;
     }
     if (ch.clientMaxPacketSize > 0 && frame.length > ch.clientMaxPacketSize) return false;
-    const c = ch.ctx.broker.metrics.c;
+    const c = ch.host.broker.metrics.c;
     c['packets.sent']++;
     c['packets.publish.sent']++;
     c['messages.sent']++;

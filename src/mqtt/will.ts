@@ -7,10 +7,10 @@ import { mount } from '../broker/topic.js';
 import type { ClientInfo } from '../broker/types.js';
 import { logger } from '../log.js';
 import type { Will } from './codec/packets.js';
-import type { MqttContext } from './context.js';
+import type { MqttHost } from './host.js';
 
 /** Publishes `will` on behalf of `client` (whose connection is gone). */
-export function publishWill(ctx: MqttContext, client: ClientInfo, will: Will): void {
+export function publishWill(host: MqttHost, client: ClientInfo, will: Will): void {
   const send = (allowed: boolean) => {
     if (!allowed) {
       logger.info(
@@ -29,9 +29,9 @@ export function publishWill(ctx: MqttContext, client: ClientInfo, will: Will): v
       Object.keys(props).length > 0 ? props : undefined,
       { username: client.username, peerhost: client.peerhost, protocol: 'mqtt' },
     );
-    void ctx.broker.publish(msg);
+    void host.broker.publish(msg);
   };
-  const r = ctx.access.authorize(
+  const r = host.access.authorize(
     client,
     { action_type: 'publish', qos: will.qos, retain: will.retain },
     will.topic,

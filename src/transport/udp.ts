@@ -10,7 +10,7 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { GatewayListenerConfig } from '../config/schema/gateway-common.js';
-import type { TransportListener, TransportListenerSpec } from '../gateway/types.js';
+import type { TransportListener, TransportListenerSpec } from './gateway-listener.js';
 import type { BindAddress, ListenerEvents, ListenerRefusal } from './listener.js';
 import { TokenBucket } from './rate-limiter.js';
 import { plainHost } from './stream-listener.js';

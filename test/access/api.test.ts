@@ -186,7 +186,7 @@ describe('REST API: /authorization', () => {
     assert.equal(put.body.no_match, 'deny');
     assert.equal(put.body.cache.max_size, 8);
     assert.equal(b.node.access.authz.noMatch, 'deny');
-    assert.equal(b.node.mqtt.authzCache.maxSize, 8);
+    assert.equal(b.node.access.authzCache.maxSize, 8);
     assert.equal((await api.put('/authorization/settings', { no_match: 'perhaps' })).status, 400);
   });
 

@@ -5,7 +5,7 @@
  * without a broker session.
  */
 import type { FastifyInstance } from 'fastify';
-import type { KickReason } from '../../src/broker/registry.js';
+import type { KickReason } from '../../src/broker/client-registry.js';
 import {
   type GatewayCommonConfig,
   GatewayEntry,

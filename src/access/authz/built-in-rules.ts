@@ -4,8 +4,8 @@
  */
 import type { AuthzAction, ClientInfo } from '../../broker/types.js';
 import type { Db } from '../../store/db.js';
+import { AuthzError } from './errors.js';
 import { firstMatch, type Permission, type Rule, rawRule } from './rules.js';
-import { AuthzError } from './types.js';
 
 export type WhoType = 'username' | 'clientid' | 'all';
 

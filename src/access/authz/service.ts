@@ -15,13 +15,8 @@ import { Counters } from '../counters.js';
 import { checkConfig } from '../schema-parts.js';
 import { BuiltInRules } from './built-in-rules.js';
 import { clientInfoAnswer } from './client-info.js';
-import {
-  type AuthzAnswer,
-  type AuthzEnv,
-  AuthzError,
-  type AuthzSource,
-  type AuthzSourceProvider,
-} from './types.js';
+import { AuthzError } from './errors.js';
+import type { AuthzAnswer, AuthzEnv, AuthzSource, AuthzSourceProvider } from './types.js';
 
 const METRICS = ['total', 'allow', 'deny', 'nomatch', 'ignore'] as const;
 type MetricName = (typeof METRICS)[number];

@@ -49,14 +49,3 @@ export function defineSource<S extends TSchema>(p: {
     create: (config, env) => p.create(config as StaticDecode<S>, env),
   };
 }
-
-/** An error with an API code. */
-export class AuthzError extends Error {
-  constructor(
-    readonly code: 'ALREADY_EXISTS' | 'NOT_FOUND' | 'BAD_REQUEST',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'AuthzError';
-  }
-}

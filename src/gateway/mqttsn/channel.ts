@@ -3,7 +3,7 @@
  * clients (asleep / awake), SEARCHGW, and dispatch of REGISTER/PUBLISH/SUBSCRIBE to pubsub.ts and of
  * deliveries to the outbox. Pure: every handler returns replies for the driver.
  */
-import type { KickReason } from '../../broker/registry.js';
+import type { KickReason } from '../../broker/client-registry.js';
 import { isWildcard } from '../../broker/topic.js';
 import type { QoS } from '../../broker/types.js';
 import type { Logger } from '../../log.js';

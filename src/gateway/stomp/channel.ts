@@ -3,7 +3,7 @@
  * publish with header pass-through, SUBSCRIBE/UNSUBSCRIBE with ids and ack modes, MESSAGE delivery,
  * ACK/NACK, receipts, transactions and DISCONNECT. Pure: every handler returns replies for the driver.
  */
-import type { KickReason } from '../../broker/registry.js';
+import type { KickReason } from '../../broker/client-registry.js';
 import { parseSubscriptionTopic, topicMatches } from '../../broker/topic.js';
 import type { SubOpts } from '../../broker/types.js';
 import { andThen } from '../maybe-async.js';

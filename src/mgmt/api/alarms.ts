@@ -3,9 +3,9 @@ import { Type } from '@sinclair/typebox';
 import type { Alarm } from '../../broker/alarms.js';
 import { rfc3339, rfc3339OrInfinity } from '../format.js';
 import { PageQuery, paginate } from '../pagination.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 
-export function alarmsArea(app: Api, ctx: MgmtContext): void {
+export function alarmsArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['Alarms'];
   const format = (a: Alarm) => ({
     node: ctx.node.name,

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { ApiKey } from '../auth/api-keys.js';
 import { badRequest, ErrorBody, NoContent, notFound } from '../errors.js';
 import { parseTime, rfc3339, rfc3339OrInfinity } from '../format.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 
 const Expiry = Type.Union([Type.String(), Type.Integer()], {
   description: 'RFC 3339, epoch seconds or "infinity"',
@@ -32,7 +32,7 @@ function expiry(v: string | number | undefined): number | undefined {
   return t;
 }
 
-export function apiKeysArea(app: Api, ctx: MgmtContext): void {
+export function apiKeysArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['API Keys'];
   const noApiKey = { apiKey: false };
   app.get('/api_key', { config: noApiKey, schema: { tags, summary: 'List API keys' } }, async () =>

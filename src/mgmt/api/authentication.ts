@@ -11,7 +11,7 @@ import { MQTT_GLOBAL_CHAIN } from '../../access/node-binding.js';
 import { ConfigUpdateError } from '../../config/service.js';
 import { ApiError, badRequest, ErrorBody, NoContent, notFound } from '../errors.js';
 import { PageQuery, paginate } from '../pagination.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 import { parseMultipart } from './gateways-multipart.js';
 
 type Raw = Record<string, unknown>;
@@ -41,17 +41,17 @@ const idOf = (c: Raw) =>
   authenticatorId(String(c.mechanism), typeof c.backend === 'string' ? c.backend : undefined);
 
 /** The authenticators of the global chain as written (file form). */
-function rawList(ctx: MgmtContext): Raw[] {
+function rawList(ctx: MgmtPlane): Raw[] {
   const v = ctx.node.configService.getRaw('authentication');
   return Array.isArray(v) ? (v as Raw[]) : [];
 }
 
-function secretsOf(ctx: MgmtContext, c: Raw): readonly string[] {
+function secretsOf(ctx: MgmtPlane, c: Raw): readonly string[] {
   return ctx.node.authn.provider(idOf(c))?.secrets ?? ['password'];
 }
 
 /** An authenticator with defaults filled in (when it runs) and secrets masked. */
-function view(ctx: MgmtContext, raw: Raw): Raw {
+function view(ctx: MgmtPlane, raw: Raw): Raw {
   const id = idOf(raw);
   const live = ctx.node.authn.authenticator(MQTT_GLOBAL_CHAIN, id);
   const out: Raw = { id, ...(live?.config ?? raw) };
@@ -74,7 +74,7 @@ function apiError(err: unknown): Error {
 }
 
 /** Validates, then replaces the global chain through ConfigService. */
-async function save(ctx: MgmtContext, list: Raw[]): Promise<void> {
+async function save(ctx: MgmtPlane, list: Raw[]): Promise<void> {
   try {
     ctx.node.authn.validate(list);
     await ctx.node.configService.update('authentication', list);
@@ -83,7 +83,7 @@ async function save(ctx: MgmtContext, list: Raw[]): Promise<void> {
   }
 }
 
-function find(ctx: MgmtContext, id: string): { list: Raw[]; index: number } {
+function find(ctx: MgmtPlane, id: string): { list: Raw[]; index: number } {
   const list = rawList(ctx);
   const index = list.findIndex((c) => idOf(c) === id);
   if (index < 0) throw notFound(`Authenticator '${id}' not found`);
@@ -96,7 +96,7 @@ function writable(body: Raw): Raw {
   return rest;
 }
 
-function usersOf(ctx: MgmtContext, id: string): UserStore {
+function usersOf(ctx: MgmtPlane, id: string): UserStore {
   find(ctx, id);
   const store = ctx.node.authn.users(MQTT_GLOBAL_CHAIN, id);
   if (store === undefined)
@@ -128,7 +128,7 @@ export function reorder<T>(list: T[], names: string[], nameOf: (t: T) => string,
 
 /** EMQX's status answer for an authenticator or a source (one node). */
 export function statusBody(
-  ctx: MgmtContext,
+  ctx: MgmtPlane,
   s: { status: string; metrics: Record<string, number> },
 ): Record<string, unknown> {
   const node = ctx.node.name;
@@ -164,7 +164,7 @@ function importRecords(body: unknown, contentType: string): ImportRecord[] {
   throw badRequest('expected a multipart/form-data upload with a "filename" field, or a JSON array of users');
 }
 
-export async function authenticationArea(app: Api, ctx: MgmtContext): Promise<void> {
+export async function authenticationArea(app: Api, ctx: MgmtPlane): Promise<void> {
   // Encapsulated so the multipart parser serves only these routes.
   await app.register(async (scope) => {
     const api = scope as unknown as Api;
@@ -175,7 +175,7 @@ export async function authenticationArea(app: Api, ctx: MgmtContext): Promise<vo
   });
 }
 
-function routes(app: Api, ctx: MgmtContext): void {
+function routes(app: Api, ctx: MgmtPlane): void {
   app.get('/authentication', { schema: { tags, summary: 'The global authentication chain' } }, async () =>
     rawList(ctx).map((c) => view(ctx, c)),
   );

@@ -7,13 +7,13 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { RuleItem, WhoType } from '../../access/authz/built-in-rules.js';
+import { AuthzError } from '../../access/authz/errors.js';
 import { aclText } from '../../access/authz/sources/file.js';
-import { AuthzError } from '../../access/authz/types.js';
 import { AuthorizationSchema } from '../../config/schema/authz.js';
 import { ConfigUpdateError } from '../../config/service.js';
 import { ApiError, badRequest, ErrorBody, NoContent, notFound } from '../errors.js';
 import { PageQuery, paginate } from '../pagination.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 import { moveItem, reorder, statusBody } from './authentication.js';
 
 type Raw = Record<string, unknown>;
@@ -40,12 +40,12 @@ const Settings = Type.Object(
 );
 
 /** The `authorization` root key as written (file form). */
-function rawAuthz(ctx: MgmtContext): Raw {
+function rawAuthz(ctx: MgmtPlane): Raw {
   const v = ctx.node.configService.getRaw('authorization');
   return v !== null && typeof v === 'object' ? (v as Raw) : {};
 }
 
-function rawSources(ctx: MgmtContext): Raw[] {
+function rawSources(ctx: MgmtPlane): Raw[] {
   const s = rawAuthz(ctx).sources;
   return Array.isArray(s) ? (s as Raw[]) : [];
 }
@@ -63,7 +63,7 @@ function apiError(err: unknown): Error {
   return badRequest((err as Error).message);
 }
 
-async function save(ctx: MgmtContext, next: Raw): Promise<void> {
+async function save(ctx: MgmtPlane, next: Raw): Promise<void> {
   try {
     if (Array.isArray(next.sources)) ctx.node.authz.validate(next.sources);
     await ctx.node.configService.update('authorization', next);
@@ -72,12 +72,12 @@ async function save(ctx: MgmtContext, next: Raw): Promise<void> {
   }
 }
 
-function secretsOf(ctx: MgmtContext, type: string): readonly string[] {
+function secretsOf(ctx: MgmtPlane, type: string): readonly string[] {
   return ctx.node.authz.providerSecrets(type);
 }
 
 /** A source with defaults (when running) and masked secrets; the file source shows its rules text. */
-function view(ctx: MgmtContext, raw: Raw): Raw {
+function view(ctx: MgmtPlane, raw: Raw): Raw {
   const type = String(raw.type);
   const out: Raw = { ...(ctx.node.authz.source(type)?.config ?? raw) };
   for (const k of secretsOf(ctx, type)) if (typeof out[k] === 'string' && out[k] !== '') out[k] = MASK;
@@ -94,7 +94,7 @@ function view(ctx: MgmtContext, raw: Raw): Raw {
   return out;
 }
 
-function find(ctx: MgmtContext, type: string): { list: Raw[]; index: number } {
+function find(ctx: MgmtPlane, type: string): { list: Raw[]; index: number } {
   const list = rawSources(ctx);
   const index = list.findIndex((s) => s.type === type);
   if (index < 0) throw notFound(`Source '${type}' not found`);
@@ -102,7 +102,7 @@ function find(ctx: MgmtContext, type: string): { list: Raw[]; index: number } {
 }
 
 /** The settings part of `authorization` in file form (defaults filled in). */
-function settingsView(ctx: MgmtContext): Raw {
+function settingsView(ctx: MgmtPlane): Raw {
   const full = Value.Default(AuthorizationSchema, structuredClone(rawAuthz(ctx))) as Raw;
   return { no_match: full.no_match, deny_action: full.deny_action, cache: full.cache };
 }
@@ -110,7 +110,7 @@ function settingsView(ctx: MgmtContext): Raw {
 /** GET/POST/PUT/DELETE of one kind of built-in rules (users or clients). */
 function ruleRoutes(
   app: Api,
-  ctx: MgmtContext,
+  ctx: MgmtPlane,
   kind: 'users' | 'clients',
   type: WhoType,
   field: 'username' | 'clientid',
@@ -207,7 +207,7 @@ function ruleRoutes(
   );
 }
 
-export function authorizationArea(app: Api, ctx: MgmtContext): void {
+export function authorizationArea(app: Api, ctx: MgmtPlane): void {
   app.get(
     '/authorization/settings',
     { schema: { tags, summary: 'no_match, deny_action and cache settings' } },

@@ -4,7 +4,7 @@ import { BAN_KINDS, type Ban, BanError, type BanKind } from '../../broker/banned
 import { ApiError, badRequest, ErrorBody, NoContent } from '../errors.js';
 import { parseTime, rfc3339, rfc3339OrInfinity } from '../format.js';
 import { PageQuery, paginate } from '../pagination.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 
 const As = Type.Union(BAN_KINDS.map((k) => Type.Literal(k)));
 const Time = Type.Union([Type.String(), Type.Integer()]);
@@ -45,7 +45,7 @@ function time(v: string | number | undefined, field: string): number | undefined
   return t;
 }
 
-export function bannedArea(app: Api, ctx: MgmtContext): void {
+export function bannedArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['Banned'];
   app.get(
     '/banned',

@@ -3,8 +3,8 @@
  * the last message seen) and `limit`, payloads base64 / plain / none, capped by max_payload_bytes.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import type { SessionRecord } from '../../broker/client-registry.js';
 import type { Message } from '../../broker/message.js';
-import type { SessionRecord } from '../../broker/registry.js';
 import { parseByteSize } from '../../config/units.js';
 import { badRequest } from '../errors.js';
 import { MAX_LIMIT } from '../pagination.js';

@@ -1,10 +1,10 @@
 /** How the API shows a client (EMQX's client info fields) and finds one by client id. */
-import type { SessionRecord } from '../../broker/registry.js';
+import type { SessionRecord } from '../../broker/client-registry.js';
 import type { ConnInfo } from '../../broker/types.js';
 import { MqttChannel } from '../../mqtt/channel.js';
 import { notFound } from '../errors.js';
 import { rfc3339 } from '../format.js';
-import type { MgmtContext } from '../types.js';
+import type { MgmtPlane } from '../types.js';
 
 /** The registry namespace of MQTT clients (gateways will list their own). */
 export const MQTT = 'mqtt';
@@ -13,7 +13,7 @@ export const MQTT = 'mqtt';
 export const clientNotFound = () => notFound('Client ID not found', 'CLIENTID_NOT_FOUND');
 
 /** The session record of a client id, or a 404. */
-export function findClient(ctx: MgmtContext, clientid: string): SessionRecord {
+export function findClient(ctx: MgmtPlane, clientid: string): SessionRecord {
   const r = ctx.node.broker.registry.get(MQTT, clientid);
   if (r === undefined) throw clientNotFound();
   return r;
@@ -25,7 +25,7 @@ export function mqttChannel(r: SessionRecord): MqttChannel | undefined {
 }
 
 /** The connection facts of a record: the live one, else the last one seen. */
-export function connOf(ctx: MgmtContext, r: SessionRecord): ConnInfo | undefined {
+export function connOf(ctx: MgmtPlane, r: SessionRecord): ConnInfo | undefined {
   return r.channel?.connInfo ?? ctx.lastConn.get(r.session);
 }
 
@@ -39,7 +39,7 @@ function limit(n: number): number | 'infinity' {
 }
 
 /** One client as EMQX's /clients shows it. */
-export function formatClient(ctx: MgmtContext, r: SessionRecord): Record<string, unknown> {
+export function formatClient(ctx: MgmtPlane, r: SessionRecord): Record<string, unknown> {
   const s = r.session;
   const ch = mqttChannel(r);
   const ci = r.channel?.clientInfo ?? s.clientInfo;

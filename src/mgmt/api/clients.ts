@@ -3,13 +3,13 @@
  * subscriptions and API-made (un)subscriptions, keepalive, queued and inflight messages, authz cache.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import type { SessionRecord } from '../../broker/registry.js';
+import type { SessionRecord } from '../../broker/client-registry.js';
 import { joinShare, mount, parseSubscriptionTopic, topicFilterError } from '../../broker/topic.js';
 import type { QoS, SubOpts } from '../../broker/types.js';
 import { badRequest, ErrorBody, NoContent } from '../errors.js';
 import { parseTime } from '../format.js';
 import { PageQuery, paginate } from '../pagination.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 import { MessagesQuery, messagesPage } from './client-messages.js';
 import { clientNotFound, connOf, findClient, formatClient, MQTT, mqttChannel } from './client-view.js';
 
@@ -69,7 +69,7 @@ function timeBound(v: string | number | undefined, name: string): number | undef
 }
 
 /** The filter predicate of GET /clients. */
-function clientFilter(ctx: MgmtContext, q: Filters): (r: SessionRecord) => boolean {
+function clientFilter(ctx: MgmtPlane, q: Filters): (r: SessionRecord) => boolean {
   const gteCreated = timeBound(q.gte_created_at, 'gte_created_at');
   const lteCreated = timeBound(q.lte_created_at, 'lte_created_at');
   const gteConnected = timeBound(q.gte_connected_at, 'gte_connected_at');
@@ -112,7 +112,7 @@ function pickFields(obj: Record<string, unknown>, fields: string | undefined): R
 
 /** Subscribes a client's session as if it had sent SUBSCRIBE (mountpoint applied, hooks run). */
 function subscribe(
-  ctx: MgmtContext,
+  ctx: MgmtPlane,
   r: SessionRecord,
   body: Static<typeof SubscribeBody>,
 ): Static<typeof Subscription> {
@@ -138,7 +138,7 @@ function subscribe(
   >;
 }
 
-function unsubscribe(ctx: MgmtContext, r: SessionRecord, topic: string): void {
+function unsubscribe(ctx: MgmtPlane, r: SessionRecord, topic: string): void {
   const parsed = parseSubscriptionTopic(topic);
   if (typeof parsed === 'string') return;
   ctx.node.broker.unsubscribe(
@@ -148,7 +148,7 @@ function unsubscribe(ctx: MgmtContext, r: SessionRecord, topic: string): void {
 }
 
 /** Subscriptions of a session in the API's shape. */
-export function formatSubscriptions(ctx: MgmtContext, r: SessionRecord): Array<Static<typeof Subscription>> {
+export function formatSubscriptions(ctx: MgmtPlane, r: SessionRecord): Array<Static<typeof Subscription>> {
   return [...r.session.subscriptions].map(([topic, o]) => ({
     clientid: r.session.clientid,
     topic,
@@ -160,7 +160,7 @@ export function formatSubscriptions(ctx: MgmtContext, r: SessionRecord): Array<S
   }));
 }
 
-export function clientsArea(app: Api, ctx: MgmtContext): void {
+export function clientsArea(app: Api, ctx: MgmtPlane): void {
   const registry = ctx.node.broker.registry;
 
   app.get('/clients', { schema: { tags, summary: 'List clients', querystring: ListQuery } }, async (req) => {

@@ -7,7 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { RootSchema } from '../../config/schema/index.js';
 import { ConfigUpdateError, type RootKey } from '../../config/service.js';
 import { ApiError, ErrorBody, notFound } from '../errors.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 
 /** Root keys that cannot change while the node runs. */
 const READ_ONLY = new Set<string>(['node']);
@@ -17,14 +17,14 @@ function schemaOf(key: string): TSchema | undefined {
 }
 
 /** A root key's live config in file form (durations "30s", sizes "1MB"), defaults included. */
-export function encodedSection(ctx: MgmtContext, key: RootKey): unknown {
+export function encodedSection(ctx: MgmtPlane, key: RootKey): unknown {
   const schema = schemaOf(key);
   if (schema === undefined) throw notFound(`Config not found: ${key}`);
   return Value.Encode(schema, ctx.node.config[key]);
 }
 
 /** Replaces a root key (file form); 400 UPDATE_FAILED naming every bad key. Returns the new value. */
-export async function updateSection(ctx: MgmtContext, key: RootKey, body: unknown): Promise<unknown> {
+export async function updateSection(ctx: MgmtPlane, key: RootKey, body: unknown): Promise<unknown> {
   if (schemaOf(key) === undefined) throw notFound(`Config not found: ${key}`);
   if (READ_ONLY.has(key)) throw new ApiError(400, 'UPDATE_FAILED', `${key} cannot be changed at runtime`);
   try {
@@ -41,7 +41,7 @@ export async function updateSection(ctx: MgmtContext, key: RootKey, body: unknow
   return encodedSection(ctx, key);
 }
 
-export function configsArea(app: Api, ctx: MgmtContext): void {
+export function configsArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['Configs'];
   const RootParam = Type.Object({ rootkey: Type.String() });
   app.get('/configs', { schema: { tags, summary: 'The whole config (file form)' } }, async () => {

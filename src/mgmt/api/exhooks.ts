@@ -11,7 +11,7 @@ import type { HookMetricsView } from '../../exhook/metrics.js';
 import type { ExHookServer } from '../../exhook/server.js';
 import { ExhookConfigError } from '../../exhook/service.js';
 import { ApiError, badRequest, ErrorBody, notFound } from '../errors.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 
 type RawServer = Record<string, unknown> & { name?: unknown };
 
@@ -25,7 +25,7 @@ const MoveBody = Type.Object({
 });
 
 /** The server's config as written (file form), every default filled in, its secret masked. */
-function configView(ctx: MgmtContext, cfg: ExhookServerConfig): Record<string, unknown> {
+function configView(ctx: MgmtPlane, cfg: ExhookServerConfig): Record<string, unknown> {
   const written = rawServers(ctx).find((s) => s.name === cfg.name);
   const raw = (
     written !== undefined
@@ -45,12 +45,12 @@ function writable(body: RawServer): RawServer {
   return out;
 }
 
-function perNode(ctx: MgmtContext, metrics: HookMetricsView) {
+function perNode(ctx: MgmtPlane, metrics: HookMetricsView) {
   return [{ node: ctx.node.name, metrics }];
 }
 
 /** EMQX's detail of one server. */
-function detail(ctx: MgmtContext, s: ExHookServer) {
+function detail(ctx: MgmtPlane, s: ExHookServer) {
   const metrics = s.metrics.total.view();
   return {
     ...configView(ctx, s.cfg),
@@ -62,13 +62,13 @@ function detail(ctx: MgmtContext, s: ExHookServer) {
 }
 
 /** The configured servers in file form, as the config holds them. */
-function rawServers(ctx: MgmtContext): RawServer[] {
+function rawServers(ctx: MgmtPlane): RawServer[] {
   const raw = ctx.node.configService.getRaw('exhook') as { servers?: RawServer[] };
   return Array.isArray(raw.servers) ? raw.servers : [];
 }
 
 /** Replaces exhook.servers; config errors become 400, anything the service could not apply 500 BAD_RPC. */
-async function save(ctx: MgmtContext, servers: RawServer[]): Promise<void> {
+async function save(ctx: MgmtPlane, servers: RawServer[]): Promise<void> {
   const current = ctx.node.configService.getRaw('exhook') as Record<string, unknown>;
   try {
     await ctx.node.configService.update('exhook', { ...current, servers });
@@ -81,7 +81,7 @@ async function save(ctx: MgmtContext, servers: RawServer[]): Promise<void> {
   }
 }
 
-function find(ctx: MgmtContext, name: string): ExHookServer {
+function find(ctx: MgmtPlane, name: string): ExHookServer {
   const s = ctx.node.exhook.server(name);
   if (s === undefined) throw notFound(`Server not found: ${name}`);
   return s;
@@ -112,7 +112,7 @@ function moved(list: RawServer[], name: string, position: string): RawServer[] |
 }
 
 /** Registers the /exhooks routes. */
-export function exhooksArea(app: Api, ctx: MgmtContext): void {
+export function exhooksArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['ExHook'];
   app.get('/exhooks', { schema: { tags, summary: 'List ExHook servers in call order' } }, async () =>
     ctx.node.exhook.servers().map((s) => detail(ctx, s)),

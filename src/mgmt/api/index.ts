@@ -1,8 +1,10 @@
 /**
- * Every REST API area, registered under /api/v5 in this order. Adding an area: write one file exporting
- * `(app, ctx) => void` that declares its routes with TypeBox schemas, and list it here.
+ * Every REST API area, registered under /api/v5 in this order, each as its own Fastify plugin (an
+ * encapsulated scope: what one area adds, such as a content-type parser, stays in it). Adding an area: write
+ * one file exporting `(app, ctx) => void` that declares its routes with TypeBox schemas, and list it here.
  */
-import type { ApiArea } from '../types.js';
+import type { FastifyInstance } from 'fastify';
+import type { Api, ApiArea, MgmtPlane, TypeBoxProvider } from '../types.js';
 import { alarmsArea } from './alarms.js';
 import { apiKeysArea } from './api-keys.js';
 import { authenticationArea } from './authentication.js';
@@ -42,3 +44,16 @@ export const AREAS: ApiArea[] = [
   authenticationArea,
   authorizationArea,
 ];
+
+/** Registers each area as its own plugin scope under /api/v5; hooks of `app` (the auth guard) apply to all. */
+export async function registerAreas(
+  app: FastifyInstance,
+  ctx: MgmtPlane,
+  areas: readonly ApiArea[] = AREAS,
+): Promise<void> {
+  for (const area of areas) {
+    await app.register(async (scope) => area(scope.withTypeProvider<TypeBoxProvider>() as Api, ctx), {
+      prefix: '/api/v5',
+    });
+  }
+}

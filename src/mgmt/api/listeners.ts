@@ -15,7 +15,7 @@ import {
   WssListenerSchema,
 } from '../../config/schema/listeners.js';
 import { ApiError, badRequest } from '../errors.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 import { updateSection } from './configs.js';
 
 const SCHEMAS: Record<ListenerType, TSchema> = {
@@ -46,7 +46,7 @@ function parseId(id: string): [ListenerType, string] {
   return [type, name];
 }
 
-function configOf(ctx: MgmtContext, type: ListenerType, name: string): ListenerConfig | undefined {
+function configOf(ctx: MgmtPlane, type: ListenerType, name: string): ListenerConfig | undefined {
   return (ctx.node.config.listeners[type] as Record<string, ListenerConfig>)[name];
 }
 
@@ -55,7 +55,7 @@ function limit(n: number): number | 'infinity' {
 }
 
 /** One listener as the API shows it: its config (file form) plus run status. */
-function view(ctx: MgmtContext, type: ListenerType, name: string): Record<string, unknown> {
+function view(ctx: MgmtPlane, type: ListenerType, name: string): Record<string, unknown> {
   const cfg = configOf(ctx, type, name);
   if (cfg === undefined) throw listenerNotFound();
   const id = `${type}:${name}`;
@@ -78,7 +78,7 @@ function view(ctx: MgmtContext, type: ListenerType, name: string): Record<string
 }
 
 /** The raw listeners config to edit; a type never written keeps its current (default) listeners. */
-function rawListeners(ctx: MgmtContext): RawListeners {
+function rawListeners(ctx: MgmtPlane): RawListeners {
   const raw = (ctx.node.configService.getRaw('listeners') ?? {}) as RawListeners;
   const current = Value.Encode(ListenersSchema, ctx.node.config.listeners) as RawListeners;
   for (const t of TYPES) raw[t] ??= current[t] ?? {};
@@ -105,7 +105,7 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
  * Brings the running listener in line with its config after a change. The node's `listeners` change
  * handler normally does this already; the checks make the outcome certain either way.
  */
-async function reconcile(ctx: MgmtContext, type: ListenerType, name: string): Promise<void> {
+async function reconcile(ctx: MgmtPlane, type: ListenerType, name: string): Promise<void> {
   const id = `${type}:${name}`;
   const cfg = configOf(ctx, type, name);
   const running = ctx.node.listeners.get(id)?.running === true;
@@ -113,7 +113,7 @@ async function reconcile(ctx: MgmtContext, type: ListenerType, name: string): Pr
   if ((cfg === undefined || !cfg.enable) && running) await ctx.node.stopListener(id);
 }
 
-export function listenersArea(app: Api, ctx: MgmtContext): void {
+export function listenersArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['Listeners'];
   const IdParam = Type.Object({ id: Type.String() });
   const Body = Type.Object({}, { additionalProperties: true });

@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import { Type } from '@sinclair/typebox';
 import { VERSION } from '../../version.js';
 import { ErrorBody, notFound } from '../errors.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 
 const Aggregate = Type.Object({
   aggregate: Type.Boolean({
@@ -15,7 +15,7 @@ const NodeParam = Type.Object({ node: Type.String() });
 const Counters = Type.Record(Type.String(), Type.Union([Type.Number(), Type.String()]));
 
 /** What `/nodes` says about this node (EMQX field names). */
-export function nodeInfo(ctx: MgmtContext): Record<string, unknown> {
+export function nodeInfo(ctx: MgmtPlane): Record<string, unknown> {
   const node = ctx.node;
   const mem = process.memoryUsage();
   const [load1, load5, load15] = loadavg();
@@ -48,7 +48,7 @@ function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-function stats(ctx: MgmtContext): Record<string, number> {
+function stats(ctx: MgmtPlane): Record<string, number> {
   const out = ctx.node.metrics.stats();
   out['live_connections.count'] = ctx.node.broker.registry.liveCount();
   out['cluster_sessions.count'] = ctx.node.broker.registry.count();
@@ -56,11 +56,11 @@ function stats(ctx: MgmtContext): Record<string, number> {
   return out;
 }
 
-function metrics(ctx: MgmtContext): Record<string, number> {
+function metrics(ctx: MgmtPlane): Record<string, number> {
   return ctx.node.metrics.snapshot();
 }
 
-function mustBeThisNode(ctx: MgmtContext, name: string): void {
+function mustBeThisNode(ctx: MgmtPlane, name: string): void {
   if (name !== ctx.node.name) throw notFound('Node not found', 'NOT_FOUND');
 }
 
@@ -70,7 +70,7 @@ function promName(name: string): string {
 }
 
 /** The Prometheus text exposition of stats (gauges) and metrics (counters). */
-export function prometheusText(ctx: MgmtContext): string {
+export function prometheusText(ctx: MgmtPlane): string {
   const lines: string[] = [];
   for (const [name, value] of Object.entries(stats(ctx))) {
     const n = promName(name);
@@ -85,7 +85,7 @@ export function prometheusText(ctx: MgmtContext): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function metricsArea(app: Api, ctx: MgmtContext): void {
+export function metricsArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['Metrics'];
   app.get(
     '/stats',

@@ -7,7 +7,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { Message } from '../../broker/message.js';
 import { topicNameError } from '../../broker/topic.js';
 import type { MessageProperties, QoS } from '../../broker/types.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 
 const Properties = Type.Object({
   payload_format_indicator: Type.Optional(Type.Integer({ minimum: 0, maximum: 1 })),
@@ -48,7 +48,7 @@ function toProps(p: Static<typeof Properties> | undefined): MessageProperties | 
 }
 
 /** Builds the message, or says why it is refused. */
-function toMessage(ctx: MgmtContext, b: Body): Message | Rejected {
+function toMessage(ctx: MgmtPlane, b: Body): Message | Rejected {
   if (topicNameError(b.topic) !== undefined)
     return { reason_code: RC_TOPIC_NAME_INVALID, message: 'topic_name_invalid' };
   let payload: Buffer;
@@ -72,13 +72,13 @@ function toMessage(ctx: MgmtContext, b: Body): Message | Rejected {
   );
 }
 
-async function publishOne(ctx: MgmtContext, msg: Message): Promise<[number, Record<string, unknown>]> {
+async function publishOne(ctx: MgmtPlane, msg: Message): Promise<[number, Record<string, unknown>]> {
   const n = await ctx.node.broker.publish(msg);
   if (n > 0) return [200, { id: msg.id }];
   return [202, { reason_code: RC_NO_MATCHING_SUBSCRIBERS, message: 'no_matching_subscribers' }];
 }
 
-export function publishArea(app: Api, ctx: MgmtContext): void {
+export function publishArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['Publish'];
   app.post(
     '/publish',

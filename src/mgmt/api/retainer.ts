@@ -4,7 +4,7 @@ import type { Message } from '../../broker/message.js';
 import { ErrorBody, NoContent, notFound } from '../errors.js';
 import { rfc3339 } from '../format.js';
 import { PageQuery, paginate } from '../pagination.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 import { encodedSection, updateSection } from './configs.js';
 
 function summary(m: Message): Record<string, unknown> {
@@ -18,7 +18,7 @@ function summary(m: Message): Record<string, unknown> {
   };
 }
 
-export function retainerArea(app: Api, ctx: MgmtContext): void {
+export function retainerArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['Retainer'];
   const TopicParam = Type.Object({ topic: Type.String() });
   app.get('/mqtt/retainer', { schema: { tags, summary: 'Retainer config' } }, async () =>

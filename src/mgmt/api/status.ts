@@ -1,10 +1,10 @@
 /** `GET /status` and `/api/v5/status` (no auth): is the node up, as text or JSON; 503 while it is not. */
 import { Type } from '@sinclair/typebox';
 import { VERSION } from '../../version.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 
 /** Registered twice: under /api/v5 (documented) and at the root (hidden), as EMQX serves both. */
-export function statusRoutes(app: Api, ctx: MgmtContext, root = false): void {
+export function statusRoutes(app: Api, ctx: MgmtPlane, root = false): void {
   app.get(
     '/status',
     {
@@ -40,6 +40,6 @@ export function statusRoutes(app: Api, ctx: MgmtContext, root = false): void {
 }
 
 /** The /api/v5 area. */
-export function statusArea(app: Api, ctx: MgmtContext): void {
+export function statusArea(app: Api, ctx: MgmtPlane): void {
   statusRoutes(app, ctx, false);
 }

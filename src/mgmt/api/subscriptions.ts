@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { parseSubscriptionTopic, topicMatches } from '../../broker/topic.js';
 import { PageQuery, paginate } from '../pagination.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 import { MQTT } from './client-view.js';
 import { formatSubscriptions } from './clients.js';
 
@@ -17,7 +17,7 @@ const Query = Type.Object({
   node: Type.Optional(Type.String()),
 });
 
-export function subscriptionsArea(app: Api, ctx: MgmtContext): void {
+export function subscriptionsArea(app: Api, ctx: MgmtPlane): void {
   app.get(
     '/subscriptions',
     { schema: { tags: ['Subscriptions'], summary: 'List subscriptions', querystring: Query } },

@@ -2,11 +2,11 @@
 import { Type } from '@sinclair/typebox';
 import { ErrorBody, notFound } from '../errors.js';
 import { PageQuery, paginate } from '../pagination.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 
 const Route = Type.Object({ topic: Type.String(), node: Type.String() });
 
-export function topicsArea(app: Api, ctx: MgmtContext): void {
+export function topicsArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['Topics'];
   const routes = () =>
     [...ctx.node.broker.router.filters()]

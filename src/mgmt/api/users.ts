@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { VERSION } from '../../version.js';
 import { ApiError, badRequest, ErrorBody, NoContent } from '../errors.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 
 const User = Type.Object({
   username: Type.String(),
@@ -12,7 +12,7 @@ const User = Type.Object({
 });
 const UsernameParam = Type.Object({ username: Type.String() });
 
-export function usersArea(app: Api, ctx: MgmtContext): void {
+export function usersArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['Dashboard'];
   // EMQX refuses API keys on these paths: they are about people, not applications.
   const noApiKey = { apiKey: false };

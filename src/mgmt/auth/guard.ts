@@ -5,14 +5,14 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
-import type { MgmtContext } from '../types.js';
+import type { MgmtPlane } from '../types.js';
 
 const REALM = { 'WWW-Authenticate': 'Basic Realm="emqx-dashboard"' };
 
 const unauthorized = (code: string, message: string) => new ApiError(401, code, message, REALM);
 
 /** An onRequest hook enforcing authentication. */
-export function authGuard(ctx: MgmtContext) {
+export function authGuard(ctx: MgmtPlane) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     req.actor = undefined;
     // Unknown paths answer 404 whoever asks, as EMQX does.

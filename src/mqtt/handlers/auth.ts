@@ -3,14 +3,14 @@
  * client. The authenticators behind client.authenticate (e.g. SCRAM) produce the challenge data.
  */
 import type { AuthnResult, Credential } from '../../broker/types.js';
-import { ChannelState, type HandlerResult, type MqttChannel } from '../channel.js';
 import type { AuthPacket } from '../codec/packets.js';
 import { RC } from '../reason-codes.js';
+import { ChannelState, type HandlerResult, type MqttClient } from '../state.js';
 import { onAuthResult } from './connect.js';
 
 /** Handles an AUTH packet from the client. */
-export function handleAuth(ch: MqttChannel, p: AuthPacket): HandlerResult {
-  const m = ch.ctx.broker.metrics.c;
+export function handleAuth(ch: MqttClient, p: AuthPacket): HandlerResult {
+  const m = ch.host.broker.metrics.c;
   m['packets.auth.received']++;
   if (ch.version !== 5) return ch.protocolError('AUTH is an MQTT 5 packet');
   const method = p.properties?.authenticationMethod;
@@ -22,7 +22,7 @@ export function handleAuth(ch: MqttChannel, p: AuthPacket): HandlerResult {
       return ch.protocolError('unexpected AUTH during login');
     }
     if (method !== enhanced.method) return ch.protocolError('AUTH with a different authentication method');
-    const r = ch.ctx.access.authenticate(credentialOf(ch, p, enhanced.state));
+    const r = ch.host.access.authenticate(credentialOf(ch, p, enhanced.state));
     return r instanceof Promise
       ? r.then((v) => onAuthResult(ch, pending.packet, v, pending.connack))
       : onAuthResult(ch, pending.packet, r, pending.connack);
@@ -36,11 +36,11 @@ export function handleAuth(ch: MqttChannel, p: AuthPacket): HandlerResult {
   else if (p.reasonCode !== RC.CONTINUE_AUTHENTICATION || ch.enhancedAuth === undefined) {
     return ch.protocolError('unexpected AUTH reason code');
   }
-  const r = ch.ctx.access.authenticate(credentialOf(ch, p, ch.enhancedAuth!.state));
+  const r = ch.host.access.authenticate(credentialOf(ch, p, ch.enhancedAuth!.state));
   return r instanceof Promise ? r.then((v) => onReauthResult(ch, v)) : onReauthResult(ch, r);
 }
 
-function credentialOf(ch: MqttChannel, p: AuthPacket, state: unknown): Credential {
+function credentialOf(ch: MqttClient, p: AuthPacket, state: unknown): Credential {
   return {
     ...ch.clientInfo,
     password: undefined,
@@ -50,10 +50,10 @@ function credentialOf(ch: MqttChannel, p: AuthPacket, state: unknown): Credentia
   };
 }
 
-function onReauthResult(ch: MqttChannel, r: AuthnResult): void {
+function onReauthResult(ch: MqttClient, r: AuthnResult): void {
   if (ch.state !== ChannelState.Connected) return;
   const enhanced = ch.enhancedAuth!;
-  const m = ch.ctx.broker.metrics.c;
+  const m = ch.host.broker.metrics.c;
   switch (r.kind) {
     case 'continue':
       enhanced.state = r.state;

@@ -3,23 +3,22 @@
  * session (taking over an existing one) and answer CONNACK.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { AuthzCache } from '../../access/authz-cache.js';
+import { applyAuthResult, isBanned, newAuthzCache, renderMountpoint } from '../../access/login.js';
 import { NEVER_EXPIRE } from '../../broker/broker.js';
-import { clientLookup, renderTemplate } from '../../broker/placeholders.js';
 import type { SessionSettings } from '../../broker/session.js';
 import { topicNameError } from '../../broker/topic.js';
 import type { AuthnResult, ClientInfo, ConnInfo, Credential } from '../../broker/types.js';
 import type { MqttConfig } from '../../config/schema/index.js';
 import { logger } from '../../log.js';
-import { ChannelState, type HandlerResult, type MqttChannel } from '../channel.js';
 import type { ConnackProperties, ConnectPacket, ConnectProperties } from '../codec/packets.js';
 import { connackCodeV3, RC, reasonName } from '../reason-codes.js';
+import { ChannelState, type ConnackProps, type HandlerResult, type MqttClient } from '../state.js';
 
 /** Handles the first CONNECT of a connection. */
-export function handleConnect(ch: MqttChannel, p: ConnectPacket): HandlerResult {
-  const ctx = ch.ctx;
-  const cfg = ctx.mqtt;
-  const m = ctx.broker.metrics.c;
+export function handleConnect(ch: MqttClient, p: ConnectPacket): HandlerResult {
+  const host = ch.host;
+  const cfg = host.mqtt;
+  const m = host.broker.metrics.c;
   m['packets.connect.received']++;
   m['client.connect']++;
   ch.version = p.protocolVersion;
@@ -96,7 +95,7 @@ export function handleConnect(ch: MqttChannel, p: ConnectPacket): HandlerResult 
   };
   const cert = conn.peerCert;
   const clientInfo: ClientInfo = {
-    node: ctx.broker.settings.node,
+    node: host.broker.settings.node,
     clientid,
     username: p.username,
     peerhost: conn.peerhost,
@@ -122,7 +121,7 @@ export function handleConnect(ch: MqttChannel, p: ConnectPacket): HandlerResult 
     expiryCapped,
   };
 
-  const hooks = ctx.broker.hooks;
+  const hooks = host.broker.hooks;
   if (hooks.has('client.connect')) {
     const r = hooks.runFold('client.connect', [connInfo], props);
     const next = (v: ConnectProperties | { error: number }): HandlerResult =>
@@ -132,17 +131,9 @@ export function handleConnect(ch: MqttChannel, p: ConnectPacket): HandlerResult 
   return afterConnectHook(ch, p, connack);
 }
 
-/** CONNACK facts decided before authentication finishes. */
-export interface ConnackProps {
-  assigned: boolean;
-  serverKeepalive: number | undefined;
-  expiryCapped: boolean;
-  authData?: Buffer;
-}
-
-function afterConnectHook(ch: MqttChannel, p: ConnectPacket, connack: ConnackProps): HandlerResult {
-  const ctx = ch.ctx;
-  if (ctx.banned?.isBanned(ch.clientInfo)) return refuse(ch, RC.BANNED, 'banned');
+function afterConnectHook(ch: MqttClient, p: ConnectPacket, connack: ConnackProps): HandlerResult {
+  const host = ch.host;
+  if (isBanned(host.banned, ch.clientInfo)) return refuse(ch, RC.BANNED, 'banned');
   const enable = ch.listener.enableAuthn;
   if (enable === 'quick_deny_anonymous' && p.username === undefined) {
     return refuse(ch, RC.NOT_AUTHORIZED, 'anonymous client refused (quick_deny_anonymous)');
@@ -159,7 +150,7 @@ function afterConnectHook(ch: MqttChannel, p: ConnectPacket, connack: ConnackPro
     ch.enhancedAuth = { method, state: undefined, reauth: false };
     ch.authMethod = method;
   }
-  const r = ctx.access.authenticate(credential);
+  const r = host.access.authenticate(credential);
   return r instanceof Promise
     ? r.then((v) => onAuthResult(ch, p, v, connack))
     : onAuthResult(ch, p, r, connack);
@@ -167,7 +158,7 @@ function afterConnectHook(ch: MqttChannel, p: ConnectPacket, connack: ConnackPro
 
 /** Continues a login after one authentication round (the first, or one per AUTH packet). */
 export function onAuthResult(
-  ch: MqttChannel,
+  ch: MqttClient,
   p: ConnectPacket,
   r: AuthnResult,
   connack: ConnackProps,
@@ -185,7 +176,7 @@ export function onAuthResult(
         reasonCode: RC.CONTINUE_AUTHENTICATION,
         properties: { authenticationMethod: enhanced.method, authenticationData: r.auth_data },
       });
-      ch.ctx.broker.metrics.c['packets.auth.sent']++;
+      ch.host.broker.metrics.c['packets.auth.sent']++;
       return;
     }
     case 'error':
@@ -220,27 +211,25 @@ function authErrorCode(reason: string): number {
 }
 
 function completeConnect(
-  ch: MqttChannel,
+  ch: MqttClient,
   p: ConnectPacket,
   auth: Extract<AuthnResult, { kind: 'ok' }>,
   connack: ConnackProps,
 ): HandlerResult {
-  const ctx = ch.ctx;
-  const cfg = ctx.mqtt;
+  const host = ch.host;
+  const cfg = host.mqtt;
   const ci = ch.clientInfo;
-  ci.is_superuser = auth.is_superuser === true;
-  if (auth.client_attrs !== undefined) ci.client_attrs = { ...ci.client_attrs, ...auth.client_attrs };
-  if (auth.acl !== undefined) ci.acl = auth.acl;
+  applyAuthResult(ci, auth);
   if (cfg.use_username_as_clientid && ci.username !== undefined && ci.username.length > 0) {
     ci.clientid = ci.username;
     ch.connInfo.clientid = ci.username;
   }
-  ci.mountpoint = renderTemplate(ch.listener.mountpoint, clientLookup(ci));
+  renderMountpoint(ci, ch.listener.mountpoint);
   ch.enhancedAuth = undefined;
   ch.pendingConnect = undefined;
-  if (ctx.authzCache.enable) ch.authzCache = new AuthzCache(ctx.authzCache);
+  ch.authzCache = newAuthzCache(host.access.authzCache);
 
-  const { session, present } = ctx.broker.openSession({
+  const { session, present } = host.broker.openSession({
     namespace: ch.namespace,
     clientid: ci.clientid,
     cleanStart: p.cleanStart,
@@ -254,12 +243,12 @@ function completeConnect(
 
   let props: ConnackProperties | undefined;
   if (p.protocolVersion === 5) props = connackProperties(ch, p, connack, auth.auth_data);
-  const hooks = ctx.broker.hooks;
+  const hooks = host.broker.hooks;
   const finish = (finalProps: ConnackProperties | undefined): void => {
     if (ch.state !== ChannelState.Connecting) return;
     sendConnack(ch, present, RC.SUCCESS, finalProps);
     ch.state = ChannelState.Connected;
-    const metrics = ctx.broker.metrics;
+    const metrics = host.broker.metrics;
     metrics.c['client.connected']++;
     metrics.addStat('connections', 1);
     metrics.addStat('live_connections', 1);
@@ -279,12 +268,12 @@ function completeConnect(
 }
 
 function connackProperties(
-  ch: MqttChannel,
+  ch: MqttClient,
   p: ConnectPacket,
   c: ConnackProps,
   authData: Buffer | undefined,
 ): ConnackProperties {
-  const cfg = ch.ctx.mqtt;
+  const cfg = ch.host.mqtt;
   const props: ConnackProperties = {
     receiveMaximum: cfg.max_inflight,
     maximumPacketSize: Math.min(cfg.max_packet_size, 268435455),
@@ -309,7 +298,7 @@ function connackProperties(
   return props;
 }
 
-function sendConnack(ch: MqttChannel, present: boolean, rc: number, props?: ConnackProperties): void {
+function sendConnack(ch: MqttClient, present: boolean, rc: number, props?: ConnackProperties): void {
   const v5 = ch.version === 5;
   ch.send({
     cmd: 'connack',
@@ -317,7 +306,7 @@ function sendConnack(ch: MqttChannel, present: boolean, rc: number, props?: Conn
     reasonCode: v5 ? rc : connackCodeV3(rc),
     properties: v5 ? props : undefined,
   });
-  const c = ch.ctx.broker.metrics.c;
+  const c = ch.host.broker.metrics.c;
   c['packets.connack.sent']++;
   c['client.connack']++;
   if (rc !== RC.SUCCESS) {
@@ -333,7 +322,7 @@ function sendConnack(ch: MqttChannel, present: boolean, rc: number, props?: Conn
 }
 
 /** Refuses the login with CONNACK `rc` (mapped to a 3.x return code for old clients) and closes. */
-export function refuse(ch: MqttChannel, rc: number, detail: string): void {
+export function refuse(ch: MqttClient, rc: number, detail: string): void {
   if (ch.state === ChannelState.Closed) return;
   logger.info(
     {
@@ -344,8 +333,8 @@ export function refuse(ch: MqttChannel, rc: number, detail: string): void {
     `mqtt: connection refused: ${detail}`,
   );
   const connInfo = ch.connInfo;
-  if (connInfo !== undefined && ch.ctx.broker.hooks.has('client.connack')) {
-    ch.ctx.broker.hooks.runFold('client.connack', [connInfo, reasonName(rc)], {});
+  if (connInfo !== undefined && ch.host.broker.hooks.has('client.connack')) {
+    ch.host.broker.hooks.runFold('client.connack', [connInfo, reasonName(rc)], {});
   }
   sendConnack(ch, false, rc, ch.version === 5 ? ch.reasonString(detail) : undefined);
   ch.will = undefined;

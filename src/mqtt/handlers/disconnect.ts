@@ -2,20 +2,21 @@
  * DISCONNECT from a client: a normal end discards the will (0x04 keeps it); MQTT 5 may change the session
  * expiry, but not from 0 to something else [MQTT-3.14.2-2].
  */
-import type { MqttChannel } from '../channel.js';
+
 import type { DisconnectPacket } from '../codec/packets.js';
 import { RC } from '../reason-codes.js';
+import type { MqttClient } from '../state.js';
 
 /** Handles DISCONNECT. */
-export function handleDisconnect(ch: MqttChannel, p: DisconnectPacket): void {
-  ch.ctx.broker.metrics.c['packets.disconnect.received']++;
+export function handleDisconnect(ch: MqttClient, p: DisconnectPacket): void {
+  ch.host.broker.metrics.c['packets.disconnect.received']++;
   const expiry = p.properties?.sessionExpiryInterval;
   if (ch.version === 5 && expiry !== undefined) {
     if (ch.connectExpiry === 0 && expiry !== 0) {
       ch.protocolError('session expiry raised from 0 in DISCONNECT');
       return;
     }
-    const capped = Math.min(expiry, ch.ctx.mqtt.max_session_expiry_interval);
+    const capped = Math.min(expiry, ch.host.mqtt.max_session_expiry_interval);
     if (ch.session !== undefined) ch.session.expiryInterval = capped;
     ch.connInfo.expiry_interval = capped;
   }

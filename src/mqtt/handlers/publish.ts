@@ -5,15 +5,15 @@
 import { Message } from '../../broker/message.js';
 import { mount, topicNameError } from '../../broker/topic.js';
 import type { MessageProperties } from '../../broker/types.js';
-import type { HandlerResult, MqttChannel } from '../channel.js';
 import type { PublishPacket, PublishProperties } from '../codec/packets.js';
 import { RC } from '../reason-codes.js';
+import type { HandlerResult, MqttClient } from '../state.js';
 
 /** Handles an incoming PUBLISH. */
-export function handlePublish(ch: MqttChannel, p: PublishPacket): HandlerResult {
-  const ctx = ch.ctx;
-  const cfg = ctx.mqtt;
-  const c = ctx.broker.metrics.c;
+export function handlePublish(ch: MqttClient, p: PublishPacket): HandlerResult {
+  const host = ch.host;
+  const cfg = host.mqtt;
+  const c = host.broker.metrics.c;
   c['packets.publish.received']++;
   c['messages.received']++;
   ch.counts.recvMsg[p.qos]!++;
@@ -94,14 +94,14 @@ export function handlePublish(ch: MqttChannel, p: PublishPacket): HandlerResult 
     }
   }
 
-  const quick = ch.ctx.access.quickAnswer(ch.clientInfo);
+  const quick = ch.host.access.quickAnswer(ch.clientInfo);
   const allowed = quick ?? ch.authorize({ action_type: 'publish', qos: p.qos, retain: p.retain }, topic);
   if (allowed instanceof Promise) return allowed.then((ok) => afterAuthz(ch, p, topic, ok));
   return afterAuthz(ch, p, topic, allowed);
 }
 
-function afterAuthz(ch: MqttChannel, p: PublishPacket, topic: string, allowed: boolean): HandlerResult {
-  const c = ch.ctx.broker.metrics.c;
+function afterAuthz(ch: MqttClient, p: PublishPacket, topic: string, allowed: boolean): HandlerResult {
+  const c = ch.host.broker.metrics.c;
   if (!allowed) {
     c['packets.publish.auth_error']++;
     c['packets.publish.dropped']++;
@@ -120,29 +120,29 @@ function afterAuthz(ch: MqttChannel, p: PublishPacket, topic: string, allowed: b
     messageProps(p.properties),
     { username: ci.username, peerhost: ci.peerhost, protocol: 'mqtt', proto_ver: ch.version },
   );
-  const defaultExpiry = ch.ctx.mqtt.message_expiry_interval;
+  const defaultExpiry = ch.host.mqtt.message_expiry_interval;
   if (msg.expiresAt === 0 && defaultExpiry !== Number.POSITIVE_INFINITY && defaultExpiry > 0) {
     msg.expiresAt = msg.timestamp + defaultExpiry;
   }
-  const n = ch.ctx.broker.publish(msg);
+  const n = ch.host.broker.publish(msg);
   if (n instanceof Promise) return n.then((count) => afterPublish(ch, p, msg, count));
   afterPublish(ch, p, msg, n);
 }
 
-function afterPublish(ch: MqttChannel, p: PublishPacket, msg: Message, delivered: number): void {
+function afterPublish(ch: MqttClient, p: PublishPacket, msg: Message, delivered: number): void {
   if (p.qos > 0) ack(ch, p, delivered === 0 || delivered === -1 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS);
   if (msg.headers.should_disconnect === true) ch.disconnect(RC.ADMINISTRATIVE_ACTION, 'should_disconnect');
 }
 
 /** PUBACK (QoS 1) or PUBREC (QoS 2) with a reason code (3.x acks carry none). */
-function ack(ch: MqttChannel, p: PublishPacket, rc: number): void {
-  const c = ch.ctx.broker.metrics.c;
+function ack(ch: MqttClient, p: PublishPacket, rc: number): void {
+  const c = ch.host.broker.metrics.c;
   if (p.qos === 1) c['packets.puback.sent']++;
   else if (p.qos === 2) c['packets.pubrec.sent']++;
   else return;
   const cmd = p.qos === 1 ? 'puback' : 'pubrec';
   // Durability: what this publish changed in the store must be committed before the client is told so.
-  const journal = ch.ctx.broker.journal;
+  const journal = ch.host.broker.journal;
   if (journal?.holding === true) journal.hold(() => ch.sendAck(cmd, p.packetId, rc));
   else ch.sendAck(cmd, p.packetId, rc);
 }

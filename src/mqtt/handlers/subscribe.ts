@@ -5,9 +5,9 @@
 import type { TopicFilterEntry } from '../../broker/hooks.js';
 import { joinShare, mount, parseSubscriptionTopic, topicFilterError } from '../../broker/topic.js';
 import type { SubOpts } from '../../broker/types.js';
-import type { HandlerResult, MqttChannel } from '../channel.js';
 import type { SubscribePacket } from '../codec/packets.js';
 import { RC, reasonName } from '../reason-codes.js';
+import type { HandlerResult, MqttClient } from '../state.js';
 
 interface Candidate {
   /** Index in the SUBSCRIBE, to place the reason code. */
@@ -21,10 +21,10 @@ interface Candidate {
 }
 
 /** Handles SUBSCRIBE. */
-export function handleSubscribe(ch: MqttChannel, p: SubscribePacket): HandlerResult {
-  const ctx = ch.ctx;
-  const cfg = ctx.mqtt;
-  const c = ctx.broker.metrics.c;
+export function handleSubscribe(ch: MqttClient, p: SubscribePacket): HandlerResult {
+  const host = ch.host;
+  const cfg = host.mqtt;
+  const c = host.broker.metrics.c;
   c['packets.subscribe.received']++;
   const codes = new Array<number>(p.subscriptions.length).fill(RC.UNSPECIFIED_ERROR);
   const subid = p.properties?.subscriptionIdentifier;
@@ -87,12 +87,12 @@ export function handleSubscribe(ch: MqttChannel, p: SubscribePacket): HandlerRes
 }
 
 function runSubscribeHook(
-  ch: MqttChannel,
+  ch: MqttClient,
   p: SubscribePacket,
   authorized: Candidate[],
   codes: number[],
 ): HandlerResult {
-  const hooks = ch.ctx.broker.hooks;
+  const hooks = ch.host.broker.hooks;
   if (!hooks.has('client.subscribe') || authorized.length === 0) return finish(ch, p, authorized, codes);
   const entries: TopicFilterEntry[] = authorized.map((x) => ({ topic: x.topic, opts: x.opts }));
   const r = hooks.runFold(
@@ -122,8 +122,8 @@ function runSubscribeHook(
   apply(r);
 }
 
-function finish(ch: MqttChannel, p: SubscribePacket, accepted: Candidate[], codes: number[]): void {
-  const c = ch.ctx.broker.metrics.c;
+function finish(ch: MqttClient, p: SubscribePacket, accepted: Candidate[], codes: number[]): void {
+  const c = ch.host.broker.metrics.c;
   for (const a of accepted) codes[a.index] = a.opts.qos;
   const v5 = ch.version === 5;
   // 3.x has a single failure code (0x80) [MQTT-3.9.3-2].
@@ -135,7 +135,7 @@ function finish(ch: MqttChannel, p: SubscribePacket, accepted: Candidate[], code
   const properties = failed.length > 0 ? ch.reasonString(failed.join('; ')) : undefined;
   ch.send({ cmd: 'suback', packetId: p.packetId, reasonCodes, properties });
   c['packets.suback.sent']++;
-  const broker = ch.ctx.broker;
+  const broker = ch.host.broker;
   const session = ch.session!;
   for (const a of accepted) {
     c['client.subscribe']++;
@@ -144,13 +144,13 @@ function finish(ch: MqttChannel, p: SubscribePacket, accepted: Candidate[], code
 }
 
 /** The subscription topic as stored: mountpoint inside the share prefix. */
-function mountedTopic(ch: MqttChannel, filter: string, group: string | undefined): string {
+function mountedTopic(ch: MqttClient, filter: string, group: string | undefined): string {
   return joinShare(mount(ch.clientInfo.mountpoint, filter), group);
 }
 
 /** Authorizes every candidate; calls `next` with the allowed ones (sync when every check was sync). */
 function authorizeAll(
-  ch: MqttChannel,
+  ch: MqttClient,
   candidates: Candidate[],
   next: (allowed: Set<Candidate>) => HandlerResult,
 ): HandlerResult {

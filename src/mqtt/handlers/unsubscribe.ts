@@ -4,15 +4,15 @@
  */
 import type { TopicFilterEntry } from '../../broker/hooks.js';
 import { joinShare, mount, parseSubscriptionTopic, topicFilterError } from '../../broker/topic.js';
-import type { HandlerResult, MqttChannel } from '../channel.js';
 import type { UnsubscribePacket } from '../codec/packets.js';
 import { RC, reasonName } from '../reason-codes.js';
+import type { HandlerResult, MqttClient } from '../state.js';
 
 /** Handles UNSUBSCRIBE. */
-export function handleUnsubscribe(ch: MqttChannel, p: UnsubscribePacket): HandlerResult {
-  const c = ch.ctx.broker.metrics.c;
+export function handleUnsubscribe(ch: MqttClient, p: UnsubscribePacket): HandlerResult {
+  const c = ch.host.broker.metrics.c;
   c['packets.unsubscribe.received']++;
-  const hooks = ch.ctx.broker.hooks;
+  const hooks = ch.host.broker.hooks;
   if (!hooks.has('client.unsubscribe')) return finish(ch, p, p.topics);
   const entries: TopicFilterEntry[] = p.topics.map((topic) => ({
     topic,
@@ -33,9 +33,9 @@ export function handleUnsubscribe(ch: MqttChannel, p: UnsubscribePacket): Handle
   apply(r);
 }
 
-function finish(ch: MqttChannel, p: UnsubscribePacket, allowed: string[]): void {
-  const cfg = ch.ctx.mqtt;
-  const c = ch.ctx.broker.metrics.c;
+function finish(ch: MqttClient, p: UnsubscribePacket, allowed: string[]): void {
+  const cfg = ch.host.mqtt;
+  const c = ch.host.broker.metrics.c;
   const session = ch.session!;
   const codes = p.topics.map((topic) => {
     if (!allowed.includes(topic)) return RC.UNSPECIFIED_ERROR;
@@ -47,7 +47,7 @@ function finish(ch: MqttChannel, p: UnsubscribePacket, allowed: string[]): void 
       return RC.TOPIC_FILTER_INVALID;
     }
     const stored = joinShare(mount(ch.clientInfo.mountpoint, parsed.filter), parsed.group);
-    if (!ch.ctx.broker.unsubscribe(session, stored)) return RC.NO_SUBSCRIPTION_EXISTED;
+    if (!ch.host.broker.unsubscribe(session, stored)) return RC.NO_SUBSCRIPTION_EXISTED;
     c['client.unsubscribe']++;
     return RC.SUCCESS;
   });

@@ -1,12 +1,12 @@
 /**
- * What every MQTT channel shares: the broker, access control, the live mqtt config and the deadline
- * monitor. Listener-specific facts come with each connection (MqttListenerInfo).
+ * What every MQTT channel needs of the node: the broker, access control, the live mqtt config, the deadline
+ * monitor and the ban list. The node builds one and owns it; listener-specific facts come with each
+ * connection (MqttListenerInfo).
  */
 import type { AccessControl } from '../access/access-control.js';
-import type { AuthzCacheSettings } from '../access/authz-cache.js';
+import type { BanChecker } from '../broker/banned.js';
 import type { Broker } from '../broker/broker.js';
 import type { DeadlineMonitor } from '../broker/deadlines.js';
-import type { ClientInfo } from '../broker/types.js';
 import type { MqttConfig } from '../config/schema/index.js';
 
 /** A listener's settings that shape its clients' identity and topics. */
@@ -19,20 +19,15 @@ export interface MqttListenerInfo {
   enableAuthn: boolean | 'quick_deny_anonymous';
 }
 
-/** Decides whether a client is banned (filled in by the management plane). */
-export interface BanChecker {
-  isBanned(client: ClientInfo): boolean;
-}
-
-export interface MqttContext {
+/** The node services MQTT channels use. */
+export interface MqttHost {
   readonly broker: Broker;
   readonly access: AccessControl;
   /** Replaced (not mutated) when the config changes at runtime; channels read it per use. */
-  mqtt: MqttConfig;
+  readonly mqtt: MqttConfig;
   readonly deadlines: DeadlineMonitor;
-  banned: BanChecker | undefined;
-  /** Authorization cache settings for new connections. */
-  authzCache: AuthzCacheSettings;
+  /** Consulted at CONNECT; absent until the node's store is open. */
+  readonly banned: BanChecker | undefined;
   /** Live MQTT channels, for stats and graceful shutdown. */
   readonly channels: Set<{ shutdown(): void }>;
 }

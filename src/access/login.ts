@@ -1,0 +1,35 @@
+/**
+ * The login steps every protocol shares once a client's identity is known: the ban check, applying an
+ * accepted authentication to the client, rendering its mountpoint and giving the connection its
+ * authorization cache. MQTT's CONNECT handler and the gateway login both call these, so a rule changes in
+ * one place.
+ */
+import type { BanChecker } from '../broker/banned.js';
+import { clientLookup, renderTemplate } from '../broker/placeholders.js';
+import type { AuthnResult, ClientInfo } from '../broker/types.js';
+import { AuthzCache, type AuthzCacheSettings } from './authz-cache.js';
+
+/** An accepted authentication. */
+export type AuthnOk = Extract<AuthnResult, { kind: 'ok' }>;
+
+/** True when a ban matches the client (clientid, username or peer host); false without a ban list. */
+export function isBanned(bans: BanChecker | undefined, client: ClientInfo): boolean {
+  return bans?.isBanned(client) ?? false;
+}
+
+/** Copies what the authenticator decided (superuser flag, attributes, ACL) onto the client. */
+export function applyAuthResult(client: ClientInfo, auth: AuthnOk): void {
+  client.is_superuser = auth.is_superuser === true;
+  if (auth.client_attrs !== undefined) client.client_attrs = { ...client.client_attrs, ...auth.client_attrs };
+  if (auth.acl !== undefined) client.acl = auth.acl;
+}
+
+/** Renders the listener's mountpoint template for the client; run after its final clientid is known. */
+export function renderMountpoint(client: ClientInfo, template: string): void {
+  client.mountpoint = renderTemplate(template, clientLookup(client));
+}
+
+/** A fresh per-connection authorization cache, or undefined when caching is off. */
+export function newAuthzCache(settings: AuthzCacheSettings): AuthzCache | undefined {
+  return settings.enable ? new AuthzCache(settings) : undefined;
+}

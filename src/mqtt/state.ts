@@ -1,0 +1,97 @@
+/**
+ * The state of one MQTT connection as the packet handlers see it. The channel (./channel.ts) implements
+ * MqttClient; handlers and the outgoing publisher depend on this module only, so the channel can import
+ * them without an import circle (the Aedes split: client state, one handler per packet, a dispatch table).
+ */
+import type { AuthzCache } from '../access/authz-cache.js';
+import type { LiveChannel } from '../broker/client-registry.js';
+import type { Session, SessionOutlet } from '../broker/session.js';
+import type { AuthzAction, ClientInfo, ConnInfo } from '../broker/types.js';
+import type { Connection } from '../transport/connection.js';
+import type { ConnectPacket, MqttPacket, ProtocolVersion, Will } from './codec/packets.js';
+import type { MqttHost, MqttListenerInfo } from './host.js';
+
+export enum ChannelState {
+  /** Waiting for CONNECT. */
+  Idle = 0,
+  /** CONNECT received; authentication (possibly enhanced, over AUTH) in progress. */
+  Connecting = 1,
+  Connected = 2,
+  Closed = 3,
+}
+
+/** Packet handlers may finish later (an async hook); the channel then holds further packets in order. */
+export type HandlerResult = void | Promise<void>;
+
+/** Enhanced authentication in progress (MQTT 5 AUTH exchange). */
+export interface EnhancedAuthState {
+  method: string;
+  state: unknown;
+  /** True for re-authentication of a connected client. */
+  reauth: boolean;
+}
+
+/** CONNACK facts decided before authentication finishes. */
+export interface ConnackProps {
+  assigned: boolean;
+  serverKeepalive: number | undefined;
+  expiryCapped: boolean;
+  authData?: Buffer;
+}
+
+/** Per-client packet and message counters (EMQX recv_pkt, recv_msg.qosN, send_pkt, send_msg.qosN). */
+export interface ClientCounts {
+  recvPkt: number;
+  sendPkt: number;
+  recvMsg: number[];
+  sendMsg: number[];
+}
+
+/** One MQTT connection: its protocol state and the actions handlers take on it. */
+export interface MqttClient extends SessionOutlet, LiveChannel {
+  readonly host: MqttHost;
+  readonly conn: Connection;
+  readonly listener: MqttListenerInfo;
+  readonly namespace: string;
+  state: ChannelState;
+  version: ProtocolVersion;
+  clientInfo: ClientInfo;
+  connInfo: ConnInfo;
+  session: Session | undefined;
+  will: Will | undefined;
+  /** Session expiry the client asked for in CONNECT (MQTT 5 forbids raising it from 0 later). */
+  connectExpiry: number;
+  keepaliveMs: number;
+  /** The client's own limits (MQTT 5 CONNECT properties). */
+  clientMaxPacketSize: number;
+  clientTopicAliasMax: number;
+  requestProblemInfo: boolean;
+  /** Topic aliases the client set on its PUBLISHes. */
+  inboundAliases: Map<number, string> | undefined;
+  authzCache: AuthzCache | undefined;
+  enhancedAuth: EnhancedAuthState | undefined;
+  /** The authentication method of CONNECT; re-authentication must use the same [MQTT-4.12.1-1]. */
+  authMethod: string | undefined;
+  /** The CONNECT waiting for an enhanced-authentication exchange to finish. */
+  pendingConnect: { packet: ConnectPacket; connack: ConnackProps } | undefined;
+  readonly counts: ClientCounts;
+
+  /** Serializes and queues one packet. */
+  send(packet: MqttPacket): void;
+  /** PUBACK/PUBREC/PUBREL/PUBCOMP with a reason code. */
+  sendAck(cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp', packetId: number, rc: number): void;
+  /** A reason string, unless the client asked for no problem information. */
+  reasonString(text: string): { reasonString: string } | undefined;
+  /** Authorizes an action on an unmounted topic. */
+  authorize(action: AuthzAction, topic: string): boolean | Promise<boolean>;
+  /** Applies the broker's deny_action after a refused action. */
+  denied(): void;
+  /** Disconnects the client when its authentication expires. */
+  armAuthExpiry(expireAtSeconds: number | undefined): void;
+  /** Sends DISCONNECT with `rc` (MQTT 5, after CONNACK only) and closes. */
+  disconnect(rc: number, reason: string, reasonText?: string): void;
+  /** A protocol violation: DISCONNECT (MQTT 5) or just close (3.x), one log line. */
+  protocolError(detail: string, rc?: number): void;
+  /** Closes the connection (flushing queued frames). */
+  close(reason: string): void;
+}

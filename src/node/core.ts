@@ -1,0 +1,200 @@
+/**
+ * The node's core components: the embedded store, the ban list, the retainer, persistent sessions and the
+ * $SYS publisher. Each owns one object and follows the config root key it depends on.
+ */
+import { BannedStore } from '../broker/banned.js';
+import type { Broker } from '../broker/broker.js';
+import { type Durability, startDurability } from '../broker/durability.js';
+import { Retainer } from '../broker/retainer.js';
+import { restoreSessions, saveSessions } from '../broker/session-store.js';
+import { SysPublisher } from '../broker/sys.js';
+import type { ClientInfo } from '../broker/types.js';
+import type { ConfigService } from '../config/service.js';
+import { logger } from '../log.js';
+import { sessionSettings } from '../mqtt/handlers/connect.js';
+import { type Db, openStore } from '../store/db.js';
+import type { Component } from './component.js';
+
+/** The embedded SQLite store, open between start and stop. */
+export class StoreComponent implements Component {
+  readonly name = 'store';
+  db: Db | undefined;
+
+  constructor(private readonly where: () => string) {}
+
+  start(): void {
+    this.db = openStore(this.where());
+  }
+
+  stop(): void {
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  /** The open store (components after this one may rely on it). */
+  open(): Db {
+    if (this.db === undefined) throw new Error('the node store is not open');
+    return this.db;
+  }
+}
+
+/** Banned clients, kept in the store and consulted by every channel at login. */
+export class BansComponent implements Component {
+  readonly name = 'banned';
+  banned: BannedStore | undefined;
+
+  constructor(private readonly store: StoreComponent) {}
+
+  start(): void {
+    this.banned = new BannedStore(this.store.open());
+  }
+
+  stop(): void {
+    this.banned?.stop();
+    this.banned = undefined;
+  }
+}
+
+/** Retained messages: loaded from the store, written back on stop; follows `retainer` changes. */
+export class RetainerComponent implements Component {
+  readonly name = 'retainer';
+  retainer: Retainer | undefined;
+  private off: (() => void) | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly configs: ConfigService,
+    private readonly store: StoreComponent,
+  ) {}
+
+  start(): void {
+    const retainer = new Retainer(this.broker, this.configs.config.retainer, this.store.open());
+    this.retainer = retainer;
+    retainer.start();
+    this.off = this.configs.onChange('retainer', (next) => retainer.update(next));
+  }
+
+  stop(): void {
+    this.off?.();
+    this.retainer?.stop();
+  }
+}
+
+/**
+ * Write-ahead durability (`durability.mode`): commits persistent-session and retained changes in group
+ * batches before their acknowledgements leave. Starts after the retainer it flushes and before the sessions
+ * it journals, so it stops after every session was saved.
+ */
+export class DurabilityComponent implements Component {
+  readonly name = 'durability';
+  durability: Durability | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly configs: ConfigService,
+    private readonly store: StoreComponent,
+    private readonly retainer: RetainerComponent,
+  ) {}
+
+  start(): void {
+    const db = this.store.open();
+    this.durability = startDurability(
+      this.broker,
+      db,
+      this.retainer.retainer,
+      this.configs.config.durability,
+    );
+  }
+
+  stop(): void {
+    this.durability?.stop();
+    this.durability = undefined;
+  }
+}
+
+/** Persistent sessions: restored from the store at start, saved to it at stop (after every channel closed). */
+export class SessionsComponent implements Component {
+  readonly name = 'sessions';
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly configs: ConfigService,
+    private readonly store: StoreComponent,
+    private readonly durability: DurabilityComponent,
+  ) {}
+
+  start(): void {
+    const restored = restoreSessions(
+      this.broker,
+      this.store.open(),
+      () => sessionSettings(this.configs.config.mqtt, 5),
+      (saved) => this.offlineClientInfo(saved),
+      // With durability on, the rows stay: they are the journal that a crash restarts from.
+      this.durability.durability !== undefined,
+    );
+    if (restored > 0) logger.info({ restored }, 'restored persistent sessions');
+  }
+
+  stop(): void {
+    const db = this.store.db;
+    if (db === undefined) return;
+    const saved = saveSessions(this.broker, db);
+    if (saved > 0) logger.info({ saved }, 'persistent sessions saved');
+    for (const record of [...this.broker.registry.records()]) {
+      if (record.expiryTimer !== undefined) clearTimeout(record.expiryTimer);
+      if (record.pendingWill !== undefined) clearTimeout(record.pendingWill.timer);
+    }
+  }
+
+  private offlineClientInfo(
+    saved: Pick<
+      ClientInfo,
+      'clientid' | 'username' | 'protocol' | 'mountpoint' | 'listener' | 'zone' | 'peerhost'
+    >,
+  ): ClientInfo {
+    return {
+      node: this.configs.config.node.name,
+      clientid: saved.clientid,
+      username: saved.username,
+      peerhost: saved.peerhost,
+      peerport: 0,
+      sockport: 0,
+      protocol: saved.protocol,
+      mountpoint: saved.mountpoint,
+      listener: saved.listener,
+      zone: saved.zone,
+      is_superuser: false,
+      anonymous: saved.username === undefined,
+      is_bridge: false,
+      client_attrs: {},
+    };
+  }
+}
+
+/** The $SYS publisher; a `sys_topics` change replaces it. */
+export class SysComponent implements Component {
+  readonly name = 'sys';
+  publisher: SysPublisher | undefined;
+  private off: (() => void) | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly configs: ConfigService,
+  ) {}
+
+  start(): void {
+    this.replace(this.configs.config.sys_topics);
+    this.off = this.configs.onChange('sys_topics', (next) => this.replace(next));
+  }
+
+  stop(): void {
+    this.off?.();
+    this.publisher?.stop();
+  }
+
+  private replace(cfg: ConfigService['config']['sys_topics']): void {
+    this.publisher?.stop();
+    this.publisher = new SysPublisher(this.broker, cfg);
+    this.publisher.start();
+  }
+}
