@@ -58,6 +58,8 @@ export interface Actor {
   kind: 'token' | 'api_key' | 'ctl';
   /** Dashboard username or API key. */
   name: string;
+  /** administrator, viewer or (API keys only) publisher. */
+  role: string;
   /** The Bearer token, for logout. */
   token?: string;
 }
