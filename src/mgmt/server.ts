@@ -16,7 +16,9 @@ import { VERSION } from '../version.js';
 import { AREAS } from './api/index.js';
 import { statusRoutes } from './api/status.js';
 import { ApiKeys } from './auth/api-keys.js';
+import { warnIfDefaultPassword } from './auth/default-password.js';
 import { authGuard } from './auth/guard.js';
+import { LoginLimiter } from './auth/login-limits.js';
 import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
 import { ApiError } from './errors.js';
@@ -43,6 +45,7 @@ export async function startManagement(node: HermodNode): Promise<Management> {
   node.mqtt.banned = banned;
   const users = new Users(db);
   await users.ensureDefault(cfg.default_username, cfg.default_password);
+  await warnIfDefaultPassword(users, cfg.default_username);
   const apiKeys = new ApiKeys(db);
   const bootstrap = node.config.api_key.bootstrap_file;
   if (bootstrap !== '') {
@@ -58,6 +61,7 @@ export async function startManagement(node: HermodNode): Promise<Management> {
     users,
     apiKeys,
     tokens: new Tokens(() => node.config.dashboard.token_expired_time),
+    loginLimits: new LoginLimiter(),
     banned,
     alarms: new Alarms(node.broker),
     lastConn: new WeakMap(),

@@ -12,6 +12,7 @@ import type { Session } from '../broker/session.js';
 import type { ConnInfo } from '../broker/types.js';
 import type { HermodNode } from '../node.js';
 import type { ApiKeys } from './auth/api-keys.js';
+import type { LoginLimiter } from './auth/login-limits.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Users } from './auth/users.js';
 
@@ -42,6 +43,8 @@ export interface MgmtContext {
   readonly users: Users;
   readonly apiKeys: ApiKeys;
   readonly tokens: Tokens;
+  /** Failed-login limits of POST /login. */
+  readonly loginLimits: LoginLimiter;
   readonly banned: BannedStore;
   readonly alarms: Alarms;
   /** The last connection of each session, so offline sessions still show how their client connected. */
