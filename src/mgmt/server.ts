@@ -9,6 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { type FastifyError, type FastifyInstance, fastify } from 'fastify';
 import { Alarms } from '../broker/alarms.js';
 import { BannedStore } from '../broker/banned.js';
+import { FlappingDetector } from '../broker/flapping.js';
 import { HookPriority } from '../broker/hooks.js';
 import { logger } from '../log.js';
 import type { HermodNode } from '../node.js';
@@ -43,6 +44,8 @@ export async function startManagement(node: HermodNode): Promise<Management> {
   const cfg = node.config.dashboard;
   const banned = new BannedStore(db);
   node.mqtt.banned = banned;
+  const flapping = new FlappingDetector(node.hooks, banned, node.config.flapping_detect);
+  const offFlappingConfig = node.configService.onChange('flapping_detect', (next) => flapping.apply(next));
   const users = new Users(db);
   await users.ensureDefault(cfg.default_username, cfg.default_password);
   await warnIfDefaultPassword(users, cfg.default_username);
@@ -119,6 +122,8 @@ export async function startManagement(node: HermodNode): Promise<Management> {
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
     banned.stop();
+    flapping.stop();
+    offFlappingConfig();
     offConnected();
     throw err;
   }
@@ -134,6 +139,8 @@ export async function startManagement(node: HermodNode): Promise<Management> {
       if (runtimeDir !== undefined && url !== undefined) removeRuntimeFiles(runtimeDir, process.pid);
       await Promise.all(servers.map((s) => s.close()));
       banned.stop();
+      flapping.stop();
+      offFlappingConfig();
       offConnected();
       if (node.mqtt.banned === banned) node.mqtt.banned = undefined;
     },

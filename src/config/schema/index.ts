@@ -7,6 +7,7 @@ import { AuthenticationSchema } from './authn.js';
 import { AuthorizationSchema } from './authz.js';
 import { ApiKeySchema, DashboardSchema } from './dashboard.js';
 import { ExhookSchema } from './exhook.js';
+import { FlappingDetectSchema } from './flapping.js';
 import { GatewaySchema } from './gateway.js';
 import { ListenersSchema } from './listeners.js';
 import { MqttSchema } from './mqtt.js';
@@ -28,6 +29,7 @@ export const RootSchema = Type.Object(
     gateway: GatewaySchema,
     authentication: AuthenticationSchema,
     authorization: AuthorizationSchema,
+    flapping_detect: FlappingDetectSchema,
   },
   { additionalProperties: false, default: {} },
 );
