@@ -40,6 +40,18 @@ describe('management API: login limits and the default password', () => {
     assert.match(r.body.message, /address/);
   });
 
+  it('a parallel burst of guesses gets no more tries than the limits allow', async () => {
+    b = await startBroker({ api: true });
+    const anon = new ApiClient(b.apiUrl!);
+    const user = await Promise.all(Array.from({ length: 12 }, (_, i) => login(anon, 'admin', `guess-${i}`)));
+    assert.equal(user.filter((r) => r.status === 401).length, 5);
+    assert.equal(user.filter((r) => r.status === 429).length, 7);
+    const spray = await Promise.all(Array.from({ length: 30 }, (_, i) => login(anon, `ghost${i}`, 'guess')));
+    // 5 of the source's 20 went to admin above.
+    assert.equal(spray.filter((r) => r.status === 401).length, 15);
+    assert.equal(spray.filter((r) => r.status === 429).length, 15);
+  });
+
   it('an unknown username costs as much as a wrong password for a known one', async () => {
     b = await startBroker({ api: true });
     const admin = await adminClient(b);

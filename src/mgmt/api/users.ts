@@ -49,7 +49,7 @@ export function usersArea(app: Api, ctx: MgmtContext): void {
     async (req, reply) => {
       const { username, password } = req.body;
       const source = req.ip;
-      const verdict = ctx.loginLimits.check(source, username);
+      const verdict = ctx.loginLimits.begin(source, username);
       if (!verdict.ok) {
         void reply.header('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000)));
         throw new ApiError(
@@ -61,11 +61,10 @@ export function usersArea(app: Api, ctx: MgmtContext): void {
         );
       }
       if (!(await ctx.users.verify(username, password))) {
-        ctx.loginLimits.failed(source, username);
         logger.info({ username, peer: source }, 'dashboard login failed');
         throw new ApiError(401, 'BAD_USERNAME_OR_PWD', 'Auth failed');
       }
-      ctx.loginLimits.succeeded(username);
+      ctx.loginLimits.succeeded(verdict.attempt);
       const user = ctx.users.get(username)!;
       const weak = password === FACTORY_DEFAULT_PASSWORD;
       if (weak)

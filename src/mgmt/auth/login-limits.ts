@@ -2,7 +2,9 @@
  * Failed-login limits for POST /login: one counter per username (EMQX's unsuccessful_login_* lock, same
  * defaults) and one per source address, so a password guesser is slowed down whether it tries many
  * passwords on one user or one password on many users. A locked key answers 429 before any password is
- * hashed, which also caps the CPU one source can burn on scrypt.
+ * hashed, which also caps the CPU one source can burn on scrypt. Every attempt counts as a failure from
+ * the moment it starts and is forgiven when it succeeds, so a burst of parallel guesses cannot slip past
+ * the limit while their hashes are still being computed.
  */
 
 /** One limit: more than `maxFailures` failures within `windowMs` locks the key for `lockMs`. */
@@ -44,7 +46,8 @@ class FailureCounter {
     return c === undefined || c.lockedUntil <= now ? 0 : c.lockedUntil - now;
   }
 
-  failed(key: string, now: number): void {
+  /** Counts one failure; true when it locked the key. */
+  failed(key: string, now: number): boolean {
     if (this.counters.size > SWEEP_ABOVE) this.sweep(now);
     let c = this.counters.get(key);
     if (c === undefined || now - c.windowStart >= this.limit.windowMs) {
@@ -52,11 +55,19 @@ class FailureCounter {
       this.counters.set(key, c);
     }
     c.failures++;
-    if (c.failures >= this.limit.maxFailures) {
-      c.lockedUntil = now + this.limit.lockMs;
-      c.failures = 0;
-      c.windowStart = now;
-    }
+    if (c.failures < this.limit.maxFailures) return false;
+    c.lockedUntil = now + this.limit.lockMs;
+    c.failures = 0;
+    c.windowStart = now;
+    return true;
+  }
+
+  /** Takes back one failure counted by `failed` (and the lock it caused, if it did). */
+  forgive(key: string, locked: boolean): void {
+    const c = this.counters.get(key);
+    if (c === undefined) return;
+    if (locked) c.lockedUntil = 0;
+    else if (c.failures > 0) c.failures--;
   }
 
   clear(key: string): void {
@@ -69,7 +80,16 @@ class FailureCounter {
   }
 }
 
-export type LoginVerdict = { ok: true } | { ok: false; retryAfterMs: number; by: 'user' | 'source' };
+/** An attempt under way: counted as failed until `succeeded` forgives it. */
+export interface LoginAttempt {
+  readonly source: string;
+  readonly username: string;
+  readonly lockedSource: boolean;
+}
+
+export type LoginVerdict =
+  | { ok: true; attempt: LoginAttempt }
+  | { ok: false; retryAfterMs: number; by: 'user' | 'source' };
 
 export class LoginLimiter {
   private readonly users: FailureCounter;
@@ -80,23 +100,23 @@ export class LoginLimiter {
     this.sources = new FailureCounter(settings.source);
   }
 
-  /** Whether a login attempt may be checked at all. */
-  check(source: string, username: string, now = Date.now()): LoginVerdict {
+  /** Starts an attempt when neither its source nor its username is locked; the attempt counts as failed. */
+  begin(source: string, username: string, now = Date.now()): LoginVerdict {
     const bySource = this.sources.lockedFor(source, now);
     if (bySource > 0) return { ok: false, retryAfterMs: bySource, by: 'source' };
     const byUser = this.users.lockedFor(username, now);
     if (byUser > 0) return { ok: false, retryAfterMs: byUser, by: 'user' };
-    return { ok: true };
-  }
-
-  /** Records a wrong password (or unknown user). */
-  failed(source: string, username: string, now = Date.now()): void {
-    this.sources.failed(source, now);
+    const lockedSource = this.sources.failed(source, now);
     this.users.failed(username, now);
+    return { ok: true, attempt: { source, username, lockedSource } };
   }
 
-  /** A successful login forgets the user's failures (not the source's: one right guess must not reset a spray). */
-  succeeded(username: string): void {
-    this.users.clear(username);
+  /**
+   * The attempt logged in: it is no failure of its source, and the user's failures are forgotten (the
+   * source's earlier ones are not: one right guess must not reset a spray).
+   */
+  succeeded(attempt: LoginAttempt): void {
+    this.sources.forgive(attempt.source, attempt.lockedSource);
+    this.users.clear(attempt.username);
   }
 }
