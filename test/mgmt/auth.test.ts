@@ -196,6 +196,7 @@ describe('management API: authentication', () => {
 
     // ops is a viewer now: its role refuses the call before the handler's own "cannot delete self" rule.
     assert.equal((await ops.del('/users/ops')).body.code, 'UNAUTHORIZED_ROLE', 'a viewer cannot delete');
+    await admin.login(); // tokens live 1 s in this suite
     assert.equal((await admin.del('/users/admin')).body.code, 'NOT_ALLOWED', 'cannot delete self');
     assert.equal((await admin.del('/users/ops')).status, 204);
     assert.equal((await admin.del('/users/ops')).status, 404);
