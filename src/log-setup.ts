@@ -4,21 +4,13 @@
  * critical…) in the output too. File writes are synchronous, like pino's default destination: a log line is
  * on disk before the call returns, so nothing is lost when the process dies.
  */
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
 import type { HermodConfig } from './config/schema/index.js';
 import type { ConfigService } from './config/service.js';
 import { type Logger, pinoLevel, setLogger } from './log.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './store/private-files.js';
 
 /** The decoded `log` section. */
 export type LogConfig = HermodConfig['log'];
@@ -35,8 +27,8 @@ export class RotatingFile {
     /** Rotated files kept (path.1 … path.<count>). */
     private readonly count: number,
   ) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, 'a');
+    ensurePrivateDir(dirname(path));
+    this.fd = openSync(path, 'a', PRIVATE_FILE_MODE);
     this.size = fstatSync(this.fd).size;
   }
 
@@ -60,7 +52,7 @@ export class RotatingFile {
       if (existsSync(`${this.path}.${n}`)) renameSync(`${this.path}.${n}`, `${this.path}.${n + 1}`);
     }
     renameSync(this.path, `${this.path}.1`);
-    this.fd = openSync(this.path, 'a');
+    this.fd = openSync(this.path, 'a', PRIVATE_FILE_MODE);
     this.size = 0;
   }
 }

@@ -28,6 +28,7 @@ import { type Component, Lifecycle, named } from './node/component.js';
 import {
   BansComponent,
   DurabilityComponent,
+  FlappingComponent,
   RetainerComponent,
   SessionsComponent,
   StoreComponent,
@@ -127,6 +128,7 @@ export class HermodNode {
     const parts: Component[] = [
       this.store,
       this.bans,
+      new FlappingComponent(this.hooks, this.configService, this.bans),
       this.retainerPart,
       durability,
       new SessionsComponent(this.broker, this.configService, this.store, durability),

@@ -3,12 +3,13 @@
  * logging, runs the node in the foreground with a pid file in node.data_dir, and stops gracefully on
  * SIGINT/SIGTERM.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatConfigError, loadConfig } from '../config/load.js';
 import { logger } from '../log.js';
 import { closeLogging, configureLogging, watchLogConfig } from '../log-setup.js';
 import { HermodNode } from '../node.js';
+import { ensurePrivateDir } from '../store/private-files.js';
 import { VERSION } from '../version.js';
 
 /** The pid file `hermod stop` reads, relative to node.data_dir. */
@@ -84,7 +85,7 @@ export async function start(
     if (!again.ok) throw new Error(again.errors.map(formatConfigError).join('\n'));
     return { changed: await node.configService.reload(again.raw) };
   });
-  mkdirSync(config.node.data_dir, { recursive: true });
+  ensurePrivateDir(config.node.data_dir);
   writeFileSync(pidPath, `${process.pid}\n`);
   const ports = [...node.listeners.keys()].map((id) => `${id} on ${node.port(id)}`).join(', ');
   process.stdout.write(`Hermod ${VERSION} is running (${node.name}): ${ports}\n`);

@@ -3,9 +3,10 @@
  * made at runtime (API, CLI) is validated against the whole schema, applied by the owning component, and
  * persisted to an override file under node.data_dir that the loader reads after the main file at boot.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { logger } from '../log.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../store/private-files.js';
 import { type ConfigError, resolveConfig } from './resolve.js';
 import type { HermodConfig, HermodConfigRaw } from './schema/index.js';
 
@@ -149,9 +150,9 @@ export class ConfigService {
   /** Writes the override file atomically (JSON, which is valid HOCON). */
   private persist(): void {
     if (this.overridePath === undefined) return;
-    mkdirSync(dirname(this.overridePath), { recursive: true });
+    ensurePrivateDir(dirname(this.overridePath));
     const tmp = `${this.overridePath}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(this.overrides, null, 2)}\n`);
+    writeFileSync(tmp, `${JSON.stringify(this.overrides, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
     renameSync(tmp, this.overridePath);
   }
 

@@ -59,6 +59,8 @@ export const ERROR_CODES: Record<string, string> = {
   BAD_TOKEN: 'Bad token',
   TOKEN_TIME_OUT: 'Token expired',
   AUTHORIZATION_HEADER_ERROR: 'Missing or malformed Authorization header',
+  UNAUTHORIZED_ROLE: 'The role of the caller does not permit this call',
+  TOO_MANY_REQUESTS: 'Too many login attempts; try again later',
   ERROR_PWD_NOT_MATCH: 'Old password does not match',
   NOT_ALLOWED: 'Operation not allowed',
   NOT_IMPLEMENTED: 'Not implemented',

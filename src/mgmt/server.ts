@@ -15,7 +15,9 @@ import { VERSION } from '../version.js';
 import { registerAreas } from './api/index.js';
 import { statusRoutes } from './api/status.js';
 import { ApiKeys } from './auth/api-keys.js';
+import { warnIfDefaultPassword } from './auth/default-password.js';
 import { authGuard } from './auth/guard.js';
+import { LoginLimiter } from './auth/login-limits.js';
 import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
 import { ApiError } from './errors.js';
@@ -42,6 +44,7 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
   const cfg = node.config.dashboard;
   const users = new Users(db);
   await users.ensureDefault(cfg.default_username, cfg.default_password);
+  await warnIfDefaultPassword(users, cfg.default_username);
   const apiKeys = new ApiKeys(db);
   const bootstrap = node.config.api_key.bootstrap_file;
   if (bootstrap !== '') {
@@ -57,6 +60,7 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
     users,
     apiKeys,
     tokens: new Tokens(() => node.config.dashboard.token_expired_time),
+    loginLimits: new LoginLimiter(),
     banned,
     alarms: new Alarms(node.broker),
     lastConn: new WeakMap(),

@@ -25,6 +25,7 @@ import type { MqttHost } from '../mqtt/host.js';
 import type { Db } from '../store/db.js';
 import type { Listener } from '../transport/listener.js';
 import type { ApiKeys } from './auth/api-keys.js';
+import type { LoginLimiter } from './auth/login-limits.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Users } from './auth/users.js';
 
@@ -85,6 +86,8 @@ export interface MgmtPlane {
   readonly users: Users;
   readonly apiKeys: ApiKeys;
   readonly tokens: Tokens;
+  /** Failed-login limits of POST /login. */
+  readonly loginLimits: LoginLimiter;
   readonly banned: BannedStore;
   readonly alarms: Alarms;
   /** The last connection of each session, so offline sessions still show how their client connected. */
@@ -104,6 +107,8 @@ export interface Actor {
   kind: 'token' | 'api_key' | 'ctl';
   /** Dashboard username or API key. */
   name: string;
+  /** administrator, viewer or (API keys only) publisher. */
+  role: string;
   /** The Bearer token, for logout. */
   token?: string;
 }

@@ -5,6 +5,8 @@
 import { BannedStore } from '../broker/banned.js';
 import type { Broker } from '../broker/broker.js';
 import { type Durability, startDurability } from '../broker/durability.js';
+import { FlappingDetector } from '../broker/flapping.js';
+import type { Hooks } from '../broker/hooks.js';
 import { Retainer } from '../broker/retainer.js';
 import { restoreSessions, saveSessions } from '../broker/session-store.js';
 import { SysPublisher } from '../broker/sys.js';
@@ -52,6 +54,33 @@ export class BansComponent implements Component {
   stop(): void {
     this.banned?.stop();
     this.banned = undefined;
+  }
+}
+
+/** Flapping detection (`flapping_detect`): bans client ids and addresses that connect or fail too often. */
+export class FlappingComponent implements Component {
+  readonly name = 'flapping';
+  private detector: FlappingDetector | undefined;
+  private off: (() => void) | undefined;
+
+  constructor(
+    private readonly hooks: Hooks,
+    private readonly configs: ConfigService,
+    private readonly bans: BansComponent,
+  ) {}
+
+  start(): void {
+    const banned = this.bans.banned;
+    if (banned === undefined) throw new Error('flapping detection needs the ban list');
+    const detector = new FlappingDetector(this.hooks, banned, this.configs.config.flapping_detect);
+    this.detector = detector;
+    this.off = this.configs.onChange('flapping_detect', (next) => detector.apply(next));
+  }
+
+  stop(): void {
+    this.off?.();
+    this.detector?.stop();
+    this.detector = undefined;
   }
 }
 

@@ -3,9 +3,10 @@
  * writes, transactions and ad-hoc queries for the API with no server to run; better-sqlite3 is synchronous,
  * which keeps callers simple, so hot-path writers batch (see the retainer).
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, restrictFiles } from './private-files.js';
 
 export type Db = Database.Database;
 
@@ -45,8 +46,12 @@ const MIGRATIONS: Array<{ id: number; sql: string }> = [
 export function openStore(dataDir: string | ':memory:'): Db {
   let file = ':memory:';
   if (dataDir !== ':memory:') {
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir);
     file = join(dataDir, 'hermod.db');
+    // SQLite creates the database with 0644 and gives its -wal/-shm files the database's mode: create it
+    // 0600 first, and narrow files an older version left readable.
+    closeSync(openSync(file, 'a', PRIVATE_FILE_MODE));
+    restrictFiles(file, `${file}-wal`, `${file}-shm`);
   }
   const db = new Database(file);
   db.pragma('journal_mode = WAL');

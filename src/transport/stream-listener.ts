@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type tls from 'node:tls';
 import type { Connection } from './connection.js';
+import { fdBudget } from './fd-reserve.js';
 import type {
   BindAddress,
   Listener,
@@ -213,6 +214,11 @@ export abstract class StreamListener implements Listener {
       sockport: raw.localPort ?? 0,
     };
     if (this.server === undefined) {
+      raw.destroy();
+      return;
+    }
+    // Close at once, before any buffering: the descriptor goes back to the reserve the API accepts from.
+    if (!fdBudget.admit(this.id, peer.peerhost)) {
       raw.destroy();
       return;
     }

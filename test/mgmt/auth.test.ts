@@ -194,7 +194,10 @@ describe('management API: authentication', () => {
     assert.equal((await ops.get('/stats')).status, 401, 'old sessions end with a password change');
     await ops.login('ops', 'ops-pass-2');
 
-    assert.equal((await ops.del('/users/ops')).body.code, 'NOT_ALLOWED', 'cannot delete self');
+    // ops is a viewer now: its role refuses the call before the handler's own "cannot delete self" rule.
+    assert.equal((await ops.del('/users/ops')).body.code, 'UNAUTHORIZED_ROLE', 'a viewer cannot delete');
+    await admin.login(); // tokens live 1 s in this suite
+    assert.equal((await admin.del('/users/admin')).body.code, 'NOT_ALLOWED', 'cannot delete self');
     assert.equal((await admin.del('/users/ops')).status, 204);
     assert.equal((await admin.del('/users/ops')).status, 404);
     assert.equal((await anon.post('/login', { username: 'ops', password: 'ops-pass-2' })).status, 401);

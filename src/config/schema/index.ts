@@ -8,6 +8,7 @@ import { AuthorizationSchema } from './authz.js';
 import { ApiKeySchema, DashboardSchema } from './dashboard.js';
 import { DurabilitySchema } from './durability.js';
 import { ExhookSchema } from './exhook.js';
+import { FlappingDetectSchema } from './flapping.js';
 import { GatewaySchema } from './gateway.js';
 import { ListenersSchema } from './listeners.js';
 import { MqttSchema } from './mqtt.js';
@@ -30,6 +31,7 @@ export const RootSchema = Type.Object(
     gateway: GatewaySchema,
     authentication: AuthenticationSchema,
     authorization: AuthorizationSchema,
+    flapping_detect: FlappingDetectSchema,
   },
   { additionalProperties: false, default: {} },
 );

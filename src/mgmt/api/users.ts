@@ -1,6 +1,8 @@
 /** Dashboard login, logout and administrators (`/login`, `/logout`, `/users`). */
 import { Type } from '@sinclair/typebox';
+import { logger } from '../../log.js';
 import { VERSION } from '../../version.js';
+import { FACTORY_DEFAULT_PASSWORD } from '../auth/default-password.js';
 import { ApiError, badRequest, ErrorBody, NoContent } from '../errors.js';
 import type { Api, MgmtPlane } from '../types.js';
 
@@ -35,21 +37,44 @@ export function usersArea(app: Api, ctx: MgmtPlane): void {
             version: Type.String(),
             license: Type.Object({ edition: Type.String() }),
             role: Type.String(),
+            default_password_in_use: Type.Optional(
+              Type.Boolean({ description: 'true while this user still has the factory password "public"' }),
+            ),
           }),
           401: ErrorBody,
+          429: ErrorBody,
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { username, password } = req.body;
-      if (!(await ctx.users.verify(username, password)))
+      const source = req.ip;
+      const verdict = ctx.loginLimits.begin(source, username);
+      if (!verdict.ok) {
+        void reply.header('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000)));
+        throw new ApiError(
+          429,
+          'TOO_MANY_REQUESTS',
+          verdict.by === 'user'
+            ? 'Too many failed logins for this user; try again later'
+            : 'Too many failed logins from this address; try again later',
+        );
+      }
+      if (!(await ctx.users.verify(username, password))) {
+        logger.info({ username, peer: source }, 'dashboard login failed');
         throw new ApiError(401, 'BAD_USERNAME_OR_PWD', 'Auth failed');
+      }
+      ctx.loginLimits.succeeded(verdict.attempt);
       const user = ctx.users.get(username)!;
+      const weak = password === FACTORY_DEFAULT_PASSWORD;
+      if (weak)
+        logger.warn({ username }, 'dashboard login with the default password "public": change it now');
       return {
         token: ctx.tokens.issue(username),
         version: VERSION,
         license: { edition: 'opensource' },
         role: user.role,
+        ...(weak ? { default_password_in_use: true } : {}),
       };
     },
   );

@@ -27,7 +27,7 @@ interface StoredKey extends ApiKey {
 }
 
 /** Result of checking Basic credentials. */
-export type KeyCheck = { ok: true; kind: 'api_key' | 'ctl'; key: string } | { ok: false };
+export type KeyCheck = { ok: true; kind: 'api_key' | 'ctl'; key: string; role: string } | { ok: false };
 
 const SCOPE = 'api_keys';
 const NAME_RE = /^[A-Za-z]+[A-Za-z0-9-_]*$/;
@@ -137,11 +137,13 @@ export class ApiKeys {
   /** Checks Basic credentials (never dashboard usernames/passwords). */
   check(key: string, secret: string): KeyCheck {
     if (this.ctl !== undefined && key === this.ctl.key)
-      return secret === this.ctl.secret ? { ok: true, kind: 'ctl', key } : { ok: false };
+      return secret === this.ctl.secret
+        ? { ok: true, kind: 'ctl', key, role: 'administrator' }
+        : { ok: false };
     const k = this.rows().find((r) => r.api_key === key);
     if (k === undefined || !k.enable) return { ok: false };
     if (k.expired_at !== undefined && k.expired_at <= Date.now()) return { ok: false };
-    return verifySecret(secret, k.secret) ? { ok: true, kind: 'api_key', key } : { ok: false };
+    return verifySecret(secret, k.secret) ? { ok: true, kind: 'api_key', key, role: k.role } : { ok: false };
   }
 
   private row(name: string): StoredKey | undefined {

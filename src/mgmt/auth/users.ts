@@ -1,7 +1,7 @@
 /** Dashboard administrators: username, scrypt password hash, role and description, kept in the store. */
 import type { Db } from '../../store/db.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
-import { hashPassword, verifyPassword } from './secrets.js';
+import { hashPassword, randomToken, verifyPassword } from './secrets.js';
 
 export const ROLES = ['administrator', 'viewer'] as const;
 
@@ -47,10 +47,16 @@ export class Users {
     return u === undefined ? undefined : publicView(u);
   }
 
-  /** True when the credentials are right. */
+  /**
+   * True when the credentials are right. An unknown user costs the same hash as a known one, so the
+   * answer time does not tell which usernames exist.
+   */
   async verify(username: string, password: string): Promise<boolean> {
     const u = this.row(username);
-    if (u === undefined) return false;
+    if (u === undefined) {
+      await verifyPassword(password, await dummyHash());
+      return false;
+    }
     return verifyPassword(password, u.password);
   }
 
@@ -133,6 +139,14 @@ export class Users {
       .prepare('INSERT OR REPLACE INTO kv (scope, key, value) VALUES (?, ?, ?)')
       .run(SCOPE, u.username, JSON.stringify(u));
   }
+}
+
+let dummy: Promise<string> | undefined;
+
+/** A hash of a random password made the same way as real ones (same algorithm and cost). */
+function dummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomToken(16));
+  return dummy;
 }
 
 function publicView(u: StoredUser): DashboardUser {
