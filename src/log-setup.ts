@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { HermodConfig } from './config/schema/index.js';
 import type { ConfigService } from './config/service.js';
 import { type Logger, pinoLevel, setLogger } from './log.js';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from './store/private-files.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './private-files.js';
 
 /** The decoded `log` section. */
 export type LogConfig = HermodConfig['log'];

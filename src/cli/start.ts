@@ -9,7 +9,7 @@ import { formatConfigError, loadConfig } from '../config/load.js';
 import { logger } from '../log.js';
 import { closeLogging, configureLogging, watchLogConfig } from '../log-setup.js';
 import { HermodNode } from '../node.js';
-import { ensurePrivateDir } from '../store/private-files.js';
+import { ensurePrivateDir } from '../private-files.js';
 import { VERSION } from '../version.js';
 
 /** The pid file `hermod stop` reads, relative to node.data_dir. */

@@ -6,7 +6,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { logger } from '../log.js';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../store/private-files.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../private-files.js';
 import { type ConfigError, resolveConfig } from './resolve.js';
 import type { HermodConfig, HermodConfigRaw } from './schema/index.js';
 

@@ -6,7 +6,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ensurePrivateDir, PRIVATE_FILE_MODE, restrictFiles } from './private-files.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, restrictFiles } from '../private-files.js';
 
 export type Db = Database.Database;
 
