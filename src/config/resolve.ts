@@ -28,7 +28,11 @@ export function resolveWith<T>(schema: TSchema, raw: unknown): ResolveResult<T> 
  * Hermod does not implement are set aside (see compat/emqx-keys.ts) rather than refused.
  */
 export function resolveConfig(raw: unknown): ResolveResult<HermodConfig> {
-  return resolveWith<HermodConfig>(RootSchema, splitEmqxKeys(canonicalForms(raw)).kept);
+  const { kept, unknown } = splitEmqxKeys(canonicalForms(raw));
+  const r = resolveWith<HermodConfig>(RootSchema, kept);
+  if (unknown.length === 0) return r;
+  const typos = unknown.map((u) => ({ path: u.path, value: u.value, message: 'unknown key' }));
+  return { ok: false, errors: [...typos, ...(r.ok ? [] : r.errors)] };
 }
 
 /** The defaults of every key, decoded: what a node runs with when given no config. */

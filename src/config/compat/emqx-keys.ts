@@ -45,6 +45,14 @@ export function emqxEdition(path: string[]): Edition | undefined {
   return undefined;
 }
 
+/** Whether the list names the keys directly below `path` (then only those are accepted there). */
+function listsChildrenOf(path: string[]): boolean {
+  return (ENTRIES.get(path[0]!) ?? []).some(
+    (e) =>
+      e.segs.length === path.length + 1 && path.every((seg, n) => e.segs[n] === '*' || e.segs[n] === seg),
+  );
+}
+
 /** The warning logged for an accepted key. */
 export function describeUnsupported(k: UnsupportedKey): string {
   return k.edition === 'enterprise'
@@ -56,17 +64,27 @@ export function describeUnsupported(k: UnsupportedKey): string {
  * Splits `raw` into what Hermod's schema validates and the EMQX keys it does not implement. `raw` is not
  * changed; the kept part shares no objects that were edited.
  */
-export function splitEmqxKeys(raw: unknown): { kept: unknown; unsupported: UnsupportedKey[] } {
-  const unsupported: UnsupportedKey[] = [];
-  const kept = walk(raw, RootSchema, [], unsupported);
-  return { kept, unsupported };
+export function splitEmqxKeys(raw: unknown): {
+  kept: unknown;
+  unsupported: UnsupportedKey[];
+  /** Keys below an accepted EMQX section that EMQX does not have either: typos, refused by the caller. */
+  unknown: Array<{ path: string; value: unknown }>;
+} {
+  const found: Found = { unsupported: [], unknown: [] };
+  const kept = walk(raw, RootSchema, [], found);
+  return { kept, ...found };
+}
+
+interface Found {
+  unsupported: UnsupportedKey[];
+  unknown: Array<{ path: string; value: unknown }>;
 }
 
 function isObject(v: unknown): v is JsonObject {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function walk(value: unknown, schema: TSchema, path: string[], out: UnsupportedKey[]): unknown {
+function walk(value: unknown, schema: TSchema, path: string[], out: Found): unknown {
   if (Array.isArray(value)) {
     const item = arrayItem(schema);
     if (item === undefined) return value;
@@ -103,13 +121,21 @@ function walk(value: unknown, schema: TSchema, path: string[], out: UnsupportedK
   return copy ?? value;
 }
 
-/** One report per leaf below an accepted key (arrays and empty objects count as leaves). */
-function leaves(value: unknown, path: string[], edition: Edition, out: UnsupportedKey[]): void {
+/**
+ * One report per leaf below an accepted key (arrays and empty objects count as leaves). Where the list names
+ * the keys of a level, a key it does not name is a typo.
+ */
+function leaves(value: unknown, path: string[], edition: Edition, out: Found): void {
   if (isObject(value) && Object.keys(value).length > 0) {
-    for (const [k, v] of Object.entries(value)) leaves(v, [...path, k], edition, out);
+    const checked = listsChildrenOf(path);
+    for (const [k, v] of Object.entries(value)) {
+      const child = [...path, k];
+      if (checked && emqxEdition(child) === undefined) out.unknown.push({ path: child.join('.'), value: v });
+      else leaves(v, child, emqxEdition(child) ?? edition, out);
+    }
     return;
   }
-  out.push({ path: path.join('.'), edition, value });
+  out.unsupported.push({ path: path.join('.'), edition, value });
 }
 
 function arrayItem(schema: TSchema): TSchema | undefined {
