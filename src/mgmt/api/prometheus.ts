@@ -1,0 +1,80 @@
+/**
+ * `GET|PUT /prometheus`: the exporter settings as EMQX 5.8 has them (kept, and shown with EMQX's defaults;
+ * Hermod does not push to a gateway), and `GET /prometheus/auth`: the authentication and authorization
+ * counters in the Prometheus text format (JSON with Accept: application/json).
+ */
+import { Type } from '@sinclair/typebox';
+import { type Json, mergeJson } from '../../config/hocon/index.js';
+import type { RootKey } from '../../config/service.js';
+import { ErrorBody } from '../errors.js';
+import type { Api, MgmtContext } from '../types.js';
+import { updateSection } from './configs.js';
+
+/** EMQX 5.8's defaults of the `prometheus` root. */
+const DEFAULTS: Json = {
+  enable_basic_auth: false,
+  push_gateway: {
+    enable: false,
+    url: 'http://127.0.0.1:9091',
+    interval: '15s',
+    headers: {},
+    job_name: '${cluster_name}/${name}/${host}',
+  },
+  collectors: {
+    mnesia: 'disabled',
+    vm_dist: 'disabled',
+    vm_memory: 'disabled',
+    vm_msacc: 'disabled',
+    vm_statistics: 'disabled',
+    vm_system_info: 'disabled',
+  },
+};
+
+const ROOT = 'prometheus' as RootKey;
+
+function settings(ctx: MgmtContext): Json {
+  return mergeJson(DEFAULTS, (ctx.node.configService.getAllRaw().prometheus ?? {}) as Json);
+}
+
+/** Counter name as EMQX's exporter writes it (emqx_ prefix, dots as underscores). */
+function promName(name: string): string {
+  return `emqx_${name.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+}
+
+export function prometheusArea(app: Api, ctx: MgmtContext): void {
+  const tags = ['Monitor'];
+  app.get('/prometheus', { schema: { tags, summary: 'Prometheus exporter settings' } }, async () =>
+    settings(ctx),
+  );
+  app.put(
+    '/prometheus',
+    {
+      schema: {
+        tags,
+        summary: 'Change the Prometheus exporter settings',
+        body: Type.Object({}, { additionalProperties: true }),
+        response: { 400: ErrorBody },
+      },
+    },
+    async (req) => {
+      await updateSection(ctx, ROOT, req.body);
+      return settings(ctx);
+    },
+  );
+  app.get(
+    '/prometheus/auth',
+    { schema: { tags, summary: 'Authentication and authorization counters (Prometheus text)' } },
+    async (req, reply) => {
+      const counters = Object.entries(ctx.node.metrics.snapshot()).filter(
+        ([k]) => k.startsWith('authentication.') || k.startsWith('authorization.'),
+      );
+      if ((req.headers.accept ?? '').includes('application/json')) return Object.fromEntries(counters);
+      const lines: string[] = [];
+      for (const [name, value] of counters) {
+        const n = promName(name);
+        lines.push(`# TYPE ${n} counter`, `${n} ${value}`);
+      }
+      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(`${lines.join('\n')}\n`);
+    },
+  );
+}
