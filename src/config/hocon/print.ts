@@ -44,6 +44,8 @@ function printValue(v: Json, indent: string): string {
     return lines.length === 0 ? '{}' : `{\n${lines.join('\n')}\n${indent}}`;
   }
   // JSON literals are HOCON literals; strings are always quoted so none is misread as a number or path.
+  // An exponent is written without '+' (1e21), which both JSON and unquoted HOCON text read the same way.
+  if (typeof v === 'number') return JSON.stringify(v).replace('e+', 'e');
   return JSON.stringify(v);
 }
 
