@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { describeUnsupported, emqxEdition } from '../../src/config/compat/emqx-keys.js';
 import { displayPath } from '../../src/config/hocon/index.js';
 import { formatConfigError, type LoadResult, loadConfig } from '../../src/config/load.js';
@@ -122,6 +123,19 @@ describe('what the EMQX files mean', () => {
     assert.equal(parseRate(250), 250);
     assert.equal(parseRate('infinity'), Number.POSITIVE_INFINITY);
     assert.equal(parseRate('fast'), undefined);
+    // Any count over any period reads as that count spread over the period's seconds.
+    const units = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 } as const;
+    fc.assert(
+      fc.property(
+        fc.nat(1_000_000),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.constantFrom(...(Object.keys(units) as Array<keyof typeof units>)),
+        (n, k, unit) => {
+          const r = parseRate(`${n}/${k}${unit}`)!;
+          assert.ok(Math.abs(r - n / (k * units[unit])) <= 1e-9 * Math.max(1, r));
+        },
+      ),
+    );
     const bad = loadText('listeners.tcp.default.max_conn_rate = "lots"\n');
     assert.equal(bad.ok, false);
     if (!bad.ok)
