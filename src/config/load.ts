@@ -1,8 +1,9 @@
 /**
  * Boot-time config: the main HOCON file (or built-in defaults), then the runtime overrides persisted under
- * node.data_dir (configs/cluster.hocon, written by ConfigService), then HERMOD_* environment variables.
- * Environment variables come last so that, as in EMQX, what the operator sets for this process always wins.
- * Every problem is reported with the key path, the bad value, the reason and where the key was written.
+ * node.data_dir (configs/cluster.hocon, written by ConfigService), then HERMOD_* (and EMQX_*) environment
+ * variables. Environment variables come last so that, as in EMQX, what the operator sets for this process
+ * always wins. Every problem is reported with the key path, the bad value, the reason and where the key was
+ * written; keys of EMQX's schema that Hermod does not implement are accepted with one warning each.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
