@@ -7,7 +7,10 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import { schemaAt } from '../env.js';
+import type { Json } from '../hocon/index.js';
+import { mergeJson } from '../hocon/index.js';
 import { RootSchema } from '../schema/index.js';
+import defaults from './emqx-5.8-defaults.json' with { type: 'json' };
 import keys from './emqx-5.8-keys.json' with { type: 'json' };
 
 /** Which EMQX edition defines a key. */
@@ -51,6 +54,13 @@ function listsChildrenOf(path: string[]): boolean {
     (e) =>
       e.segs.length === path.length + 1 && path.every((seg, n) => e.segs[n] === '*' || e.segs[n] === seg),
   );
+}
+
+/** An EMQX-only root key as EMQX shows it: its documented defaults with what was written merged over them. */
+export function emqxRootWithDefaults(key: string, written: unknown): Json {
+  const base = (defaults as Record<string, Json>)[key];
+  const value = (written ?? {}) as Json;
+  return key === 'about' || base === undefined ? value : mergeJson(base, value);
 }
 
 /** The warning logged for an accepted key. */

@@ -4,7 +4,7 @@
  */
 import { type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { emqxEdition } from '../../config/compat/emqx-keys.js';
+import { emqxEdition, emqxRootWithDefaults } from '../../config/compat/emqx-keys.js';
 import { type Json, printHocon } from '../../config/hocon/index.js';
 import { RootSchema } from '../../config/schema/index.js';
 import { ConfigUpdateError, type RootKey } from '../../config/service.js';
@@ -25,12 +25,12 @@ export function isEmqxOnlyRoot(key: string): boolean {
 
 /**
  * A root key's live config in file form (durations "30s", sizes "1MB"), defaults included; an EMQX root
- * Hermod does not implement shows what was written for it.
+ * Hermod does not implement shows EMQX's defaults with what was written for it.
  */
 export function encodedSection(ctx: MgmtContext, key: RootKey): unknown {
   const schema = schemaOf(key);
   if (schema === undefined) {
-    if (isEmqxOnlyRoot(key)) return ctx.node.configService.getAllRaw()[key] ?? {};
+    if (isEmqxOnlyRoot(key)) return emqxRootWithDefaults(key, ctx.node.configService.getAllRaw()[key]);
     throw notFound(`Config not found: ${key}`);
   }
   return Value.Encode(schema, ctx.node.config[key]);
@@ -42,7 +42,7 @@ export function wholeConfig(ctx: MgmtContext): Record<string, Json> {
   for (const key of Object.keys(RootSchema.properties))
     out[key] = encodedSection(ctx, key as RootKey) as Json;
   for (const [key, value] of Object.entries(ctx.node.configService.getAllRaw())) {
-    if (isEmqxOnlyRoot(key)) out[key] = value as Json;
+    if (isEmqxOnlyRoot(key)) out[key] = emqxRootWithDefaults(key, value);
   }
   return out;
 }

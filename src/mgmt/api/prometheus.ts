@@ -4,36 +4,17 @@
  * counters in the Prometheus text format (JSON with Accept: application/json).
  */
 import { Type } from '@sinclair/typebox';
-import { type Json, mergeJson } from '../../config/hocon/index.js';
+import { emqxRootWithDefaults } from '../../config/compat/emqx-keys.js';
+import type { Json } from '../../config/hocon/index.js';
 import type { RootKey } from '../../config/service.js';
 import { ErrorBody } from '../errors.js';
 import type { Api, MgmtContext } from '../types.js';
 import { updateSection } from './configs.js';
 
-/** EMQX 5.8's defaults of the `prometheus` root. */
-const DEFAULTS: Json = {
-  enable_basic_auth: false,
-  push_gateway: {
-    enable: false,
-    url: 'http://127.0.0.1:9091',
-    interval: '15s',
-    headers: {},
-    job_name: '${cluster_name}/${name}/${host}',
-  },
-  collectors: {
-    mnesia: 'disabled',
-    vm_dist: 'disabled',
-    vm_memory: 'disabled',
-    vm_msacc: 'disabled',
-    vm_statistics: 'disabled',
-    vm_system_info: 'disabled',
-  },
-};
-
 const ROOT = 'prometheus' as RootKey;
 
 function settings(ctx: MgmtContext): Json {
-  return mergeJson(DEFAULTS, (ctx.node.configService.getAllRaw().prometheus ?? {}) as Json);
+  return emqxRootWithDefaults('prometheus', ctx.node.configService.getAllRaw().prometheus);
 }
 
 /** Counter name as EMQX's exporter writes it (emqx_ prefix, dots as underscores). */
