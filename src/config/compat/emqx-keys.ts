@@ -27,7 +27,7 @@ export interface UnsupportedKey {
 type JsonObject = Record<string, unknown>;
 
 /** The list, by first segment so that a lookup only tries the entries of one root. */
-const ENTRIES = new Map<string, Array<{ segs: string[]; edition: Edition }>>();
+const ENTRIES = new Map<string, Entry[]>();
 for (const [edition, list] of [
   ['oss', keys.oss],
   ['enterprise', keys.enterprise],
@@ -40,19 +40,34 @@ for (const [edition, list] of [
   }
 }
 
-/** The edition of EMQX that defines the key at `path`, or undefined when EMQX 5.8 has no such key. */
-export function emqxEdition(path: string[]): Edition | undefined {
-  for (const e of ENTRIES.get(path[0]!) ?? []) {
-    if (e.segs.length === path.length && e.segs.every((s, n) => s === '*' || s === path[n])) return e.edition;
-  }
-  return undefined;
+interface Entry {
+  segs: string[];
+  edition: Edition;
 }
 
-/** Whether the list names the keys directly below `path` (then only those are accepted there). */
-function listsChildrenOf(path: string[]): boolean {
+/** The list entry naming the key at `path`, if any. */
+function entryOf(path: string[]): Entry | undefined {
+  return (ENTRIES.get(path[0]!) ?? []).find(
+    (e) => e.segs.length === path.length && e.segs.every((s, n) => s === '*' || s === path[n]),
+  );
+}
+
+/** The edition of EMQX that defines the key at `path`, or undefined when EMQX 5.8 has no such key. */
+export function emqxEdition(path: string[]): Edition | undefined {
+  return entryOf(path)?.edition;
+}
+
+/**
+ * Whether the list names the keys directly below `path`, through entries that extend `anchor` (the entry
+ * that accepted `path` or its parent): then only those keys are accepted there. Entries reached only through
+ * a wildcard (listeners.*.*.x) do not constrain a section accepted whole (listeners.quic).
+ */
+function listsChildrenOf(path: string[], anchor: string[]): boolean {
   return (ENTRIES.get(path[0]!) ?? []).some(
     (e) =>
-      e.segs.length === path.length + 1 && path.every((seg, n) => e.segs[n] === '*' || e.segs[n] === seg),
+      e.segs.length === path.length + 1 &&
+      anchor.every((seg, n) => e.segs[n] === seg) &&
+      path.every((seg, n) => e.segs[n] === '*' || e.segs[n] === seg),
   );
 }
 
@@ -122,11 +137,11 @@ function walk(value: unknown, schema: TSchema, path: string[], out: Found): unkn
       }
       continue;
     }
-    const edition = emqxEdition(childPath);
-    if (edition === undefined) continue; // left in place: validation reports it as an unknown key
+    const entry = entryOf(childPath);
+    if (entry === undefined) continue; // left in place: validation reports it as an unknown key
     copy ??= { ...value };
     delete copy[key];
-    leaves(v, childPath, edition, out);
+    leaves(v, childPath, entry, out);
   }
   return copy ?? value;
 }
@@ -135,17 +150,18 @@ function walk(value: unknown, schema: TSchema, path: string[], out: Found): unkn
  * One report per leaf below an accepted key (arrays and empty objects count as leaves). Where the list names
  * the keys of a level, a key it does not name is a typo.
  */
-function leaves(value: unknown, path: string[], edition: Edition, out: Found): void {
+function leaves(value: unknown, path: string[], anchor: Entry, out: Found): void {
   if (isObject(value) && Object.keys(value).length > 0) {
-    const checked = listsChildrenOf(path);
+    const checked = listsChildrenOf(path, anchor.segs);
     for (const [k, v] of Object.entries(value)) {
       const child = [...path, k];
-      if (checked && emqxEdition(child) === undefined) out.unknown.push({ path: child.join('.'), value: v });
-      else leaves(v, child, emqxEdition(child) ?? edition, out);
+      const own = checked ? entryOf(child) : undefined;
+      if (checked && own === undefined) out.unknown.push({ path: child.join('.'), value: v });
+      else leaves(v, child, own ?? anchor, out);
     }
     return;
   }
-  out.unsupported.push({ path: path.join('.'), edition, value });
+  out.unsupported.push({ path: path.join('.'), edition: anchor.edition, value });
 }
 
 function arrayItem(schema: TSchema): TSchema | undefined {
