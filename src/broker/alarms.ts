@@ -3,6 +3,7 @@
  * watches them. Each change runs the alarm.activated / alarm.deactivated hooks and is published on
  * `$SYS/brokers/<node>/alarms/activate|deactivate`. Deactivated alarms are kept as history for the API.
  */
+import { logger } from '../log.js';
 import type { Broker } from './broker.js';
 import type { AlarmInfo } from './hooks.js';
 import { Message } from './message.js';
@@ -23,6 +24,30 @@ export interface AlarmSettings {
   sizeLimit: number;
   /** How long a deactivated alarm is kept, in ms (EMQX alarm.validity_period). */
   validityPeriod: number;
+  /** What a change does besides the hooks (EMQX alarm.actions); both when absent. */
+  actions?: readonly ('log' | 'publish')[];
+}
+
+/** The `alarm` config section's shape (file keys, decoded). */
+export interface AlarmConfig {
+  size_limit: number;
+  validity_period: number;
+  actions: readonly ('log' | 'publish')[];
+}
+
+/** Settings that follow the live config: each read goes through `read`, so runtime changes apply at once. */
+export function liveAlarmSettings(read: () => AlarmConfig): AlarmSettings {
+  return {
+    get sizeLimit() {
+      return read().size_limit;
+    },
+    get validityPeriod() {
+      return read().validity_period;
+    },
+    get actions() {
+      return read().actions;
+    },
+  };
 }
 
 export class Alarms {
@@ -102,6 +127,11 @@ export class Alarms {
     };
     const point = event === 'activate' ? 'alarm.activated' : 'alarm.deactivated';
     if (hooks.has(point)) hooks.run(point, info);
+    const actions = this.settings.actions ?? ['log', 'publish'];
+    if (actions.includes('log')) {
+      logger.warn({ alarm: alarm.name, details: alarm.details }, `alarm ${event}d: ${alarm.message}`);
+    }
+    if (!actions.includes('publish')) return;
     const payload: Record<string, unknown> = {
       name: alarm.name,
       details: alarm.details,

@@ -288,16 +288,22 @@ const COMMANDS: Record<string, Command> = {
   },
   conf: {
     usage: [
-      'conf show [<Key>]              # Show the config (all, a root key or a dotted key)',
+      'conf show [<Key>]              # Show the config (all as HOCON, a root key or a dotted key)',
+      'conf show --unsupported        # List the EMQX keys accepted that have no effect in Hermod',
       'conf reload                    # Reload the config files into the running node',
     ],
     async run(api, args, io) {
       const [sub, key] = args;
       if (sub === 'show') {
         need(args, 1, 2);
+        if (key === '--unsupported') {
+          const rows = (await api.call('GET', '/configs_unsupported')).body as Array<{ message: string }>;
+          io.print(rows.length === 0 ? 'No unsupported keys.' : rows.map((r) => r.message).join('\n'), rows);
+          return;
+        }
         if (key === undefined) {
-          const all = (await api.call('GET', '/configs')).body;
-          io.print(JSON.stringify(all, null, 2), all);
+          const text = (await api.call('GET', '/configs')).body as string;
+          io.print(text.trimEnd(), text);
           return;
         }
         const [root, ...rest] = key.split('.');

@@ -28,12 +28,18 @@ names. Layers, later ones winning:
 2. the config file (with its \`include\`s);
 3. \`<node.data_dir>/configs/cluster.hocon\`: changes made at runtime through the REST API or \`hermod ctl\`
    (each replaces a whole root key);
-4. environment variables \`HERMOD_<PATH>\`, where \`__\` separates keys:
-   \`HERMOD_LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:11883\`. The value is read as HOCON, so numbers, booleans,
-   arrays (\`[1, 2]\`) and objects (\`{a = 1}\`) work; anything else is a string.
+4. environment variables \`HERMOD_<PATH>\` (or EMQX's \`EMQX_<PATH>\`; \`HERMOD_\` wins when both name a key),
+   where \`__\` separates keys: \`HERMOD_LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:11883\`. The value is read as
+   HOCON, so numbers, booleans, arrays (\`[1, 2]\`) and objects (\`{a = 1}\`) work; anything else is a string.
+   An array element is addressed by its 1-based index, in files and variables alike: \`authentication.1.enable\`.
 
 Unknown keys are errors, and so is any value of the wrong type: the node does not start and prints each
-offending key with the file and line it came from.
+offending key with the file and line it came from. A file written for EMQX 5.8 still starts: keys of EMQX's
+schema that Hermod does not implement (\`cluster\`, \`node.role\`, \`sysmon\`, \`listeners.quic\`, …, listed in
+\`src/config/compat/emqx-5.8-keys.json\`) are accepted with one warning each, "accepted for EMQX compatibility,
+not implemented" (EMQX Enterprise keys say so), and \`hermod ctl conf show --unsupported\` lists them. EMQX's
+alternative forms work too: \`log.file\` as one handler, \`ciphers\` as a comma-separated string, rates such as
+\`"1000/s"\`, a leading \`\${EMQX_ETC_DIR}\` in quoted certificate paths (by default the config file's directory).
 
 Value formats: a **duration** is \`500ms\`, \`30s\`, \`5m\`, \`2h\`, \`1d\`, \`1w\` (combinable: \`1h30m\`) or a number of
 milliseconds; a **byte size** is \`512B\`, \`64KB\`, \`1MB\`, \`1GB\` (powers of 1024) or a number of bytes; a **bind**

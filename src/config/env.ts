@@ -2,6 +2,8 @@
  * Environment overrides in EMQX's convention: HERMOD_LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:11883 sets
  * listeners.tcp.default.bind. A double underscore is a dot, names are lower-cased, and the value is read as
  * a HOCON value (numbers, booleans, arrays and objects work) unless it only makes sense as the plain string.
+ * EMQX's own prefix (EMQX_NODE__NAME) works too, since container deployments already set those; when both
+ * name the same key, the HERMOD_ one wins.
  */
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -10,8 +12,11 @@ import { RootSchema } from './schema/index.js';
 
 /** Prefix of the environment variables that override config keys. */
 export const ENV_PREFIX = 'HERMOD_';
+/** EMQX's prefix, also read (with lower precedence than HERMOD_). */
+export const EMQX_ENV_PREFIX = 'EMQX_';
+const PREFIXES = [EMQX_ENV_PREFIX, ENV_PREFIX];
 
-/** One HERMOD_* variable read as a key path and a value. */
+/** One HERMOD_* (or EMQX_*) variable read as a key path and a value. */
 export interface EnvOverride {
   /** The variable's name, e.g. HERMOD_MQTT__MAX_INFLIGHT. */
   name: string;
@@ -19,11 +24,20 @@ export interface EnvOverride {
   value: Json;
 }
 
-/** Variables that are Hermod config: HERMOD_ plus a path with "__", or exactly a root key (HERMOD_MQTT). */
+/**
+ * Variables that are config: HERMOD_ or EMQX_ plus a path with "__", or exactly a root key (HERMOD_MQTT).
+ * EMQX_ETC_DIR, EMQX_LOG_DIR and the like have neither and stay plain variables.
+ */
 export function isConfigVariable(name: string): boolean {
-  if (!name.startsWith(ENV_PREFIX)) return false;
-  const rest = name.slice(ENV_PREFIX.length);
+  const rest = pathPart(name);
+  if (rest === undefined) return false;
   return rest.includes('__') || Object.hasOwn(RootSchema.properties, rest.toLowerCase());
+}
+
+/** The part of the name after its prefix, or undefined without one. */
+function pathPart(name: string): string | undefined {
+  const prefix = PREFIXES.find((p) => name.startsWith(p));
+  return prefix === undefined ? undefined : name.slice(prefix.length);
 }
 
 /**
@@ -34,10 +48,14 @@ export function envOverrides(env: Record<string, string | undefined>): EnvOverri
   const out: EnvOverride[] = [];
   for (const [name, text] of Object.entries(env)) {
     if (text === undefined || !isConfigVariable(name)) continue;
-    const path = name.slice(ENV_PREFIX.length).toLowerCase().split('__');
+    const path = pathPart(name)!.toLowerCase().split('__');
     out.push({ name, path, value: envValue(text, schemaAt(RootSchema, path), env, name) });
   }
-  return out.sort((a, b) => a.path.length - b.path.length || a.name.localeCompare(b.name));
+  // Applied in this order, later wins: less specific first, and HERMOD_ after EMQX_ for the same depth.
+  const rank = (o: EnvOverride) => (o.name.startsWith(ENV_PREFIX) ? 1 : 0);
+  return out.sort(
+    (a, b) => a.path.length - b.path.length || rank(a) - rank(b) || a.name.localeCompare(b.name),
+  );
 }
 
 /**

@@ -1,11 +1,15 @@
 /**
  * Boot-time config: the main HOCON file (or built-in defaults), then the runtime overrides persisted under
- * node.data_dir (configs/cluster.hocon, written by ConfigService), then HERMOD_* environment variables.
- * Environment variables come last so that, as in EMQX, what the operator sets for this process always wins.
- * Every problem is reported with the key path, the bad value, the reason and where the key was written.
+ * node.data_dir (configs/cluster.hocon, written by ConfigService), then HERMOD_* (and EMQX_*) environment
+ * variables. Environment variables come last so that, as in EMQX, what the operator sets for this process
+ * always wins. Every problem is reported with the key path, the bad value, the reason and where the key was
+ * written; keys of EMQX's schema that Hermod does not implement are accepted with one warning each.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { emqxDirDefaults, expandCertPaths } from './compat/cert-paths.js';
+import { canonicalForms } from './compat/emqx-forms.js';
+import { describeUnsupported, splitEmqxKeys, type UnsupportedKey } from './compat/emqx-keys.js';
 import { envOverrides } from './env.js';
 import { displayPath, type Json, mergeJson, type Origin, parseHoconFile } from './hocon/index.js';
 import { resolveConfig } from './resolve.js';
@@ -47,6 +51,8 @@ export type LoadResult =
       overridePath: string;
       origins: Map<string, KeyOrigin>;
       warnings: string[];
+      /** EMQX keys accepted but not implemented (each also has a warning). */
+      unsupported: UnsupportedKey[];
     }
   | { ok: false; errors: ConfigLoadError[]; warnings: string[] };
 
@@ -102,6 +108,13 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
     origins.set('node.data_dir', dataDirSource ?? { source: 'the main config and environment' });
   }
 
+  expandCertPaths(raw, env, emqxDirDefaults(options.file, located));
+  const { unsupported } = splitEmqxKeys(canonicalForms(raw));
+  for (const k of unsupported) {
+    const o = originOf(origins, k.path);
+    warnings.push(`${o === undefined ? '' : `${formatOrigin(o)}: `}${describeUnsupported(k)}`);
+  }
+
   const resolved = resolveConfig(raw);
   if (!resolved.ok) {
     const errors = resolved.errors.map((e) => ({
@@ -120,6 +133,7 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
     overridePath,
     origins,
     warnings,
+    unsupported,
   };
 }
 
@@ -183,14 +197,31 @@ function applyEnv(
   origins: Map<string, KeyOrigin>,
 ): JsonObject {
   for (const o of overrides) {
-    let obj = raw;
-    for (const seg of o.path.slice(0, -1)) {
-      const next = obj[seg];
+    // Arrays are entered by 1-based element index (EMQX_AUTHENTICATION__1__ENABLE), as in the files.
+    let obj: JsonObject | Json[] = raw;
+    for (let n = 0; n < o.path.length - 1; n++) {
+      const seg = o.path[n]!;
+      if (Array.isArray(obj)) {
+        const i = elementIndex(obj, seg)!;
+        if (!isObject(obj[i]) && !Array.isArray(obj[i])) obj[i] = {};
+        obj = obj[i] as JsonObject | Json[];
+        continue;
+      }
+      const next: Json | undefined = obj[seg];
+      if (Array.isArray(next) && elementIndex(next, o.path[n + 1]) !== undefined) {
+        obj = next;
+        continue;
+      }
       if (!isObject(next)) obj[seg] = {};
       obj = obj[seg] as JsonObject;
     }
     const leaf = o.path[o.path.length - 1]!;
-    obj[leaf] = leaf in obj ? mergeJson(obj[leaf]!, o.value) : o.value;
+    if (Array.isArray(obj)) {
+      const i = elementIndex(obj, leaf)!;
+      obj[i] = mergeJson(obj[i]!, o.value);
+    } else {
+      obj[leaf] = leaf in obj ? mergeJson(obj[leaf]!, o.value) : o.value;
+    }
     const source = { source: `env ${o.name}` };
     for (let n = 1; n < o.path.length; n++) {
       const k = o.path.slice(0, n).join('.');
@@ -199,6 +230,13 @@ function applyEnv(
     noteTree(origins, o.path.join('.'), o.value, source);
   }
   return raw;
+}
+
+/** The 0-based element a 1-based path segment names, or undefined when it is not an index within `arr`. */
+function elementIndex(arr: Json[], seg: string | undefined): number | undefined {
+  if (seg === undefined || !/^[1-9][0-9]*$/.test(seg)) return undefined;
+  const n = Number(seg);
+  return n <= arr.length ? n - 1 : undefined;
 }
 
 function noteTree(origins: Map<string, KeyOrigin>, key: string, value: Json, source: KeyOrigin): void {

@@ -1,6 +1,8 @@
 /** Turns raw config (from files, environment, API) into the typed config, or a list of precise errors. */
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { canonicalForms } from './compat/emqx-forms.js';
+import { splitEmqxKeys } from './compat/emqx-keys.js';
 import { type HermodConfig, RootSchema } from './schema/index.js';
 
 export interface ConfigError {
@@ -21,9 +23,16 @@ export function resolveWith<T>(schema: TSchema, raw: unknown): ResolveResult<T> 
   return { ok: true, value: Value.Decode(schema, withDefaults) as T };
 }
 
-/** Resolves a whole Hermod config. */
+/**
+ * Resolves a whole Hermod config. EMQX's alternative forms are accepted, and keys EMQX 5.8 defines that
+ * Hermod does not implement are set aside (see compat/emqx-keys.ts) rather than refused.
+ */
 export function resolveConfig(raw: unknown): ResolveResult<HermodConfig> {
-  return resolveWith<HermodConfig>(RootSchema, raw);
+  const { kept, unknown } = splitEmqxKeys(canonicalForms(raw));
+  const r = resolveWith<HermodConfig>(RootSchema, kept);
+  if (unknown.length === 0) return r;
+  const typos = unknown.map((u) => ({ path: u.path, value: u.value, message: 'unknown key' }));
+  return { ok: false, errors: [...typos, ...(r.ok ? [] : r.errors)] };
 }
 
 /** The defaults of every key, decoded: what a node runs with when given no config. */
@@ -52,6 +61,7 @@ function describe(message: string, schema: TSchema): string {
   if (kind === 'duration') return 'expected a duration such as "30s", "5m", "1h" or a number of milliseconds';
   if (kind === 'bytesize') return 'expected a size such as "1MB", "64KB" or a number of bytes';
   if (kind === 'bind') return 'expected "ip:port" or a port number';
+  if (kind === 'rate') return 'expected a rate such as "1000/s", "60/1m", a number per second or "infinity"';
   if (schema.anyOf?.every((s: TSchema) => 'const' in s)) {
     return `expected one of ${schema.anyOf.map((s: TSchema) => JSON.stringify(s.const)).join(', ')}`;
   }

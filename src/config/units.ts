@@ -92,3 +92,17 @@ export function formatBind(bind: { host: string; port: number }): string {
 function validPort(port: number): boolean {
   return Number.isInteger(port) && port >= 0 && port <= 65535;
 }
+
+/**
+ * Events per second of a rate: a number (already per second), "infinity", or EMQX's "<n>/<period>" with an
+ * optional count of units ("1000/s", "500/10s", "60/1m"). Undefined when unparsable.
+ */
+export function parseRate(value: string | number): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
+  const text = value.trim().toLowerCase();
+  if (text === 'infinity') return Number.POSITIVE_INFINITY;
+  const m = /^(\d+(?:\.\d+)?)\s*\/\s*(\d+)?\s*(ms|s|m|h|d)$/.exec(text);
+  if (!m) return undefined;
+  const periodMs = Number(m[2] ?? 1) * DURATION_UNITS[m[3]!]!;
+  return periodMs > 0 ? (Number(m[1]) * 1000) / periodMs : undefined;
+}

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { type FastifyError, type FastifyInstance, fastify } from 'fastify';
-import { Alarms } from '../broker/alarms.js';
+import { Alarms, liveAlarmSettings } from '../broker/alarms.js';
 import { HookPriority } from '../broker/hooks.js';
 import { logger } from '../log.js';
 import { VERSION } from '../version.js';
@@ -62,7 +62,10 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
     tokens: new Tokens(() => node.config.dashboard.token_expired_time),
     loginLimits: new LoginLimiter(),
     banned,
-    alarms: new Alarms(node.broker),
+    alarms: new Alarms(
+      node.broker,
+      liveAlarmSettings(() => node.config.alarm),
+    ),
     lastConn: new WeakMap(),
     reloadConfig: undefined,
   };

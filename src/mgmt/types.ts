@@ -96,9 +96,6 @@ export interface MgmtPlane {
   reloadConfig: ConfigReloader | undefined;
 }
 
-/** The former name of MgmtPlane, still used by the gateway API files until they move to their gateways. */
-export type MgmtContext = MgmtPlane;
-
 /** One API area: registers its routes and schemas. */
 export type ApiArea = (app: Api, ctx: MgmtPlane) => void | Promise<void>;
 

@@ -216,3 +216,28 @@ describe('HOCON single values (environment variables)', () => {
     assert.equal(r.value, '/var/data');
   });
 });
+
+describe('HOCON array element paths (EMQX: 1-based)', () => {
+  const value = (text: string) => {
+    const r = parseHocon(text);
+    assert.ok(r.ok, r.ok ? '' : r.errors.map(formatHoconError).join('\n'));
+    return r.value;
+  };
+
+  test('a key below an index changes that element in place', () => {
+    assert.deepEqual(value('a = [{x = 1}, {x = 2}]\na.2.x = 3\na.1.y = true\n'), {
+      a: [{ x: 1, y: true }, { x: 3 }],
+    });
+  });
+
+  test('an index as the last segment replaces the element, or merges an object into an object', () => {
+    assert.deepEqual(value('l = [1, 2, 3]\nl.3 = 9\n'), { l: [1, 2, 9] });
+    assert.deepEqual(value('a = [{x = 1}]\na.1 { y = 2 }\n'), { a: [{ x: 1, y: 2 }] });
+    assert.deepEqual(value('a = [[1, 2], [3]]\na.1.2 = 5\n'), { a: [[1, 5], [3]] });
+  });
+
+  test('an index past the end, or 0, is an ordinary key: the array is replaced by an object', () => {
+    assert.deepEqual(value('a = [1]\na.2 = 5\n'), { a: { '2': 5 } });
+    assert.deepEqual(value('a = [1]\na.0 = 5\n'), { a: { '0': 5 } });
+  });
+});

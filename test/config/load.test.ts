@@ -59,7 +59,8 @@ describe('environment overrides', () => {
     assert.equal(isConfigVariable('HERMOD_SYS_TOPICS'), true);
     assert.equal(isConfigVariable('HERMOD_CONFIG'), false);
     assert.equal(isConfigVariable('HERMOD_LOG_LEVEL'), false);
-    assert.equal(isConfigVariable('EMQX_NODE__NAME'), false);
+    assert.equal(isConfigVariable('EMQX_NODE__NAME'), true);
+    assert.equal(isConfigVariable('EMQX_ETC_DIR'), false);
     assert.equal(isConfigVariable('PATH'), false);
   });
 

@@ -15,6 +15,8 @@ export interface Call {
   auth?: string | null;
   raw?: string;
   contentType?: string;
+  /** Accept header value, when the test asks for a particular representation. */
+  accept?: string;
 }
 
 /** Calls the API with a default Authorization (set after login). */
@@ -27,6 +29,7 @@ export class ApiClient {
     const headers: Record<string, string> = {};
     const auth = o.auth === undefined ? this.auth : o.auth;
     if (auth !== undefined && auth !== null) headers.authorization = auth;
+    if (o.accept !== undefined) headers.accept = o.accept;
     let body: string | undefined = o.raw;
     if (o.body !== undefined) body = JSON.stringify(o.body);
     if (body !== undefined) headers['content-type'] = o.contentType ?? 'application/json';

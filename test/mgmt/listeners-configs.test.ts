@@ -135,7 +135,7 @@ describe('management API: configs', () => {
     const dir = b.dataDir!;
     try {
       const api = await adminClient(b);
-      const all = await api.get('/configs');
+      const all = await api.get('/configs', { accept: 'application/json' });
       for (const k of ['node', 'mqtt', 'listeners', 'retainer', 'sys_topics', 'log', 'dashboard', 'api_key'])
         assert.ok(k in all.body, k);
       const mqtt = await api.get('/configs/mqtt');

@@ -157,9 +157,15 @@ function applyField(
   const full = [...ctx.prefix, ...path];
   note(ctx, full, origin);
   const prior = priorAt(ctx.root, full);
-  let obj = target;
-  for (const seg of path.slice(0, -1)) obj = childObject(obj, seg, origin);
+  let container: ObjV | ArrV = target;
+  for (let n = 0; n < path.length - 1; n++)
+    container = childContainer(container, path[n]!, path[n + 1], origin);
   const leaf = path[path.length - 1]!;
+  if (container.k === 'arr') {
+    setElement(container, elementIndex(container, leaf)!, op, value, prior, full, { ...ctx, prefix: full });
+    return;
+  }
+  const obj = container;
   if (op === '=' && value.type === 'object') {
     // Fill the existing object in place: repeated keys then merge in file order, and nested
     // self-references see the values set before them.
@@ -180,6 +186,51 @@ function applyField(
   }
   markSelfReferences(v, full, prior);
   setField(obj, leaf, v);
+}
+
+/**
+ * The 0-based element an EMQX-style 1-based path segment names (`authentication.1.enable`), or undefined
+ * when `seg` is not an index within the array; HOCON then treats it as an ordinary key.
+ */
+function elementIndex(arr: ArrV, seg: string | undefined): number | undefined {
+  if (seg === undefined || !/^[1-9][0-9]*$/.test(seg)) return undefined;
+  const n = Number(seg);
+  return n <= arr.items.length ? n - 1 : undefined;
+}
+
+/** Where the next path segment goes: an object field, or an array element addressed by its 1-based index. */
+function childContainer(c: ObjV | ArrV, seg: string, next: string | undefined, origin: Origin): ObjV | ArrV {
+  if (c.k === 'arr') {
+    const i = elementIndex(c, seg)!;
+    const item = c.items[i]!;
+    if (item.k === 'obj' || (item.k === 'arr' && elementIndex(item, next) !== undefined)) return item;
+    const fresh: ObjV = { k: 'obj', fields: new Map(), origin };
+    c.items[i] = fresh;
+    return fresh;
+  }
+  const existing = c.fields.get(seg);
+  if (existing?.k === 'arr' && elementIndex(existing, next) !== undefined) return existing;
+  return childObject(c, seg, origin);
+}
+
+/** Assigns to one array element in place: an object merges into an object element, anything else replaces it. */
+function setElement(
+  arr: ArrV,
+  i: number,
+  op: '=' | '+=',
+  value: ValueNode,
+  prior: V | undefined,
+  full: string[],
+  ctx: BuildContext,
+): void {
+  const item = arr.items[i]!;
+  if (op === '=' && value.type === 'object' && item.k === 'obj') {
+    applyDocument(item, value, ctx);
+    return;
+  }
+  const v = build(value, ctx);
+  markSelfReferences(v, full, prior);
+  arr.items[i] = v;
 }
 
 /** Points substitutions of the field's own path (or below it) at the value the field had before. */

@@ -145,3 +145,5 @@ export function parseHoconValue(
 function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
+
+export { printHocon } from './print.js';

@@ -1,7 +1,7 @@
 /** `exhook { servers = [ ... ] }`: gRPC hook provider servers, with EMQX 5 key names and defaults. */
 import { type StaticDecode, Type } from '@sinclair/typebox';
 import { formatByteSize, formatDuration, parseByteSize, parseDuration } from '../units.js';
-import { Bool, Duration, Enum, Int, Section, Str } from './fields.js';
+import { Bool, CommaList, Duration, Enum, Int, Section, Str } from './fields.js';
 
 const DURATION_PATTERN = '^([0-9]+|([0-9]+(\\.[0-9]+)?(ms|s|m|h|d|w))+)$';
 
@@ -39,9 +39,8 @@ const ExhookSsl = Section(
       default: ['tlsv1.3', 'tlsv1.2'],
       description: 'TLS versions offered.',
     }),
-    ciphers: Type.Array(Type.String(), {
-      default: [],
-      description: 'OpenSSL cipher names; empty = Node defaults.',
+    ciphers: CommaList([], {
+      description: 'OpenSSL cipher names, as an array or one comma-separated string; empty = Node defaults.',
     }),
     depth: Int(10, 'Kept for compatibility (Node verifies the whole chain).', { minimum: 0 }),
     reuse_sessions: Bool(true, 'Kept for compatibility.'),

@@ -11,6 +11,7 @@ import {
   parseBind,
   parseByteSize,
   parseDuration,
+  parseRate,
 } from '../units.js';
 
 const DURATION_PATTERN = '^(infinity|[0-9]+|([0-9]+(\\.[0-9]+)?(ms|s|m|h|d|w))+)$';
@@ -145,4 +146,44 @@ export function Enum<const V extends string[]>(values: V, def: V[number], descri
     values.map((v) => Type.Literal(v)),
     { default: def, description },
   ) as unknown as ReturnType<typeof Type.Union<{ [K in keyof V]: ReturnType<typeof Type.Literal<V[K]>> }>>;
+}
+
+const RATE_PATTERN = '^\\s*(infinity|[0-9]+(\\.[0-9]+)?\\s*/\\s*([0-9]+)?\\s*(ms|s|m|h|d))\\s*$';
+
+/**
+ * A rate per second: a number, "infinity", or EMQX's rate form "1000/s", "500/10s", "60/1m" (read as events
+ * per second; Infinity for "infinity").
+ */
+export function Rate(def: number | 'infinity', o: FieldOptions) {
+  return Type.Transform(
+    Type.Union([Type.String({ pattern: RATE_PATTERN }), Type.Number({ minimum: 0 })], {
+      default: def,
+      description: o.description,
+      'x-kind': 'rate',
+      'x-hermod': o.hermod,
+    }),
+  )
+    .Decode((v) => parseRate(v) ?? 0)
+    .Encode((n) => (n === Number.POSITIVE_INFINITY ? 'infinity' : n));
+}
+
+/** A list of strings written as an array or as one comma-separated string (EMQX splits those). */
+export function CommaList(def: string[], o: FieldOptions) {
+  return Type.Transform(
+    Type.Union([Type.Array(Type.String()), Type.String()], {
+      default: def,
+      description: o.description,
+      'x-hermod': o.hermod,
+    }),
+  )
+    .Decode((v) => (typeof v === 'string' ? splitCommas(v) : v))
+    .Encode((v) => v);
+}
+
+/** "a, b,c" → ["a", "b", "c"] (empty items dropped). */
+export function splitCommas(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }

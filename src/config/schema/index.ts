@@ -3,6 +3,7 @@
  * gets validation, defaults, environment overrides and docs for free.
  */
 import { type Static, type StaticDecode, Type } from '@sinclair/typebox';
+import { AlarmSchema } from './alarm.js';
 import { AuthenticationSchema } from './authn.js';
 import { AuthorizationSchema } from './authz.js';
 import { ApiKeySchema, DashboardSchema } from './dashboard.js';
@@ -13,6 +14,7 @@ import { GatewaySchema } from './gateway.js';
 import { ListenersSchema } from './listeners.js';
 import { MqttSchema } from './mqtt.js';
 import { LogSchema, NodeSchema } from './node.js';
+import { PluginsSchema } from './plugins.js';
 import { RetainerSchema } from './retainer.js';
 import { SysTopicsSchema } from './sys.js';
 
@@ -32,6 +34,8 @@ export const RootSchema = Type.Object(
     authentication: AuthenticationSchema,
     authorization: AuthorizationSchema,
     flapping_detect: FlappingDetectSchema,
+    alarm: AlarmSchema,
+    plugins: PluginsSchema,
   },
   { additionalProperties: false, default: {} },
 );

@@ -5,11 +5,13 @@ import {
   Bind,
   Bool,
   ByteSize,
+  CommaList,
   Duration,
   Enum,
   Int,
   IntOrInfinity,
   NamedMap,
+  Rate,
   Section,
   Str,
 } from './fields.js';
@@ -45,9 +47,8 @@ const SslOptions = Section(
       default: ['tlsv1.3', 'tlsv1.2'],
       description: 'TLS versions offered.',
     }),
-    ciphers: Type.Array(Type.String(), {
-      default: [],
-      description: 'OpenSSL cipher names; empty = Node defaults.',
+    ciphers: CommaList([], {
+      description: 'OpenSSL cipher names, as an array or one comma-separated string; empty = Node defaults.',
     }),
     depth: Int(10, 'Maximum certificate chain depth.', { minimum: 0 }),
     handshake_timeout: Duration('15s', {
@@ -102,8 +103,9 @@ function listenerFields(bind: string) {
     max_connections: IntOrInfinity('infinity', {
       description: 'Most concurrent connections; extra ones are closed at once.',
     }),
-    max_conn_rate: IntOrInfinity('infinity', {
-      description: 'New connections accepted per second; extra ones wait their turn.',
+    max_conn_rate: Rate('infinity', {
+      description:
+        'New connections accepted per second (a number, or EMQX\u2019s rate form such as "1000/s" or "60/1m"); extra ones wait their turn.',
     }),
     proxy_protocol: Bool(false, 'Expect a HAProxy PROXY protocol (v1 or v2) header on each connection.'),
     proxy_protocol_timeout: Duration('3s', { description: 'How long to wait for the PROXY header.' }),

@@ -13,7 +13,7 @@ import { type ChainRegistry, chainRegistry, gatewayChain } from '../../gateway/a
 import type { Gateway } from '../../gateway/gateway.js';
 import { ApiError, ErrorBody, NoContent } from '../errors.js';
 import { PageQuery, paginate } from '../pagination.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 import { change, loadedOf, parseListenerId, type Raw, registry, route } from './gateways-common.js';
 import { parseMultipart } from './gateways-multipart.js';
 
@@ -35,7 +35,7 @@ interface Target {
   label: string;
 }
 
-function target(ctx: MgmtContext, p: Params): Target {
+function target(ctx: MgmtPlane, p: Params): Target {
   const g = loadedOf(ctx, p.name);
   if (p.id === undefined) {
     const raw = registry(ctx).rawConfig(g.name);
@@ -53,7 +53,7 @@ function target(ctx: MgmtContext, p: Params): Target {
   return { g, chain: p.id, listener: [type, name], conf: l.authentication as Raw | undefined, label: p.id };
 }
 
-function chains(ctx: MgmtContext): ChainRegistry {
+function chains(ctx: MgmtPlane): ChainRegistry {
   const reg = chainRegistry(ctx.node);
   if (reg === undefined)
     throw new ApiError(409, 'NOT_SUPPORT', 'Authentication is not available on this node');
@@ -65,7 +65,7 @@ function idOf(conf: Raw): string {
 }
 
 /** Secret keys of the authenticator's provider (shown masked, kept when sent back masked). */
-function secrets(ctx: MgmtContext, conf: Raw): readonly string[] {
+function secrets(ctx: MgmtPlane, conf: Raw): readonly string[] {
   const authn = (
     ctx.node as unknown as { authn?: { provider?(id: string): { secrets: readonly string[] } | undefined } }
   ).authn;
@@ -73,7 +73,7 @@ function secrets(ctx: MgmtContext, conf: Raw): readonly string[] {
 }
 
 /** The authenticator as stored (defaults filled by access control when it has it), secrets masked. */
-function authnView(ctx: MgmtContext, t: Target): Raw {
+function authnView(ctx: MgmtPlane, t: Target): Raw {
   const conf = t.conf!;
   const live = chainRegistry(ctx.node)?.chain(t.chain)?.[0]?.config;
   const out: Raw = { ...(live ?? conf) };
@@ -81,7 +81,7 @@ function authnView(ctx: MgmtContext, t: Target): Raw {
   return out;
 }
 
-function users(ctx: MgmtContext, t: Target): UserStore {
+function users(ctx: MgmtPlane, t: Target): UserStore {
   if (t.conf === undefined) throw new ApiError(404, 'RESOURCE_NOT_FOUND', 'Authentication not found');
   const store = chains(ctx).users(t.chain, idOf(t.conf));
   if (store === undefined)
@@ -93,7 +93,7 @@ function users(ctx: MgmtContext, t: Target): UserStore {
   return store;
 }
 
-async function setConf(ctx: MgmtContext, t: Target, conf: Raw | undefined): Promise<void> {
+async function setConf(ctx: MgmtPlane, t: Target, conf: Raw | undefined): Promise<void> {
   await change(t.g.name, () => registry(ctx).setAuthentication(t.g.name, t.listener, conf));
 }
 
@@ -104,7 +104,7 @@ function importKind(records: ImportRecord[], type: string | undefined): 'hash' |
 }
 
 /** Registers the authenticator, users and import routes (gateway and listener level). */
-export async function gatewayAuthnRoutes(app: Api, ctx: MgmtContext): Promise<void> {
+export async function gatewayAuthnRoutes(app: Api, ctx: MgmtPlane): Promise<void> {
   // Encapsulated so the multipart parser serves only these routes.
   await app.register(async (scope) => {
     const api = scope as unknown as Api;
@@ -115,7 +115,7 @@ export async function gatewayAuthnRoutes(app: Api, ctx: MgmtContext): Promise<vo
   });
 }
 
-function routes(app: Api, ctx: MgmtContext, base: string): void {
+function routes(app: Api, ctx: MgmtPlane, base: string): void {
   const params = base.includes(':id')
     ? Type.Object({ name: Type.String(), id: Type.String() })
     : Type.Object({ name: Type.String() });

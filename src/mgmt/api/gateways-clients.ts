@@ -9,7 +9,7 @@ import type { Gateway } from '../../gateway/gateway.js';
 import { ApiError, ErrorBody, NoContent } from '../errors.js';
 import { parseTime, rfc3339 } from '../format.js';
 import { PageQuery, paginate } from '../pagination.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 import { loadedOf, route } from './gateways-common.js';
 
 const Time = Type.Union([Type.Integer(), Type.String()]);
@@ -85,7 +85,7 @@ function client(g: Gateway, clientid: string) {
 }
 
 /** Registers the clients routes. */
-export function gatewayClientRoutes(app: Api, ctx: MgmtContext): void {
+export function gatewayClientRoutes(app: Api, ctx: MgmtPlane): void {
   route(
     app,
     'GET',

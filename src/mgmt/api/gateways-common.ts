@@ -23,7 +23,7 @@ import { GatewayError, type GatewayRegistry } from '../../gateway/registry.js';
 import type { GatewayDescriptor } from '../../gateway/types.js';
 import { ApiError } from '../errors.js';
 import { rfc3339 } from '../format.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 
 /** A config or body object in file form. */
 export type Raw = Record<string, unknown>;
@@ -57,12 +57,12 @@ export function route<G extends RouteGenericInterface>(
 }
 
 /** The node's gateway registry. */
-export function registry(ctx: MgmtContext): GatewayRegistry {
+export function registry(ctx: MgmtPlane): GatewayRegistry {
   return ctx.node.gateways;
 }
 
 /** The module named in the path; 400 for a name Hermod has no gateway for. */
-export function moduleOf(ctx: MgmtContext, name: string): GatewayDescriptor {
+export function moduleOf(ctx: MgmtPlane, name: string): GatewayDescriptor {
   const m = registry(ctx).module(name);
   if (m === undefined) {
     const names = registry(ctx)
@@ -75,7 +75,7 @@ export function moduleOf(ctx: MgmtContext, name: string): GatewayDescriptor {
 }
 
 /** The loaded gateway named in the path; 404 "Gateway not loaded" otherwise. */
-export function loadedOf(ctx: MgmtContext, name: string): Gateway {
+export function loadedOf(ctx: MgmtPlane, name: string): Gateway {
   moduleOf(ctx, name);
   const g = registry(ctx).get(name);
   if (g === undefined) throw new ApiError(404, 'RESOURCE_NOT_FOUND', 'Gateway not loaded');
@@ -133,7 +133,7 @@ export function listenerArray(name: string, conf: Raw): Raw[] {
 }
 
 /** `listeners: [{type, name, ...}]` (API form) → `{type: {name: conf}}` (config form), PEM contents saved. */
-export function listenerMap(ctx: MgmtContext, gw: string, list: unknown): Raw {
+export function listenerMap(ctx: MgmtPlane, gw: string, list: unknown): Raw {
   if (!Array.isArray(list)) return (list ?? {}) as Raw;
   const out: Record<string, Raw> = {};
   for (const item of list as Raw[]) {
@@ -185,7 +185,7 @@ const PEM_FIELDS = ['certfile', 'keyfile', 'cacertfile'];
  * Certificates given as PEM text (as the dashboard sends them) are written to files under
  * `<data_dir>/certs/gateway/<gw>/<listener>/` and the config keeps the paths, as EMQX does.
  */
-export function savePemContents(ctx: MgmtContext, gw: string, type: string, name: string, conf: Raw): Raw {
+export function savePemContents(ctx: MgmtPlane, gw: string, type: string, name: string, conf: Raw): Raw {
   const out: Raw = { ...conf };
   for (const key of ['ssl_options', 'dtls_options']) {
     const opts = out[key];

@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type GatewayListenerType, LISTENER_NAME_RE } from '../../config/schema/gateway-common.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { ApiError, ErrorBody, NoContent } from '../errors.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 import {
   change,
   encodedConfig,
@@ -30,21 +30,21 @@ const AnyBody = Type.Object({}, { additionalProperties: true });
 type IdReq = FastifyRequest<{ Params: { name: string; id: string } }>;
 
 /** One listener as the API shows it: config with defaults, id/type/name, live status per node. */
-function view(ctx: MgmtContext, g: Gateway, id: string): Raw | undefined {
+function view(ctx: MgmtPlane, g: Gateway, id: string): Raw | undefined {
   const l = listenerArray(g.name, encodedConfig(g)).find((x) => x.id === id);
   if (l === undefined) return undefined;
   const status = listenerStatus(g, id, l.max_connections);
   return { ...l, running: status.running, status, node_status: [{ node: ctx.node.name, status }] };
 }
 
-function found(ctx: MgmtContext, g: Gateway, id: string): Raw {
+function found(ctx: MgmtPlane, g: Gateway, id: string): Raw {
   const v = view(ctx, g, id);
   if (v === undefined) throw new ApiError(404, 'RESOURCE_NOT_FOUND', 'Listener not found');
   return v;
 }
 
 /** Registers the listener routes. */
-export function gatewayListenerRoutes(app: Api, ctx: MgmtContext): void {
+export function gatewayListenerRoutes(app: Api, ctx: MgmtPlane): void {
   route(
     app,
     'GET',

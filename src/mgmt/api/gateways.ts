@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, ErrorBody, NoContent } from '../errors.js';
-import type { Api, MgmtContext } from '../types.js';
+import type { Api, MgmtPlane } from '../types.js';
 import { gatewayAuthnRoutes } from './gateways-authn.js';
 import { gatewayClientRoutes } from './gateways-clients.js';
 import {
@@ -38,7 +38,7 @@ const AnyBody = Type.Object({}, { additionalProperties: true });
 type NameReq = FastifyRequest<{ Params: { name: string } }>;
 
 /** The overview entry of one gateway (GET /gateways). */
-function overview(ctx: MgmtContext, name: string): Raw {
+function overview(ctx: MgmtPlane, name: string): Raw {
   const g = registry(ctx).get(name);
   if (g === undefined) return { name, status: 'unloaded' };
   const conf = encodedConfig(g);
@@ -71,7 +71,7 @@ function overview(ctx: MgmtContext, name: string): Raw {
 }
 
 /** GET /gateways/:name for a loaded gateway: the config with defaults, listeners as an array, and timestamps. */
-function details(ctx: MgmtContext, name: string): Raw {
+function details(ctx: MgmtPlane, name: string): Raw {
   const g = registry(ctx).get(name);
   if (g === undefined) return { name, status: 'unloaded' };
   const conf = encodedConfig(g);
@@ -92,7 +92,7 @@ function details(ctx: MgmtContext, name: string): Raw {
 }
 
 /** PUT body → a config to load (listeners as a map, no name). */
-function loadBody(ctx: MgmtContext, name: string, body: Raw): Raw {
+function loadBody(ctx: MgmtPlane, name: string, body: Raw): Raw {
   const out: Raw = {};
   for (const [k, v] of Object.entries(body)) {
     if (k === 'name') continue;
@@ -101,7 +101,7 @@ function loadBody(ctx: MgmtContext, name: string, body: Raw): Raw {
   return out;
 }
 
-async function put(ctx: MgmtContext, name: string, body: Raw): Promise<void> {
+async function put(ctx: MgmtPlane, name: string, body: Raw): Promise<void> {
   moduleOf(ctx, name);
   const reg = registry(ctx);
   await change(name, () =>
@@ -110,7 +110,7 @@ async function put(ctx: MgmtContext, name: string, body: Raw): Promise<void> {
 }
 
 /** The gateways API area (listed in ./index.ts). */
-export async function gatewaysArea(app: Api, ctx: MgmtContext): Promise<void> {
+export async function gatewaysArea(app: Api, ctx: MgmtPlane): Promise<void> {
   route(
     app,
     'GET',

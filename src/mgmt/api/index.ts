@@ -6,17 +6,21 @@
 import type { FastifyInstance } from 'fastify';
 import type { Api, ApiArea, MgmtPlane, TypeBoxProvider } from '../types.js';
 import { alarmsArea } from './alarms.js';
+import { alarmsDeactivateArea } from './alarms-deactivate.js';
 import { apiKeysArea } from './api-keys.js';
 import { authenticationArea } from './authentication.js';
 import { authorizationArea } from './authorization.js';
 import { bannedArea } from './banned.js';
 import { clientsArea } from './clients.js';
 import { configsArea } from './configs.js';
+import { configsEmqxArea } from './configs-emqx.js';
 import { errorCodesArea } from './error-codes.js';
 import { exhooksArea } from './exhooks.js';
 import { gatewaysArea } from './gateways.js';
 import { listenersArea } from './listeners.js';
+import { listenersStatusArea } from './listeners-status.js';
 import { metricsArea } from './metrics.js';
+import { prometheusArea } from './prometheus.js';
 import { publishArea } from './publish.js';
 import { retainerArea } from './retainer.js';
 import { statusArea } from './status.js';
@@ -43,6 +47,10 @@ export const AREAS: ApiArea[] = [
   gatewaysArea,
   authenticationArea,
   authorizationArea,
+  configsEmqxArea,
+  listenersStatusArea,
+  alarmsDeactivateArea,
+  prometheusArea,
 ];
 
 /** Registers each area as its own plugin scope under /api/v5; hooks of `app` (the auth guard) apply to all. */
