@@ -39,6 +39,10 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
   private held = false;
   private handedOver = false;
   private expiryTimer: NodeJS.Timeout | undefined;
+  /** True from handing an input to the channel until its replies are carried out. */
+  private inInput = false;
+  /** Deliveries caused by the client's own publish, held until the input's replies (its ack) are sent. */
+  private ownDeliveries: Reply<F>[][] | undefined;
 
   constructor(
     readonly gw: Gateway,
@@ -136,6 +140,7 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
 
   private run(i: Input<F>): void {
     let r: Replies<F>;
+    this.inInput = true;
     try {
       r =
         i.k === 'frame'
@@ -149,6 +154,7 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
     }
     if (!(r instanceof Promise)) {
       this.execute(r);
+      this.endInput();
       return;
     }
     this.backlog = [];
@@ -156,10 +162,31 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
     r.then(
       (replies) => {
         this.execute(replies);
+        this.endInput();
         this.resume();
       },
       (err) => this.internalError(err),
     );
+  }
+
+  /**
+   * Called before the client's own publish reaches the broker: a delivery it causes back to this client
+   * waits until the input's replies are sent, so a PUBACK/RECEIPT leaves before that delivery (clients such
+   * as Paho's MQTT-SN samples read the next datagram as the ack they wait for).
+   */
+  deferOwnDeliveries(): void {
+    if (this.inInput) this.ownDeliveries ??= [];
+  }
+
+  private endInput(): void {
+    this.inInput = false;
+    const held = this.ownDeliveries;
+    if (held === undefined) return;
+    this.ownDeliveries = undefined;
+    for (const replies of held) {
+      if (this.isClosed()) return;
+      this.execute(replies);
+    }
   }
 
   private resume(): void {
@@ -298,7 +325,8 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
     const c = this.gw.env.broker.metrics.c;
     c['messages.sent']++;
     c[qos === 0 ? 'messages.qos0.sent' : qos === 1 ? 'messages.qos1.sent' : 'messages.qos2.sent']++;
-    this.execute(replies);
+    if (this.ownDeliveries !== undefined) this.ownDeliveries.push(replies);
+    else this.execute(replies);
     return true;
   }
 
@@ -363,6 +391,7 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
     this.backlog = undefined;
+    this.ownDeliveries = undefined;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);

@@ -259,6 +259,7 @@ export class ConnectionContext implements ChannelContext {
     ]++;
     this.gw.metrics.inc('messages.received');
     this.driver.counters.recvMsg++;
+    this.driver.deferOwnDeliveries();
     return then(env.broker.publish(msg), (n): PublishResult => {
       if (n < 0) {
         this.gw.metrics.inc('messages.dropped');
