@@ -94,7 +94,7 @@ export function handlePublish(ch: MqttChannel, p: PublishPacket): HandlerResult 
     }
   }
 
-  const quick = ch.ctx.access.quickAnswer(ch.clientInfo);
+  const quick = ch.ctx.access.quickAnswer(ch.clientInfo, topic);
   const allowed = quick ?? ch.authorize({ action_type: 'publish', qos: p.qos, retain: p.retain }, topic);
   if (allowed instanceof Promise) return allowed.then((ok) => afterAuthz(ch, p, topic, ok));
   return afterAuthz(ch, p, topic, allowed);
