@@ -218,7 +218,10 @@ export class ConnectionContext implements ChannelContext {
   // ---------------------------------------------------------------- pub/sub
 
   authorize(action: AuthzAction, topic: string): boolean | Promise<boolean> {
-    const ci = this.clientInfo ?? this.anonymous();
+    return this.authorizeAs(this.clientInfo ?? this.anonymous(), action, topic);
+  }
+
+  private authorizeAs(ci: ClientInfo, action: AuthzAction, topic: string): boolean | Promise<boolean> {
     return then(this.gw.env.access.authorize(ci, action, topic, this.authzCache), (allow) => {
       if (!allow) this.gw.metrics.inc('client.authz.deny');
       return allow;
@@ -229,15 +232,16 @@ export class ConnectionContext implements ChannelContext {
     const err = topicNameError(req.topic, this.gw.env.topicLimits());
     if (err !== undefined) return { result: 'invalid', message: err };
     if (req.skipAuthz === true) return this.dispatch(req);
+    const who = this.clientInfo ?? this.anonymous(req.identity);
     return then(
-      this.authorize({ action_type: 'publish', qos: req.qos, retain: req.retain }, req.topic),
+      this.authorizeAs(who, { action_type: 'publish', qos: req.qos, retain: req.retain }, req.topic),
       (ok) =>
         ok ? this.dispatch(req) : { result: 'denied', message: `not authorized to publish to ${req.topic}` },
     );
   }
 
   private dispatch(req: PublishRequest): PublishResult | Promise<PublishResult> {
-    const ci = this.clientInfo ?? this.anonymous();
+    const ci = this.clientInfo ?? this.anonymous(req.identity);
     const msg = new Message(
       mount(ci.mountpoint, req.topic),
       req.payload,
@@ -350,11 +354,11 @@ export class ConnectionContext implements ChannelContext {
   }
 
   /** Who a client is before login (publishes allowed pre-login, e.g. MQTT-SN QoS −1). */
-  private anonymous(): ClientInfo {
+  private anonymous(identity?: PublishRequest['identity']): ClientInfo {
     return {
       node: this.gw.env.node,
-      clientid: '',
-      username: undefined,
+      clientid: identity?.clientid ?? '',
+      username: identity?.username,
       peerhost: this.conn.peerhost,
       peerport: this.conn.peerport,
       sockport: this.conn.sockport,
