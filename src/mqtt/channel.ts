@@ -81,6 +81,11 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   pendingConnect: { packet: ConnectPacket; connack: ConnackProps } | undefined;
   /** Per-client counters for the clients API (EMQX recv_pkt, recv_msg.qosN, send_pkt, send_msg.qosN). */
   readonly counts = { recvPkt: 0, sendPkt: 0, recvMsg: [0, 0, 0], sendMsg: [0, 0, 0] };
+  /**
+   * PUBLISH frames (frame, packet id offset or -1, packet id) caused by the client's own QoS 1/2 publish,
+   * held until its PUBACK/PUBREC is written: clients that wait for the ack read the next packet as it.
+   */
+  private heldPublishes: Array<[Buffer, number, number]> | undefined;
   /** Packets that arrived while an async step (hook, authentication) was running. */
   private backlog: ClientPacket[] | undefined;
   private authExpiryTimer: NodeJS.Timeout | undefined;
@@ -273,6 +278,26 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
   /** A reason string, unless the client asked for no problem information [MQTT-3.1.2-29]. */
   reasonString(text: string): { reasonString: string } | undefined {
     return this.version === 5 && this.requestProblemInfo ? { reasonString: text } : undefined;
+  }
+
+  /** Writes one outgoing PUBLISH frame (patching its packet id when `offset` ≥ 0), or holds it. */
+  writePublish(frame: Buffer, offset: number, packetId: number): void {
+    if (this.heldPublishes !== undefined) this.heldPublishes.push([frame, offset, packetId]);
+    else if (offset < 0) this.conn.send(frame);
+    else this.conn.sendPatched(frame, offset, packetId);
+  }
+
+  /** From here until releaseOwnDeliveries, outgoing PUBLISH frames wait (see heldPublishes). */
+  holdOwnDeliveries(): void {
+    this.heldPublishes ??= [];
+  }
+
+  /** Writes the held PUBLISH frames in order. */
+  releaseOwnDeliveries(): void {
+    const held = this.heldPublishes;
+    if (held === undefined) return;
+    this.heldPublishes = undefined;
+    for (const [frame, offset, packetId] of held) this.writePublish(frame, offset, packetId);
   }
 
   // ------------------------------------------------------------------ SessionOutlet

@@ -124,6 +124,8 @@ function afterAuthz(ch: MqttChannel, p: PublishPacket, topic: string, allowed: b
   if (msg.expiresAt === 0 && defaultExpiry !== Number.POSITIVE_INFINITY && defaultExpiry > 0) {
     msg.expiresAt = msg.timestamp + defaultExpiry;
   }
+  // The ack's reason code needs the delivery count, but a delivery back to this client must not overtake it.
+  if (p.qos > 0) ch.holdOwnDeliveries();
   const n = ch.ctx.broker.publish(msg);
   if (n instanceof Promise) return n.then((count) => afterPublish(ch, p, msg, count));
   afterPublish(ch, p, msg, n);
@@ -131,6 +133,7 @@ function afterAuthz(ch: MqttChannel, p: PublishPacket, topic: string, allowed: b
 
 function afterPublish(ch: MqttChannel, p: PublishPacket, msg: Message, delivered: number): void {
   if (p.qos > 0) ack(ch, p, delivered === 0 || delivered === -1 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS);
+  ch.releaseOwnDeliveries();
   if (msg.headers.should_disconnect === true) ch.disconnect(RC.ADMINISTRATIVE_ACTION, 'should_disconnect');
 }
 
