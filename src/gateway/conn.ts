@@ -120,6 +120,11 @@ export class GatewayConnection<F> implements ConnectionHandler, LiveChannel, Ses
 
   onClose(reason: CloseReason, error?: Error): void {
     if (error !== undefined) this.ctx.log.debug({ err: error.message }, 'socket error');
+    if (reason === 'timeout')
+      this.ctx.log.warn(
+        { clientid: this.ctx.clientInfo?.clientid },
+        `${this.gw.name}: slow consumer: writes blocked for send_timeout; connection dropped`,
+      );
     this.cleanup(reason === 'local' ? 'closed' : reason === 'timeout' ? 'send_timeout' : 'sock_closed');
   }
 

@@ -133,6 +133,12 @@ export class MqttChannel implements ConnectionHandler, SessionOutlet, LiveChanne
     const why = reason === 'local' ? 'closed' : reason === 'timeout' ? 'send_timeout' : 'sock_closed';
     if (error !== undefined && reason === 'reset')
       logger.debug({ client: this.clientInfo?.clientid, err: error.message }, 'socket error');
+    // The one line an operator gets for a slow consumer (the transport itself logs nothing).
+    if (reason === 'timeout')
+      logger.warn(
+        { clientid: this.clientInfo?.clientid, peer: `${this.conn.peerhost}:${this.conn.peerport}` },
+        'mqtt: slow consumer: writes blocked for send_timeout; connection dropped',
+      );
     this.cleanup(why);
   }
 
