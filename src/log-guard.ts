@@ -62,6 +62,8 @@ interface Window {
 
 /** Per-kind windows; kinds whose window ended are swept once there are many. */
 const windows = new Map<string, Window>();
+/** Pending summary lines; dropped when logging is reconfigured (their logger's files may be closed). */
+const summaries = new Set<NodeJS.Timeout>();
 let windowMs = 60_000;
 const SWEEP_AT = 1000;
 /** pino's warn and error; info and debug are never throttled, fatal always written. */
@@ -72,6 +74,8 @@ const THROTTLED_MAX = 50;
 export function setThrottleWindow(ms: number): void {
   windowMs = ms;
   windows.clear();
+  for (const t of summaries) clearTimeout(t);
+  summaries.clear();
 }
 
 /** The message text of a pino call: the kind repeated warnings are counted by. */
@@ -91,6 +95,7 @@ function admit(kind: string, logger: pino.Logger, method: pino.LogFn): boolean {
   if (w !== undefined && now < w.until) {
     if (w.suppressed++ === 0) {
       const t = setTimeout(() => {
+        summaries.delete(t);
         windows.delete(kind);
         method.call(
           logger,
@@ -99,6 +104,7 @@ function admit(kind: string, logger: pino.Logger, method: pino.LogFn): boolean {
         );
       }, w.until - now);
       t.unref();
+      summaries.add(t);
     }
     return false;
   }
