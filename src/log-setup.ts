@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import type { HermodConfig } from './config/schema/index.js';
 import type { ConfigService } from './config/service.js';
 import { type Logger, pinoLevel, setLogger } from './log.js';
+import { logGuard, setThrottleWindow } from './log-guard.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from './private-files.js';
 
 /** The decoded `log` section. */
@@ -121,7 +122,8 @@ export function buildLogger(log: LogConfig, files: RotatingFile[] = []): Logger 
     base: undefined,
     redact: { paths: ['password', '*.password', 'credential.password'], censor: '******' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label, n) => ({ level: EMQX_LEVEL[n] ?? label }) },
+    formatters: { level: (label, n) => ({ level: EMQX_LEVEL[n] ?? label }), bindings: logGuard.bindings },
+    hooks: logGuard.hooks,
   };
   if (hs.length === 0) return pino({ ...options, level: 'silent' });
   const lowest = hs.reduce(
@@ -148,6 +150,7 @@ export function configureLogging(log: LogConfig): Logger {
     throw err;
   }
   setLogger(next);
+  setThrottleWindow(log.throttling.time_window);
   for (const f of openFiles) f.close();
   openFiles = files;
   return next;

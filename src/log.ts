@@ -3,6 +3,7 @@
  * names in config (warning, notice, critical…) and map onto pino's.
  */
 import { pino } from 'pino';
+import { logGuard } from './log-guard.js';
 
 export type Logger = pino.Logger;
 
@@ -38,6 +39,8 @@ export let logger: Logger = pino({
   base: undefined,
   redact: { paths: ['password', '*.password', 'credential.password'], censor: '******' },
   timestamp: pino.stdTimeFunctions.isoTime,
+  hooks: logGuard.hooks,
+  formatters: { bindings: logGuard.bindings },
 });
 
 /** Replaces the root logger (called once by the node at boot with the configured handlers). */

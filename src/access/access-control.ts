@@ -7,6 +7,7 @@
 import type { Hooks } from '../broker/hooks.js';
 import type { Metrics } from '../broker/metrics.js';
 import type { AuthnResult, AuthzAction, AuthzResult, ClientInfo, Credential } from '../broker/types.js';
+import { isSysTopic } from './authz/sys-publish.js';
 import type { AuthzCache, AuthzCacheSettings } from './authz-cache.js';
 
 /** Answers from the rules a client brought from authentication (the client_info source). */
@@ -60,8 +61,10 @@ export class AccessControl {
   /**
    * The answer without consulting anybody, when nothing can change it (superuser, or no authorization
    * callback at all); undefined when a full check is needed. Lets the publish path skip building an action.
+   * A publish `topic` under `$SYS` always needs the full check.
    */
-  quickAnswer(client: ClientInfo): boolean | undefined {
+  quickAnswer(client: ClientInfo, topic?: string): boolean | undefined {
+    if (topic !== undefined && isSysTopic(topic)) return undefined;
     if (!client.is_superuser && (this.hooks.has('client.authorize') || this.hasOwnAcl(client)))
       return undefined;
     const c = this.metrics.c;
@@ -86,13 +89,16 @@ export class AccessControl {
   ): boolean | Promise<boolean> {
     const c = this.metrics.c;
     c['client.authorize']++;
-    if (client.is_superuser) {
+    // Only the broker publishes $SYS: neither superuser status nor no_match grants it, only a rule.
+    const sys = action.action_type === 'publish' && isSysTopic(topic);
+    if (client.is_superuser && !sys) {
       c['authorization.superuser']++;
       c['authorization.allow']++;
       return true;
     }
     const ownAcl = this.hasOwnAcl(client);
-    if (!ownAcl && !this.hooks.has('client.authorize')) return this.decided(this.authz.noMatch === 'allow');
+    if (!ownAcl && !this.hooks.has('client.authorize'))
+      return this.decided(!sys && this.authz.noMatch === 'allow');
     const now = Date.now();
     if (cache !== undefined) {
       const hit = cache.get(action, topic, now);
@@ -104,7 +110,7 @@ export class AccessControl {
       c['authorization.cache_miss']++;
     }
     const finish = (v: AuthzResult): boolean => {
-      const allow = v.result === 'allow';
+      const allow = v.result === 'allow' && !(sys && v.from === 'default');
       if (v.from === 'default') c['authorization.nomatch']++;
       else c[allow ? 'authorization.matched.allow' : 'authorization.matched.deny']++;
       cache?.set(action, topic, allow, now);
@@ -116,7 +122,7 @@ export class AccessControl {
       if (p !== undefined) return finish({ result: p, from: 'client_info' });
     }
     const r = this.hooks.runFold('client.authorize', [client, action, topic], {
-      result: this.authz.noMatch,
+      result: sys ? 'deny' : this.authz.noMatch,
       from: 'default',
     });
     return r instanceof Promise ? r.then(finish) : finish(r);

@@ -61,6 +61,10 @@ export class GatewayConnection<F>
   private held = false;
   private handedOver = false;
   private expiryTimer: NodeJS.Timeout | undefined;
+  /** True from handing an input to the channel until its replies are carried out. */
+  private inInput = false;
+  /** Deliveries caused by the client's own publish, held until the input's replies (its ack) are sent. */
+  private ownDeliveries: Reply<F>[][] | undefined;
 
   constructor(
     readonly gw: GatewayScope,
@@ -143,6 +147,11 @@ export class GatewayConnection<F>
 
   onClose(reason: CloseReason, error?: Error): void {
     if (error !== undefined) this.ctx.log.debug({ err: error.message }, 'socket error');
+    if (reason === 'timeout')
+      this.ctx.log.warn(
+        { clientid: this.ctx.clientInfo?.clientid },
+        `${this.gw.name}: slow consumer: writes blocked for send_timeout; connection dropped`,
+      );
     this.cleanup(reason === 'local' ? 'closed' : reason === 'timeout' ? 'send_timeout' : 'sock_closed');
   }
 
@@ -163,6 +172,7 @@ export class GatewayConnection<F>
 
   private run(i: Input<F>): void {
     let r: Replies<F>;
+    this.inInput = true;
     try {
       switch (i.k) {
         case 'frame':
@@ -184,6 +194,7 @@ export class GatewayConnection<F>
     }
     if (!(r instanceof Promise)) {
       this.execute(r);
+      this.endInput();
       return;
     }
     this.backlog = [];
@@ -191,10 +202,31 @@ export class GatewayConnection<F>
     r.then(
       (replies) => {
         this.execute(replies);
+        this.endInput();
         this.resume();
       },
       (err) => this.internalError(err),
     );
+  }
+
+  /**
+   * Called before the client's own publish reaches the broker: a delivery it causes back to this client
+   * waits until the input's replies are sent, so a PUBACK/RECEIPT leaves before that delivery (clients such
+   * as Paho's MQTT-SN samples read the next datagram as the ack they wait for).
+   */
+  deferOwnDeliveries(): void {
+    if (this.inInput) this.ownDeliveries ??= [];
+  }
+
+  private endInput(): void {
+    this.inInput = false;
+    const held = this.ownDeliveries;
+    if (held === undefined) return;
+    this.ownDeliveries = undefined;
+    for (const replies of held) {
+      if (this.isClosed()) return;
+      this.execute(replies);
+    }
   }
 
   private resume(): void {
@@ -391,7 +423,8 @@ export class GatewayConnection<F>
     const c = this.gw.env.broker.metrics.c;
     c['messages.sent']++;
     c[qos === 0 ? 'messages.qos0.sent' : qos === 1 ? 'messages.qos1.sent' : 'messages.qos2.sent']++;
-    this.execute(replies);
+    if (this.ownDeliveries !== undefined) this.ownDeliveries.push(replies);
+    else this.execute(replies);
     return true;
   }
 
@@ -461,6 +494,7 @@ export class GatewayConnection<F>
     this.serving?.settle(GONE);
     this.serving = undefined;
     for (const i of backlog ?? []) if (i.k === 'call') i.c.settle(GONE);
+    this.ownDeliveries = undefined;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);

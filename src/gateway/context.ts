@@ -237,7 +237,10 @@ export class GatewayChannelContext implements ChannelContext {
   // ---------------------------------------------------------------- pub/sub
 
   authorize(action: AuthzAction, topic: string): boolean | Promise<boolean> {
-    const ci = this.clientInfo ?? this.anonymous();
+    return this.authorizeAs(this.clientInfo ?? this.anonymous(), action, topic);
+  }
+
+  private authorizeAs(ci: ClientInfo, action: AuthzAction, topic: string): boolean | Promise<boolean> {
     return andThen(this.gw.env.access.authorize(ci, action, topic, this.authzCache), (allow) => {
       if (!allow) this.gw.metrics.inc('client.authz.deny');
       return allow;
@@ -248,15 +251,16 @@ export class GatewayChannelContext implements ChannelContext {
     const err = topicNameError(req.topic, this.gw.env.topicLimits());
     if (err !== undefined) return { result: 'invalid', message: err };
     if (req.skipAuthz === true) return this.dispatch(req);
+    const who = this.clientInfo ?? this.anonymous(req.identity);
     return andThen(
-      this.authorize({ action_type: 'publish', qos: req.qos, retain: req.retain }, req.topic),
+      this.authorizeAs(who, { action_type: 'publish', qos: req.qos, retain: req.retain }, req.topic),
       (ok) =>
         ok ? this.dispatch(req) : { result: 'denied', message: `not authorized to publish to ${req.topic}` },
     );
   }
 
   private dispatch(req: PublishRequest): PublishResult | Promise<PublishResult> {
-    const ci = this.clientInfo ?? this.anonymous();
+    const ci = this.clientInfo ?? this.anonymous(req.identity);
     const msg = new Message(
       mount(ci.mountpoint, req.topic),
       req.payload,
@@ -278,6 +282,7 @@ export class GatewayChannelContext implements ChannelContext {
     ]++;
     this.gw.metrics.inc('messages.received');
     this.driver.counters.recvMsg++;
+    this.driver.deferOwnDeliveries();
     return andThen(env.broker.publish(msg), (n): PublishResult => {
       if (n < 0) {
         this.gw.metrics.inc('messages.dropped');
@@ -428,11 +433,11 @@ export class GatewayChannelContext implements ChannelContext {
   }
 
   /** Who a client is before login (publishes allowed pre-login, e.g. MQTT-SN QoS −1). */
-  private anonymous(): ClientInfo {
+  private anonymous(identity?: PublishRequest['identity']): ClientInfo {
     return {
       node: this.gw.env.node,
-      clientid: '',
-      username: undefined,
+      clientid: identity?.clientid ?? '',
+      username: identity?.username,
       peerhost: this.conn.peerhost,
       peerport: this.conn.peerport,
       sockport: this.conn.sockport,

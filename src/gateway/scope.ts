@@ -24,6 +24,8 @@ export interface ContextDriver extends LiveChannel {
   readonly counters: ClientCounters;
   isClosed(): boolean;
   holdDeliveries(hold: boolean): void;
+  /** Holds deliveries caused by the current input until its replies (the client's ack) are sent. */
+  deferOwnDeliveries(): void;
 }
 
 /** One loaded gateway as its connections see it. */

@@ -334,6 +334,8 @@ export interface PublishRequest {
   from?: string;
   /** Skip authorization (a will already checked, or a gateway-internal publish). */
   skipAuthz?: boolean;
+  /** Before login: who the publish is authorized as (MQTT-SN qos3_identity); default anonymous. */
+  identity?: { clientid: string; username?: string };
 }
 
 /** 'ok' with how many subscriptions got it; 'denied' by authorization; 'invalid' topic; 'dropped' by a hook. */

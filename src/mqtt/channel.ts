@@ -63,6 +63,12 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
   pendingConnect: { packet: ConnectPacket; connack: ConnackProps } | undefined;
   /** Per-client counters for the clients API (EMQX recv_pkt, recv_msg.qosN, send_pkt, send_msg.qosN). */
   readonly counts: ClientCounts = { recvPkt: 0, sendPkt: 0, recvMsg: [0, 0, 0], sendMsg: [0, 0, 0] };
+  /**
+   * PUBLISH frames (frame, packet id offset or -1, packet id) caused by the client's own QoS 1/2 publish,
+   * held until its PUBACK/PUBREC is written: clients that wait for the ack read the next packet as it.
+   */
+  private heldPublishes: Array<[Buffer, number, number]> | undefined;
+  private holdingPublishes = false;
   /** Packets that arrived while an async step (hook, authentication) was running. */
   private backlog: ClientPacket[] | undefined;
   private authExpiryTimer: NodeJS.Timeout | undefined;
@@ -110,6 +116,12 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
     const why = reason === 'local' ? 'closed' : reason === 'timeout' ? 'send_timeout' : 'sock_closed';
     if (error !== undefined && reason === 'reset')
       logger.debug({ client: this.clientInfo?.clientid, err: error.message }, 'socket error');
+    // The one line an operator gets for a slow consumer (the transport itself logs nothing).
+    if (reason === 'timeout')
+      logger.warn(
+        { clientid: this.clientInfo?.clientid, peer: `${this.conn.peerhost}:${this.conn.peerport}` },
+        'mqtt: slow consumer: writes blocked for send_timeout; connection dropped',
+      );
     this.cleanup(why);
   }
 
@@ -205,6 +217,30 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
   /** A reason string, unless the client asked for no problem information [MQTT-3.1.2-29]. */
   reasonString(text: string): { reasonString: string } | undefined {
     return this.version === 5 && this.requestProblemInfo ? { reasonString: text } : undefined;
+  }
+
+  /** Writes one outgoing PUBLISH frame (patching its packet id when `offset` ≥ 0), or holds it. */
+  writePublish(frame: Buffer, offset: number, packetId: number): void {
+    if (this.holdingPublishes) (this.heldPublishes ??= []).push([frame, offset, packetId]);
+    else if (offset < 0) this.conn.send(frame);
+    else this.conn.sendPatched(frame, offset, packetId);
+  }
+
+  /**
+   * From here until releaseOwnDeliveries, outgoing PUBLISH frames wait (see heldPublishes). A flag, not an
+   * array: most QoS 1/2 publishes cause no delivery back to their sender, so nothing is allocated for them.
+   */
+  holdOwnDeliveries(): void {
+    this.holdingPublishes = true;
+  }
+
+  /** Writes the held PUBLISH frames in order. */
+  releaseOwnDeliveries(): void {
+    this.holdingPublishes = false;
+    const held = this.heldPublishes;
+    if (held === undefined) return;
+    this.heldPublishes = undefined;
+    for (const [frame, offset, packetId] of held) this.writePublish(frame, offset, packetId);
   }
 
   // ------------------------------------------------------------------ SessionOutlet

@@ -83,11 +83,11 @@ export class OutgoingPublisher {
     ch.counts.sendMsg[qos]!++;
     if (qos === 0) {
       c['messages.qos0.sent']++;
-      ch.conn.send(frame);
+      ch.writePublish(frame, -1, 0);
     } else {
       if (qos === 1) c['messages.qos1.sent']++;
       else c['messages.qos2.sent']++;
-      ch.conn.sendPatched(frame, pidOffset, packetId);
+      ch.writePublish(frame, pidOffset, packetId);
     }
     return true;
   }

@@ -78,6 +78,12 @@ export interface MqttClient extends SessionOutlet, LiveChannel {
 
   /** Serializes and queues one packet. */
   send(packet: MqttPacket): void;
+  /** Writes a serialized PUBLISH (packet id patched at `offset` unless -1), or holds it behind an ack. */
+  writePublish(frame: Buffer, offset: number, packetId: number): void;
+  /** Holds outgoing PUBLISH frames until releaseOwnDeliveries: the client's own ack must leave first. */
+  holdOwnDeliveries(): void;
+  /** Writes the PUBLISH frames held since holdOwnDeliveries, in order. */
+  releaseOwnDeliveries(): void;
   /** PUBACK/PUBREC/PUBREL/PUBCOMP with a reason code. */
   sendAck(cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp', packetId: number, rc: number): void;
   /** A reason string, unless the client asked for no problem information. */

@@ -78,7 +78,7 @@ export class MqttListeners implements Component {
       enableAuthn: cfg.enable_authn,
     };
     const rules = new AccessRules(cfg.access_rules);
-    const listener = createListener(toListenerOptions(type, name, cfg), {
+    const listener = createListener(toListenerOptions(type, name, cfg, this.host.mqtt.max_packet_size), {
       onConnection: (conn) => {
         if (!rules.allows(conn.peerhost)) {
           logger.info({ listener: id, peer: conn.peerhost }, 'connection refused by access_rules');
@@ -131,8 +131,16 @@ export class MqttListeners implements Component {
   }
 }
 
-/** Transport options of a listener from its EMQX-style config. */
-export function toListenerOptions(type: ListenerType, name: string, cfg: ListenerConfig): ListenerOptions {
+/**
+ * Transport options of a listener from its EMQX-style config. A WebSocket message is bounded by the
+ * listener's max_frame_size and by `maxPacketSize` (mqtt.max_packet_size), checked before it is buffered.
+ */
+export function toListenerOptions(
+  type: ListenerType,
+  name: string,
+  cfg: ListenerConfig,
+  maxPacketSize = Number.POSITIVE_INFINITY,
+): ListenerOptions {
   const split = (s: string) =>
     s
       .split(',')
@@ -162,7 +170,7 @@ export function toListenerOptions(type: ListenerType, name: string, cfg: Listene
       path: w.mqtt_path,
       supportedSubprotocols: split(w.supported_subprotocols),
       failIfNoSubprotocol: w.fail_if_no_subprotocol,
-      maxFrameSize: w.max_frame_size,
+      maxFrameSize: Math.min(w.max_frame_size, maxPacketSize),
       checkOriginEnable: w.check_origin_enable,
       allowOriginAbsence: w.allow_origin_absence,
       checkOrigins: split(w.check_origins),

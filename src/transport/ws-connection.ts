@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import { type RawData, WebSocket } from 'ws';
+import { logger } from '../log.js';
 import type { PeerCertificate } from './connection.js';
 import {
   type ConnectionConfig,
@@ -72,7 +73,14 @@ function onMessage(this: OwnedWs, data: RawData, isBinary: boolean): void {
 }
 
 function onError(this: OwnedWs, err: Error): void {
-  this[kOwner]?.[kTransportError](err);
+  const conn = this[kOwner];
+  // ws has already answered close 1009 (message too big) from the frame header, before buffering the payload.
+  if ((err as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
+    logger.warn(
+      { peer: conn === undefined ? undefined : `${conn.peerhost}:${conn.peerport}` },
+      'websocket: message larger than max_frame_size / mqtt.max_packet_size; closed with 1009',
+    );
+  conn?.[kTransportError](err);
 }
 
 function onClose(this: OwnedWs): void {

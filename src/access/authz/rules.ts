@@ -7,6 +7,7 @@ import { BlockList, isIP } from 'node:net';
 import { clientLookup } from '../../broker/placeholders.js';
 import type { AuthzAction, ClientInfo } from '../../broker/types.js';
 import { Template } from '../template.js';
+import { isSysTopic } from './sys-publish.js';
 
 export type Permission = 'allow' | 'deny';
 export type ActionKind = 'publish' | 'subscribe' | 'all';
@@ -42,8 +43,12 @@ export function firstMatch(
   topic: string,
 ): Permission | undefined {
   let lookup: ((k: string) => string | undefined) | undefined;
+  const sysPublish = action.action_type === 'publish' && isSysTopic(topic);
   for (const r of rules) {
     if (r.action !== 'all' && r.action !== action.action_type) continue;
+    // A $SYS publish is granted only by an allow rule written for it (see sys-publish.ts).
+    const explicitOnly = sysPublish && r.permission === 'allow';
+    if (explicitOnly && (r.action !== 'publish' || r.topics === 'all')) continue;
     if (r.qos !== undefined && !r.qos.includes(action.qos)) continue;
     if (r.retain !== undefined && action.action_type === 'publish' && r.retain !== (action.retain === true))
       continue;
@@ -58,6 +63,7 @@ export function firstMatch(
         if (rendered === undefined) continue;
         filter = rendered;
       }
+      if (explicitOnly && !isSysTopic(filter)) continue;
       if (t.eq ? filter === topic : aclTopicMatch(filter, topic)) return r.permission;
     }
   }

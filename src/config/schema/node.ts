@@ -1,5 +1,5 @@
 /** `node { ... }` and `log { ... }`. */
-import { Bool, ByteSize, Enum, Int, NamedMap, Section, Str } from './fields.js';
+import { Bool, ByteSize, Duration, Enum, Int, NamedMap, Section, Str } from './fields.js';
 
 export const NodeSchema = Section(
   {
@@ -53,6 +53,15 @@ export const LogSchema = Section(
         'A rotating log file.',
       ),
       'File log handlers by name.',
+    ),
+    throttling: Section(
+      {
+        time_window: Duration('1m', {
+          description:
+            'Repeated warnings of one kind are written once per window, then one line with the count suppressed. 0s: no throttling.',
+        }),
+      },
+      'Log throttling.',
     ),
   },
   'Logging.',

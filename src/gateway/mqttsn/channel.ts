@@ -21,6 +21,7 @@ import { RC, type SnFrame } from './frame.js';
 import { Outbox, REGISTER_TIMER } from './outbox.js';
 import * as pubsub from './pubsub.js';
 import type { MqttSnConfig } from './schema.js';
+import { acquireSourceSlot, releaseSourceSlot } from './source-limit.js';
 import { PredefinedTopics, TopicIdTable } from './topic-ids.js';
 
 type R = Reply<SnFrame>;
@@ -33,6 +34,15 @@ interface Will {
   retain: boolean;
   payload: Buffer;
 }
+
+/**
+ * The CONNACK code of a refused login. MQTT-SN 1.2 has only 0x00-0x03 (EMQX sends 0x80, outside the table):
+ * 0x03 "rejected: not supported" tells the client that retrying the same CONNECT will not help, where
+ * 0x01 "congestion" would invite it to retry. Congestion is kept for a full gateway (per-source limit).
+ */
+const LOGIN_REFUSED = RC.NOT_SUPPORTED;
+/** The only MQTT-SN protocol id (§5.3.8). */
+const PROTOCOL_ID = 0x01;
 
 /** Seconds a clean_session=false session outlives its connection (EMQX: 2 h). */
 export const PERSISTENT_SESSION_EXPIRY = 7200;
@@ -73,10 +83,13 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
   private sleepMs = 0;
   private lastIn = Date.now();
   private readonly holds = new Set<string>();
+  /** Whether this client holds one of its source address's slots (see source-limit.ts). */
+  private slot: boolean;
 
   constructor(readonly ctx: ChannelContext<MqttSnConfig>) {
     this.topicIds = new TopicIdTable(predefinedOf(ctx.config));
     this.outbox = new Outbox(ctx, this.topicIds);
+    this.slot = acquireSourceSlot(ctx.gateway, ctx.conn.peerhost, ctx.config.max_clients_per_source);
   }
 
   private get online(): boolean {
@@ -87,6 +100,7 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
 
   handleIn(f: SnFrame): Replies<SnFrame> {
     if (this.state === 'closed') return [];
+    if (!this.slot) return this.sourceFull(f);
     this.lastIn = Date.now();
     switch (f.type) {
       case 'SEARCHGW':
@@ -167,6 +181,20 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
     return [];
   }
 
+  /** The source address already holds max_clients_per_source clients: CONNACK congestion and close. */
+  private sourceFull(f: SnFrame): R[] {
+    this.state = 'closed';
+    this.ctx.metrics.inc('packets.dropped');
+    this.ctx.log.warn(
+      { peerhost: this.ctx.conn.peerhost, limit: this.ctx.config.max_clients_per_source },
+      'mqttsn: too many clients from one source address; refused',
+    );
+    const out: R[] = [];
+    if (f.type === 'CONNECT') out.push({ type: 'send', frame: { type: 'CONNACK', rc: RC.CONGESTION } });
+    out.push({ type: 'close', reason: 'source_limit' });
+    return out;
+  }
+
   // ---------------------------------------------------------------- connect and will
 
   private connect(f: Of<'CONNECT'>): Replies<SnFrame> {
@@ -181,7 +209,17 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
       ];
     }
     if (this.state !== 'idle') return this.unexpected(f);
-    this.pending = { clientId: f.clientId, duration: f.duration, clean: f.flags.clean };
+    if (f.protocolId !== PROTOCOL_ID) {
+      this.state = 'closed';
+      this.ctx.log.info({ protocolId: f.protocolId }, 'mqttsn: CONNECT with an unknown protocol id; refused');
+      return [
+        { type: 'send', frame: { type: 'CONNACK', rc: RC.NOT_SUPPORTED } },
+        { type: 'close', reason: 'unsupported_protocol' },
+      ];
+    }
+    // A duration of hours would let an idle client hold its slot for a day: held to max_keepalive.
+    const duration = Math.min(f.duration, Math.floor(this.ctx.config.max_keepalive / 1000));
+    this.pending = { clientId: f.clientId, duration, clean: f.flags.clean };
     if (!f.flags.will) return this.login();
     this.state = 'will_topic';
     return [{ type: 'send', frame: { type: 'WILLTOPICREQ' } }];
@@ -236,7 +274,7 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
     if (!r.ok) {
       this.state = 'closed';
       return [
-        { type: 'send', frame: { type: 'CONNACK', rc: RC.NOT_AUTHORIZED } },
+        { type: 'send', frame: { type: 'CONNACK', rc: LOGIN_REFUSED } },
         { type: 'close', reason: r.reason },
       ];
     }
@@ -419,5 +457,7 @@ export class MqttSnChannel implements GatewayChannel<SnFrame>, pubsub.PubSubHost
   handleClosed(_reason: string): void {
     this.state = 'closed';
     this.outbox.clear();
+    if (this.slot) releaseSourceSlot(this.ctx.gateway, this.ctx.conn.peerhost);
+    this.slot = false;
   }
 }

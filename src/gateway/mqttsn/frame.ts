@@ -3,6 +3,7 @@
  * 0x01 followed by 2 bytes for longer messages, and must equal the datagram size, else the datagram is
  * dropped. Every message type of the spec except the forwarder encapsulation (0xFE) is parsed and built.
  */
+import { isUtf8 } from 'node:buffer';
 import type { FrameCodec, FrameError, ParseOutput } from '../types.js';
 
 /** Message type bytes (MQTT-SN 1.2 §5.2.2). */
@@ -170,7 +171,9 @@ export function parseMessage(d: Buffer): SnFrame {
   return parseBody(type, d.subarray(at + 1));
 }
 
+/** A string field: UTF-8 or the datagram is refused (decoding to U+FFFD would change the name). */
 function str(b: Buffer): string {
+  if (!isUtf8(b)) throw new Malformed('bad_utf8', 'string field is not UTF-8');
   return b.toString('utf8');
 }
 
@@ -235,7 +238,8 @@ function parseBody(type: MsgTypeName, b: Buffer): SnFrame {
       return { type, msgId: b.readUInt16BE(0) };
     case 'SUBSCRIBE':
     case 'UNSUBSCRIBE': {
-      need(b, 4, type);
+      // An empty topic name is well-formed here and refused by the channel with a SUBACK/UNSUBACK.
+      need(b, 3, type);
       const f = decodeFlags(b[0]!);
       const rest = b.subarray(3);
       let topic: TopicRef;

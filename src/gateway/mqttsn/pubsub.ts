@@ -35,7 +35,7 @@ export function shortTopicName(id: number): string {
 
 /** REGISTER from the client: REGACK with the (new or existing) id, or id 0 and "not supported". */
 export function register(h: PubSubHost, f: Of<'REGISTER'>): R[] {
-  const id = h.topicIds.register(f.topicName);
+  const id = f.topicName === '' ? 'empty_topic' : h.topicIds.register(f.topicName);
   if (typeof id === 'number')
     return [{ type: 'send', frame: { type: 'REGACK', topicId: id, msgId: f.msgId, rc: 0 } }];
   h.ctx.log.info({ topic: f.topicName, reason: id }, 'mqttsn: REGISTER refused');
@@ -88,17 +88,43 @@ export function publish(h: PubSubHost, f: Of<'PUBLISH'>): Replies<SnFrame> {
 /**
  * PUBLISH from a client that is not connected: only QoS −1 to a predefined or short topic is taken
  * (published as QoS 0 from NegQoS-Client, no answer); with enable_qos3 off it gets PUBACK "not supported".
+ * When the gateway authenticates its clients, such a publish would bypass the authenticator: it is
+ * dropped (counted, logged once a window) unless `qos3_identity` names who it is authorized as.
  */
 export function publishUnconnected(h: PubSubHost, f: Of<'PUBLISH'>): Replies<SnFrame> {
   const { ctx } = h;
   if (f.flags.qos !== 3) return [];
   if (!ctx.config.enable_qos3) return [puback(f.topicId, f.msgId, RC.NOT_SUPPORTED)];
+  const identity = ctx.config.qos3_identity;
+  if (identity === undefined && authenticates(ctx)) {
+    ctx.metrics.inc('messages.dropped');
+    ctx.log.warn(
+      { peer: `${ctx.conn.peerhost}:${ctx.conn.peerport}` },
+      'mqttsn: QoS -1 publish dropped: the gateway authenticates clients and qos3_identity is not set',
+    );
+    return [];
+  }
   let topic: string | undefined;
   if (f.flags.topicIdType === TopicIdType.PREDEFINED) topic = h.topicIds.predefined.byId.get(f.topicId);
   else if (f.flags.topicIdType === TopicIdType.SHORT) topic = shortTopicName(f.topicId);
   if (topic === undefined || isWildcard(topic)) return [];
-  const req = { topic, payload: f.data, qos: 0 as const, retain: f.flags.retain, from: NEG_QOS_CLIENT };
+  const req = {
+    topic,
+    payload: f.data,
+    qos: 0 as const,
+    retain: f.flags.retain,
+    from: identity?.clientid ?? NEG_QOS_CLIENT,
+    identity,
+  };
   return andThen(ctx.publish(req), (): R[] => []);
+}
+
+/** Whether this listener's clients go through an authenticator (the listener's, else the gateway's). */
+function authenticates(ctx: ChannelContext<MqttSnConfig>): boolean {
+  if (!ctx.listener.enableAuthn) return false;
+  const own = ctx.config.listeners[ctx.listener.type]?.[ctx.listener.name]?.authentication;
+  const chain = own ?? ctx.config.authentication;
+  return chain !== undefined && (chain as { enable?: unknown }).enable !== false;
 }
 
 function suback(qos: number, topicId: number, msgId: number, rc: number): R {
@@ -124,7 +150,10 @@ function subscribeRc(r: SubscribeResult): number {
  * (the gateway REGISTERs on first delivery); an unknown predefined id is "invalid topic id".
  */
 export function subscribe(h: PubSubHost, f: Of<'SUBSCRIBE'>): Replies<SnFrame> {
-  const qos = (f.flags.qos === 3 ? 0 : f.flags.qos) as QoS;
+  // QoS −1 is for publishing only (§6.8); an empty name names nothing: both are "not supported".
+  if (f.flags.qos === 3 || ('name' in f.topic && f.topic.name === ''))
+    return [suback(0, 0, f.msgId, RC.NOT_SUPPORTED)];
+  const qos = f.flags.qos;
   let name: string;
   let topicId = 0;
   if ('id' in f.topic) {

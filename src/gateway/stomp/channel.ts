@@ -70,6 +70,7 @@ export class StompChannel implements GatewayChannel<StompFrame> {
   private messageSeq = 0;
   private ackSeq = 0;
   private heartbeat: HeartbeatChecker | undefined;
+  private version: (typeof VERSIONS)[number] = '1.0';
 
   constructor(private readonly ctx: ChannelContext<StompConfig>) {}
 
@@ -164,8 +165,12 @@ export class StompChannel implements GatewayChannel<StompFrame> {
 
   private connect(f: StompFrame): Replies<StompFrame> {
     const version = negotiate(header(f, 'accept-version'));
-    if (version === undefined)
-      return this.fatal('Login Failed: Supported protocol versions < 1.2', f, 'unsupported_version');
+    if (version === undefined) {
+      // STOMP 1.1/1.2 require the versions the server speaks in a `version` header of this ERROR.
+      const e = errorFrame('Login Failed: Supported protocol versions < 1.2', f);
+      e.headers.push(['version', [...VERSIONS].reverse().join(',')]);
+      return [{ type: 'send', frame: e }, ...this.close('unsupported_version')];
+    }
     const hb = parseHeartBeat(header(f, 'heart-beat'));
     if (hb === undefined) return this.fatal('Login Failed: Bad heart-beat header', f, 'protocol_error');
     const [cx, cy] = hb;
@@ -185,6 +190,7 @@ export class StompChannel implements GatewayChannel<StompFrame> {
     return andThen(login, (r): R[] => {
       if (!r.ok) return this.fatal(`Login Failed: ${r.reason}`, f, r.reason);
       this.state = 'connected';
+      this.version = version;
       const stats = this.ctx.conn.stats;
       this.heartbeat = new HeartbeatChecker(cx, cy, stats.recvOct, stats.sendOct);
       const out: R[] = [
@@ -235,8 +241,9 @@ export class StompChannel implements GatewayChannel<StompFrame> {
     const topic = header(f, 'destination');
     if (topic === undefined || topic === '')
       return this.fatal('Missing destination header', f, 'protocol_error');
-    // STOMP 1.0 makes `id` optional; the destination then names the subscription.
-    const id = header(f, 'id') ?? topic;
+    // STOMP 1.0 makes `id` optional (the destination then names the subscription); 1.1 and 1.2 require it.
+    const id = header(f, 'id') ?? (this.version === '1.0' ? topic : undefined);
+    if (id === undefined) return this.fatal('Missing id header', f, 'protocol_error');
     const ack = header(f, 'ack') ?? 'auto';
     if (ack !== 'auto' && ack !== 'client' && ack !== 'client-individual')
       return this.fatal(`Bad ack mode ${ack}`, f, 'protocol_error');

@@ -5,6 +5,7 @@
  * past them. Errors are values with a stable reason (too_many_headers, too_long_header, too_long_body,
  * bad_frame), never throws.
  */
+import { isUtf8 } from 'node:buffer';
 import type { FrameCodec, FrameError, ParseOutput } from '../types.js';
 
 /** A STOMP frame. Headers keep their order; the parser keeps only the first of repeated names. */
@@ -267,10 +268,14 @@ export class StompCodec implements FrameCodec<StompFrame> {
     return f;
   }
 
-  /** A line without its EOL (LF or CRLF); a CR anywhere else is a frame error. */
+  /**
+   * A line without its EOL (LF or CRLF); a CR anywhere else is a frame error, and so are bytes that are not
+   * UTF-8 (STOMP 1.2 frames are UTF-8; decoding them to U+FFFD would change the header the client sent).
+   */
   private line(start: number, nl: number): string | ParseFailure {
     let end = nl;
     if (end > start && this.buf[end - 1] === CR) end--;
+    if (!isUtf8(this.buf.subarray(start, end))) return fail('bad_frame', 'header not UTF-8');
     const text = this.buf.toString('utf8', start, end);
     if (text.includes('\r')) return fail('bad_frame', 'CR not followed by LF');
     return text;

@@ -94,7 +94,7 @@ export function handlePublish(ch: MqttClient, p: PublishPacket): HandlerResult {
     }
   }
 
-  const quick = ch.host.access.quickAnswer(ch.clientInfo);
+  const quick = ch.host.access.quickAnswer(ch.clientInfo, topic);
   const allowed = quick ?? ch.authorize({ action_type: 'publish', qos: p.qos, retain: p.retain }, topic);
   if (allowed instanceof Promise) return allowed.then((ok) => afterAuthz(ch, p, topic, ok));
   return afterAuthz(ch, p, topic, allowed);
@@ -124,18 +124,25 @@ function afterAuthz(ch: MqttClient, p: PublishPacket, topic: string, allowed: bo
   if (msg.expiresAt === 0 && defaultExpiry !== Number.POSITIVE_INFINITY && defaultExpiry > 0) {
     msg.expiresAt = msg.timestamp + defaultExpiry;
   }
+  // The ack's reason code needs the delivery count, but a delivery back to this client must not overtake it.
+  if (p.qos > 0) ch.holdOwnDeliveries();
   const n = ch.host.broker.publish(msg);
   if (n instanceof Promise) return n.then((count) => afterPublish(ch, p, msg, count));
   afterPublish(ch, p, msg, n);
 }
 
 function afterPublish(ch: MqttClient, p: PublishPacket, msg: Message, delivered: number): void {
-  if (p.qos > 0) ack(ch, p, delivered === 0 || delivered === -1 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS);
+  if (p.qos > 0)
+    ack(ch, p, delivered === 0 || delivered === -1 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS, true);
+  else ch.releaseOwnDeliveries();
   if (msg.headers.should_disconnect === true) ch.disconnect(RC.ADMINISTRATIVE_ACTION, 'should_disconnect');
 }
 
-/** PUBACK (QoS 1) or PUBREC (QoS 2) with a reason code (3.x acks carry none). */
-function ack(ch: MqttClient, p: PublishPacket, rc: number): void {
+/**
+ * PUBACK (QoS 1) or PUBREC (QoS 2) with a reason code (3.x acks carry none); with `release`, the deliveries
+ * this publish caused to the client itself follow the ack, wherever durability holds it.
+ */
+function ack(ch: MqttClient, p: PublishPacket, rc: number, release = false): void {
   const c = ch.host.broker.metrics.c;
   if (p.qos === 1) c['packets.puback.sent']++;
   else if (p.qos === 2) c['packets.pubrec.sent']++;
@@ -143,8 +150,15 @@ function ack(ch: MqttClient, p: PublishPacket, rc: number): void {
   const cmd = p.qos === 1 ? 'puback' : 'pubrec';
   // Durability: what this publish changed in the store must be committed before the client is told so.
   const journal = ch.host.broker.journal;
-  if (journal?.holding === true) journal.hold(() => ch.sendAck(cmd, p.packetId, rc));
-  else ch.sendAck(cmd, p.packetId, rc);
+  if (journal?.holding === true) {
+    journal.hold(() => {
+      ch.sendAck(cmd, p.packetId, rc);
+      if (release) ch.releaseOwnDeliveries();
+    });
+  } else {
+    ch.sendAck(cmd, p.packetId, rc);
+    if (release) ch.releaseOwnDeliveries();
+  }
 }
 
 /** The properties a message carries onward: everything but the alias and subscription ids. */

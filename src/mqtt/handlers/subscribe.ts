@@ -34,6 +34,12 @@ export function handleSubscribe(ch: MqttClient, p: SubscribePacket): HandlerResu
 
   for (let i = 0; i < p.subscriptions.length; i++) {
     const s = p.subscriptions[i]!;
+    // A topic filter is at least one character [MQTT-4.7.3-1]: an empty one makes the packet malformed, in
+    // 3.1.1 (which can only close) and 5 (DISCONNECT 0x81) alike, rather than a per-filter failure.
+    if (s.topic.length === 0) {
+      c['packets.malformed']++;
+      return ch.protocolError('empty topic filter in SUBSCRIBE', RC.MALFORMED_PACKET);
+    }
     const parsed = parseSubscriptionTopic(s.topic);
     if (typeof parsed === 'string') {
       codes[i] = RC.TOPIC_FILTER_INVALID;
