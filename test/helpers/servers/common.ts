@@ -76,6 +76,11 @@ export interface ProcessOptions {
   /** Run as this user id / group id (servers that refuse root). */
   uid?: number;
   gid?: number;
+  /**
+   * Waits until the server serves requests, after its port opened (PostgreSQL listens while it still
+   * answers "the database system is starting up"); runs on every start, restarts included.
+   */
+  ready?: (port: number) => Promise<void>;
 }
 
 export async function startProcess(
@@ -104,6 +109,7 @@ export async function startProcess(
   };
   try {
     await waitForPort(port, readyMs, proc);
+    await opts.ready?.(port);
   } catch (err) {
     await kill();
     rmSync(dir, { recursive: true, force: true });

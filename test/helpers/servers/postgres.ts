@@ -27,6 +27,30 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   };
 }
 
+/** Resolves once PostgreSQL answers a query (an open port may still refuse: "starting up"). */
+async function acceptsQueries(port: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const c = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: PG_USER,
+      password: PG_PASSWORD,
+      database: 'postgres',
+    });
+    try {
+      await c.connect();
+      await c.query('SELECT 1');
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await c.end().catch(() => {});
+    }
+  }
+}
+
 /** Starts PostgreSQL and creates the database; returns the server handle. */
 export async function startPostgres(): Promise<ServerProcess> {
   const bin = binDir();
@@ -57,6 +81,7 @@ export async function startPostgres(): Promise<ServerProcess> {
   // SIGINT is PostgreSQL's fast shutdown: SIGTERM would wait for the pool's idle connections.
   const s = await startProcess('postgres', join(bin, 'postgres'), args, port, dir, {
     stopSignal: 'SIGINT',
+    ready: acceptsQueries,
     ...user,
   });
   const c = new pg.Client({
