@@ -115,6 +115,18 @@ const streamArb = fc
   }));
 
 describe('fuzz: STOMP frame codec', () => {
+  it('regression: line limits count bytes whether or not the line is complete in one chunk', () => {
+    // Found by the mutation property: 20 four-byte characters are 80 bytes but 40 UTF-16 units, so the
+    // command-line limit (64) refused them split into small chunks and accepted them whole.
+    const command = Buffer.from(`${'\u{10000}'.repeat(20)}\n\n\0`);
+    assert.equal(parse([command]).error, 'bad_frame');
+    assert.deepStrictEqual(parse(chunk(command, [1])), parse([command]));
+    // A header line too long before unescaping is refused the same way whole and in pieces.
+    const header = Buffer.from(`SEND\nx:${'\\q'.repeat(300)}\n\n\0`);
+    assert.equal(parse([header]).error, 'too_long_header');
+    assert.deepStrictEqual(parse(chunk(header, [7])), parse([header]));
+  });
+
   it('random bytes: no exception, frames or a frame error, same outcome in any chunking', () => {
     fc.assert(
       fc.property(bytesArb, cutsArb, (bytes, cuts) => {
