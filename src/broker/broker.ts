@@ -313,10 +313,20 @@ export class Broker {
       return;
     }
     this.cancelPendingWill(record, false);
-    const timer = setTimeout(() => {
-      record.pendingWill = undefined;
-      publish();
-    }, delayMs);
+    // setTimeout fires at once for delays beyond ~24.8 days: re-arm in steps, as for session expiry.
+    const deadline = Date.now() + delayMs;
+    const arm = () => {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        record.pendingWill = undefined;
+        publish();
+        return;
+      }
+      const timer = setTimeout(arm, Math.min(left, 2 ** 31 - 1));
+      timer.unref();
+      record.pendingWill = { timer, publish };
+    };
+    const timer = setTimeout(arm, Math.min(delayMs, 2 ** 31 - 1));
     timer.unref();
     record.pendingWill = { timer, publish };
   }

@@ -42,6 +42,7 @@ const FORBIDDEN = new Set([
   '\\',
 ]);
 const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+const NUMBER_BEFORE_EXPONENT_SIGN = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?[eE]$/;
 const PUNCT = new Set(['{', '}', '[', ']', ',', ':', '=']);
 
 /** HOCON whitespace other than the newline: Unicode space separators, tabs, form feeds, CR, BOM. */
@@ -126,7 +127,14 @@ class Lexer {
     const start = this.i;
     while (this.i < s.length) {
       const ch = s[this.i]!;
-      if (FORBIDDEN.has(ch) || ch === '\n' || isWhitespace(ch) || (ch === '/' && s[this.i + 1] === '/'))
+      // JSON writes large numbers as 1e+21: that '+' belongs to the number, not to a '+='.
+      const exponentSign = ch === '+' && NUMBER_BEFORE_EXPONENT_SIGN.test(s.slice(start, this.i));
+      if (
+        (FORBIDDEN.has(ch) && !exponentSign) ||
+        ch === '\n' ||
+        isWhitespace(ch) ||
+        (ch === '/' && s[this.i + 1] === '/')
+      )
         break;
       this.advance(1);
     }
@@ -216,6 +224,8 @@ class Lexer {
         while (this.i < s.length && isWhitespace(s[this.i]!)) this.advance(1);
         inner.push({ t: 'ws', text: s.slice(wsStart, this.i), pos: p });
       } else if (FORBIDDEN.has(ch) || PUNCT.has(ch)) this.fail(p, `unexpected '${ch}' in substitution`);
+      // Unquoted text stops before "//" without consuming anything: refuse it here or the loop never ends.
+      else if (ch === '/' && s[this.i + 1] === '/') this.fail(p, "unexpected '//' in substitution");
       else inner.push(this.unquoted(p));
     }
     const text = s.slice(start, this.i);

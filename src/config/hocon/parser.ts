@@ -96,8 +96,13 @@ function describe(tok: Token): string {
   }
 }
 
+/** Objects, arrays and key path segments one inside another; real configs nest a few levels. */
+export const MAX_NESTING = 500;
+
 class Parser {
   private i = 0;
+  /** Current nesting: open braces and brackets plus the extra segments of enclosing dotted keys. */
+  private depth = 0;
 
   constructor(
     private readonly toks: Token[],
@@ -145,7 +150,14 @@ class Parser {
     }
   }
 
+  /** Goes `levels` deeper; refuses to pass MAX_NESTING (deeper input would overflow the stack). */
+  private enter(levels: number, pos: Position): void {
+    this.depth += levels;
+    if (this.depth > MAX_NESTING) this.fail(pos, `nesting deeper than ${MAX_NESTING} levels`);
+  }
+
   private objectBody(braced: boolean, open: Position): ObjectNode {
+    if (braced) this.enter(1, open);
     const items: Array<FieldNode | IncludeNode> = [];
     for (;;) {
       this.skip(true);
@@ -169,6 +181,7 @@ class Parser {
         this.fail(sep.pos, `expected ',' or a new line between fields, found ${describe(sep)}`);
       }
     }
+    if (braced) this.depth--;
     return { type: 'object', items, pos: open };
   }
 
@@ -196,6 +209,7 @@ class Parser {
     }
     while (keyToks.length > 0 && keyToks[keyToks.length - 1]!.t === 'ws') keyToks.pop();
     const path = pathOf(keyToks, this.file, first.pos);
+    this.enter(path.length - 1, first.pos);
     const sep = this.peek();
     let op: '=' | '+=' = '=';
     if (sep.t === '=' || sep.t === ':' || sep.t === '+=') {
@@ -208,7 +222,9 @@ class Parser {
         if (this.startsField()) this.fail(sep.pos, `expected a value after '${sep.t}'`);
       }
     }
-    return { type: 'field', path, op, value: this.value(), pos: first.pos };
+    const value = this.value();
+    this.depth -= path.length - 1;
+    return { type: 'field', path, op, value, pos: first.pos };
   }
 
   /** Whether the tokens from here to the end of the line read as `key = …` / `key {`. */
@@ -315,6 +331,7 @@ class Parser {
   }
 
   private array(open: Position): ArrayNode {
+    this.enter(1, open);
     const items: ValueNode[] = [];
     for (;;) {
       this.skip(true);
@@ -338,6 +355,7 @@ class Parser {
         );
       }
     }
+    this.depth--;
     return { type: 'array', items, pos: open };
   }
 }

@@ -18,10 +18,23 @@ type Out = Json | typeof UNSET | typeof FAILED;
 
 class Cycle extends Error {}
 
+/**
+ * How many values may be resolved inside one another (substitution chains, `+=` layers, nesting). Real
+ * configs stay far below; the bound turns a pathological file into an error instead of a stack overflow.
+ */
+export const MAX_RESOLVE_DEPTH = 1000;
+
+class TooDeep extends Error {
+  constructor(readonly origin: Origin) {
+    super('too deep');
+  }
+}
+
 /** Resolves one built tree; memoizes values and detects cycles. */
 export class Resolver {
   private readonly memo = new Map<V, Out>();
   private readonly active = new Set<V>();
+  private depth = 0;
   readonly errors: HoconError[] = [];
 
   constructor(
@@ -31,7 +44,17 @@ export class Resolver {
 
   /** The whole tree as JSON; errors (unresolved or circular substitutions, bad concatenations) are collected. */
   resolveRoot(): { [key: string]: Json } {
-    const out = this.value(this.root);
+    let out: Out;
+    try {
+      out = this.value(this.root);
+    } catch (err) {
+      if (!(err instanceof TooDeep)) throw err;
+      this.fail(
+        err.origin,
+        `values nest more than ${MAX_RESOLVE_DEPTH} levels deep (substitutions, += or objects)`,
+      );
+      return {};
+    }
     return typeof out === 'symbol' ? {} : (out as { [key: string]: Json });
   }
 
@@ -44,12 +67,15 @@ export class Resolver {
     const known = this.memo.get(v);
     if (known !== undefined) return known;
     if (this.active.has(v)) throw new Cycle();
+    if (this.depth >= MAX_RESOLVE_DEPTH) throw new TooDeep(v.origin);
     this.active.add(v);
+    this.depth++;
     let out: Out;
     try {
       out = this.compute(v);
     } finally {
       this.active.delete(v);
+      this.depth--;
     }
     this.memo.set(v, out);
     return out;
@@ -63,7 +89,7 @@ export class Resolver {
         const out: { [key: string]: Json } = {};
         for (const [key, field] of v.fields) {
           const r = this.value(field);
-          if (typeof r !== 'symbol') out[key] = r;
+          if (typeof r !== 'symbol') setOwn(out, key, r);
         }
         return out;
       }
@@ -106,12 +132,14 @@ export class Resolver {
       return this.fail(s.origin, `circular substitution ${s.text}`);
     }
     if (found !== UNSET) return found;
-    const fromEnv = this.env[s.path.join('.')];
+    const name = s.path.join('.');
+    // Own keys only: with a plain object as the environment, ${constructor} must not find Object.
+    const fromEnv = Object.hasOwn(this.env, name) ? this.env[name] : undefined;
     if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
     if (s.optional) return UNSET;
     return this.fail(
       s.origin,
-      `unresolved substitution ${s.text}: no such key and no environment variable ${s.path.join('.')}`,
+      `unresolved substitution ${s.text}: no such key and no environment variable ${name}`,
     );
   }
 
@@ -181,14 +209,29 @@ export function mergeJson(base: Json, over: Json): Json {
     x !== null && typeof x === 'object' && !Array.isArray(x);
   if (!isObj(base) || !isObj(over)) return over;
   const out: { [key: string]: Json } = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = k in out ? mergeJson(out[k]!, v) : v;
+  for (const [k, v] of Object.entries(over))
+    setOwn(out, k, Object.hasOwn(out, k) ? mergeJson(out[k]!, v) : v);
   return out;
+}
+
+/**
+ * Sets an own property: a config may name a key "__proto__", which a plain assignment would turn into a
+ * prototype change (the key lost, inherited values appearing).
+ */
+function setOwn(obj: { [key: string]: Json }, key: string, value: Json): void {
+  if (key === '__proto__') {
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    obj[key] = value;
+  }
 }
 
 function dig(value: Json, path: string[]): Out {
   let cur: Json = value;
   for (const seg of path) {
-    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !(seg in cur)) return UNSET;
+    // Own keys only: `${a.constructor}` names nothing in the config.
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, seg))
+      return UNSET;
     cur = cur[seg]!;
   }
   return cur;

@@ -188,9 +188,10 @@ export class StompCodec implements FrameCodec<StompFrame> {
       this.scan = buf.length;
       return undefined;
     }
+    // Bytes, as while the line is still incomplete: the verdict must not depend on where chunks split.
+    if (nl - this.pos > MAX_COMMAND_LINE) return fail('bad_frame', 'command line too long');
     const line = this.line(this.pos, nl);
     if (line instanceof ParseFailure) return line;
-    if (line.length > MAX_COMMAND_LINE) return fail('bad_frame', 'command line too long');
     this.command = line;
     this.pos = nl + 1;
     this.scan = this.pos;
@@ -203,12 +204,15 @@ export class StompCodec implements FrameCodec<StompFrame> {
     const buf = this.buf;
     const { maxHeaders, maxHeadersLength } = this.limits;
     const nl = buf.indexOf(LF, Math.max(this.pos, this.scan));
+    // Escapes take two bytes for one, so a raw line this long can only be too long once decoded. The same
+    // bound applies to a complete line, so the verdict does not depend on where chunks split.
+    const rawLimit = 2 * maxHeadersLength + 3;
     if (nl < 0) {
-      // Escapes take two bytes for one, so a raw line this long can only be too long once decoded.
-      if (buf.length - this.pos > 2 * maxHeadersLength + 3) return fail('too_long_header');
+      if (buf.length - this.pos > rawLimit) return fail('too_long_header');
       this.scan = buf.length;
       return undefined;
     }
+    if (nl - this.pos > rawLimit) return fail('too_long_header');
     const text = this.line(this.pos, nl);
     if (text instanceof ParseFailure) return text;
     this.pos = nl + 1;
