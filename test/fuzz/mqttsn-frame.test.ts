@@ -21,7 +21,7 @@ import { build, T } from '../gateway/mqttsn-client/codec.js';
 import { collect, connectClient } from '../helpers/clients.js';
 import { bytesArb, mqttRoundTrip, mutate, mutationsArb, noThrow, params, socketParams } from './fuzz.js';
 
-const REASONS = new Set(['malformed', 'length_mismatch', 'unknown_type']);
+const REASONS = new Set(['malformed', 'length_mismatch', 'unknown_type', 'bad_utf8']);
 
 /** Feeds one datagram; checks the outcome is one message or one refusal with a known reason. */
 function feed(d: Buffer): SnFrame | undefined {

@@ -247,11 +247,7 @@ function parseBody(type: MsgTypeName, b: Buffer): SnFrame {
         need(rest, 2, type, true);
         topic = { id: rest.readUInt16BE(0) };
       } else {
-        if (f.topicIdType === TopicIdType.SHORT) {
-          need(rest, 2, type, true);
-          // Two bytes that are not UTF-8 would decode to U+FFFD and name another topic than the client's.
-          if (!isUtf8(rest)) throw new Malformed('malformed', `${type}: short topic name is not UTF-8`);
-        }
+        if (f.topicIdType === TopicIdType.SHORT) need(rest, 2, type, true);
         topic = { name: str(rest) };
       }
       return { type, flags: f, msgId: b.readUInt16BE(1), topic };
