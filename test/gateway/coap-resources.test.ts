@@ -260,3 +260,27 @@ describe('coap: connection_required and notify_type non', () => {
     }
   });
 });
+
+describe('coap: connectionless lifetime (heartbeat 1s)', () => {
+  it('a quiet peer that observes nothing is closed; a quiet observer gets its next notification as CON', async () => {
+    const b = await startCoapBroker({ coap: { heartbeat: '1s' } });
+    const idle = await RawCoap.open(b.coapPort);
+    const obs = await RawCoap.open(b.coapPort);
+    try {
+      await idle.ask({ code: '0.02', path: '/ps/lt', query: ['c=idle-1'], payload: 'x' });
+      await obs.ask({ code: '0.01', path: '/ps/lt', query: ['c=obs-1'], observe: 0, type: 'NON' });
+      const gw = b.node.gateways.get('coap')!;
+      await until(() => gw.connection('idle-1') === undefined, 5000, 'idle peer closed');
+      assert.ok(gw.connection('obs-1') !== undefined);
+      const m = await connectClient(b.port);
+      await m.publishAsync('lt', 'are you there');
+      const n = await obs.next((x) => body(x) === 'are you there');
+      assert.equal(n.type, 'CON');
+      await m.endAsync();
+    } finally {
+      idle.close();
+      obs.close();
+      await b.stop();
+    }
+  });
+});

@@ -103,6 +103,8 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
   private token: string | undefined;
   private lastRequest = Date.now();
   private keepaliveArmed = false;
+  /** The next notification goes out Confirmable to learn whether a quiet observer is still there. */
+  private probe = false;
 
   constructor(private readonly ctx: ChannelContext<CoapConfig>) {}
 
@@ -270,6 +272,9 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
       this.ctx.metrics.inc('client.keepalive_timeout');
       return [{ type: 'close', reason: 'keepalive_timeout' }];
     }
+    // RFC 7641 §4.5: NON notifications alone never show that an observer is gone; a quiet one is probed
+    // with a CON, whose give-up ends the observation (and then this channel).
+    if (quiet && observing) this.probe = true;
     return [{ type: 'timer', name: 'keepalive', ms: hb }];
   }
 
@@ -514,7 +519,8 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
     if (o === undefined) return undefined;
     o.seq = o.seq >= MAX_OBSERVE_SEQ ? 1 : o.seq + 1;
     const nt = this.ctx.config.notify_type;
-    const type: CoapType = nt === 'con' || (nt === 'qos' && d.qos > 0) ? 'CON' : 'NON';
+    const type: CoapType = this.probe || nt === 'con' || (nt === 'qos' && d.qos > 0) ? 'CON' : 'NON';
+    this.probe = false;
     const options: CoapOption[] = [{ number: Opt.Observe, value: uintValue(o.seq) }];
     let payload = d.msg.payload;
     const bs = blockSize(o.szx);
