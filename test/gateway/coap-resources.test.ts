@@ -208,6 +208,42 @@ describe('coap: resources and message layer (raw peer)', () => {
     await until(() => b.node.gateways.get('coap')!.connection('cm-1') === undefined, 3000, 'closed');
   });
 
+  it('a slow answer (an authenticator taking over a second) is an empty ACK and a separate CON response', async () => {
+    offs.push(
+      b.node.hooks.add(
+        'client.authenticate',
+        async (cred) => {
+          if (cred.clientid !== 'slow-1') return undefined;
+          await new Promise((r) => setTimeout(r, 1200));
+          return { stop: { kind: 'ok' } };
+        },
+        HookPriority.AUTHN + 1,
+      ),
+    );
+    c = await RawCoap.open(b.coapPort);
+    const req = c.send(
+      request({
+        code: '0.02',
+        path: '/ps/slow',
+        query: ['c=slow-1'],
+        payload: 'x',
+        token: Buffer.from('slw'),
+      }),
+    );
+    const ack = await c.next((x) => x.messageId === req.messageId);
+    assert.deepEqual([ack.type, ack.code], ['ACK', '0.00']);
+    const res = await c.next((x) => x.type === 'CON' && x.token.equals(req.token));
+    assert.equal(res.code, '2.04');
+    c.send({
+      type: 'ACK',
+      code: '0.00',
+      messageId: res.messageId,
+      token: Buffer.alloc(0),
+      options: [],
+      payload: Buffer.alloc(0),
+    });
+  });
+
   it('connection mode: missing clientid ⇒ 4.00; refused login ⇒ 4.01 "Login Failed: …" (EMQX docs; 5.8 answers 4.00)', async () => {
     offs.push(
       b.node.hooks.add(
