@@ -92,6 +92,28 @@ describe('coap: runtime management', () => {
       sysBox.messages.some((x) => x.topic.endsWith('/clients/dev-9/connected')),
       sysBox.messages.map((x) => x.topic).join(','),
     );
+    // The gateway's own authenticator (built-in database), with a user added through the API.
+    const authn = await api.post('/gateways/coap/authentication', {
+      mechanism: 'password_based',
+      backend: 'built_in_database',
+    });
+    assert.ok(authn.status < 300, JSON.stringify(authn.body));
+    const user = await api.post('/gateways/coap/authentication/users', { user_id: 'dave', password: 'pw1' });
+    assert.ok(user.status < 300, JSON.stringify(user.body));
+    const c3 = await RawCoap.open(gatewayPort(b.node, 'coap:udp:default'));
+    const refused = await c3.ask({
+      code: '0.02',
+      path: '/mqtt/connection',
+      query: ['c=d1', 'u=dave', 'p=nope'],
+    });
+    assert.equal(refused.code, '4.01');
+    const okLogin = await c3.ask({
+      code: '0.02',
+      path: '/mqtt/connection',
+      query: ['c=d1', 'u=dave', 'p=pw1'],
+    });
+    assert.equal(okLogin.code, '2.01');
+    c3.close();
     c.close();
     c2.close();
     await m.endAsync();
