@@ -50,6 +50,30 @@ describe('coap: resources and message layer (raw peer)', () => {
     await m.endAsync();
   });
 
+  it('No-Response (RFC 7967): a NON publish that asks for no 2.xx gets none, an error still comes', async () => {
+    c = await RawCoap.open(b.coapPort);
+    const quiet = { number: Opt.NoResponse, value: Buffer.from([2]) };
+    const silent = c.send(
+      request({
+        type: 'NON',
+        code: '0.02',
+        path: '/ps/nr',
+        payload: 'x',
+        options: [quiet],
+        token: Buffer.from('nr1'),
+      }),
+    );
+    const err = await c.ask({
+      type: 'NON',
+      code: '0.02',
+      path: '/ps',
+      options: [quiet],
+      token: Buffer.from('nr2'),
+    });
+    assert.equal(err.code, '4.00');
+    assert.ok(!c.received.some((x) => x.token.equals(silent.token)));
+  });
+
   it('observe: 2.05 with Observe 0 and the token; notifications count up; Observe 1 ⇒ 2.07; no token ⇒ 4.00', async () => {
     c = await RawCoap.open(b.coapPort);
     const token = Buffer.from('tok1');

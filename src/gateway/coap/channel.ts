@@ -205,6 +205,7 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
       payload: res.payload ?? EMPTY,
     };
     if (req.type === 'NON') {
+      if (unwanted(req, res.code)) return [];
       const frame: CoapMessage = { ...base, type: 'NON', messageId: this.ex.newMessageId() };
       this.ex.answered(req.messageId, frame);
       return [{ type: 'send', frame }];
@@ -566,4 +567,16 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
  */
 function loginFailed(message: string): Response {
   return reply('4.01', `Login Failed: ${message}`);
+}
+
+/**
+ * RFC 7967 No-Response: a NON request may say which response classes it does not want (bit 2 = 2.xx,
+ * 8 = 4.xx, 16 = 5.xx), which spares a datagram per publish for devices that only report.
+ */
+function unwanted(req: CoapMessage, code: string): boolean {
+  const v = option(req, Opt.NoResponse);
+  if (v === undefined) return false;
+  const bits = readUint(v);
+  const cls = code.charCodeAt(0) - 48;
+  return (bits & (1 << (cls - 1))) !== 0;
 }
