@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { HookPriority } from '../../src/broker/hooks.js';
-import { type CoapMessage, Opt, option, readUint } from '../../src/gateway/coap/message.js';
+import { type CoapMessage, encodeMessage, Opt, option, readUint } from '../../src/gateway/coap/message.js';
 import { collect, connectClient } from '../helpers/clients.js';
 import { RawCoap, request, startCoapBroker } from './coap-helpers.js';
 import { until } from './helpers.js';
@@ -97,6 +97,18 @@ describe('coap: resources and message layer (raw peer)', () => {
     await m.endAsync();
   });
 
+  it('observing a topic with a retained message: the registration answer comes first, then the retained notification', async () => {
+    const m = await connectClient(b.port);
+    await m.publishAsync('ret/a', 'kept', { retain: true, qos: 1 });
+    c = await RawCoap.open(b.coapPort);
+    const reg = await c.ask({ code: '0.01', path: '/ps/ret/a', observe: 0, token: Buffer.from('rt') });
+    const n = await c.next((x) => body(x) === 'kept');
+    assert.ok(c.received.indexOf(reg) < c.received.indexOf(n));
+    assert.ok(readUint(option(n, Opt.Observe)!) > 0);
+    await m.publishAsync('ret/a', '', { retain: true, qos: 1 });
+    await m.endAsync();
+  });
+
   it('a QoS 1 notification is CON and is retransmitted with the same message id until acknowledged', async () => {
     c = await RawCoap.open(b.coapPort);
     await c.ask({ code: '0.01', path: '/ps/con', observe: 0, query: ['qos=1'] });
@@ -142,13 +154,11 @@ describe('coap: resources and message layer (raw peer)', () => {
     await m.subscribeAsync('dup');
     const req = request({ code: '0.02', path: '/ps/dup', payload: 'once' });
     c.send(req);
+    const first = await c.next((x) => x.messageId === req.messageId);
+    // The retransmission (same message id) gets the very same reply and is not published again.
     c.send(req);
-    await c.next((x) => x.messageId === req.messageId);
-    await c.next(
-      (x) => x.messageId === req.messageId,
-      4000,
-      c.received.findIndex((x) => x.messageId === req.messageId) + 1,
-    );
+    const again = await c.next((x) => x.messageId === req.messageId, 4000, c.received.indexOf(first) + 1);
+    assert.deepEqual(encodeMessage(again), encodeMessage(first));
     const marker = await c.ask({ code: '0.02', path: '/ps/dup', payload: 'marker' });
     assert.equal(marker.code, '2.04');
     const got = await box.next(2);
@@ -321,9 +331,11 @@ describe('coap: connection_required and notify_type non', () => {
   });
 });
 
-describe('coap: connectionless lifetime (heartbeat 1s)', () => {
+describe('coap: connectionless lifetime (heartbeat 1s) and floods', () => {
   it('a quiet peer that observes nothing is closed; a quiet observer gets its next notification as CON', async () => {
-    const b = await startCoapBroker({ coap: { heartbeat: '1s' } });
+    const b = await startCoapBroker({
+      coap: { heartbeat: '1s', listeners: { udp: { default: { max_connections: 20 } } } },
+    });
     const idle = await RawCoap.open(b.coapPort);
     const obs = await RawCoap.open(b.coapPort);
     try {
@@ -337,6 +349,13 @@ describe('coap: connectionless lifetime (heartbeat 1s)', () => {
       const n = await obs.next((x) => body(x) === 'are you there');
       assert.equal(n.type, 'CON');
       await m.endAsync();
+      // A flood from many source ports: past max_connections new peers are refused and counted, the
+      // observer already there is unaffected.
+      const many = await Promise.all(Array.from({ length: 40 }, () => RawCoap.open(b.coapPort)));
+      for (const p of many) p.send(request({ type: 'NON', code: '0.02', path: '/ps/flood', payload: 'f' }));
+      await until(() => gw.metrics.get('client.max_connections_exceeded') > 0, 3000, 'refusals counted');
+      assert.equal((await obs.ask({ code: '0.02', path: '/ps/lt2', payload: 'ok' })).code, '2.04');
+      for (const p of many) p.close();
     } finally {
       idle.close();
       obs.close();

@@ -6,6 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { KickReason } from '../../broker/registry.js';
+import { topicMatches } from '../../broker/topic.js';
 import type { QoS, SubOpts } from '../../broker/types.js';
 import { TokenBucket } from '../../transport/rate-limiter.js';
 import { andThen } from '../maybe-async.js';
@@ -103,6 +104,10 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
   private token: string | undefined;
   private lastRequest = Date.now();
   private keepaliveArmed = false;
+  /** Deliveries are held until the current request's answer has gone out (see `observe`). */
+  private releaseAfterAnswer = false;
+  /** First requests waiting for the session to be attached, by message id. */
+  private readonly deferred = new Map<number, () => Replies<CoapMessage>>();
   /** The next notification goes out Confirmable to learn whether a quiet observer is still there. */
   private probe = false;
 
@@ -259,6 +264,15 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
         return [];
       case 'keepalive':
         return this.keepalive();
+      case 'release':
+        this.ctx.holdDeliveries(false);
+        this.ctx.flush();
+        return [];
+      case 'deferred': {
+        const run = this.deferred.get(data as number);
+        this.deferred.delete(data as number);
+        return run === undefined ? [] : run();
+      }
       default:
         return [];
     }
@@ -289,7 +303,12 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
     const answer = (r: Response | undefined): R[] => {
       if (r === undefined) return [];
       if (block1 !== undefined) r.options = [...(r.options ?? []), block1];
-      return this.respond(m, this.fitBlock2(m, r), started);
+      const out = this.respond(m, this.fitBlock2(m, r), started);
+      if (this.releaseAfterAnswer) {
+        this.releaseAfterAnswer = false;
+        out.push({ type: 'timer', name: 'release', ms: 0 });
+      }
+      return out;
     };
     const first = path[0];
     if (first === 'mqtt' && path.length === 2 && path[1] === 'connection')
@@ -335,9 +354,16 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
       return andThen(f(), answer);
     }
     if (this.loggedIn) return andThen(f(), answer);
-    return andThen(this.login(m, params), (r): Replies<CoapMessage> => {
+    return andThen(this.login(m, params), (r): R[] => {
       if (!r.ok) return answer(loginFailed(r.message));
-      return andThen(f(), (res) => [{ type: 'connected' } as R, ...this.startKeepalive(), ...answer(res)]);
+      // The request runs once the session is attached (the `connected` reply), so what it subscribes to
+      // (retained messages included) is delivered to it: a 0 ms timer queues it behind that reply.
+      this.deferred.set(m.messageId, () => andThen(f(), answer));
+      return [
+        { type: 'connected' },
+        ...this.startKeepalive(),
+        { type: 'timer', name: 'deferred', key: m.messageId, ms: 0, data: m.messageId },
+      ];
     });
   }
 
@@ -481,8 +507,11 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
       rh: Number(params.get('rh') ?? 0) === 0 ? 0 : 1,
     };
     const obs: Observation = { topic, token: m.token, seq: existing?.seq ?? 0, opts, szx };
-    // Registered before subscribing so retained messages delivered during the subscribe find it.
+    // Registered before subscribing so retained messages delivered during the subscribe find it; held
+    // until the registration is answered, so the client sees the answer (Observe 0) before them.
     this.addObservation(obs);
+    this.ctx.holdDeliveries(true);
+    this.releaseAfterAnswer = true;
     return andThen(this.ctx.subscribe(topic, opts), (r): Response => {
       if (r.result === 'ok') return { code: '2.05', options: [{ number: Opt.Observe, value: uintValue(0) }] };
       this.dropObservation(topic);
@@ -516,7 +545,8 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
   // ---------------------------------------------------------------- deliveries
 
   handleDeliver(d: Delivery): R[] | undefined {
-    const o = this.byOpts.get(d.opts);
+    // Retained messages come with a copy of the options: those are matched by topic.
+    const o = this.byOpts.get(d.opts) ?? this.observationFor(d.msg.topic);
     if (o === undefined) return undefined;
     o.seq = o.seq >= MAX_OBSERVE_SEQ ? 1 : o.seq + 1;
     const nt = this.ctx.config.notify_type;
@@ -549,6 +579,12 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
     return out;
   }
 
+  private observationFor(mountedTopic: string): Observation | undefined {
+    for (const o of this.observations.values())
+      if (topicMatches(this.ctx.mount(o.topic), mountedTopic)) return o;
+    return undefined;
+  }
+
   handleKick(reason: KickReason): R[] {
     return [{ type: 'close', reason }];
   }
@@ -558,6 +594,7 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
     this.observations.clear();
     this.byOpts.clear();
     this.blockBodies.clear();
+    this.deferred.clear();
   }
 }
 
