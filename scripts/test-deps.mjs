@@ -21,6 +21,8 @@ const NEEDED = [
   [() => has('mosquitto_sub'), 'mosquitto-clients'],
   // gateway: stomp.py as a real STOMP client, run with /usr/bin/python3 (not a python3 earlier on PATH).
   [() => hasFile('/usr/lib/python3/dist-packages/stomp/__init__.py'), 'python3-stomp'],
+  // gateway: libcoap's coap-client as a real CoAP client (publish, observe, block-wise transfer).
+  [() => has('coap-client-notls'), 'libcoap3-bin'],
   // Access-control backends (test/helpers/servers/*): each test file starts a private instance.
   [hasPostgres, 'postgresql'],
   [() => hasFile('/usr/sbin/mariadbd') && has('mariadb-install-db'), 'mariadb-server'],
