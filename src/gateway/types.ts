@@ -392,6 +392,12 @@ export interface ChannelContext<C extends GatewayCommonConfig = GatewayCommonCon
   holdDeliveries(hold: boolean): void;
   /** Updates ConnInfo.keepalive (seconds) as the API shows it. */
   setKeepalive(seconds: number): void;
+  /**
+   * Queues a `command` call to this channel's own `handleCall`, logged in or not, behind whatever the
+   * connection is doing: how a gateway-wide service acts for one connection (ExProto's adapter rpcs send
+   * bytes, log in and close through it). Answers `{ok: false, status: 404}` once the connection is closed.
+   */
+  callSelf(name: string, data?: unknown): Promise<CallResult>;
 
   // Acknowledgements. A channel reports what its client acknowledged here and never drives the session
   // itself, so a gateway without a session (or with another kind) keeps the same channel code.
