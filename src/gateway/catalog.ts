@@ -4,6 +4,7 @@
  * load its code. The config layer composes `gateway.<name>` from this list without loading any channel,
  * codec or route code; the gateway registry loads a module when the gateway is first loaded.
  */
+import { exprotoDescriptor } from './exproto/schema.js';
 import { mqttsnDescriptor } from './mqttsn/schema.js';
 import { stompDescriptor } from './stomp/schema.js';
 import type { GatewayManifest, GatewayModule } from './types.js';
@@ -17,5 +18,9 @@ export const GATEWAY_CATALOG: readonly GatewayManifest[] = [
   {
     ...mqttsnDescriptor,
     load: async () => (await import('./mqttsn/index.js')).mqttsnGateway as GatewayModule,
+  },
+  {
+    ...exprotoDescriptor,
+    load: async () => (await import('./exproto/index.js')).exprotoGateway as GatewayModule,
   },
 ];
