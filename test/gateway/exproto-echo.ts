@@ -9,6 +9,8 @@ import * as loader from '@grpc/proto-loader';
 import { exprotoProtoPath } from '../../src/gateway/exproto/proto.js';
 
 type Obj = Record<string, unknown>;
+/** PEM certificate chain and key. */
+export type KeyPair = { cert: Buffer; key: Buffer };
 type Adapter = grpc.Client & Record<string, (req: Obj, cb: (err: Error | null, res: Obj) => void) => void>;
 
 /** One event the handler received. */
@@ -36,7 +38,7 @@ const OPTS = { keepCase: true, enums: String, longs: Number, defaults: true };
 /** Starts the handler on a free port, calling the gateway's ConnectionAdapter at the port `adapterPort()` gives. */
 export async function startEchoHandler(
   adapterPort: () => number,
-  opts: { streaming?: boolean; port?: number } = {},
+  opts: { streaming?: boolean; port?: number; tls?: { ca: Buffer; server: KeyPair; client: KeyPair } } = {},
 ): Promise<EchoHandler> {
   const def = loader.loadSync(exprotoProtoPath(), OPTS);
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
@@ -48,7 +50,9 @@ export async function startEchoHandler(
   const adapter = (rpc: string, req: Obj): Promise<Obj> => {
     client ??= new v1.ConnectionAdapter!(
       `127.0.0.1:${adapterPort()}`,
-      grpc.credentials.createInsecure(),
+      opts.tls
+        ? grpc.credentials.createSsl(opts.tls.ca, opts.tls.client.key, opts.tls.client.cert)
+        : grpc.credentials.createInsecure(),
     ) as unknown as Adapter;
     const c = client;
     return new Promise((resolve, reject) => c[rpc]!(req, (err, res) => (err ? reject(err) : resolve(res))));
@@ -161,10 +165,15 @@ export async function startEchoHandler(
           );
         };
   }
+  const serverCredentials = opts.tls
+    ? grpc.ServerCredentials.createSsl(opts.tls.ca, [
+        { cert_chain: opts.tls.server.cert, private_key: opts.tls.server.key },
+      ])
+    : grpc.ServerCredentials.createInsecure();
   const server = new grpc.Server();
   server.addService(v1[opts.streaming ? 'ConnectionHandler' : 'ConnectionUnaryHandler']!.service, impl);
   h.port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+    server.bindAsync(`127.0.0.1:${opts.port ?? 0}`, serverCredentials, (err, port) =>
       err ? reject(err) : resolve(port),
     ),
   );
