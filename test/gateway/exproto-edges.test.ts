@@ -260,3 +260,62 @@ describe('exproto: bad input', () => {
     t.end();
   });
 });
+
+describe('exproto: the seed API calls', () => {
+  let b: TestBroker;
+  before(async () => {
+    b = await startBroker({ api: true });
+  });
+  after(() => b.stop());
+
+  it('the documented body without its commas is a 400, not a crash; fixed, it loads the gateway', async () => {
+    const api = await adminClient(b);
+    const broken = `{
+  "name": "exproto",
+  "enable": true,
+  "mountpoint": "exproto/",
+  "server": {
+    "bind": "127.0.0.1:0"
+  }
+  "handler": {
+    "address": "http://127.0.0.1:9001"
+    "ssl_options": {"enable": false}
+  }
+}`;
+    const bad = await api.req('PUT', '/api/v5/gateway/exproto', { raw: broken });
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.body.message, /JSON/);
+    const fixed = JSON.parse(
+      broken.replace('}\n  "handler"', '},\n  "handler"').replace('9001"\n', '9001",\n'),
+    );
+    fixed.listeners = [
+      { type: 'tcp', bind: '127.0.0.1:0', name: 'default', max_conn_rate: 1000, max_connections: 1024000 },
+    ];
+    const ok = await api.put('/gateway/exproto', fixed);
+    assert.ok(ok.status === 200 || ok.status === 204, ok.text);
+    const gw = (await api.get('/gateways/exproto')).body;
+    assert.equal(gw.status, 'running');
+    assert.equal(gw.handler.address, 'http://127.0.0.1:9001');
+  });
+
+  it('POST /gateway/exproto/authentication with the documented HTTP authenticator body', async () => {
+    const api = await adminClient(b);
+    const r = await api.post('/gateway/exproto/authentication', {
+      method: 'post',
+      url: 'http://127.0.0.1:8080',
+      headers: { 'content-type': 'application/json' },
+      body: { username: '${username}', password: '${password}' },
+      pool_size: 8,
+      connect_timeout: '5s',
+      request_timeout: '5s',
+      enable_pipelining: 100,
+      ssl: { enable: false, verify: 'verify_none' },
+      backend: 'http',
+      mechanism: 'password_based',
+      enable: true,
+    });
+    assert.ok(r.status === 200 || r.status === 201, r.text);
+    const got = await api.get('/gateways/exproto/authentication');
+    assert.equal(got.body.backend, 'http');
+  });
+});
