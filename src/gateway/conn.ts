@@ -128,6 +128,8 @@ export class GatewayConnection<F>
       this.gw.log.error({ err }, `${this.gw.name}: codec threw`);
       out = { frames: [], error: { reason: 'internal_error', message: (err as Error).message } };
     }
+    if (out.frames.length > 0 && this.state === 'idle' && this.gw.module.idleTimeoutEnds === 'first_frame')
+      this.gw.env.deadlines.remove(this);
     for (const f of out.frames) {
       this.counters.recvPkt++;
       this.gw.metrics.inc('packets.received');

@@ -83,6 +83,11 @@ export interface GatewayModule<F = unknown, C extends GatewayCommonConfig = Gate
    * CoAP connection mode routes by client id or token, so a device keeps its connection across addresses.
    */
   routeDatagram?: DatagramRouter;
+  /**
+   * What ends a new connection's idle_timeout: its login (default), or its first frame, as EMQX has it
+   * (ExProto: the handler may serve a device that never logs in, e.g. a plain echo).
+   */
+  idleTimeoutEnds?: 'login' | 'first_frame';
 }
 
 /** What a gateway's REST routes get. */

@@ -52,6 +52,7 @@ export class ExprotoChannel implements GatewayChannel<Buffer> {
   private readonly id: string;
   private authenticated = false;
   private keepaliveMs = 0;
+  private udpIdleArmed = false;
   private lastRecv = 0;
   /** Deliveries collected in this tick, sent as one OnReceivedMessages. */
   private batch: Delivery[] | undefined;
@@ -80,7 +81,10 @@ export class ExprotoChannel implements GatewayChannel<Buffer> {
   handleIn(bytes: Buffer): Replies<Buffer> {
     if (this.svc === undefined) return [{ type: 'close', reason: 'gateway_not_running' }];
     this.toHandler('OnReceivedBytes', { conn: this.id, bytes });
-    return [];
+    if (this.udpIdleArmed || this.ctx.conn.transport !== 'udp' || this.keepaliveMs > 0) return [];
+    // A UDP peer cannot say goodbye: without a keepalive it is forgotten idle_timeout after it appeared.
+    this.udpIdleArmed = true;
+    return [{ type: 'timer', name: UDP_IDLE, ms: this.ctx.config.idle_timeout }];
   }
 
   handleFrameError(err: FrameError): R[] {
@@ -222,11 +226,7 @@ export class ExprotoChannel implements GatewayChannel<Buffer> {
     return andThen(login, (r) => {
       if (!r.ok) return answer(reply(Code.PERMISSION_DENY, r.message));
       this.authenticated = true;
-      const replies: R[] = [{ type: 'connected' }];
-      // A UDP peer cannot say goodbye: without a keepalive it is forgotten after idle_timeout.
-      if (this.ctx.conn.transport === 'udp' && this.keepaliveMs === 0)
-        replies.push({ type: 'timer', name: UDP_IDLE, ms: this.ctx.config.idle_timeout });
-      return answer(reply(Code.SUCCESS), replies);
+      return answer(reply(Code.SUCCESS), [{ type: 'connected' }]);
     });
   }
 

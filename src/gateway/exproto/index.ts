@@ -10,6 +10,8 @@ export const exprotoGateway: GatewayModule<Buffer, ExprotoConfig> = {
   createCodec: () => new RawCodec(),
   createChannel: (ctx) => new ExprotoChannel(ctx),
   start: (rt) => ExprotoService.start(rt),
+  // A device may never log in (a plain echo); UDP peers are still forgotten after idle_timeout (channel.ts).
+  idleTimeoutEnds: 'first_frame',
   routes(app, api) {
     // The handler's reachability and call counts, so an operator sees why connections are being closed.
     app.get('/handler', async (_req, reply) => {
