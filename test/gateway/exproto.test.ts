@@ -134,6 +134,41 @@ describe('exproto: unary handler, tcp and udp', () => {
     assert.equal(events(h, 'OnSocketClosed', conn)[0]!.request.reason, 'kicked');
   });
 
+  it('hooks: connected, subscribed, delivered, unsubscribed, disconnected', async () => {
+    const ID = 'dev-hooks';
+    const seen: string[] = [];
+    const on =
+      (name: string) =>
+      (ci: { clientid: string }): undefined => {
+        if (ci.clientid === ID) seen.push(name);
+      };
+    const names = [
+      'client.connected',
+      'session.subscribed',
+      'message.delivered',
+      'session.unsubscribed',
+      'client.disconnected',
+    ] as const;
+    const offs = names.map((n) => b.node.hooks.add(n, on(n) as never));
+    try {
+      const c = await TcpLines.open(tcpPort);
+      c.send(`CONNECT ${ID}`);
+      await c.next('CONNACK');
+      c.send('SUB h/t');
+      await c.next('SUBACK');
+      c.send('PUB h/t to myself');
+      assert.equal(await c.next('MSG'), 'MSG h/t to myself');
+      c.send('UNSUB h/t');
+      await c.next('UNSUBACK');
+      c.send('CLOSE');
+      await c.waitClosed();
+      await until(() => seen.includes('client.disconnected'), 5000, 'client.disconnected');
+      assert.deepEqual(seen, [...names]);
+    } finally {
+      for (const off of offs) off();
+    }
+  });
+
   it('udp: one datagram per OnReceivedBytes, login and publish', async () => {
     const m = await connectClient(b.port);
     const got = collect(m);
