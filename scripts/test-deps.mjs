@@ -7,6 +7,8 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 // Server binaries live in sbin or versioned dirs that a non-root PATH may not list.
 const hasFile = (path) => existsSync(path);
+const hasPython = (module) =>
+  spawnSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
 const hasPostgres = () => {
   try {
     return readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
@@ -23,6 +25,9 @@ const NEEDED = [
   [() => hasFile('/usr/lib/python3/dist-packages/stomp/__init__.py'), 'python3-stomp'],
   // gateway: libcoap's coap-client as a real CoAP client (publish, observe, block-wise transfer).
   [() => has('coap-client-notls'), 'libcoap3-bin'],
+  // exproto: a handler written in Python (grpcio), its stubs generated at test time (grpc_tools.protoc).
+  [() => hasPython('grpc'), 'python3-grpcio'],
+  [() => hasPython('grpc_tools'), 'python3-grpc-tools'],
   // Access-control backends (test/helpers/servers/*): each test file starts a private instance.
   [hasPostgres, 'postgresql'],
   [() => hasFile('/usr/sbin/mariadbd') && has('mariadb-install-db'), 'mariadb-server'],

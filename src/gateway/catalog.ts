@@ -5,6 +5,7 @@
  * codec or route code; the gateway registry loads a module when the gateway is first loaded.
  */
 import { coapDescriptor } from './coap/schema.js';
+import { exprotoDescriptor } from './exproto/schema.js';
 import { mqttsnDescriptor } from './mqttsn/schema.js';
 import { stompDescriptor } from './stomp/schema.js';
 import type { GatewayManifest, GatewayModule } from './types.js';
@@ -22,5 +23,9 @@ export const GATEWAY_CATALOG: readonly GatewayManifest[] = [
   {
     ...coapDescriptor,
     load: async () => (await import('./coap/index.js')).coapGateway as GatewayModule,
+  },
+  {
+    ...exprotoDescriptor,
+    load: async () => (await import('./exproto/index.js')).exprotoGateway as GatewayModule,
   },
 ];

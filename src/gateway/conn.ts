@@ -31,6 +31,8 @@ import type {
 interface PendingCall {
   req: ChannelCall;
   settle(result: CallResult): void;
+  /** Served before login too (the channel's own commands, see ChannelContext.callSelf). */
+  beforeLogin?: boolean;
 }
 
 type Input<F> =
@@ -131,6 +133,8 @@ export class GatewayConnection<F>
       this.gw.log.error({ err }, `${this.gw.name}: codec threw`);
       out = { frames: [], error: { reason: 'internal_error', message: (err as Error).message } };
     }
+    if (out.frames.length > 0 && this.state === 'idle' && this.gw.module.idleTimeoutEnds === 'first_frame')
+      this.gw.env.deadlines.remove(this);
     for (const f of out.frames) {
       this.counters.recvPkt++;
       this.gw.metrics.inc('packets.received');
@@ -250,6 +254,16 @@ export class GatewayConnection<F>
   /** LiveConnection: queues a call behind any pending input; settles once the channel answered. */
   call(req: ChannelCall): Promise<CallResult> {
     if (this.state !== 'connected') return Promise.resolve(GONE);
+    return this.enqueueCall(req, false);
+  }
+
+  /** ContextDriver: the channel's own command, served logged in or not. */
+  command(name: string, data: unknown): Promise<CallResult> {
+    if (this.state === 'closed') return Promise.resolve(GONE);
+    return this.enqueueCall({ type: 'command', name, data }, true);
+  }
+
+  private enqueueCall(req: ChannelCall, beforeLogin: boolean): Promise<CallResult> {
     return new Promise((resolve) => {
       let settled = false;
       const settle = (result: CallResult): void => {
@@ -257,7 +271,7 @@ export class GatewayConnection<F>
         settled = true;
         resolve(result);
       };
-      this.input({ k: 'call', c: { req, settle } });
+      this.input({ k: 'call', c: { req, settle, beforeLogin } });
       // Closed while queued: input() dropped it.
       if (this.state === 'closed') settle(GONE);
     });
@@ -265,7 +279,7 @@ export class GatewayConnection<F>
 
   /** Runs one call: the channel's own handler, else the framework's subscribe/unsubscribe. */
   private serve(c: PendingCall): Replies<F> {
-    if (this.state !== 'connected') {
+    if (this.state === 'closed' || (this.state !== 'connected' && c.beforeLogin !== true)) {
       c.settle(GONE);
       return [];
     }

@@ -33,6 +33,7 @@ import { andThen } from './maybe-async.js';
 import { applyOverride } from './override.js';
 import type { ContextDriver, GatewayScope } from './scope.js';
 import type {
+  CallResult,
   ChannelContext,
   ConnectionFacts,
   Delivery,
@@ -371,6 +372,10 @@ export class GatewayChannelContext implements ChannelContext {
 
   setKeepalive(seconds: number): void {
     if (this.connInfo !== undefined) this.connInfo.keepalive = seconds;
+  }
+
+  callSelf(name: string, data?: unknown): Promise<CallResult> {
+    return this.driver.command(name, data);
   }
 
   // ---------------------------------------------------------------- acknowledgements

@@ -9,7 +9,7 @@ import type { ConnInfo } from '../broker/types.js';
 import type { Logger } from '../log.js';
 import type { GatewayEnv } from './env.js';
 import type { GatewayMetrics } from './metrics.js';
-import type { GatewayCommonConfig, GatewayModule, LiveConnection } from './types.js';
+import type { CallResult, GatewayCommonConfig, GatewayModule, LiveConnection } from './types.js';
 
 /** Per-client packet and message counters (the clients API's recv_pkt, send_msg, …). */
 export interface ClientCounters {
@@ -26,6 +26,8 @@ export interface ContextDriver extends LiveChannel {
   holdDeliveries(hold: boolean): void;
   /** Holds deliveries caused by the current input until its replies (the client's ack) are sent. */
   deferOwnDeliveries(): void;
+  /** A command to the connection's own channel, queued like any input, before or after login. */
+  command(name: string, data: unknown): Promise<CallResult>;
 }
 
 /** One loaded gateway as its connections see it. */

@@ -99,6 +99,11 @@ export interface GatewayModule<F = unknown, C extends GatewayCommonConfig = Gate
    * CoAP connection mode routes by client id or token, so a device keeps its connection across addresses.
    */
   routeDatagram?: DatagramRouter;
+  /**
+   * What ends a new connection's idle_timeout: its login (default), or its first frame, as EMQX has it
+   * (ExProto: the handler may serve a device that never logs in, e.g. a plain echo).
+   */
+  idleTimeoutEnds?: 'login' | 'first_frame';
 }
 
 /** What a gateway's REST routes get. */
@@ -397,6 +402,12 @@ export interface ChannelContext<C extends GatewayCommonConfig = GatewayCommonCon
   holdDeliveries(hold: boolean): void;
   /** Updates ConnInfo.keepalive (seconds) as the API shows it. */
   setKeepalive(seconds: number): void;
+  /**
+   * Queues a `command` call to this channel's own `handleCall`, logged in or not, behind whatever the
+   * connection is doing: how a gateway-wide service acts for one connection (ExProto's adapter rpcs send
+   * bytes, log in and close through it). Answers `{ok: false, status: 404}` once the connection is closed.
+   */
+  callSelf(name: string, data?: unknown): Promise<CallResult>;
 
   // Acknowledgements. A channel reports what its client acknowledged here and never drives the session
   // itself, so a gateway without a session (or with another kind) keeps the same channel code.

@@ -9,6 +9,7 @@ import { Hooks as HookRegistry } from '../../src/broker/hooks.js';
 import type { AwaitRelResult } from '../../src/broker/session.js';
 import type { AuthzAction, ClientInfo, ConnInfo, QoS, SubOpts } from '../../src/broker/types.js';
 import type {
+  CallResult,
   ChannelContext,
   ConnectionFacts,
   Delivery,
@@ -179,6 +180,10 @@ export class FakeChannelContext<C extends GatewayCommonConfig> implements Channe
 
   setKeepalive(seconds: number): void {
     if (this.connInfo !== undefined) this.connInfo.keepalive = seconds;
+  }
+
+  callSelf(): Promise<CallResult> {
+    return Promise.resolve({ ok: false, status: 404, message: 'no driver in a fake context' });
   }
 
   acked(packetId: number): boolean {

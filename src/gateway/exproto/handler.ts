@@ -1,0 +1,197 @@
+/**
+ * The client of the user's handler: one gRPC connection (reconnecting with back-off on its own), calls
+ * strictly ordered per ExProto connection (one in flight, later events queued behind it, as EMQX does),
+ * and the handler's state for the API. Unary calls settle each event; in streaming mode each rpc is one
+ * long-lived client stream that events are written to.
+ */
+import { Client, type ClientWritableStream, status } from '@grpc/grpc-js';
+import type { ExhookServerConfig } from '../../config/schema/exhook.js';
+import { endpointOf } from '../../exhook/credentials.js';
+import type { Logger } from '../../log.js';
+import { type HandlerCodec, type HandlerRpc, handlerCodecs } from './proto.js';
+import type { ExprotoConfig } from './schema.js';
+
+/** Why a handler call failed, for the log and the connection's close reason. */
+export interface HandlerFailure {
+  rpc: HandlerRpc;
+  /** gRPC status name, e.g. 'UNAVAILABLE', 'DEADLINE_EXCEEDED'. */
+  status: string;
+  message: string;
+}
+
+/** One queued event. */
+interface Job {
+  rpc: HandlerRpc;
+  request: object;
+  /** Called when the handler took the event. */
+  done?: () => void;
+  /** Called when it did not (the caller closes the connection). */
+  failed?: (f: HandlerFailure) => void;
+}
+
+/** What GET /api/v5/gateways/exproto/handler shows. */
+export interface HandlerState {
+  address: string;
+  service_name: string;
+  /** 'connected' after a call succeeded, 'disconnected' after one failed, 'connecting' before either. */
+  status: 'connecting' | 'connected' | 'disconnected';
+  last_error: string | null;
+  calls: { succeeded: number; failed: number };
+}
+
+/** Failures are logged at most this often: a dead handler under load would flood the log. */
+const FAILURE_LOG_INTERVAL = 5000;
+
+/** The handler as the gateway calls it. */
+export class HandlerClient {
+  private readonly client: Client;
+  private readonly codecs: Map<HandlerRpc, HandlerCodec>;
+  /** Pending events per ExProto connection; the head is the one in flight. */
+  private readonly queues = new Map<string, Job[]>();
+  private readonly streams = new Map<HandlerRpc, ClientWritableStream<object>>();
+  private readonly state: HandlerState;
+  private lastFailureLog = 0;
+  private closed = false;
+
+  /** Throws with a readable message when the address or a certificate file is unusable. */
+  constructor(
+    private readonly cfg: ExprotoConfig['handler'],
+    private readonly log: Logger,
+  ) {
+    // The ExHook client's endpoint rules (http/https, TLS, SNI, reconnect back-off) apply as they are.
+    const ep = endpointOf({ url: cfg.address, ssl: cfg.ssl_options } as ExhookServerConfig);
+    this.client = new Client(ep.target, ep.credentials, ep.options);
+    this.codecs = handlerCodecs(cfg.service_name);
+    this.state = {
+      address: cfg.address,
+      service_name: cfg.service_name,
+      status: 'connecting',
+      last_error: null,
+      calls: { succeeded: 0, failed: 0 },
+    };
+  }
+
+  /** The handler's state for the API. */
+  snapshot(): HandlerState {
+    return { ...this.state, calls: { ...this.state.calls } };
+  }
+
+  /** Queues an event of connection `conn` behind its earlier ones. */
+  send(conn: string, job: Job): void {
+    if (this.closed) {
+      job.failed?.({ rpc: job.rpc, status: 'CANCELLED', message: 'gateway stopping' });
+      return;
+    }
+    const q = this.queues.get(conn);
+    if (q !== undefined) {
+      q.push(job);
+      return;
+    }
+    this.queues.set(conn, [job]);
+    this.run(conn, job);
+  }
+
+  /** Drops a connection's events still waiting (the one in flight settles on its own). */
+  forget(conn: string): void {
+    const q = this.queues.get(conn);
+    if (q !== undefined) q.length = Math.min(q.length, 1);
+  }
+
+  private run(conn: string, job: Job): void {
+    const next = (): void => {
+      const q = this.queues.get(conn);
+      q?.shift();
+      if (q === undefined || q.length === 0) {
+        this.queues.delete(conn);
+        return;
+      }
+      this.run(conn, q[0]!);
+    };
+    this.call(job, (failure) => {
+      if (failure === undefined) {
+        this.state.calls.succeeded++;
+        this.state.status = 'connected';
+        job.done?.();
+      } else {
+        this.state.calls.failed++;
+        this.state.status = 'disconnected';
+        this.state.last_error = `${failure.rpc}: ${failure.status} ${failure.message}`;
+        this.logFailure(failure);
+        job.failed?.(failure);
+      }
+      next();
+    });
+  }
+
+  private call(job: Job, settle: (f: HandlerFailure | undefined) => void): void {
+    const codec = this.codecs.get(job.rpc)!;
+    if (this.cfg.service_name === 'ConnectionHandler') {
+      this.write(job, codec, settle);
+      return;
+    }
+    try {
+      this.client.makeUnaryRequest(
+        codec.path,
+        codec.serialize,
+        codec.deserialize,
+        job.request,
+        { deadline: Date.now() + this.cfg.request_timeout },
+        (err) => settle(err ? failureOf(job.rpc, err.code, err.details || err.message) : undefined),
+      );
+    } catch (err) {
+      // Serialization errors are thrown synchronously by grpc-js.
+      settle(failureOf(job.rpc, status.INTERNAL, (err as Error).message));
+    }
+  }
+
+  /** Streaming mode: the event is written to the rpc's long-lived stream, reopened after it failed. */
+  private write(job: Job, codec: HandlerCodec, settle: (f: HandlerFailure | undefined) => void): void {
+    let stream = this.streams.get(job.rpc);
+    if (stream === undefined) {
+      const opened = this.client.makeClientStreamRequest(
+        codec.path,
+        codec.serialize,
+        codec.deserialize,
+        {},
+        (err) => {
+          if (this.streams.get(job.rpc) === opened) this.streams.delete(job.rpc);
+          if (err && !this.closed) {
+            this.state.status = 'disconnected';
+            this.state.last_error = `${job.rpc}: ${status[err.code]} ${err.details || err.message}`;
+            this.logFailure(failureOf(job.rpc, err.code, err.details || err.message));
+          }
+        },
+      );
+      stream = opened;
+      this.streams.set(job.rpc, stream);
+    }
+    try {
+      stream.write(job.request, () => settle(undefined));
+    } catch (err) {
+      settle(failureOf(job.rpc, status.INTERNAL, (err as Error).message));
+    }
+  }
+
+  private logFailure(f: HandlerFailure): void {
+    const now = Date.now();
+    if (now - this.lastFailureLog < FAILURE_LOG_INTERVAL) return;
+    this.lastFailureLog = now;
+    this.log.warn(
+      { handler: this.cfg.address, rpc: f.rpc, status: f.status, error: f.message },
+      'exproto: handler call failed; its connection is closed (further failures within 5s not logged)',
+    );
+  }
+
+  /** Ends the streams and the gRPC connection; queued events are dropped. */
+  close(): void {
+    this.closed = true;
+    for (const s of this.streams.values()) s.end();
+    this.streams.clear();
+    this.queues.clear();
+    this.client.close();
+  }
+}
+
+function failureOf(rpc: HandlerRpc, code: number, message: string): HandlerFailure {
+  return { rpc, status: status[code] ?? String(code), message };
+}
