@@ -4,7 +4,7 @@
  */
 import { Client, status } from '@grpc/grpc-js';
 import type { ExhookServerConfig } from '../config/schema/exhook.js';
-import { endpointOf } from './credentials.js';
+import { endpointOf } from '../transport/grpc-endpoint.js';
 import { type ApiVersion, type RpcName, rpcCodecs } from './proto.js';
 
 /** The outcome of one call. */

@@ -6,8 +6,8 @@
  */
 import { Client, type ClientWritableStream, status } from '@grpc/grpc-js';
 import type { ExhookServerConfig } from '../../config/schema/exhook.js';
-import { endpointOf } from '../../exhook/credentials.js';
 import type { Logger } from '../../log.js';
+import { endpointOf } from '../../transport/grpc-endpoint.js';
 import { type HandlerCodec, type HandlerRpc, handlerCodecs } from './proto.js';
 import type { ExprotoConfig } from './schema.js';
 

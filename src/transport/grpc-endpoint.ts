@@ -1,6 +1,7 @@
 /**
- * How to reach one ExHook server: the gRPC target from its url, and plain or TLS channel credentials
- * (CA, client certificate, verification, SNI, versions, ciphers) from its ssl options.
+ * How to reach a gRPC server Hermod calls (an ExHook server, an ExProto handler): the target from its url,
+ * and plain or TLS channel credentials (CA, client certificate, verification, SNI, versions, ciphers) from
+ * its ssl options. It sits in the transport layer because both extensions and gateways dial out with it.
  */
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureVersion } from 'node:tls';
