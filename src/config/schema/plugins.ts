@@ -26,9 +26,11 @@ export const PluginsSchema = Type.Object(
     }),
     max_unpacked_size: ByteSize('100MB', {
       description: 'A package whose files add up to more than this once unpacked is refused.',
+      hermod: true,
     }),
     slow_hook_threshold: Duration('100ms', {
       description: 'A plugin hook callback that takes longer than this is logged and counted as slow.',
+      hermod: true,
     }),
   },
   {
