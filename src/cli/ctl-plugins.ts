@@ -93,21 +93,27 @@ function positionOf(rest: string[]): string | undefined | false {
   return false;
 }
 
-/** Runs a command a plugin added; false when no running plugin has it. */
+/** Runs a command a plugin added; resolves to the exit code, or undefined when no running plugin has it. */
 export async function pluginCtlCommand(
   api: NodeApi,
   name: string,
   args: string[],
   print: Print,
-): Promise<boolean> {
+): Promise<number | undefined> {
   let list: Array<{ command: string }>;
   try {
     list = (await api.call('GET', '/plugin_api/_ctl')).body as Array<{ command: string }>;
   } catch {
-    return false;
+    return undefined;
   }
-  if (!list.some((c) => c.command === name)) return false;
-  const r = (await api.call('POST', `/plugin_api/_ctl/${enc(name)}`, { args })).body as { output: string };
-  print(r.output, r);
-  return true;
+  if (!list.some((c) => c.command === name)) return undefined;
+  try {
+    const r = (await api.call('POST', `/plugin_api/_ctl/${enc(name)}`, { args })).body as { output: string };
+    print(r.output, r);
+    return 0;
+  } catch (err) {
+    // The command exists, so its failure is the answer (not "unknown command").
+    process.stderr.write(`Error: ${(err as Error).message}\n`);
+    return 1;
+  }
 }

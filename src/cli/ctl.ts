@@ -524,13 +524,13 @@ function parseArgs(argv: string[]): { locate: Locate; json: boolean; words: stri
   return { locate, json, words };
 }
 
-/** A command a running plugin added (`hermod ctl <command> …`); false when there is none. */
+/** A command a running plugin added (`hermod ctl <command> …`): its exit code, undefined when there is none. */
 async function runPluginCommand(
   parsed: { locate: Locate; json: boolean },
   name: string,
   args: string[],
   env: Record<string, string | undefined>,
-): Promise<boolean> {
+): Promise<number | undefined> {
   try {
     const api = new NodeApi(() => locateDataDir(parsed.locate, env));
     return await pluginCtlCommand(api, name, args, (text, value) =>
@@ -541,7 +541,7 @@ async function runPluginCommand(
       ),
     );
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -561,8 +561,10 @@ export async function ctl(
     return 0;
   }
   const command = name === undefined ? undefined : COMMANDS[name];
-  if (command === undefined && name !== undefined && (await runPluginCommand(parsed, name, args, env)))
-    return 0;
+  if (command === undefined && name !== undefined) {
+    const code = await runPluginCommand(parsed, name, args, env);
+    if (code !== undefined) return code;
+  }
   if (command === undefined) {
     if (name !== undefined) process.stderr.write(`hermod ctl: unknown command ${name}\n\n`);
     process.stderr.write(ctlUsage());

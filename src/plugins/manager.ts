@@ -351,11 +351,8 @@ export class PluginManager {
   uninstall(nameVsn: string, force: boolean): Promise<void> {
     return this.serial(async () => {
       const p = this.byNameVsn(nameVsn);
-      if (p === undefined) {
-        if (splitNameVsn(nameVsn) === undefined)
-          throw new PluginError('PARAM_ERROR', `bad plugin name ${nameVsn}`);
-        throw notFound(nameVsn);
-      }
+      // EMQX answers 400 PARAM_ERROR for anything it cannot uninstall, an unknown plugin included.
+      if (p === undefined) throw new PluginError('PARAM_ERROR', `plugin_not_found: ${nameVsn}`);
       if (!force) {
         if (p.scope !== undefined) throw new PluginError('PARAM_ERROR', 'stop_the_plugin_first');
         if (this.states.some((s) => s.name_vsn === nameVsn && s.enable))

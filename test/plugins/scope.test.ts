@@ -44,7 +44,11 @@ describe('plugin API: providers, broker-side publish/subscribe, timers, scoping'
 
   before(async () => {
     pkgDir = mkdtempSync(join(tmpdir(), 'hermod-pkgs-'));
-    b = await startBroker({ api: true, tempDataDir: true });
+    b = await startBroker({
+      api: true,
+      tempDataDir: true,
+      config: { plugins: { slow_hook_threshold: '5ms' } },
+    });
     api = await adminClient(b);
   });
   after(async () => {
@@ -88,5 +92,30 @@ describe('plugin API: providers, broker-side publish/subscribe, timers, scoping'
       users: { alice: 'wonder' },
     });
     assert.equal(again.status, 400, 'the backend type left with the plugin');
+  });
+
+  it('reports a hook callback slower than plugins.slow_hook_threshold, and the message still goes through', async () => {
+    const file = await buildPackage(pkgDir, {
+      name: 'slowpoke',
+      vsn: '1.0',
+      code: `export default { start(api) {
+        api.hook('message.publish', (msg) => {
+          if (msg.topic !== 'slow/t') return;
+          const until = Date.now() + 50;
+          while (Date.now() < until) {}
+        });
+      } };`,
+    });
+    b.node.plugins.allow('slowpoke-1.0');
+    await b.node.plugins.installUpload('slowpoke-1.0.tar.gz', readFileSync(file));
+    assert.equal((await api.put('/plugins/slowpoke-1.0/start')).status, 204);
+    const c = await connectClient(b.port, { clientId: 'slow', username: 'alice', password: 'wonder' });
+    const got = collect(c);
+    await subscribe(c, 'slow/t', { qos: 1 });
+    await publish(c, 'slow/t', 'late', { qos: 1 });
+    assert.equal((await got.next(1))[0]!.payload.toString(), 'late');
+    await end(c);
+    assert.equal((await api.get('/plugins/slowpoke-1.0')).body.slow_callbacks, 1);
+    assert.equal((await api.del('/plugins/nope-1.0')).body.code, 'PARAM_ERROR');
   });
 });
