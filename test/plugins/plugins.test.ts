@@ -48,10 +48,11 @@ const SCHEMA = JSON.stringify({
 });
 
 /** Uploads a package as the API's multipart field "plugin". */
-async function upload(api: ApiClient, file: string) {
+async function upload(api: ApiClient, file: string, start = false) {
   const form = new FormData();
   const name = file.replace(/^.*\//, '');
   form.append('plugin', new Blob([readFileSync(file)], { type: 'application/gzip' }), name);
+  if (start) form.append('start', 'true');
   const res = await fetch(`${api.base}/api/v5/plugins/install`, {
     method: 'POST',
     headers: { authorization: api.auth! },
@@ -194,10 +195,11 @@ describe('plugins: packages, lifecycle, API, hooks, CLI', () => {
       } };`,
     });
     await ctl('plugins', 'allow', 'boom-0.1');
-    assert.equal((await upload(api, file)).status, 204);
     const logs = captureLogs('error');
     try {
-      assert.equal((await api.put('/plugins/boom-0.1/start')).status, 204);
+      // One call installs and starts it.
+      assert.equal((await upload(api, file, true)).status, 204);
+      assert.equal((await api.get('/plugins/boom-0.1')).body.running_status[0].status, 'running');
       const c = await connectClient(b.port, { clientId: 'boom' });
       const got = collect(c);
       await subscribe(c, 'boom/t', { qos: 1 });

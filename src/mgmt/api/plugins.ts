@@ -40,7 +40,8 @@ export async function pluginsArea(app: Api, ctx: MgmtPlane): Promise<void> {
     {
       schema: {
         tags,
-        summary: 'Install a plugin package (multipart field "plugin": NAME-VSN.tar.gz)',
+        summary:
+          'Install a plugin package (multipart field "plugin": NAME-VSN.tar.gz; field start=true also starts it)',
         consumes: ['multipart/form-data'],
         response: { 204: NoContent, 400: ErrorBody, 403: ErrorBody },
       },
@@ -56,6 +57,12 @@ export async function pluginsArea(app: Api, ctx: MgmtPlane): Promise<void> {
           'expected a multipart/form-data upload with a "plugin" file field',
         );
       await call(() => plugins().installUpload(file.filename!, file.data));
+      // Hermod addition: form field start=true also starts and enables it, so one call gets a plugin running.
+      const start = parts.find((p) => p.name === 'start' && p.filename === undefined)?.data.toString();
+      if (start === 'true') {
+        const nameVsn = file.filename!.replace(/^.*[\\/]/, '').replace(/\.tar\.gz$/, '');
+        await call(() => plugins().startAndEnable(nameVsn));
+      }
       return reply.code(204).send();
     },
   );
