@@ -219,7 +219,12 @@ let dataDir: string;
 before(async () => {
   execFileSync(process.execPath, ['scripts/pack.mjs']);
   dataDir = mkdtempSync(join(tmpdir(), '${name}-'));
-  const cfg = resolveConfig({ node: { data_dir: dataDir }, listeners: { tcp: { default: { bind: '127.0.0.1:0' } } } });
+  // Free ports and no dashboard, so the test runs next to a broker already on this machine.
+  const cfg = resolveConfig({
+    node: { data_dir: dataDir },
+    listeners: { tcp: { default: { bind: '127.0.0.1:0' } }, ws: { default: { enable: false } } },
+    dashboard: { listeners: { http: { enable: false } } },
+  });
   if (!cfg.ok) throw new Error(JSON.stringify(cfg.errors));
   node = new HermodNode(cfg.value, { store: dataDir });
   await node.start();

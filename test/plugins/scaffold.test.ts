@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -42,28 +42,14 @@ describe('hermod plugin new: the scaffold', () => {
     assert.equal((await hermodIn(work, ['plugin', 'new', 'demo_plug'])).code, 1, 'refuses to overwrite');
     assert.equal((await hermodIn(work, ['plugin', 'new', '../x'])).code, 1);
 
-    // The package's own declarations stand in for `npm install hermod`; tsc also emits what `npm run build` would.
-    writeFileSync(
-      join(project, 'tsconfig.check.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          skipLibCheck: true,
-          rootDir: '.',
-          outDir: 'dist',
-          paths: { hermod: [join(REPO, 'dist/src/index.d.ts')] },
-          typeRoots: [join(REPO, 'node_modules/@types')],
-          types: ['node'],
-        },
-        files: ['src/index.ts'],
-      }),
-    );
+    // Links stand in for `npm install`: this checkout as the hermod package, and the shared dev dependencies.
+    mkdirSync(join(project, 'node_modules/@types'), { recursive: true });
+    symlinkSync(REPO, join(project, 'node_modules/hermod'));
+    for (const dep of ['mqtt', 'typescript', '@types/node'])
+      symlinkSync(join(REPO, 'node_modules', dep), join(project, 'node_modules', dep));
     const tsc = spawnSync(
       process.execPath,
-      [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.check.json'],
+      [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'],
       {
         cwd: project,
         encoding: 'utf8',
@@ -74,6 +60,14 @@ describe('hermod plugin new: the scaffold', () => {
 
   it('packs with its own script into a package a node installs, whose authenticator and ACL act', async () => {
     assert.ok(existsSync(join(project, 'dist/src/index.js')), 'built by the type-check above');
+    // The project's own test: packs with its script, installs into an in-process broker, logs in over MQTT.
+    const own = spawnSync(process.execPath, ['--test', 'dist/test/'], {
+      cwd: project,
+      encoding: 'utf8',
+      env: withoutTestContext(),
+    });
+    assert.equal(own.status, 0, own.stdout + own.stderr);
+    assert.match(own.stdout, /^# pass 1$/m);
     execFileSync(process.execPath, ['scripts/pack.mjs'], { cwd: project });
     const tarball = join(project, 'demo_plug-0.1.0.tar.gz');
     assert.ok(existsSync(tarball));
@@ -104,4 +98,11 @@ function hermodIn(cwd: string, args: string[]) {
   } finally {
     process.chdir(prev);
   }
+}
+
+/** The environment without node --test's marker, so the project's own `node --test` runs as a top-level run. */
+function withoutTestContext(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  return env;
 }
