@@ -52,7 +52,12 @@ export class PluginConfigFile {
     mkdirSync(this.dir, { recursive: true });
     if (existsSync(this.path)) {
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      renameSync(this.path, join(this.dir, `config.hocon.${stamp}.bak`));
+      // Two writes within one millisecond still keep two backups; the names sort by age either way.
+      let n = 0;
+      const name = () => join(this.dir, `config.hocon.${stamp}-${String(n).padStart(4, '0')}.bak`);
+      while (existsSync(name())) n++;
+      const backup = name();
+      renameSync(this.path, backup);
       this.prune();
     }
     writeFileSync(this.path, printHocon(config as { [k: string]: Json }));

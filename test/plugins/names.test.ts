@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { PluginConfigFile } from '../../src/plugins/config-file.js';
 import { schemaError } from '../../src/plugins/config-schema.js';
 import { parsePosition } from '../../src/plugins/manager.js';
 import { splitNameVsn } from '../../src/plugins/package.js';
@@ -44,5 +48,20 @@ describe('plugin names, positions and config schemas', () => {
     assert.match(schemaError(schema, { port: 1, x: 1 })!, /\$\.x: is not allowed/);
     assert.match(schemaError(schema, {})!, /\$\.port: is required/);
     fc.assert(fc.property(fc.jsonValue(), (v) => void schemaError(schema, v)));
+  });
+});
+
+describe('plugin config files', () => {
+  it('keeps the 10 newest backups and reads back what it wrote', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hermod-plugconf-'));
+    try {
+      const file = new PluginConfigFile(dataDir, 'p');
+      for (let i = 0; i < 13; i++) file.write({ n: i, nested: { s: `v${i}` } });
+      assert.deepEqual(file.read(), { n: 12, nested: { s: 'v12' } });
+      const backups = readdirSync(file.dir).filter((f) => f.endsWith('.bak'));
+      assert.equal(backups.length, 10);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
