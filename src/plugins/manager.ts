@@ -520,7 +520,15 @@ export class PluginManager {
     const segs = splitPath(req.path);
     for (const r of scope.routes) {
       const params = matchRoute(r, req.method, segs);
-      if (params !== undefined) return r.handler({ ...req, params });
+      if (params === undefined) continue;
+      try {
+        return await r.handler({ ...req, params });
+      } catch (err) {
+        // A failing route is the plugin's failure: counted like its callbacks, answered as a 500.
+        this.installed.get(plugin)!.stats.errors++;
+        scope.log.error({ err, route: req.path }, 'plugin route failed');
+        throw new PluginError('INTERNAL_ERROR', `plugin ${plugin} failed: ${(err as Error).message}`, 500);
+      }
     }
     return undefined;
   }

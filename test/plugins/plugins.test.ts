@@ -32,6 +32,7 @@ export default {
       return undefined;
     });
     api.route('GET', '/hello/:who', (req) => ({ body: { hello: req.params.who, node: api.node.name } }));
+    api.route('GET', '/fail', () => { throw new Error('route broke'); });
     api.ctl('greet', { usage: ['greet <Who>   # Say hello'], run: (args) => 'hello ' + args.join(' ') });
   },
   onConfigChanged(oldConf, newConf) {
@@ -138,6 +139,10 @@ describe('plugins: packages, lifecycle, API, hooks, CLI', () => {
     const hello = await api.get('/plugin_api/rewrite/hello/you');
     assert.deepEqual(hello.body, { hello: 'you', node: b.node.name });
     assert.equal((await api.get('/plugin_api/rewrite/hello/you', { auth: null })).status, 401);
+    const broken = await api.get('/plugin_api/rewrite/fail');
+    assert.equal(broken.status, 500);
+    assert.equal(broken.body.code, 'INTERNAL_ERROR');
+    assert.equal((await api.get('/plugins/rewrite-1.0.0')).body.callback_errors, 1);
     const greet = await ctl('greet', 'a', 'b');
     assert.equal(greet.stdout.trim(), 'hello a b');
     const prom = await api.get('/prometheus/stats');

@@ -274,12 +274,14 @@ export async function pluginsArea(app: Api, ctx: MgmtPlane): Promise<void> {
     { schema: { tags, summary: "A plugin's own HTTP routes", hide: true } },
     async (req, reply) => {
       const { plugin, '*': rest } = req.params as { plugin: string; '*': string };
-      const r = await plugins().route(plugin, {
-        method: req.method,
-        path: rest,
-        query: req.query as Record<string, string>,
-        body: req.body,
-      });
+      const r = await call(() =>
+        plugins().route(plugin, {
+          method: req.method,
+          path: rest,
+          query: req.query as Record<string, string>,
+          body: req.body,
+        }),
+      );
       if (r === undefined) throw new ApiError(404, 'NOT_FOUND', 'Request Path Not Found');
       return reply.code(r.status ?? 200).send(r.body ?? null);
     },
