@@ -43,7 +43,7 @@ const ORDER = [
   ['cli', 'index'],
   ['node'],
   ['mgmt'],
-  ['exhook'],
+  ['exhook', 'plugins'],
   ['mqtt', 'gateway'],
   ['access'],
   ['broker'],

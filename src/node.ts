@@ -35,6 +35,7 @@ import {
   SysComponent,
 } from './node/core.js';
 import { brokerSettingsOf, MqttListeners, type MutableMqttHost } from './node/mqtt-listeners.js';
+import { PluginManager } from './plugins/manager.js';
 import type { Db } from './store/db.js';
 import type { Listener } from './transport/listener.js';
 
@@ -65,6 +66,8 @@ export class HermodNode {
   readonly exhook: ExHookService;
   /** Protocol gateways (STOMP, MQTT-SN, …). */
   readonly gateways: GatewayRegistry;
+  /** Installed plugins, started after the extensions and before the listeners. */
+  readonly plugins: PluginManager;
   /** What MQTT channels see of the node. */
   readonly mqtt: MqttHost;
   private readonly store: StoreComponent;
@@ -116,6 +119,7 @@ export class HermodNode {
     this.mqttListeners = new MqttListeners(mqttHost, this.configService, this.metrics);
     this.exhook = new ExHookService(this);
     this.gateways = new GatewayRegistry(this);
+    this.plugins = new PluginManager(this);
 
     // Start order; stop runs it backwards. Listeners and the API open last so clients meet a ready node, and
     // close first so sessions are saved after every channel is gone.
@@ -135,6 +139,7 @@ export class HermodNode {
       this.sysPart,
       named('access', { start: () => startAccess(this), stop: () => stopAccess(this) }),
       named('exhook', this.exhook),
+      this.plugins,
       named('gateways', this.gateways),
       this.mqttListeners,
       named('management', {

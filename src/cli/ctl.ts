@@ -3,6 +3,7 @@
  * node (found through its data dir) with the node's local credential. Text output by default, `--json`
  * prints the API's answer for scripts. A bad command or bad arguments print the usage and exit 1.
  */
+import { PLUGINS_USAGE, pluginCtlCommand, pluginsCommand } from './ctl-plugins.js';
 import { type Locate, locateDataDir, NodeApi, NodeApiError } from './node-api.js';
 
 type Row = Record<string, unknown>;
@@ -485,6 +486,13 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+COMMANDS.plugins = {
+  usage: PLUGINS_USAGE,
+  async run(api, args, io) {
+    if (!(await pluginsCommand(api, args, io.print))) throw new UsageError();
+  },
+};
+
 const OPTIONS_USAGE = `Options:
   --data-dir <dir>   data dir of the node (default: HERMOD_DATA_DIR, node.data_dir of the config, "data")
   --config <file>    config file to read node.data_dir from (default: HERMOD_CONFIG)
@@ -516,6 +524,27 @@ function parseArgs(argv: string[]): { locate: Locate; json: boolean; words: stri
   return { locate, json, words };
 }
 
+/** A command a running plugin added (`hermod ctl <command> …`): its exit code, undefined when there is none. */
+async function runPluginCommand(
+  parsed: { locate: Locate; json: boolean },
+  name: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<number | undefined> {
+  try {
+    const api = new NodeApi(() => locateDataDir(parsed.locate, env));
+    return await pluginCtlCommand(api, name, args, (text, value) =>
+      process.stdout.write(
+        parsed.json
+          ? `${JSON.stringify(value, null, 2)}\n`
+          : `${Array.isArray(text) ? text.join('\n') : text}\n`,
+      ),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs `hermod ctl` with its arguments; resolves to the exit code. */
 export async function ctl(
   argv: string[],
@@ -532,6 +561,10 @@ export async function ctl(
     return 0;
   }
   const command = name === undefined ? undefined : COMMANDS[name];
+  if (command === undefined && name !== undefined) {
+    const code = await runPluginCommand(parsed, name, args, env);
+    if (code !== undefined) return code;
+  }
   if (command === undefined) {
     if (name !== undefined) process.stderr.write(`hermod ctl: unknown command ${name}\n\n`);
     process.stderr.write(ctlUsage());

@@ -1,6 +1,7 @@
-/** The `hermod` command: start | stop | version | ctl. */
+/** The `hermod` command: start | stop | version | ctl | plugin. */
 import { VERSION } from '../version.js';
 import { ctl } from './ctl.js';
+import { pluginCli } from './plugin-scaffold.js';
 import { start } from './start.js';
 import { stop } from './stop.js';
 
@@ -10,6 +11,7 @@ Commands:
   start [--config <file>]   run a broker node in the foreground (also -c <file>, or HERMOD_CONFIG)
   stop [--data-dir <dir>]   stop the running node gracefully and wait for it to exit
   ctl <command> [args]      manage the running node (hermod ctl help for the commands)
+  plugin new <Name>         scaffold a TypeScript plugin project in ./<Name>
   version                   print the version
 `;
 
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
       return stop(argv.slice(1));
     case 'ctl':
       return ctl(argv.slice(1));
+    case 'plugin':
+      return pluginCli(argv.slice(1));
     case 'version':
     case '--version':
       process.stdout.write(`hermod ${VERSION}\n`);

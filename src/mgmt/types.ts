@@ -22,6 +22,7 @@ import type { ConfigService } from '../config/service.js';
 import type { ExHookService } from '../exhook/service.js';
 import type { GatewayRegistry } from '../gateway/registry.js';
 import type { MqttHost } from '../mqtt/host.js';
+import type { PluginManager } from '../plugins/manager.js';
 import type { Db } from '../store/db.js';
 import type { Listener } from '../transport/listener.js';
 import type { ApiKeys } from './auth/api-keys.js';
@@ -64,6 +65,8 @@ export interface MgmtNode {
   readonly authz: AuthzService;
   readonly exhook: ExHookService;
   readonly gateways: GatewayRegistry;
+  /** Installed plugins. */
+  readonly plugins: PluginManager;
   /** Retained messages (the API runs only while the node does). */
   readonly retainer: Retainer;
   /** Uptime source ($SYS publisher); set once the node started. */

@@ -3,7 +3,7 @@
  * a plugin's own keys (and keys of plugin support still to come) pass unchecked.
  */
 import { Type } from '@sinclair/typebox';
-import { Bool, Str } from './fields.js';
+import { Bool, ByteSize, Duration, Str } from './fields.js';
 
 const PluginState = Type.Object(
   {
@@ -16,12 +16,21 @@ const PluginState = Type.Object(
 export const PluginsSchema = Type.Object(
   {
     install_dir: Str(
-      'plugins',
-      'Directory plugin packages are installed to (relative to the working directory).',
+      '',
+      'Directory plugin packages are installed to; empty means "plugins" under node.data_dir.',
     ),
     states: Type.Array(PluginState, {
       default: [],
-      description: 'Installed plugins in start order, each enabled or not.',
+      description:
+        'Installed plugins in start order (also the hook order at equal priority), each enabled or not.',
+    }),
+    max_unpacked_size: ByteSize('100MB', {
+      description: 'A package whose files add up to more than this once unpacked is refused.',
+      hermod: true,
+    }),
+    slow_hook_threshold: Duration('100ms', {
+      description: 'A plugin hook callback that takes longer than this is logged and counted as slow.',
+      hermod: true,
     }),
   },
   {

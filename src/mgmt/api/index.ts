@@ -20,6 +20,7 @@ import { gatewaysArea } from './gateways.js';
 import { listenersArea } from './listeners.js';
 import { listenersStatusArea } from './listeners-status.js';
 import { metricsArea } from './metrics.js';
+import { pluginsArea } from './plugins.js';
 import { prometheusArea } from './prometheus.js';
 import { publishArea } from './publish.js';
 import { retainerArea } from './retainer.js';
@@ -51,6 +52,7 @@ export const AREAS: ApiArea[] = [
   listenersStatusArea,
   alarmsDeactivateArea,
   prometheusArea,
+  pluginsArea,
 ];
 
 /** Registers each area as its own plugin scope under /api/v5; hooks of `app` (the auth guard) apply to all. */

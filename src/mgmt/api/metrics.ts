@@ -82,6 +82,7 @@ export function prometheusText(ctx: MgmtPlane): string {
   }
   const up = promName('uptime_seconds');
   lines.push(`# TYPE ${up} gauge`, `${up} ${Math.floor((ctx.node.sys?.uptime ?? 0) / 1000)}`);
+  lines.push(...ctx.node.plugins.prometheusLines());
   return `${lines.join('\n')}\n`;
 }
 
