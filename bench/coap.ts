@@ -19,6 +19,7 @@ import mqttPacket from 'mqtt-packet';
 import { resolveConfig } from '../src/config/resolve.js';
 import { encodeMessage, Opt } from '../src/gateway/coap/message.js';
 import { HermodNode } from '../src/node.js';
+import { packetTypes } from './mqtt-frames.js';
 
 const self = fileURLToPath(import.meta.url);
 type Phase = 'coap-in' | 'coap-in-nr' | 'mqtt-in' | 'coap-out' | 'mqtt-out';
@@ -32,30 +33,9 @@ function arg(name: string, def: string): string {
 
 /** Counts MQTT packets of one type on a byte stream. */
 function counter(type: number, on: () => void): (chunk: Buffer) => void {
-  let rest: Buffer | undefined;
-  return (chunk) => {
-    const buf = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
-    let i = 0;
-    for (;;) {
-      let len = 0;
-      let mul = 1;
-      let j = i + 1;
-      let done = false;
-      while (j < buf.length && j < i + 5) {
-        const b = buf[j++]!;
-        len += (b & 0x7f) * mul;
-        mul *= 128;
-        if ((b & 0x80) === 0) {
-          done = true;
-          break;
-        }
-      }
-      if (!done || j + len > buf.length) break;
-      if (buf[i]! >> 4 === type) on();
-      i = j + len;
-    }
-    rest = i < buf.length ? Buffer.from(buf.subarray(i)) : undefined;
-  };
+  return packetTypes((t) => {
+    if (t === type) on();
+  });
 }
 
 function mqttConnect(port: number, clientId: string, onPublish?: () => void): Promise<net.Socket> {

@@ -19,6 +19,7 @@ import mqttPacket from 'mqtt-packet';
 import { resolveConfig } from '../src/config/resolve.js';
 import { LOADER_OPTIONS, protoPath } from '../src/exhook/proto.js';
 import { HermodNode } from '../src/node.js';
+import { packetTypes } from './mqtt-frames.js';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -54,36 +55,6 @@ async function provider(answer: string): Promise<void> {
 }
 
 // ---------------------------------------------------------------- load generator (child)
-
-/** Splits a byte stream into MQTT packets and reports each packet's type. */
-function packetTypes(onType: (type: number) => void): (chunk: Buffer) => void {
-  let rest: Buffer | undefined;
-  return (chunk) => {
-    let buf = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
-    let i = 0;
-    for (;;) {
-      if (buf.length - i < 2) break;
-      let len = 0;
-      let mul = 1;
-      let j = i + 1;
-      let done = false;
-      while (j < buf.length && j < i + 5) {
-        const b = buf[j++]!;
-        len += (b & 0x7f) * mul;
-        mul *= 128;
-        if ((b & 0x80) === 0) {
-          done = true;
-          break;
-        }
-      }
-      if (!done || j + len > buf.length) break;
-      onType(buf[i]! >> 4);
-      i = j + len;
-    }
-    rest = i < buf.length ? buf.subarray(i) : undefined;
-    if (rest !== undefined) buf = Buffer.from(rest);
-  };
-}
 
 function open(port: number, clientId: string, onType: (t: number) => void): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

@@ -27,6 +27,11 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   };
 }
 
+/** The test user on the maintenance database (the test database does not exist yet). */
+function adminLogin(port: number): pg.ClientConfig {
+  return { host: '127.0.0.1', port, user: PG_USER, password: PG_PASSWORD, database: 'postgres' };
+}
+
 /** Resolves once PostgreSQL answers a query (an open port may still refuse: "starting up"). */
 async function acceptsQueries(port: number): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -84,13 +89,7 @@ export async function startPostgres(): Promise<ServerProcess> {
     ready: acceptsQueries,
     ...user,
   });
-  const c = new pg.Client({
-    host: '127.0.0.1',
-    port,
-    user: PG_USER,
-    password: PG_PASSWORD,
-    database: 'postgres',
-  });
+  const c = new pg.Client(adminLogin(port));
   await c.connect();
   await c.query(`CREATE DATABASE ${PG_DATABASE}`);
   await c.end();
