@@ -36,13 +36,7 @@ function adminLogin(port: number): pg.ClientConfig {
 async function acceptsQueries(port: number): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const c = new pg.Client({
-      host: '127.0.0.1',
-      port,
-      user: PG_USER,
-      password: PG_PASSWORD,
-      database: 'postgres',
-    });
+    const c = new pg.Client(adminLogin(port));
     try {
       await c.connect();
       await c.query('SELECT 1');
