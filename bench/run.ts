@@ -41,6 +41,8 @@ interface Options {
   quietWait: number;
   retries: number;
   repeat: number;
+  /** Run the CoAP gateway scenario (bench/coap.ts): every run without --scenario, or `--scenario coap`. */
+  coap: boolean;
 }
 
 function list(s: string | undefined): string[] {
@@ -66,17 +68,21 @@ function options(): Options {
   if (values.help) {
     console.log(
       [
-        'usage: npm run bench -- [--scenario S1,S2.qos1,...] [--broker hermod,aedes,mosquitto]',
+        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap] [--broker hermod,aedes,mosquitto]',
         '                        [--seconds N] [--warmup N] [--repeat N] [--profile auto|<variant>] [--no-save]',
         `variants: ${ALL_VARIANTS.map((v) => v.id).join(', ')}`,
       ].join('\n'),
     );
     process.exit(0);
   }
-  const scen = values.scenario?.flatMap(list) ?? list(process.env.BENCH_SCENARIO);
+  const asked = values.scenario?.flatMap(list) ?? list(process.env.BENCH_SCENARIO);
+  // CoAP has no Aedes or Mosquitto peer: it runs on Hermod alone, beside its own MQTT figures.
+  const scen = asked.filter((x) => x.toLowerCase() !== 'coap');
+  const coapOnly = asked.length > 0 && scen.length === 0;
   const brok = values.broker?.flatMap(list) ?? list(process.env.BENCH_BROKER);
   return {
-    variants: selectVariants(scen),
+    variants: coapOnly ? [] : selectVariants(scen),
+    coap: asked.length === 0 || scen.length < asked.length,
     brokers: selectBrokers(brok),
     seconds: Number(values.seconds ?? process.env.BENCH_SECONDS ?? 10),
     warmup: Number(values.warmup ?? process.env.BENCH_WARMUP ?? 3),
@@ -451,7 +457,36 @@ async function main(): Promise<void> {
   const needed = o.profile !== undefined ? BROKERS.filter((b) => b.name === 'hermod') : o.brokers;
   for (const b of needed) b.ensureInstalled();
   if (o.profile !== undefined) await runProfile(o);
-  else await runAll(o);
+  else {
+    if (o.variants.length > 0) await runAll(o);
+    if (o.coap) runCoap(o);
+  }
+}
+
+/**
+ * The CoAP gateway scenario: CoAP NON publishes from many peers into one MQTT subscriber and MQTT fan-out
+ * to CoAP observers, each next to the same traffic over MQTT, on one Hermod node (bench/coap.ts).
+ */
+function runCoap(o: Options): void {
+  const script = join(ROOT, 'dist', 'bench', 'coap.js');
+  const r = spawnSync(process.execPath, [script, '--seconds', String(o.seconds)], { encoding: 'utf8' });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  console.log(`\n# CoAP gateway\n${out}`);
+  if (r.status !== 0) throw new Error(`CoAP scenario failed (exit ${r.status})`);
+  if (!o.save) return;
+  const mdPath = join(RESULTS, `${today()}-coap.md`);
+  const md = [
+    `# CoAP gateway — ${today()}`,
+    '',
+    `\`npm run bench -- --scenario coap --seconds ${o.seconds}\` (Hermod only: Aedes and Mosquitto have no CoAP).`,
+    '',
+    '```',
+    out.trim(),
+    '```',
+    '',
+  ].join('\n');
+  writeFileSync(mdPath, md);
+  console.log(`wrote ${mdPath}`);
 }
 
 main().catch((err) => {
