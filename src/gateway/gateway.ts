@@ -240,6 +240,7 @@ export class Gateway implements GatewayScope {
         config,
         idleTimeoutMs: this.config.idle_timeout,
         routeDatagram: this.module.routeDatagram,
+        refusalReply: this.module.refusalReply,
       },
       events,
     );

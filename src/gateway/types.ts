@@ -33,6 +33,7 @@ import type { ConnectionStats, PeerCertificate, TransportKind } from '../transpo
 import type {
   DatagramPeer,
   DatagramRouter,
+  RefusalReply,
   TransportFactory,
   TransportListener,
   TransportListenerSpec,
@@ -99,6 +100,8 @@ export interface GatewayModule<F = unknown, C extends GatewayCommonConfig = Gate
    * CoAP connection mode routes by client id or token, so a device keeps its connection across addresses.
    */
   routeDatagram?: DatagramRouter;
+  /** The answer a udp/dtls listener sends a new peer it refuses because it is full (absent: silence). */
+  refusalReply?: RefusalReply;
   /**
    * What ends a new connection's idle_timeout: its login (default), or its first frame, as EMQX has it
    * (ExProto: the handler may serve a device that never logs in, e.g. a plain echo).

@@ -19,6 +19,13 @@ export interface DatagramPeer {
  */
 export type DatagramRouter = (datagram: Buffer, peer: DatagramPeer) => string | undefined;
 
+/**
+ * What a datagram listener sends a new peer it refuses at max_connections or max_conn_rate, built from the
+ * peer's first datagram; undefined sends nothing. A protocol with a "busy" answer (MQTT-SN CONNACK 0x01
+ * congestion) tells its device to back off instead of retrying into silence.
+ */
+export type RefusalReply = (datagram: Buffer) => Buffer | undefined;
+
 /** What the framework asks a transport to listen with. */
 export interface TransportListenerSpec {
   /** '<gateway>:<type>:<name>'; becomes Connection.listenerId. */
@@ -34,6 +41,8 @@ export interface TransportListenerSpec {
   idleTimeoutMs: number;
   /** Datagram transports: which connection a datagram belongs to (default: its peer address). */
   routeDatagram?: DatagramRouter;
+  /** Datagram transports: the answer to a new peer refused because the listener is full (none: silence). */
+  refusalReply?: RefusalReply;
 }
 
 /** A running listener as the framework uses it (src/transport's Listener satisfies it). */

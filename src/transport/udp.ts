@@ -158,11 +158,13 @@ export class UdpListener implements TransportListener, DatagramOwner {
     }
     if (this.peers.size >= this.spec.maxConnections) {
       this.refuse('max_connections', host, 'max_connections reached');
+      this.answerRefused(msg, rinfo);
       return;
     }
     // Over the rate the datagram is dropped: the device retries, as it would after a lost datagram.
     if (this.bucket !== undefined && !this.bucket.take()) {
       this.refuse('max_connections', host, 'max_conn_rate exceeded');
+      this.answerRefused(msg, rinfo);
       return;
     }
     const conn = new DatagramConnection(this, host, rinfo.port, rinfo.address);
@@ -170,6 +172,12 @@ export class UdpListener implements TransportListener, DatagramOwner {
     this.keys.set(conn, key);
     this.events.onConnection(conn);
     conn.receive(msg);
+  }
+
+  /** Sends a refused peer the gateway's "busy" answer to its datagram, when the gateway has one. */
+  private answerRefused(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const reply = this.spec.refusalReply?.(msg);
+    if (reply !== undefined) this.sock?.send(reply, rinfo.port, rinfo.address);
   }
 
   /** Reports the first refusal of a window at once and the rest of that window as one summary. */

@@ -13,6 +13,33 @@ import { build, flagByte, frame, T } from './mqttsn-client/codec.js';
 
 const AUTHN = { mechanism: 'password_based', backend: 'built_in_database' };
 
+describe('mqttsn: a full gateway', () => {
+  it('answers a new CONNECT with CONNACK 0x01 congestion when max_connections is reached', async () => {
+    const b = await startSnBroker({
+      listeners: { udp: { default: { bind: '127.0.0.1:0', max_connections: 2 } } },
+    });
+    const clients: SnClient[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const c = await SnClient.open(b.snPort);
+        clients.push(c);
+        c.send(build.connect(`full-${i}`));
+        assert.equal((await c.next(T.CONNACK)).rc, 0);
+      }
+      const late = await SnClient.open(b.snPort);
+      clients.push(late);
+      late.send(build.connect('full-late'));
+      assert.equal((await late.next(T.CONNACK)).rc, 0x01);
+      // Anything but a CONNECT from a refused peer gets no answer (there is nothing it could mean).
+      late.send(build.pingreq());
+      await late.nothing(200);
+    } finally {
+      for (const c of clients) c.close();
+      await b.stop();
+    }
+  });
+});
+
 describe('mqttsn: QoS −1 with an authenticator', () => {
   it('dropped (counted) without qos3_identity; CONNACK for a refused login is 0x03', async () => {
     const b = await startSnBroker({ authentication: AUTHN });
