@@ -115,7 +115,8 @@ describe('plugin API: providers, broker-side publish/subscribe, timers, scoping'
     await publish(c, 'slow/t', 'late', { qos: 1 });
     assert.equal((await got.next(1))[0]!.payload.toString(), 'late');
     await end(c);
-    assert.equal((await api.get('/plugins/slowpoke-1.0')).body.slow_callbacks, 1);
+    // At least the one that spun 50 ms; on a loaded machine another call may also cross the 5 ms budget.
+    assert.ok((await api.get('/plugins/slowpoke-1.0')).body.slow_callbacks >= 1);
     assert.equal((await api.del('/plugins/nope-1.0')).body.code, 'PARAM_ERROR');
   });
 });
