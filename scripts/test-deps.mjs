@@ -21,6 +21,9 @@ const NEEDED = [
   [() => has('mosquitto_sub'), 'mosquitto-clients'],
   // gateway: stomp.py as a real STOMP client, run with /usr/bin/python3 (not a python3 earlier on PATH).
   [() => hasFile('/usr/lib/python3/dist-packages/stomp/__init__.py'), 'python3-stomp'],
+  // exhook: a HookProvider generated at test time from the EMQX 4.x (v1) proto, served by Python grpcio.
+  [() => hasFile('/usr/lib/python3/dist-packages/grpc/__init__.py'), 'python3-grpcio'],
+  [() => hasFile('/usr/lib/python3/dist-packages/grpc_tools/protoc.py'), 'python3-grpc-tools'],
   // Access-control backends (test/helpers/servers/*): each test file starts a private instance.
   [hasPostgres, 'postgresql'],
   [() => hasFile('/usr/sbin/mariadbd') && has('mariadb-install-db'), 'mariadb-server'],
