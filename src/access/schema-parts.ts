@@ -182,6 +182,12 @@ export function httpFields(requestTimeout: string) {
       description:
         'Request body (POST, JSON or form by content-type) or query (GET); ${placeholders} in values.',
     }),
+    params: Type.Optional(
+      Type.String({
+        description:
+          'EMQX 4.x form, e.g. "clientid=%c,username=%u,password=%P": these fields are sent (query for GET, form for POST) instead of body, and the status decides: 200 allow, 4xx deny.',
+      }),
+    ),
     request_timeout: Duration(requestTimeout, { description: 'Give up a request after this long.' }),
     connect_timeout: Duration('15s', {
       description: 'Kept for compatibility (request_timeout bounds the whole request).',
