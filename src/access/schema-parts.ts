@@ -6,7 +6,7 @@ import { type TProperties, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { resolveWith } from '../config/resolve.js';
 import { Bool, Duration, Enum, Int, Str } from '../config/schema/fields.js';
-import { withLegacyHash } from './compat/hash-forms.js';
+import { withLegacyForms } from './compat/provider-forms.js';
 
 const SimpleHash = Type.Object(
   {
@@ -55,8 +55,8 @@ export function checkConfig(
   schema: TSchema,
   raw: unknown,
 ): { config: Record<string, unknown>; decoded: unknown } | string {
-  // EMQX 4.x's one-string password_hash ("salt sha256", "pbkdf2,sha256,1000,20") is read as its object.
-  const config = withDefaults(schema, withLegacyHash(raw));
+  // EMQX 4.x forms (a one-string password_hash, an LDAP user_dn) are read as their EMQX 5 equivalents.
+  const config = withDefaults(schema, withLegacyForms(raw));
   const resolved = resolveWith<unknown>(schema, config);
   if (resolved.ok) return { config, decoded: resolved.value };
   return resolved.errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ');

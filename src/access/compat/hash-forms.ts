@@ -35,9 +35,8 @@ export function legacyHashAlgorithm(text: string): Record<string, unknown> | und
 }
 
 /** An authenticator config with a 4.x string `password_hash_algorithm` read as its object form. */
-export function withLegacyHash(raw: unknown): unknown {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
-  const alg = (raw as Record<string, unknown>).password_hash_algorithm;
+export function withLegacyHash(raw: Record<string, unknown>): Record<string, unknown> {
+  const alg = raw.password_hash_algorithm;
   if (typeof alg !== 'string') return raw;
   const translated = legacyHashAlgorithm(alg);
   // An unknown string is left for validation to report with the key's name.

@@ -1,0 +1,9 @@
+/** EMQX 4.x forms in an authenticator or source config, read as EMQX 5's before validation. */
+import { withLegacyHash } from './hash-forms.js';
+import { withLegacyUserDn } from './ldap-user-dn.js';
+
+/** `raw` with a string `password_hash_algorithm` and an LDAP `user_dn` read as their EMQX 5 forms. */
+export function withLegacyForms(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  return withLegacyHash(withLegacyUserDn(raw as Record<string, unknown>));
+}
