@@ -42,6 +42,23 @@ describe('redis: EMQX 4.x mqtt_user / mqtt_acl hashes and commands', () => {
             password_hash_algorithm: 'sha256',
           },
         ],
+        listeners: {
+          tcp: {
+            super: {
+              bind: '127.0.0.1:0',
+              authentication: [
+                {
+                  mechanism: 'password_based',
+                  backend: 'redis',
+                  ...conn,
+                  cmd: 'HGET mqtt_user:%u password',
+                  super_cmd: 'HGET mqtt_user:%u is_superuser',
+                  password_hash_algorithm: 'sha256',
+                },
+              ],
+            },
+          },
+        },
         authorization: {
           no_match: 'deny',
           sources: [{ type: 'redis', ...conn, cmd: 'HGETALL mqtt_acl:%u' }],
@@ -78,5 +95,17 @@ describe('redis: EMQX 4.x mqtt_user / mqtt_acl hashes and commands', () => {
     await subscribe(c, 'own/alice/x', { qos: 0 });
     await assert.rejects(subscribe(c, 'own/bob/x', { qos: 0 }), /authorized/i);
     await end(c);
+  });
+
+  it('reads is_superuser with super_cmd: a superuser passes every ACL', async () => {
+    const s = await connectClient(b.node.port('tcp:super'), {
+      clientId: 'r5',
+      username: 'alice',
+      password: 'alice-pw',
+      protocolVersion: 5,
+    });
+    await subscribe(s, 'topic2', { qos: 0 });
+    await subscribe(s, 'anything/else', { qos: 0 });
+    await end(s);
   });
 });

@@ -90,6 +90,7 @@ function userRows(): string {
   const rows = [
     ['alice', hex('sha256', 'alice-pw'), ''],
     ['dashboard', hex('sha256', 'dash-pw'), ''],
+    ['admin4', hex('sha256', 'admin-pw'), ''],
     ['u_prefix', hex('sha256', 'salt1prefix-pw'), 'salt1'],
     ['u_suffix', hex('sha256', 'suffix-pwsalt2'), 'salt2'],
     ['u_md5', hex('md5', 'md5-pw'), ''],
@@ -102,6 +103,7 @@ function userRows(): string {
   // Rows of our own after the seed's: a clientid row, and %u inside a topic.
   return `
     INSERT INTO mqtt_user (username, password, salt) VALUES ${values};
+    UPDATE mqtt_user SET is_superuser = (1 = 1) WHERE username = 'admin4';
     INSERT INTO mqtt_acl (id, allow, ipaddr, username, clientid, access, topic) VALUES
       (8, 0, NULL, NULL, 'c-blocked', 1, 'x/#'),
       (9, 1, NULL, 'alice', NULL, 1, 'user/%u/#'),
@@ -197,8 +199,15 @@ for (const backend of backends) {
       const started = await backend.start();
       server = started.server;
       const conn = { ...started.conn, query_timeout: '2s', connect_timeout: '2s' };
-      const authn = (query: string, hash: string) => [
-        { mechanism: 'password_based', backend: backend.name, ...conn, query, password_hash_algorithm: hash },
+      const authn = (query: string, hash: string, extra: Record<string, unknown> = {}) => [
+        {
+          mechanism: 'password_based',
+          backend: backend.name,
+          ...conn,
+          query,
+          password_hash_algorithm: hash,
+          ...extra,
+        },
       ];
       const listeners: Record<string, unknown> = {};
       for (const [name, hash] of HASH_FORMS) {
@@ -210,7 +219,9 @@ for (const backend of backends) {
       b = await startBroker({
         config: {
           // The seed's default queries, pasted as they are.
-          authentication: authn("select password from mqtt_user where username = '%u' limit 1", 'sha256'),
+          authentication: authn("select password from mqtt_user where username = '%u' limit 1", 'sha256', {
+            super_query: "select is_superuser from mqtt_user where username = '%u' limit 1",
+          }),
           listeners: { tcp: listeners },
           authorization: {
             no_match: 'allow',
@@ -274,6 +285,11 @@ for (const backend of backends) {
       const d = await connectClient(b.port, { clientId: 'd1', username: 'dashboard', password: 'dash-pw' });
       await assert.rejects(subscribe(d, '$SYS/brokers', { qos: 0 }), /Subscribe error/);
       await end(d);
+      // super_query: a superuser passes every ACL row.
+      const a = await connectClient(b.port, { clientId: 's1', username: 'admin4', password: 'admin-pw' });
+      await subscribe(a, '$SYS/brokers', { qos: 0 });
+      await subscribe(a, '#', { qos: 0 });
+      await end(a);
       // Row 8 names a clientid.
       const x = await connectClient(b.port, {
         clientId: 'c-blocked',
