@@ -4,7 +4,10 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { legacyAccess } from '../../src/access/compat/acl-rows.js';
 import { legacyHashAlgorithm } from '../../src/access/compat/hash-forms.js';
+import { parseLegacyParams } from '../../src/access/compat/http-params.js';
+import { withLegacyUserDn } from '../../src/access/compat/ldap-user-dn.js';
 import { translateLegacyPlaceholders } from '../../src/access/compat/legacy-placeholders.js';
+import { legacyAclDocuments, withLegacyMongo } from '../../src/access/compat/mongo-forms.js';
 import { compileSql, Template } from '../../src/access/template.js';
 
 describe('EMQX 4.x placeholders', () => {
@@ -80,5 +83,62 @@ describe('EMQX 4.x password_hash strings', () => {
     assert.equal(legacyAccess(' 3 '), 'all');
     assert.equal(legacyAccess('4'), undefined);
     assert.equal(legacyAccess('publish'), undefined);
+  });
+});
+
+describe('EMQX 4.x plugin config forms', () => {
+  it('reads HTTP params', () => {
+    assert.deepEqual(parseLegacyParams('clientid=%c,username=%u, password=%P'), {
+      clientid: '%c',
+      username: '%u',
+      password: '%P',
+    });
+  });
+
+  it('reads an LDAP user_dn as a search and bind', () => {
+    assert.deepEqual(withLegacyUserDn({ backend: 'ldap', user_dn: 'uid=%u,ou=People,dc=example,dc=com' }), {
+      backend: 'ldap',
+      base_dn: 'ou=People,dc=example,dc=com',
+      filter: '(uid=%u)',
+      method: { type: 'bind' },
+    });
+    const notDn = { backend: 'ldap', user_dn: 'nonsense' };
+    assert.equal(withLegacyUserDn(notDn), notDn);
+  });
+
+  // No MongoDB server can run on this machine (see mongodb.test.ts): the 4.x forms are checked as data.
+  it("reads MongoDB's selector and field names", () => {
+    assert.deepEqual(
+      withLegacyMongo({
+        mechanism: 'password_based',
+        backend: 'mongodb',
+        selector: 'username=%u',
+        password_field: 'password',
+        super_field: 'is_superuser',
+      }),
+      {
+        mechanism: 'password_based',
+        backend: 'mongodb',
+        filter: { username: '%u' },
+        password_hash_field: 'password',
+        is_superuser_field: 'is_superuser',
+      },
+    );
+    assert.deepEqual(withLegacyMongo({ type: 'mongodb', selector: 'username=%u, clientid=%c' }), {
+      type: 'mongodb',
+      filter: { username: '%u', clientid: '%c' },
+    });
+  });
+
+  it("reads MongoDB's publish / subscribe / pubsub documents as allow rules", () => {
+    const docs = [
+      { username: 'u', publish: ['a/%u'], subscribe: [], pubsub: ['both/#'] },
+      { permission: 'deny', action: 'all', topics: ['x'] },
+    ];
+    assert.deepEqual(legacyAclDocuments(docs), [
+      { permission: 'allow', action: 'publish', topics: ['a/%u'] },
+      { permission: 'allow', action: 'all', topics: ['both/#'] },
+      { permission: 'deny', action: 'all', topics: ['x'] },
+    ]);
   });
 });
