@@ -1,7 +1,7 @@
 /**
  * EMQX 3.x/4.x's Redis plugin data read as it is, against a real Redis: its commands pasted with `%u`
  * (`HGET mqtt_user:%u password`, `HGETALL mqtt_acl:%u`), its one-string password_hash, and ACL hashes
- * whose values are 4.x's access numbers (1 subscribe, 2 publish, 3 both), written with the seed's HSETs.
+ * whose values are 4.x's access numbers (1 subscribe, 2 publish, 3 both), written with the HSETs of 4.x's plugin documentation.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -22,7 +22,7 @@ describe('redis: EMQX 4.x mqtt_user / mqtt_acl hashes and commands', () => {
   before(async () => {
     server = await startRedis();
     const r = new Redis({ port: server.port, host: '127.0.0.1' });
-    // The seed's HSET commands, with a sha256 password (its default password_hash).
+    // The HSET commands of 4.x's plugin documentation, with a sha256 password (its default password_hash).
     await r.call('HSET', 'mqtt_user:alice', 'is_superuser', '1');
     await r.call('HSET', 'mqtt_user:alice', 'password', sha('alice-pw'));
     await r.call('HSET', 'mqtt_acl:alice', 'topic1', '1');

@@ -1,5 +1,5 @@
 /**
- * EMQX 3.x/4.x auth plugin data read as it is, against real MariaDB and PostgreSQL: the seed's own
+ * EMQX 3.x/4.x auth plugin data read as it is, against real MariaDB and PostgreSQL: 4.x's documented
  * CREATE TABLE and INSERT statements, its default queries with `%u`/`%c`/`%a` placeholders pasted with their
  * quotes (bound as parameters: injection attempts fail), its one-string password_hash forms, and its
  * mqtt_acl rows evaluated with 4.x's rules (first match in row order).
@@ -19,7 +19,7 @@ import { INJECTIONS } from './sql-suite.js';
 
 const hex = (alg: string, s: string) => createHash(alg).update(s).digest('hex');
 
-/** Seed 002's MySQL tables and ACL rows, unchanged. */
+/** The MySQL tables and ACL rows of EMQX 3.x/4.x's plugin documentation, unchanged. */
 const MYSQL_SEED = `
 CREATE TABLE \`mqtt_user\` (
   \`id\` int(11) unsigned NOT NULL AUTO_INCREMENT,
@@ -53,7 +53,7 @@ VALUES
     (7,1,NULL,'dashboard',NULL,1,'$SYS/#');
 `;
 
-/** Seed 002's PostgreSQL tables and ACL rows, unchanged. */
+/** The PostgreSQL tables and ACL rows of EMQX 3.x/4.x's plugin documentation, unchanged. */
 const PG_SEED = `
 CREATE TABLE mqtt_user (
   id SERIAL primary key,
@@ -100,7 +100,7 @@ function userRows(): string {
     ['u_bcrypt', bc, ''],
   ];
   const values = rows.map(([u, p, s]) => `('${u}', '${p}', '${s}')`).join(', ');
-  // Rows of our own after the seed's: a clientid row, and %u inside a topic.
+  // Rows of our own after the documented ones: a clientid row, and %u inside a topic.
   return `
     INSERT INTO mqtt_user (username, password, salt) VALUES ${values};
     UPDATE mqtt_user SET is_superuser = (1 = 1) WHERE username = 'admin4';
@@ -122,7 +122,7 @@ const HASH_FORMS: Array<[string, string, string, string]> = [
   ['bcrypt', 'bcrypt', 'u_bcrypt', 'bcrypt-pw'],
 ];
 
-/** Runs the seed SQL, waiting while the server says it is still starting up (57P03). */
+/** Runs the setup SQL, waiting while the server says it is still starting up (57P03). */
 async function seedPostgres(port: number, sql: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const c = new pg.Client({
@@ -218,7 +218,7 @@ for (const backend of backends) {
       }
       b = await startBroker({
         config: {
-          // The seed's default queries, pasted as they are.
+          // 4.x's default queries, pasted as they are.
           authentication: authn("select password from mqtt_user where username = '%u' limit 1", 'sha256', {
             super_query: "select is_superuser from mqtt_user where username = '%u' limit 1",
           }),
@@ -268,7 +268,7 @@ for (const backend of backends) {
       assert.equal(await loginCode(b.port, { username: 'alice', password: 'alice-pw' }), RC.OK);
     });
 
-    it("applies the seed's ACL rows with 4.x's rules", async () => {
+    it("applies the documented ACL rows with 4.x's rules", async () => {
       const c = await connectClient(b.port, { clientId: 'a1', username: 'alice', password: 'alice-pw' });
       // Row 1: everyone may publish anywhere.
       await publish(c, 'any/topic', 'x', { qos: 1 });
