@@ -25,7 +25,7 @@ const NEEDED = [
   [() => hasFile('/usr/lib/python3/dist-packages/stomp/__init__.py'), 'python3-stomp'],
   // gateway: libcoap's coap-client as a real CoAP client (publish, observe, block-wise transfer).
   [() => has('coap-client-notls'), 'libcoap3-bin'],
-  // exproto: a handler written in Python (grpcio), its stubs generated at test time (grpc_tools.protoc).
+  // exproto handlers and exhook v1 servers written in Python (grpcio), stubs generated at test time.
   [() => hasPython('grpc'), 'python3-grpcio'],
   [() => hasPython('grpc_tools'), 'python3-grpc-tools'],
   // Access-control backends (test/helpers/servers/*): each test file starts a private instance.

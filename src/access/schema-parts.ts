@@ -6,6 +6,7 @@ import { type TProperties, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { resolveWith } from '../config/resolve.js';
 import { Bool, Duration, Enum, Int, Str } from '../config/schema/fields.js';
+import { withLegacyForms } from './compat/provider-forms.js';
 
 const SimpleHash = Type.Object(
   {
@@ -54,7 +55,8 @@ export function checkConfig(
   schema: TSchema,
   raw: unknown,
 ): { config: Record<string, unknown>; decoded: unknown } | string {
-  const config = withDefaults(schema, raw);
+  // EMQX 4.x forms (a one-string password_hash, an LDAP user_dn) are read as their EMQX 5 equivalents.
+  const config = withDefaults(schema, withLegacyForms(raw));
   const resolved = resolveWith<unknown>(schema, config);
   if (resolved.ok) return { config, decoded: resolved.value };
   return resolved.errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ');
@@ -180,6 +182,12 @@ export function httpFields(requestTimeout: string) {
       description:
         'Request body (POST, JSON or form by content-type) or query (GET); ${placeholders} in values.',
     }),
+    params: Type.Optional(
+      Type.String({
+        description:
+          'EMQX 4.x form, e.g. "clientid=%c,username=%u,password=%P": these fields are sent (query for GET, form for POST) instead of body, and the status decides: 200 allow, 4xx deny.',
+      }),
+    ),
     request_timeout: Duration(requestTimeout, { description: 'Give up a request after this long.' }),
     connect_timeout: Duration('15s', {
       description: 'Kept for compatibility (request_timeout bounds the whole request).',

@@ -5,6 +5,7 @@
  */
 import { clientLookup } from '../broker/placeholders.js';
 import type { ClientInfo, Credential } from '../broker/types.js';
+import { translateLegacyPlaceholders } from './compat/legacy-placeholders.js';
 
 /** A literal piece of text or a placeholder name. */
 export type Segment = string | { readonly var: string };
@@ -21,13 +22,15 @@ export class Template {
 
   constructor(readonly source: string) {
     const segments: Segment[] = [];
+    // EMQX 4.x's `%u`-style placeholders are read as their `${username}` equivalents.
+    const text = translateLegacyPlaceholders(source);
     let last = 0;
-    for (const m of source.matchAll(PLACEHOLDER)) {
-      if (m.index > last) segments.push(source.slice(last, m.index));
+    for (const m of text.matchAll(PLACEHOLDER)) {
+      if (m.index > last) segments.push(text.slice(last, m.index));
       segments.push({ var: m[1]! });
       last = m.index + m[0].length;
     }
-    if (last < source.length) segments.push(source.slice(last));
+    if (last < text.length) segments.push(text.slice(last));
     this.segments = segments;
     this.vars = segments.flatMap((s) => (typeof s === 'string' ? [] : [s.var]));
   }

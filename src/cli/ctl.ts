@@ -287,6 +287,36 @@ const COMMANDS: Record<string, Command> = {
       } else throw new UsageError();
     },
   },
+  // EMQX 3.x/4.x `emqx_ctl users`: the users of the built-in database authenticator.
+  users: {
+    usage: [
+      'users list                         # List the users of the built-in database',
+      'users add <Username> <Password>    # Add a user',
+      'users passwd <Username> <Password> # Change a user password',
+      'users del <Username>               # Delete a user',
+    ],
+    async run(api, args, io) {
+      const [sub, user, pwd] = args;
+      const base = '/authentication/password_based:built_in_database/users';
+      if (sub === 'list') {
+        need(args, 1);
+        const names = (await api.all(base)).map((u) => String(u.user_id));
+        io.print(names, names);
+      } else if (sub === 'add' && user !== undefined && pwd !== undefined) {
+        need(args, 3);
+        await api.call('POST', base, { user_id: user, password: pwd });
+        io.print('ok', { result: 'ok' });
+      } else if (sub === 'passwd' && user !== undefined && pwd !== undefined) {
+        need(args, 3);
+        await api.call('PUT', `${base}/${enc(user)}`, { password: pwd });
+        io.print('ok', { result: 'ok' });
+      } else if (sub === 'del' && user !== undefined) {
+        need(args, 2);
+        await api.call('DELETE', `${base}/${enc(user)}`);
+        io.print('ok', { result: 'ok' });
+      } else throw new UsageError();
+    },
+  },
   conf: {
     usage: [
       'conf show [<Key>]              # Show the config (all as HOCON, a root key or a dotted key)',

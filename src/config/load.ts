@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { emqxDirDefaults, expandCertPaths } from './compat/cert-paths.js';
 import { canonicalForms } from './compat/emqx-forms.js';
 import { describeUnsupported, splitEmqxKeys, type UnsupportedKey } from './compat/emqx-keys.js';
+import { exhookAliasNotes } from './compat/emqx4-exhook.js';
 import { envOverrides } from './env.js';
 import { displayPath, type Json, mergeJson, type Origin, parseHoconFile } from './hocon/index.js';
 import { resolveConfig } from './resolve.js';
@@ -109,6 +110,10 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
   }
 
   expandCertPaths(raw, env, emqxDirDefaults(options.file, located));
+  for (const note of exhookAliasNotes(raw.exhook)) {
+    const o = originOf(origins, note.path);
+    warnings.push(`${o === undefined ? '' : `${formatOrigin(o)}: `}${note.message}`);
+  }
   const { unsupported } = splitEmqxKeys(canonicalForms(raw));
   for (const k of unsupported) {
     const o = originOf(origins, k.path);

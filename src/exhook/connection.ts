@@ -40,12 +40,12 @@ export class ProviderConnection {
     key: string,
     deadline: number,
   ): Promise<CallResult> {
-    const codec = this.codecs.get(rpc)!;
+    const codec = this.codecs.get(rpc)![version];
     const client = this.clients[hashKey(key) % this.clients.length]!;
     return new Promise((resolve) => {
       try {
         client.makeUnaryRequest(
-          codec.path[version],
+          codec.path,
           codec.serialize,
           codec.deserialize,
           request,

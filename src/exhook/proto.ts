@@ -1,16 +1,17 @@
 /**
- * The HookProvider service read from proto/exhook.proto at run time (no code generation): each rpc's
- * serializers and its gRPC path under both package names Hermod speaks, emqx.exhook.v3 and emqx.exhook.v2.
- * Both have the same field numbers, so one set of serializers serves both paths.
+ * The HookProvider service read from the .proto files at run time (no code generation): each rpc's
+ * serializers and its gRPC path under every package name Hermod speaks. emqx.exhook.v3 and emqx.exhook.v2
+ * share field numbers, so proto/exhook.proto serves both; emqx.exhook.v1 (EMQX 4.x) differs in rpc names,
+ * enum numbers and some fields, so it has its own file, proto/exhook_v1.proto.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 
-/** The proto packages Hermod can call; v3 first, because it is the one tried first. */
-export const API_VERSIONS = ['v3', 'v2'] as const;
-/** A proto package version: 'v3' (emqx.exhook.v3) or 'v2' (emqx.exhook.v2). */
+/** The proto packages Hermod can call, in the order they are tried. */
+export const API_VERSIONS = ['v3', 'v2', 'v1'] as const;
+/** A proto package version: 'v3' (emqx.exhook.v3), 'v2' (emqx.exhook.v2) or 'v1' (emqx.exhook.v1, EMQX 4.x). */
 export type ApiVersion = (typeof API_VERSIONS)[number];
 
 /** The rpc names of service HookProvider. */
@@ -37,21 +38,27 @@ export type RpcName =
   | 'OnMessageDropped'
   | 'OnMessageAcked';
 
-/** How to put one rpc on the wire. */
+/** How to put one rpc of one proto version on the wire. */
 export interface RpcCodec {
-  path: Record<ApiVersion, string>;
+  path: string;
   serialize: (request: object) => Buffer;
   deserialize: (bytes: Buffer) => unknown;
 }
 
-/** Where proto/exhook.proto is: found from this file upwards, so it works from src/ and from dist/src/. */
-export function protoPath(): string {
+/** The v1 rpcs whose names differ from v2/v3. */
+const V1_RPC_NAMES: Partial<Record<RpcName, string>> = {
+  OnClientAuthorize: 'OnClientCheckAcl',
+  OnSessionTakenover: 'OnSessionTakeovered',
+};
+
+/** Where proto/<file> is: found from this file upwards, so it works from src/ and from dist/src/. */
+export function protoPath(file = 'exhook.proto'): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = path.join(dir, 'proto', 'exhook.proto');
+    const candidate = path.join(dir, 'proto', file);
     if (existsSync(candidate) && existsSync(path.join(dir, 'package.json'))) return candidate;
     const up = path.dirname(dir);
-    if (up === dir) throw new Error('proto/exhook.proto not found above the exhook module');
+    if (up === dir) throw new Error(`proto/${file} not found above the exhook module`);
     dir = up;
   }
 }
@@ -62,20 +69,34 @@ export function protoPath(): string {
  */
 export const LOADER_OPTIONS = { keepCase: true, enums: String, longs: Number, defaults: true, oneofs: true };
 
-let codecs: Map<RpcName, RpcCodec> | undefined;
+type Service = Record<string, MethodDefinition<object, unknown>>;
 
-/** The codec of every rpc (loaded once). */
-export function rpcCodecs(): Map<RpcName, RpcCodec> {
+function loadService(file: string, name: string): Service {
+  const service = loadSync(protoPath(file), LOADER_OPTIONS)[name] as Service | undefined;
+  if (service === undefined) throw new Error(`proto/${file} has no ${name}`);
+  return service;
+}
+
+function codecOf(m: MethodDefinition<object, unknown>, pathName: string): RpcCodec {
+  return { path: pathName, serialize: m.requestSerialize, deserialize: m.responseDeserialize };
+}
+
+let codecs: Map<RpcName, Record<ApiVersion, RpcCodec>> | undefined;
+
+/** The codec of every rpc in every version (loaded once). */
+export function rpcCodecs(): Map<RpcName, Record<ApiVersion, RpcCodec>> {
   if (codecs !== undefined) return codecs;
-  const def = loadSync(protoPath(), LOADER_OPTIONS);
-  const service = def['emqx.exhook.v3.HookProvider'] as Record<string, MethodDefinition<object, unknown>>;
-  if (service === undefined) throw new Error('proto/exhook.proto has no emqx.exhook.v3.HookProvider');
-  const out = new Map<RpcName, RpcCodec>();
-  for (const [name, m] of Object.entries(service)) {
-    out.set(name as RpcName, {
-      path: { v3: m.path, v2: m.path.replace('/emqx.exhook.v3.', '/emqx.exhook.v2.') },
-      serialize: m.requestSerialize,
-      deserialize: m.responseDeserialize,
+  const current = loadService('exhook.proto', 'emqx.exhook.v3.HookProvider');
+  const v1 = loadService('exhook_v1.proto', 'emqx.exhook.v1.HookProvider');
+  const out = new Map<RpcName, Record<ApiVersion, RpcCodec>>();
+  for (const [name, m] of Object.entries(current)) {
+    const rpc = name as RpcName;
+    const old = v1[V1_RPC_NAMES[rpc] ?? rpc];
+    if (old === undefined) throw new Error(`proto/exhook_v1.proto has no rpc for ${rpc}`);
+    out.set(rpc, {
+      v3: codecOf(m, m.path),
+      v2: codecOf(m, m.path.replace('/emqx.exhook.v3.', '/emqx.exhook.v2.')),
+      v1: codecOf(old, old.path),
     });
   }
   codecs = out;

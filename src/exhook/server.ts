@@ -1,5 +1,5 @@
 /**
- * One configured ExHook server: loads it (OnProviderLoaded, trying proto v3 then v2), keeps the hooks it
+ * One configured ExHook server: loads it (OnProviderLoaded, trying proto v3, v2, then v1), keeps the hooks it
  * asked for, sends its calls through per-client queues, retries a failed load every `auto_reconnect`,
  * notices a lost server in the health check, and unloads it (OnProviderUnloaded) when it goes away.
  */
@@ -11,6 +11,7 @@ import { type CallResult, ProviderConnection } from './connection.js';
 import { type Job, KeyedQueue } from './keyed-queue.js';
 import { ServerMetrics } from './metrics.js';
 import { API_VERSIONS, type ApiVersion } from './proto.js';
+import { fromV1HookName, toV1Request } from './v1.js';
 import {
   EXHOOK_POINTS,
   EXHOOK_RPCS,
@@ -229,6 +230,7 @@ export class ExHookServer {
       body = { ...body };
       for (const f of drop) delete body[f];
     }
+    if (version === 'v1') body = toV1Request(point, body);
     const r = await conn.call(EXHOOK_RPCS[point], version, body, key, deadline);
     this.metrics.record(point, r.ok);
     if (!r.ok) this.logFailure(point, r.message);
@@ -257,7 +259,7 @@ export class ExHookServer {
       );
       if (this.stopped) return;
       if (r.ok) {
-        const hooks = parseHooks(r.response as PbLoadedResponse);
+        const hooks = parseHooks(r.response as PbLoadedResponse, version);
         if (typeof hooks === 'string') return this.failLoad(hooks);
         this.version = version;
         this.lastError = undefined;
@@ -318,21 +320,24 @@ export class ExHookServer {
   }
 }
 
-/** The hooks of a LoadedResponse, or why the load must fail (an unknown name fails it whole, as in EMQX). */
-function parseHooks(resp: PbLoadedResponse): Map<ExhookPoint, string[]> | string {
+/**
+ * The hooks of a LoadedResponse, or why the load must fail (an unknown name fails it whole, as in EMQX).
+ * A v1 server's names for renamed hooks are taken as the current names.
+ */
+function parseHooks(resp: PbLoadedResponse, version: ApiVersion): Map<ExhookPoint, string[]> | string {
   const out = new Map<ExhookPoint, string[]>();
   for (const spec of resp.hooks ?? []) {
-    if (!isExhookPoint(spec.name)) {
+    const name = version === 'v1' ? fromV1HookName(spec.name) : spec.name;
+    if (!isExhookPoint(name)) {
       return `unknown_hookpoint: OnProviderLoaded returned "${spec.name}", which is not one of ${EXHOOK_POINTS.join(', ')}`;
     }
-    const topics = isMessagePoint(spec.name) ? (spec.topics ?? []) : [];
+    const topics = isMessagePoint(name) ? (spec.topics ?? []) : [];
     // An invalid filter can never match (EMQX ignores it the same way); say so rather than fail the load.
     for (const t of topics) {
       const err = topicFilterError(t);
-      if (err !== undefined)
-        logger.warn({ hook: spec.name, topic: t, err }, 'exhook: topic filter never matches');
+      if (err !== undefined) logger.warn({ hook: name, topic: t, err }, 'exhook: topic filter never matches');
     }
-    out.set(spec.name, topics);
+    out.set(name, topics);
   }
   return out;
 }

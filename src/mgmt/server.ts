@@ -20,6 +20,7 @@ import { authGuard } from './auth/guard.js';
 import { LoginLimiter } from './auth/login-limits.js';
 import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
+import { acceptEmptyJsonBody } from './empty-json-body.js';
 import { ApiError } from './errors.js';
 import { loopbackUrl, removeRuntimeFiles, writeRuntimeFiles } from './runtime.js';
 import type { Api, ConfigReloader, MgmtNode, MgmtPlane, TypeBoxProvider } from './types.js';
@@ -166,6 +167,7 @@ export async function buildApi(
     },
   });
   app.decorateRequest('actor', undefined);
+  acceptEmptyJsonBody(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_req, reply) => {
     void reply.code(404).send({ code: 'NOT_FOUND', message: 'Request Path Not Found' });

@@ -1,6 +1,6 @@
 /**
- * A real ExHook server for tests: @grpc/grpc-js serving HookProvider from a .proto file (Hermod's v3 file
- * or the v2 one under test/exhook/protos), recording every request. Valued rpcs answer IGNORE and
+ * A real ExHook server for tests: @grpc/grpc-js serving HookProvider from a .proto file (Hermod's v3 or v1
+ * file, or the v2 one under test/exhook/protos), recording every request. Valued rpcs answer IGNORE and
  * notifications EmptySuccess unless a test gives handlers; it can be slowed, held, stopped and restarted
  * on the same port, and serve TLS that requires a client certificate.
  */
@@ -18,7 +18,7 @@ import {
 import { loadSync } from '@grpc/proto-loader';
 import { readFixture, repoRoot } from '../helpers/fixtures.js';
 
-export type Version = 'v2' | 'v3';
+export type Version = 'v1' | 'v2' | 'v3';
 export type Request = Record<string, unknown> & { meta?: Record<string, string> };
 export type Handler = (req: Request) => unknown | Promise<unknown>;
 
@@ -39,13 +39,13 @@ export interface ProviderOptions {
   tls?: boolean;
 }
 
-const VALUED = new Set(['OnClientAuthenticate', 'OnClientAuthorize', 'OnMessagePublish']);
+const VALUED = new Set(['OnClientAuthenticate', 'OnClientAuthorize', 'OnClientCheckAcl', 'OnMessagePublish']);
 
 /** The .proto a server of this version is built from. */
 export function protoFile(version: Version): string {
-  return version === 'v3'
-    ? path.join(repoRoot(), 'proto', 'exhook.proto')
-    : path.join(repoRoot(), 'test', 'exhook', 'protos', 'exhook_v2.proto');
+  if (version === 'v3') return path.join(repoRoot(), 'proto', 'exhook.proto');
+  if (version === 'v1') return path.join(repoRoot(), 'proto', 'exhook_v1.proto');
+  return path.join(repoRoot(), 'test', 'exhook', 'protos', 'exhook_v2.proto');
 }
 
 function serviceOf(version: Version): ServiceDefinition {

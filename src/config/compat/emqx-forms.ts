@@ -3,6 +3,8 @@
  * config to that shape before validation, so both forms are accepted everywhere (files, environment, API).
  */
 
+import { exhookServerAlias } from './emqx4-exhook.js';
+
 type JsonObject = Record<string, unknown>;
 
 /** Keys of one log file handler: an object with any of these directly under `log.file` is a single handler. */
@@ -50,6 +52,8 @@ function isObject(v: unknown): v is JsonObject {
 export function canonicalForms(raw: unknown): unknown {
   if (!isObject(raw)) return raw;
   let out = raw;
+  const exhook = exhookServerAlias(raw.exhook);
+  if (exhook !== raw.exhook) out = { ...out, exhook };
   const log = raw.log;
   if (isObject(log) && isObject(log.file) && Object.keys(log.file).some((k) => FILE_HANDLER_KEYS.has(k))) {
     // EMQX's `log.file { path = …, level = … }` is its handler named "default".

@@ -109,7 +109,7 @@ export const ExhookSchema = Section(
       description: 'ExHook servers, called in this order.',
     }),
   },
-  'ExHook: broker hooks forwarded to gRPC servers (EMQX HookProvider, proto emqx.exhook.v2 and v3).',
+  'ExHook: broker hooks forwarded to gRPC servers (EMQX HookProvider, proto emqx.exhook.v3, v2 and v1; EMQX 4.x `exhook.server.<name>.url` is read as a servers entry).',
 );
 
 /** One server's decoded config (durations in ms; auto_reconnect 0 = never). */

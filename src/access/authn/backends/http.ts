@@ -1,9 +1,11 @@
 /**
  * password_based:http: the HTTP server decides. 204 → allow; 200 with {result: allow|deny|ignore,
  * is_superuser, client_attrs, expire_at, acl} (JSON or form); anything else, or no answer in time → ignore.
+ * With EMQX 4.x's `params` the status alone decides (200 allow, 4xx deny).
  */
 import type { AuthnResult, Credential } from '../../../broker/types.js';
 import { clientAttrs, epochSeconds, isSuperuser } from '../../coerce.js';
+import { legacyRequestConfig, legacyVerdict } from '../../compat/http-params.js';
 import { HttpRequester } from '../../resources/http.js';
 import { authenticatorSchema, httpFields } from '../../schema-parts.js';
 import { credentialLookup } from '../../template.js';
@@ -36,12 +38,18 @@ export const httpProvider: AuthnProvider = defineProvider({
   backend: 'http',
   schema,
   create(cfg) {
-    const req = new HttpRequester(cfg);
+    const legacy = cfg.params !== undefined;
+    const req = new HttpRequester(cfg.params === undefined ? cfg : legacyRequestConfig(cfg, cfg.params));
     return {
       async authenticate(c: Credential): Promise<AuthnResult> {
         // Enhanced authentication belongs to other mechanisms; the HTTP server sees every password login.
         if (c.auth_method !== undefined) return IGNORE;
         const res = await req.send(credentialLookup(c));
+        if (legacy) {
+          const v = legacyVerdict(res.status);
+          if (v === 'allow') return { kind: 'ok', is_superuser: false };
+          return v === 'deny' ? deny('denied by the HTTP server', 'not_authorized') : IGNORE;
+        }
         if (res.status === 204) return { kind: 'ok', is_superuser: false };
         if (res.status === 200) return httpAuthnResult(res.body);
         return IGNORE;

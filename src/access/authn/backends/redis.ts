@@ -2,7 +2,10 @@
  * password_based:redis: HGET or HMGET on a hash. HMGET names the fields it wants (password_hash or
  * password, salt, is_superuser); HGET reads one field, which must be the password.
  */
+
+import { Type } from '@sinclair/typebox';
 import type { AuthnResult, Credential } from '../../../broker/types.js';
+import { withSuperuserLookup } from '../../compat/super-query.js';
 import type { HashAlgorithm } from '../../password-hash.js';
 import { parseRedisCommand } from '../../resources/redis-command.js';
 import { authenticatorSchema, PasswordHashAlgorithm, redisFields } from '../../schema-parts.js';
@@ -15,6 +18,13 @@ const FIELDS = ['password_hash', 'password', 'salt', 'is_superuser'];
 const schema = authenticatorSchema('password_based', 'redis', {
   ...redisFields,
   password_hash_algorithm: PasswordHashAlgorithm,
+  super_cmd: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'EMQX 4.x form: HGET (or HMGET) of is_superuser, run after a successful login whose reply lacks it.',
+    }),
+  ),
 });
 
 /** password_based:redis */
@@ -38,18 +48,25 @@ export const redisProvider: AuthnProvider = defineProvider({
     const { RedisClient } = await import('../../resources/redis.js');
     const client = new RedisClient(cfg);
     const alg = cfg.password_hash_algorithm as HashAlgorithm;
+    const superCmd =
+      cfg.super_cmd === undefined ? undefined : parseRedisCommand(cfg.super_cmd, ['HGET', 'HMGET']);
     return {
       async authenticate(c: Credential): Promise<AuthnResult> {
         const pre = precheck(c);
         if (pre !== undefined) return pre;
-        const reply = await client.run(cmd, credentialLookup(c));
+        const lookup = credentialLookup(c);
+        const reply = await client.run(cmd, lookup);
         const values = Array.isArray(reply) ? reply : [reply];
         if (values.every((v) => v === null || v === undefined)) return checkRow(alg, c, undefined);
         const row: Record<string, unknown> = {};
         fields.forEach((f, i) => {
           if (values[i] !== null && values[i] !== undefined) row[f] = values[i];
         });
-        return checkRow(alg, c, row);
+        const superLookup =
+          superCmd === undefined
+            ? undefined
+            : () => client.run(superCmd, lookup).then((v) => (Array.isArray(v) ? v[0] : v));
+        return withSuperuserLookup(await checkRow(alg, c, row), row, superLookup);
       },
       status: () => client.status(),
       destroy: () => client.close(),

@@ -1,5 +1,8 @@
 /** password_based:mysql and password_based:postgresql: one query, placeholders bound as parameters. */
+
+import { Type } from '@sinclair/typebox';
 import type { AuthnResult, Credential } from '../../../broker/types.js';
+import { withSuperuserLookup } from '../../compat/super-query.js';
 import type { HashAlgorithm } from '../../password-hash.js';
 import { authenticatorSchema, PasswordHashAlgorithm, sqlFields } from '../../schema-parts.js';
 import { compileSql, credentialLookup } from '../../template.js';
@@ -17,29 +20,47 @@ function sqlAuthenticator(
   query: string,
   style: 'mysql' | 'postgresql',
   alg: HashAlgorithm,
+  superQuery: string | undefined,
 ): Authenticator {
   const stmt = compileSql(query, style);
+  const superStmt = superQuery === undefined ? undefined : compileSql(superQuery, style);
   return {
     authenticate(c: Credential): AuthnResult | Promise<AuthnResult> {
       const pre = precheck(c);
       if (pre !== undefined) return pre;
       const lookup = credentialLookup(c);
       // A missing value binds NULL, which matches no row (rather than '' which might).
-      const params = stmt.params.map((p) => lookup(p) ?? null);
-      return client.query(stmt.sql, params).then((rows) => checkRow(alg, c, rows[0]));
+      const bind = (s: { params: readonly string[] }) => s.params.map((p) => lookup(p) ?? null);
+      return client.query(stmt.sql, bind(stmt)).then(async (rows) => {
+        const result = await checkRow(alg, c, rows[0]);
+        const superLookup =
+          superStmt === undefined
+            ? undefined
+            : () => client.query(superStmt.sql, bind(superStmt)).then((r) => r[0]?.is_superuser);
+        return withSuperuserLookup(result, rows[0], superLookup);
+      });
     },
     status: () => client.status(),
     destroy: () => client.close(),
   };
 }
 
+const SuperQuery = Type.Optional(
+  Type.String({
+    minLength: 1,
+    description:
+      'EMQX 4.x form: a second query returning is_superuser, run after a successful login whose row lacks it.',
+  }),
+);
 const mysqlSchema = authenticatorSchema('password_based', 'mysql', {
   ...sqlFields(3306),
   password_hash_algorithm: PasswordHashAlgorithm,
+  super_query: SuperQuery,
 });
 const pgSchema = authenticatorSchema('password_based', 'postgresql', {
   ...sqlFields(5432),
   password_hash_algorithm: PasswordHashAlgorithm,
+  super_query: SuperQuery,
 });
 
 /** password_based:mysql */
@@ -56,6 +77,7 @@ export const mysqlProvider: AuthnProvider = defineProvider({
       cfg.query,
       'mysql',
       cfg.password_hash_algorithm as HashAlgorithm,
+      cfg.super_query,
     );
   },
 });
@@ -73,6 +95,7 @@ export const postgresqlProvider: AuthnProvider = defineProvider({
       cfg.query,
       'postgresql',
       cfg.password_hash_algorithm as HashAlgorithm,
+      cfg.super_query,
     );
   },
 });

@@ -1,9 +1,11 @@
 /**
  * The redis source: HGETALL (or HMGET) of a hash whose fields are topics and whose values are the action
- * (`publish`, `subscribe`, `all`) or a JSON object {action, qos, retain}. Rules found here allow.
+ * (`publish`, `subscribe`, `all`, or EMQX 4.x's 1, 2, 3) or a JSON object {action, qos, retain}. Rules found
+ * here allow.
  */
 import { clientLookup } from '../../../broker/placeholders.js';
 import type { AuthzAction, ClientInfo } from '../../../broker/types.js';
+import { legacyAccess } from '../../compat/acl-rows.js';
 import { parseRedisCommand } from '../../resources/redis-command.js';
 import { redisFields, sourceSchema } from '../../schema-parts.js';
 import { firstMatch, rawRules } from '../rules.js';
@@ -19,7 +21,8 @@ export function redisRows(fields: Array<[string, string]>): Record<string, unkno
         return { permission: 'allow', topic, action: value };
       }
     }
-    return { permission: 'allow', topic, action: value };
+    // EMQX 4.x stored the access number: 1 subscribe, 2 publish, 3 both.
+    return { permission: 'allow', topic, action: legacyAccess(value) ?? value };
   });
 }
 

@@ -1,11 +1,13 @@
 /**
- * mysql and postgresql sources: the query returns rule rows (permission, action, topic, qos, retain) for
- * the client; the first row that matches decides. Placeholders are bound parameters.
+ * mysql and postgresql sources: the query returns rule rows (permission, action, topic, qos, retain), or
+ * EMQX 4.x's mqtt_acl rows, for the client; the first row that matches decides. Placeholders are bound
+ * parameters.
  */
 import { Type } from '@sinclair/typebox';
 import { clientLookup } from '../../../broker/placeholders.js';
 import type { AuthzAction, ClientInfo } from '../../../broker/types.js';
 import { logger } from '../../../log.js';
+import { isLegacyAclRows, legacyAclRules } from '../../compat/acl-rows.js';
 import { sourceSchema, sqlFields } from '../../schema-parts.js';
 import { compileSql } from '../../template.js';
 import { firstMatch, rawRules } from '../rules.js';
@@ -31,9 +33,10 @@ function sqlSource(
         stmt.sql,
         stmt.params.map((p) => lookup(p) ?? null),
       );
-      const rules = rawRules(rows, (row, err) =>
-        logger.warn({ source: type, row, reason: err.message }, 'authorization: bad rule row skipped'),
-      );
+      const onBad = (row: unknown, err: Error) =>
+        logger.warn({ source: type, row, reason: err.message }, 'authorization: bad rule row skipped');
+      // EMQX 4.x's mqtt_acl rows (allow, ipaddr, username, clientid, access, topic) are read as they are.
+      const rules = isLegacyAclRows(rows) ? legacyAclRules(rows, onBad) : rawRules(rows, onBad);
       return firstMatch(rules, ci, action, topic) ?? 'nomatch';
     },
     status: () => client.status(),
