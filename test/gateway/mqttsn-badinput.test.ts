@@ -50,7 +50,7 @@ describe('mqttsn: bad input', () => {
     for (const s of socks) s.close();
   });
 
-  it('a flood of CONNECTs from many source ports: at most max_connections get in, others are dropped, others unaffected', async () => {
+  it('a flood of CONNECTs from many source ports: at most max_connections get in, others get CONNACK congestion, others unaffected', async () => {
     const m = await connectClient(b.port);
     const got = collect(m);
     await m.subscribeAsync('flood/ok');
@@ -63,14 +63,18 @@ describe('mqttsn: bad input', () => {
     clients.push(...flood);
     for (const [i, s] of flood.entries()) s.send(build.connect(`flood-${i}`));
     await new Promise((r) => setTimeout(r, 1000));
-    const acked = flood.filter((s) => s.inbox.some((x) => x.type === T.CONNACK)).length;
+    const accepted = (s: SnClient) => s.inbox.some((x) => x.type === T.CONNACK && x.rc === 0);
+    const acked = flood.filter(accepted).length;
     assert.ok(acked > 0 && acked < 60, `acked ${acked}`);
+    // Refused at max_connections, a CONNECT is told to back off (0x01 congestion) rather than met with silence.
+    const told = flood.filter((s) => s.inbox.some((x) => x.type === T.CONNACK && x.rc === 0x01)).length;
+    assert.equal(acked + told, 60);
     assert.ok(gw.currentConnections <= 20);
     assert.ok(metric('client.max_connections_exceeded') > refusedBefore);
     victim.send(build.publish(id, 1, 'still here', { qos: 1 }));
     assert.equal((await victim.next(T.PUBACK)).rc, 0);
     assert.equal((await got.next(1))[0]!.payload.toString(), 'still here');
-    const admitted = flood.filter((s) => s.inbox.some((x) => x.type === T.CONNACK));
+    const admitted = flood.filter(accepted);
     for (const s of admitted) s.send(build.disconnect());
     await Promise.all(admitted.map((s) => s.next(T.DISCONNECT)));
     m.end(true);

@@ -27,8 +27,13 @@ describe('a connection flood up to the descriptor limit leaves the management AP
   const flood: Socket[] = [];
 
   before(async () => {
-    const env = { ...process.env, NODE_TEST_CONTEXT: '', FD_FLOOD_CHILD: '1' };
-    child = spawn('bash', ['-c', `ulimit -n ${FD_LIMIT} && exec "${process.execPath}" "${SCRIPT}"`], {
+    const env = {
+      ...process.env,
+      NODE_TEST_CONTEXT: '',
+      FD_FLOOD_CHILD: '1',
+      FD_FLOOD_LIMIT: String(FD_LIMIT),
+    };
+    child = spawn(process.execPath, [SCRIPT], {
       env,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
