@@ -26,6 +26,7 @@ import type {
 import type {
   GatewayCommonConfig,
   GatewayListenerConfig,
+  GatewayListenerDefaults,
   GatewayListenerType,
 } from '../config/schema/gateway-common.js';
 import type { Logger } from '../log.js';
@@ -64,6 +65,8 @@ export interface GatewayDescriptor {
   readonly description: string;
   /** Listener types this gateway accepts (EMQX: stomp tcp|ssl, mqttsn udp|dtls, exproto all four). */
   readonly listenerTypes: readonly GatewayListenerType[];
+  /** This gateway's own listener defaults (its schema is built with them); unset = the common ones. */
+  readonly listenerDefaults?: GatewayListenerDefaults;
   /** Schema of `gateway.<name>` (gatewayCommonFields + own keys + gatewayListeners); also composed into the root. */
   readonly schema: TSchema;
 }

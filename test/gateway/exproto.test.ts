@@ -77,6 +77,22 @@ describe('exproto: unary handler, tcp and udp', () => {
     await until(() => events(h, 'OnSocketClosed', created!.conn).length === 1, 5000, 'OnSocketClosed');
   });
 
+  it("listeners take ExProto's own defaults: 1024000 connections, 1000 per second", async () => {
+    // The udp listener was created without either key; the other gateways keep 1024.
+    const l = await api.get('/gateways/exproto/listeners/exproto:udp:default');
+    assert.equal(l.status, 200, l.text);
+    assert.equal(l.body.max_connections, 1024000);
+    assert.equal(l.body.max_conn_rate, 1000);
+    const created = await api.post('/gateways/exproto/listeners', {
+      type: 'tcp',
+      name: 'extra',
+      bind: '127.0.0.1:0',
+    });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.max_connections, 1024000);
+    assert.equal((await api.del('/gateways/exproto/listeners/exproto:tcp:extra')).status, 204);
+  });
+
   it('tcp: login, subscribe and publish with the mountpoint, both ways with mqtt.js', async () => {
     const m = await connectClient(b.port, { protocolVersion: 5 });
     const got = collect(m);
