@@ -284,6 +284,8 @@ export interface ConnectionFacts {
   readonly peerhost: string;
   readonly peerport: number;
   readonly sockport: number;
+  /** The local address the peer reached. */
+  readonly sockhost: string;
   readonly peerCert: PeerCertificate | undefined;
   /** Live byte/packet counters (heart-beat checks compare them between ticks). */
   readonly stats: ConnectionStats;
@@ -304,6 +306,11 @@ export interface LoginRequest {
   clean_start: boolean;
   /** Seconds the session outlives the connection (0 = ends with it). */
   expiry_interval: number;
+  /**
+   * A mountpoint template the protocol itself gives this client (ExProto's handler); it replaces the
+   * listener's or gateway's. Unset = theirs.
+   */
+  mountpoint?: string;
   /** Protocol extras added to ClientInfo (LwM2M endpoint_name, lifetime); also mountpoint placeholders. */
   extra?: Record<string, unknown>;
   /** Session settings that differ from the gateway defaults (e.g. MQTT-SN maxInflight 1). */
