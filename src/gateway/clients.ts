@@ -29,9 +29,21 @@ export interface ClientFilter {
   lte_lifetime?: number;
 }
 
-/** The live driver of a record, when the client is connected through a gateway. */
-export function driverOf(r: SessionRecord): GatewayConnection<unknown> | undefined {
+/**
+ * A client of a gateway: its broker session (connected or waiting for its client), or a logged-in
+ * connection that has no session (sessionMode 'none'), which the broker registry does not know.
+ */
+export type GatewayClient = SessionRecord | GatewayConnection<unknown>;
+
+/** The live driver of a client, when it is connected through a gateway. */
+export function driverOf(r: GatewayClient): GatewayConnection<unknown> | undefined {
+  if (r instanceof GatewayConnection) return r;
   return r.channel instanceof GatewayConnection ? r.channel : undefined;
+}
+
+/** A logged-in connection without a broker session. */
+function isSessionless(c: unknown): c is GatewayConnection<unknown> {
+  return c instanceof GatewayConnection && c.ctx.session === undefined && c.ctx.clientInfo !== undefined;
 }
 
 const GONE: CallResult = { ok: false, status: 404, message: 'client process not found' };
@@ -50,34 +62,46 @@ export class GatewayClients {
     return [...this.gw.env.broker.registry.records(this.gw.name)];
   }
 
+  /** Every client: the sessions, then the logged-in connections that have none. */
+  all(): GatewayClient[] {
+    const out: GatewayClient[] = this.records();
+    for (const c of this.gw.loggedIn()) if (isSessionless(c)) out.push(c);
+    return out;
+  }
+
+  /** The broker session of a client id. */
   get(clientid: string): SessionRecord | undefined {
     return this.gw.env.broker.registry.get(this.gw.name, clientid);
   }
 
-  /** Clients matching every given filter, in registration order. */
-  list(f: ClientFilter): SessionRecord[] {
-    if (f.node !== undefined && f.node !== this.gw.env.node) return [];
-    return this.records().filter((r) => this.matches(r, f));
+  /** A client by id: its session, else its sessionless connection. */
+  find(clientid: string): GatewayClient | undefined {
+    const r = this.get(clientid);
+    if (r !== undefined) return r;
+    const c = this.gw.connection(clientid);
+    return isSessionless(c) ? c : undefined;
   }
 
-  private matches(r: SessionRecord, f: ClientFilter): boolean {
-    const ci = r.channel?.clientInfo ?? r.session.clientInfo;
-    const conn = r.channel?.connInfo ?? this.gw.lastConn.get(r.session);
-    const id = r.session.clientid;
+  /** Clients matching every given filter, in registration order. */
+  list(f: ClientFilter): GatewayClient[] {
+    if (f.node !== undefined && f.node !== this.gw.env.node) return [];
+    return this.all().filter((r) => this.matches(r, f));
+  }
+
+  private matches(r: GatewayClient, f: ClientFilter): boolean {
+    const { ci, conn, connected, createdAt } = this.facts(r);
+    const id = ci.clientid;
     const user = ci.username ?? '';
     if (f.clientid !== undefined && id !== f.clientid) return false;
     if (f.username !== undefined && ci.username !== f.username) return false;
     if (f.ip_address !== undefined && ci.peerhost !== f.ip_address) return false;
-    if (
-      f.conn_state !== undefined &&
-      f.conn_state !== (r.channel !== undefined ? 'connected' : 'disconnected')
-    )
+    if (f.conn_state !== undefined && f.conn_state !== (connected ? 'connected' : 'disconnected'))
       return false;
     if (f.clean_start !== undefined && conn?.clean_start !== f.clean_start) return false;
     if (f.proto_ver !== undefined && String(conn?.proto_ver) !== f.proto_ver) return false;
     if (f.like_clientid !== undefined && !id.includes(f.like_clientid)) return false;
     if (f.like_username !== undefined && !user.includes(f.like_username)) return false;
-    const created = r.session.createdAt;
+    const created = createdAt;
     if (f.gte_created_at !== undefined && created < f.gte_created_at) return false;
     if (f.lte_created_at !== undefined && created > f.lte_created_at) return false;
     const at = conn?.connected_at;
@@ -102,18 +126,30 @@ export class GatewayClients {
     return true;
   }
 
+  /** What both kinds of client show: identity, connection facts, state and creation time. */
+  private facts(r: GatewayClient) {
+    if (r instanceof GatewayConnection)
+      return { ci: r.clientInfo, conn: r.connInfo, connected: !r.isClosed(), createdAt: r.openedAt };
+    return {
+      ci: r.channel?.clientInfo ?? r.session.clientInfo,
+      conn: r.channel?.connInfo ?? this.gw.lastConn.get(r.session),
+      connected: r.channel !== undefined,
+      createdAt: r.session.createdAt,
+    };
+  }
+
   /** One client with EMQX's fields (`time` formats epoch ms for the caller). */
-  format(r: SessionRecord, time: (ms: number) => string): Record<string, unknown> {
-    const s = r.session;
+  format(r: GatewayClient, time: (ms: number) => string): Record<string, unknown> {
+    const { ci, conn, connected, createdAt } = this.facts(r);
+    // A sessionless client holds nothing: its session figures are zero against the gateway's limits.
+    const s = r instanceof GatewayConnection ? undefined : r.session;
     const d = driverOf(r);
-    const ci = r.channel?.clientInfo ?? s.clientInfo;
-    const conn = r.channel?.connInfo ?? this.gw.lastConn.get(s);
     const st = this.gw.config.enable_stats ? d?.conn.stats : undefined;
     const n = this.gw.config.enable_stats ? d?.counters : undefined;
-    const set = s.settings;
+    const set = s?.settings ?? this.gw.env.sessionDefaults();
     const out: Record<string, unknown> = {
       node: this.gw.env.node,
-      clientid: s.clientid,
+      clientid: ci.clientid,
       username: ci.username ?? null,
       mountpoint: ci.mountpoint === '' ? null : ci.mountpoint,
       proto_name: conn?.proto_name ?? null,
@@ -122,19 +158,19 @@ export class GatewayClients {
       port: ci.peerport,
       is_bridge: ci.is_bridge,
       connected_at: conn !== undefined ? time(conn.connected_at) : null,
-      connected: r.channel !== undefined,
+      connected,
       keepalive: conn?.keepalive ?? 0,
       clean_start: conn?.clean_start ?? true,
-      expiry_interval: s.expiryInterval,
-      created_at: time(s.createdAt),
-      subscriptions_cnt: s.subscriptions.size,
+      expiry_interval: s?.expiryInterval ?? 0,
+      created_at: time(createdAt),
+      subscriptions_cnt: s?.subscriptions.size ?? 0,
       subscriptions_max: limit(set.maxSubscriptions),
-      inflight_cnt: s.inflight.size,
-      inflight_max: limit(s.window),
-      mqueue_len: s.mqueue.length,
+      inflight_cnt: s?.inflight.size ?? 0,
+      inflight_max: limit(s?.window ?? set.maxInflight),
+      mqueue_len: s?.mqueue.length ?? 0,
       mqueue_max: limit(set.maxMqueueLen),
-      mqueue_dropped: s.mqueue.dropped,
-      awaiting_rel_cnt: s.awaitingRel.size,
+      mqueue_dropped: s?.mqueue.dropped ?? 0,
+      awaiting_rel_cnt: s?.awaitingRel.size ?? 0,
       awaiting_rel_max: limit(set.maxAwaitingRel),
       recv_oct: st?.recvOct ?? 0,
       recv_cnt: st?.recvCnt ?? 0,
@@ -148,7 +184,7 @@ export class GatewayClients {
       heap_size: 0,
       reductions: 0,
     };
-    if (r.channel === undefined && r.disconnectedAt !== undefined)
+    if (!(r instanceof GatewayConnection) && r.channel === undefined && r.disconnectedAt !== undefined)
       out.disconnected_at = time(r.disconnectedAt);
     if (ci.endpoint_name !== undefined) out.endpoint_name = ci.endpoint_name;
     if (ci.lifetime !== undefined) out.lifetime = ci.lifetime;
@@ -157,8 +193,9 @@ export class GatewayClients {
 
   /** A client's subscriptions: the mounted topic and its options. */
   subscriptions(
-    r: SessionRecord,
+    r: GatewayClient,
   ): Array<{ topic: string; qos: number; nl: number; rap: number; rh: number }> {
+    if (r instanceof GatewayConnection) return [];
     return [...r.session.subscriptions].map(([topic, o]) => ({
       topic,
       qos: o.qos,
@@ -170,7 +207,7 @@ export class GatewayClients {
 
   /** Subscribes a connected client as if it had asked, in its connection's queue (after a pending login). */
   subscribe(
-    r: SessionRecord,
+    r: GatewayClient,
     topic: string,
     opts: SubOpts,
     subProps: Record<string, unknown>,
@@ -181,7 +218,7 @@ export class GatewayClients {
   }
 
   /** Unsubscribes a connected client from an unmounted topic, in its connection's queue. */
-  unsubscribe(r: SessionRecord, topic: string): Promise<CallResult> {
+  unsubscribe(r: GatewayClient, topic: string): Promise<CallResult> {
     const d = driverOf(r);
     if (d === undefined) return Promise.resolve(GONE);
     return d.call({ type: 'unsubscribe', topic });

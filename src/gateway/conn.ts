@@ -79,6 +79,7 @@ export class GatewayConnection<F>
       peerhost: conn.peerhost,
       peerport: conn.peerport,
       sockport: conn.sockport,
+      sockhost: conn.sockhost,
       peerCert: conn.peerCert,
       // A getter: transports hand out a fresh snapshot per read.
       get stats() {

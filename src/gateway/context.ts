@@ -189,7 +189,7 @@ export class GatewayChannelContext implements ChannelContext {
     if (this.driver.isClosed())
       return { ok: false, reason: 'not_authorized', message: 'connection closed during login' };
     applyAuthResult(ci, auth);
-    renderMountpoint(ci, this.listener.mountpoint);
+    renderMountpoint(ci, req.mountpoint ?? this.listener.mountpoint);
     this.authzCache = newAuthzCache(env.authzCache());
     this.clientInfo = ci;
     this.connInfo = connInfo;

@@ -182,6 +182,10 @@ export class Gateway implements GatewayScope {
     return this.byClientId.get(clientid);
   }
 
+  loggedIn(): Iterable<GatewayConnection<unknown>> {
+    return this.byClientId.values();
+  }
+
   /** The gateway as its service and API routes see it. */
   runtime(): GatewayRuntime {
     const gw = this;

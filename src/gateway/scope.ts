@@ -49,4 +49,6 @@ export interface GatewayScope {
   closed(c: LiveConnection): void;
   /** The logged-in connection of a client id. */
   connection(clientid: string): LiveConnection | undefined;
+  /** Every logged-in connection (sessionless ones included). */
+  loggedIn(): Iterable<LiveConnection>;
 }

@@ -26,6 +26,7 @@ import type {
 import type {
   GatewayCommonConfig,
   GatewayListenerConfig,
+  GatewayListenerDefaults,
   GatewayListenerType,
 } from '../config/schema/gateway-common.js';
 import type { Logger } from '../log.js';
@@ -64,6 +65,8 @@ export interface GatewayDescriptor {
   readonly description: string;
   /** Listener types this gateway accepts (EMQX: stomp tcp|ssl, mqttsn udp|dtls, exproto all four). */
   readonly listenerTypes: readonly GatewayListenerType[];
+  /** This gateway's own listener defaults (its schema is built with them); unset = the common ones. */
+  readonly listenerDefaults?: GatewayListenerDefaults;
   /** Schema of `gateway.<name>` (gatewayCommonFields + own keys + gatewayListeners); also composed into the root. */
   readonly schema: TSchema;
 }
@@ -281,6 +284,8 @@ export interface ConnectionFacts {
   readonly peerhost: string;
   readonly peerport: number;
   readonly sockport: number;
+  /** The local address the peer reached. */
+  readonly sockhost: string;
   readonly peerCert: PeerCertificate | undefined;
   /** Live byte/packet counters (heart-beat checks compare them between ticks). */
   readonly stats: ConnectionStats;
@@ -301,6 +306,11 @@ export interface LoginRequest {
   clean_start: boolean;
   /** Seconds the session outlives the connection (0 = ends with it). */
   expiry_interval: number;
+  /**
+   * A mountpoint template the protocol itself gives this client (ExProto's handler); it replaces the
+   * listener's or gateway's. Unset = theirs.
+   */
+  mountpoint?: string;
   /** Protocol extras added to ClientInfo (LwM2M endpoint_name, lifetime); also mountpoint placeholders. */
   extra?: Record<string, unknown>;
   /** Session settings that differ from the gateway defaults (e.g. MQTT-SN maxInflight 1). */

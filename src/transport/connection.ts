@@ -40,6 +40,8 @@ export interface Connection {
   readonly peerhost: string;
   readonly peerport: number;
   readonly sockport: number;
+  /** The local address the peer reached (the PROXY header's destination when one was given). */
+  readonly sockhost: string;
   /** 'stream' transports may coalesce frames into one write; 'datagram' sends each frame on its own. */
   readonly kind: 'stream' | 'datagram';
   readonly peerCert: PeerCertificate | undefined;

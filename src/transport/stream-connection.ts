@@ -25,6 +25,7 @@ export interface ConnectionConfig {
 export interface PeerAddress {
   peerhost: string;
   peerport: number;
+  sockhost: string;
   sockport: number;
 }
 
@@ -68,6 +69,7 @@ export abstract class StreamConnection implements Connection, Flushable {
   readonly peerhost: string;
   readonly peerport: number;
   readonly sockport: number;
+  readonly sockhost: string;
   readonly peerCert: PeerCertificate | undefined;
 
   private handler: ConnectionHandler | undefined;
@@ -112,6 +114,7 @@ export abstract class StreamConnection implements Connection, Flushable {
     this.peerhost = peer.peerhost;
     this.peerport = peer.peerport;
     this.sockport = peer.sockport;
+    this.sockhost = peer.sockhost;
     this.peerCert = peerCert;
     (sock as Owned)[kOwner] = this;
     sock.on('drain', onSocketDrain);

@@ -211,6 +211,7 @@ export abstract class StreamListener implements Listener {
     const peer = {
       peerhost: plainHost(raw.remoteAddress),
       peerport: raw.remotePort ?? 0,
+      sockhost: plainHost(raw.localAddress),
       sockport: raw.localPort ?? 0,
     };
     if (this.server === undefined) {
@@ -290,6 +291,7 @@ export abstract class StreamListener implements Listener {
         entry.peer = {
           peerhost: plainHost(address.srcHost),
           peerport: address.srcPort,
+          sockhost: plainHost(address.dstHost),
           sockport: address.dstPort,
         };
       }

@@ -18,6 +18,7 @@ export interface DatagramOwner {
   readonly listenerId: string;
   readonly transport: TransportKind;
   readonly sockport: number;
+  readonly sockhost: string;
   /** Called once when the connection is gone, so the listener forgets the peer. */
   release(conn: DatagramConnection): void;
 }
@@ -72,6 +73,10 @@ export class DatagramConnection implements Connection {
 
   get sockport(): number {
     return this.owner.sockport;
+  }
+
+  get sockhost(): string {
+    return this.owner.sockhost;
   }
 
   get closed(): boolean {

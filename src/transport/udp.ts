@@ -40,6 +40,7 @@ export class UdpListener implements TransportListener, DatagramOwner {
   readonly listenerId: string;
   readonly transport = 'udp' as const;
   sockport = 0;
+  sockhost = '';
   private sock: dgram.Socket | undefined;
   private accepting = false;
   /** Connections by routing key (the peer address unless the gateway routes datagrams itself). */
@@ -110,6 +111,7 @@ export class UdpListener implements TransportListener, DatagramOwner {
     this.bucket = rate > 0 && Number.isFinite(rate) ? new TokenBucket(rate) : undefined;
     this.sock = sock;
     this.sockport = sock.address().port;
+    this.sockhost = plainHost(sock.address().address);
     this.accepting = true;
     const idle = this.spec.idleTimeoutMs;
     if (idle > 0 && Number.isFinite(idle)) {

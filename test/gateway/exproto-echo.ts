@@ -1,6 +1,6 @@
 /**
  * An ExProto handler for tests, written as a user would with @grpc/grpc-js and @grpc/proto-loader: a line
- * protocol over the gateway's sockets ("CONNECT id [user pass]", "SUB t", "UNSUB t", "PUB t text",
+ * protocol over the gateway's sockets ("CONNECT id [user pass [mountpoint]]", "SUB t", "UNSUB t", "PUB t text",
  * "RAW t text", "KEEPALIVE secs", "CLOSE"; any other line is echoed), messages delivered as "MSG t text".
  * It records the events it got, so tests can assert what the gateway told it.
  */
@@ -80,7 +80,13 @@ export async function startEchoHandler(
       case 'CONNECT': {
         const r = await adapter('Authenticate', {
           conn,
-          clientinfo: { proto_name: 'echo', proto_ver: '1', clientid: args[0], username: args[1] ?? '' },
+          clientinfo: {
+            proto_name: 'echo',
+            proto_ver: '1',
+            clientid: args[0],
+            username: args[1] ?? '',
+            mountpoint: args[3] ?? '',
+          },
           password: args[2] ?? '',
         });
         await say(`CONNACK ${r.code}`);

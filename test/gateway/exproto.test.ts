@@ -73,8 +73,25 @@ describe('exproto: unary handler, tcp and udp', () => {
     assert.equal(info.socktype, 'TCP');
     assert.equal((info.peername as { host: string }).host, '127.0.0.1');
     assert.equal((info.peername as { port: number }).port, c.sock.localPort);
+    assert.deepEqual(info.sockname, { host: '127.0.0.1', port: tcpPort });
     c.end();
     await until(() => events(h, 'OnSocketClosed', created!.conn).length === 1, 5000, 'OnSocketClosed');
+  });
+
+  it("listeners take ExProto's own defaults: 1024000 connections, 1000 per second", async () => {
+    // The udp listener was created without either key; the other gateways keep 1024.
+    const l = await api.get('/gateways/exproto/listeners/exproto:udp:default');
+    assert.equal(l.status, 200, l.text);
+    assert.equal(l.body.max_connections, 1024000);
+    assert.equal(l.body.max_conn_rate, 1000);
+    const created = await api.post('/gateways/exproto/listeners', {
+      type: 'tcp',
+      name: 'extra',
+      bind: '127.0.0.1:0',
+    });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.max_connections, 1024000);
+    assert.equal((await api.del('/gateways/exproto/listeners/exproto:tcp:extra')).status, 204);
   });
 
   it('tcp: login, subscribe and publish with the mountpoint, both ways with mqtt.js', async () => {
@@ -134,6 +151,32 @@ describe('exproto: unary handler, tcp and udp', () => {
     assert.equal(events(h, 'OnSocketClosed', conn)[0]!.request.reason, 'kicked');
   });
 
+  it("Authenticate's mountpoint replaces the gateway's for that client", async () => {
+    const m = await connectClient(b.port, { protocolVersion: 5 });
+    const got = collect(m);
+    await m.subscribeAsync('dev/dev-mp/#');
+    const c = await TcpLines.open(tcpPort);
+    c.send('CONNECT dev-mp user pass dev/${clientid}/');
+    assert.equal(await c.next('CONNACK'), 'CONNACK SUCCESS');
+    c.send('SUB cmd');
+    assert.equal(await c.next('SUBACK'), 'SUBACK SUCCESS');
+    const one = await api.get('/gateways/exproto/clients/dev-mp');
+    assert.equal(one.body.mountpoint, 'dev/dev-mp/');
+    const subs = await api.get('/gateways/exproto/clients/dev-mp/subscriptions');
+    assert.deepEqual(
+      subs.body.map((s: { topic: string }) => s.topic),
+      ['dev/dev-mp/cmd'],
+    );
+    c.send('PUB up hello');
+    assert.equal(await c.next('PUBACK'), 'PUBACK SUCCESS');
+    await got.next(1);
+    assert.equal(got.messages[0]!.topic, 'dev/dev-mp/up');
+    await m.publishAsync('dev/dev-mp/cmd', 'go', { qos: 1 });
+    assert.equal(await c.next('MSG'), 'MSG cmd go');
+    await m.endAsync();
+    c.end();
+  });
+
   it('hooks: connected, subscribed, delivered, unsubscribed, disconnected', async () => {
     const ID = 'dev-hooks';
     const seen: string[] = [];
@@ -186,6 +229,10 @@ describe('exproto: unary handler, tcp and udp', () => {
     assert.equal(await u.next('MSG'), 'MSG u/dn to udp');
     const created = events(h, 'OnSocketCreated').slice(-1)[0]!;
     assert.equal((created.request.conninfo as { socktype: string }).socktype, 'UDP');
+    assert.deepEqual((created.request.conninfo as { sockname: unknown }).sockname, {
+      host: '127.0.0.1',
+      port: udpPort,
+    });
     u.end();
     await m.endAsync();
   });

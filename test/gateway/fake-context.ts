@@ -92,6 +92,7 @@ export class FakeChannelContext<C extends GatewayCommonConfig> implements Channe
       peerhost: '127.0.0.1',
       peerport: 50000,
       sockport: 1,
+      sockhost: '127.0.0.1',
       peerCert: undefined,
       stats: { recvOct: 0, recvCnt: 0, sendOct: 0, sendCnt: 0 },
     };

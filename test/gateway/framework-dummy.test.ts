@@ -9,11 +9,13 @@ import fastify from 'fastify';
 import { Message } from '../../src/broker/message.js';
 import { RootSchema } from '../../src/config/schema/index.js';
 import { GATEWAY_CATALOG } from '../../src/gateway/catalog.js';
+import { gatewayClientRoutes } from '../../src/mgmt/api/gateways-clients.js';
 import { mountGatewayRoutes } from '../../src/mgmt/api/gateways-routes.js';
-import type { TypeBoxProvider } from '../../src/mgmt/types.js';
+import type { MgmtPlane, TypeBoxProvider } from '../../src/mgmt/types.js';
 import type { MemoryPeer } from '../helpers/memory-connection.js';
 import { bareGateway } from './bare-gateway.js';
 import { dummyGateway, dummyGatewayWithoutCalls, gates } from './dummy-gateway.js';
+import { until } from './helpers.js';
 
 /** Every line the server sent so far. */
 function lines(peer: MemoryPeer): string[] {
@@ -69,6 +71,47 @@ describe('gateway framework with a dummy gateway (no node, no sockets)', () => {
     assert.equal(await line(peer, 'BYE'), 'BYE kicked');
     await peer.closed;
     assert.equal(b.gw.connection('device'), undefined);
+  });
+
+  it('the clients API lists a sessionless client like any other, and finds it by id', async () => {
+    const { peer: withSession } = b.connect();
+    withSession.write('CONNECT listed-session\n');
+    await line(withSession, 'CONNACK');
+    const { peer } = b.connect('datagram');
+    peer.write('CONNECT listed-nosession nosession\n');
+    await line(peer, 'CONNACK');
+    // The management plane as the clients routes read it: the node's gateway registry, with this gateway.
+    const plane = {
+      node: {
+        gateways: {
+          module: (n: string) => (n === 'dummy' ? dummyGateway : undefined),
+          modules: () => [dummyGateway],
+          get: (n: string) => (n === 'dummy' ? b.gw : undefined),
+        },
+      },
+    } as unknown as MgmtPlane;
+    const app = fastify().withTypeProvider<TypeBoxProvider>();
+    gatewayClientRoutes(app, plane);
+    const ids = async (query: string) => {
+      const res = await app.inject({ url: `/gateways/dummy/clients${query}` });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json().data.map((c: { clientid: string }) => c.clientid);
+    };
+    const all = await ids('');
+    assert.ok(all.includes('listed-session'), all.join());
+    assert.ok(all.includes('listed-nosession'), all.join());
+    assert.deepEqual(await ids('?like_clientid=listed-no&conn_state=connected'), ['listed-nosession']);
+    const one = await app.inject({ url: '/gateways/dummy/clients/listed-nosession' });
+    assert.equal(one.statusCode, 200, one.body);
+    assert.equal(one.json().connected, true);
+    assert.equal(one.json().proto_name, 'DUMMY');
+    assert.equal(one.json().subscriptions_cnt, 0);
+    const subs = await app.inject({ url: '/gateways/dummy/clients/listed-nosession/subscriptions' });
+    assert.deepEqual(subs.json(), []);
+    peer.end();
+    await until(() => b.gw.connection('listed-nosession') === undefined, 5000, 'client gone');
+    assert.deepEqual(await ids('?like_clientid=listed-no'), []);
+    await app.close();
   });
 
   it('timers carry data, and timers of one name are told apart by key', async () => {

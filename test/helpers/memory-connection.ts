@@ -86,6 +86,7 @@ export class MemoryConnection implements Connection {
     readonly peerhost = '127.0.0.1',
     readonly peerport = 50000,
     readonly sockport = 1,
+    readonly sockhost = '127.0.0.1',
   ) {
     this.peer = new MemoryPeer(this);
   }

@@ -18,7 +18,12 @@ class Probe extends StreamConnection {
   readonly log: Array<{ op: 'one' | 'many' | 'end' | 'kill'; bufs: Buffer[] }> = [];
 
   constructor() {
-    super(new net.Socket(), config, { peerhost: '127.0.0.1', peerport: 1, sockport: 2 }, undefined);
+    super(
+      new net.Socket(),
+      config,
+      { peerhost: '127.0.0.1', peerport: 1, sockhost: '127.0.0.1', sockport: 2 },
+      undefined,
+    );
   }
 
   get writes(): Buffer[][] {

@@ -66,14 +66,22 @@ export function gatewayCommonFields(d: {
   };
 }
 
-const listenerBase = (port: number, description: string) => ({
+/** Listener defaults a gateway may set for itself (EMQX's differ per gateway, e.g. ExProto's 1024000). */
+export interface GatewayListenerDefaults {
+  max_connections?: number;
+  max_conn_rate?: number;
+}
+
+const listenerBase = (port: number, description: string, d: GatewayListenerDefaults = {}) => ({
   enable: Bool(true, 'Start this listener.'),
   bind: Bind(String(port), { description }),
-  max_connections: IntOrInfinity(1024, {
+  max_connections: IntOrInfinity(d.max_connections ?? 1024, {
     minimum: 1,
     description: 'Most concurrent connections; extra ones are refused.',
   }),
-  max_conn_rate: IntOrInfinity(1000, { description: 'New connections accepted per second.' }),
+  max_conn_rate: IntOrInfinity(d.max_conn_rate ?? 1000, {
+    description: 'New connections accepted per second.',
+  }),
   enable_authn: Bool(true, 'Authenticate clients of this listener; false lets every client in.'),
   mountpoint: Type.Optional(
     Type.String({ description: "Topic prefix for this listener's clients; unset = the gateway's." }),
@@ -127,14 +135,17 @@ const DtlsOptions = Section(
 );
 
 /** A tcp gateway listener. */
-export const GatewayTcpListener = (port: number) =>
-  Section({ ...listenerBase(port, 'Address and port to listen on.'), ...streamFields() }, 'A TCP listener.');
+export const GatewayTcpListener = (port: number, d?: GatewayListenerDefaults) =>
+  Section(
+    { ...listenerBase(port, 'Address and port to listen on.', d), ...streamFields() },
+    'A TCP listener.',
+  );
 
 /** An ssl gateway listener. */
-export const GatewaySslListener = (port: number) =>
+export const GatewaySslListener = (port: number, d?: GatewayListenerDefaults) =>
   Section(
     {
-      ...listenerBase(port, 'Address and port to listen on.'),
+      ...listenerBase(port, 'Address and port to listen on.', d),
       ...streamFields(),
       ssl_options: SslListenerSchema.properties.ssl_options,
     },
@@ -142,10 +153,10 @@ export const GatewaySslListener = (port: number) =>
   );
 
 /** A udp gateway listener. */
-export const GatewayUdpListener = (port: number) =>
+export const GatewayUdpListener = (port: number, d?: GatewayListenerDefaults) =>
   Section(
     {
-      ...listenerBase(port, 'Address and port to listen on.'),
+      ...listenerBase(port, 'Address and port to listen on.', d),
       udp_options: UdpOptions,
       health_check: Type.Optional(HealthCheck),
     },
@@ -153,10 +164,10 @@ export const GatewayUdpListener = (port: number) =>
   );
 
 /** A dtls gateway listener. */
-export const GatewayDtlsListener = (port: number) =>
+export const GatewayDtlsListener = (port: number, d?: GatewayListenerDefaults) =>
   Section(
     {
-      ...listenerBase(port, 'Address and port to listen on.'),
+      ...listenerBase(port, 'Address and port to listen on.', d),
       acceptors: Int(16, 'Kept for compatibility.'),
       udp_options: UdpOptions,
       dtls_options: DtlsOptions,
@@ -165,7 +176,7 @@ export const GatewayDtlsListener = (port: number) =>
     'A DTLS listener.',
   );
 
-const BUILDERS: Record<GatewayListenerType, (port: number) => TSchema> = {
+const BUILDERS: Record<GatewayListenerType, (port: number, d?: GatewayListenerDefaults) => TSchema> = {
   tcp: GatewayTcpListener,
   ssl: GatewaySslListener,
   udp: GatewayUdpListener,
@@ -173,18 +184,32 @@ const BUILDERS: Record<GatewayListenerType, (port: number) => TSchema> = {
 };
 
 /** The schema of one listener type with its default port (also what the API validates a new listener with). */
-export function gatewayListenerSchema(type: GatewayListenerType, port: number): TSchema {
-  return BUILDERS[type](port);
+export function gatewayListenerSchema(
+  type: GatewayListenerType,
+  port: number,
+  defaults?: GatewayListenerDefaults,
+): TSchema {
+  return BUILDERS[type](port, defaults);
 }
 
-/** `listeners { <type> { <name> {...} } }` for the allowed types, each with its default port. */
-export function gatewayListeners<T extends Partial<Record<GatewayListenerType, number>>>(ports: T) {
+/**
+ * `listeners { <type> { <name> {...} } }` for the allowed types, each with its default port; `defaults`
+ * replaces the common listener defaults for this gateway only.
+ */
+export function gatewayListeners<T extends Partial<Record<GatewayListenerType, number>>>(
+  ports: T,
+  defaults?: GatewayListenerDefaults,
+) {
   const props: Record<string, TSchema> = {};
   for (const [type, port] of Object.entries(ports) as Array<[GatewayListenerType, number]>) {
-    props[type] = Type.Record(Type.String({ pattern: LISTENER_NAME_RE.source }), BUILDERS[type](port), {
-      default: {},
-      description: `${type} listeners by name.`,
-    });
+    props[type] = Type.Record(
+      Type.String({ pattern: LISTENER_NAME_RE.source }),
+      BUILDERS[type](port, defaults),
+      {
+        default: {},
+        description: `${type} listeners by name.`,
+      },
+    );
   }
   return Type.Object(props, {
     additionalProperties: false,

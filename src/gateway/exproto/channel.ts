@@ -67,7 +67,7 @@ export class ExprotoChannel implements GatewayChannel<Buffer> {
       conninfo: {
         socktype: SOCKET_TYPES[c.transport] ?? 'TCP',
         peername: { host: c.peerhost, port: c.peerport },
-        sockname: { host: '', port: c.sockport },
+        sockname: { host: c.sockhost, port: c.sockport },
         peercert: c.peerCert ? { cn: c.peerCert.cn ?? '', dn: c.peerCert.dn ?? '' } : undefined,
       },
     });
@@ -219,6 +219,8 @@ export class ExprotoChannel implements GatewayChannel<Buffer> {
       packet: { clientinfo: ci },
       proto_name: ci.proto_name,
       proto_ver: ci.proto_ver,
+      // proto3 cannot tell an unset string from an empty one: empty keeps the configured mountpoint.
+      mountpoint: ci.mountpoint || undefined,
       keepalive: 0,
       clean_start: true,
       expiry_interval: 0,

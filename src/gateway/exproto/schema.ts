@@ -58,13 +58,16 @@ const Handler = Section(
   "The user's handler the gateway calls with socket events.",
 );
 
+/** EMQX's ExProto listeners accept far more connections than the other gateways' (seed defaults). */
+const LISTENER_DEFAULTS = { max_connections: 1024000, max_conn_rate: 1000 };
+
 /** Schema of gateway.exproto. */
 export const ExprotoConfigSchema = GatewayEntry(
   {
     ...gatewayCommonFields({}),
     server: Server,
     handler: Handler,
-    listeners: gatewayListeners({ tcp: 7993, ssl: 7993, udp: 7993, dtls: 7993 }),
+    listeners: gatewayListeners({ tcp: 7993, ssl: 7993, udp: 7993, dtls: 7993 }, LISTENER_DEFAULTS),
   },
   'The ExProto gateway: socket events go to a gRPC handler that speaks the device protocol.',
 );
@@ -79,5 +82,6 @@ export const exprotoDescriptor: GatewayDescriptor = {
   protocol: 'exproto',
   description: 'ExProto gateway (device protocols parsed by a gRPC handler)',
   listenerTypes: ['tcp', 'ssl', 'udp', 'dtls'],
+  listenerDefaults: LISTENER_DEFAULTS,
   schema: ExprotoConfigSchema,
 };

@@ -79,7 +79,7 @@ function filter(q: Static<typeof ListQuery>): ClientFilter {
 }
 
 function client(g: Gateway, clientid: string) {
-  const r = g.clients.get(clientid);
+  const r = g.clients.find(clientid);
   if (r === undefined) throw new ApiError(404, 'CLIENT_NOT_FOUND', 'Client not found');
   return r;
 }
@@ -159,7 +159,7 @@ export function gatewayClientRoutes(app: Api, ctx: MgmtPlane): void {
       const b = req.body;
       if (b.topic === undefined || b.topic === '')
         throw new ApiError(400, 'BAD_REQUEST', 'Miss topic property');
-      const r = g.clients.get(req.params.clientid);
+      const r = g.clients.find(req.params.clientid);
       if (r === undefined) throw new ApiError(404, 'CLIENT_NOT_FOUND', 'client process not found');
       const opts = { qos: b.qos as 0 | 1 | 2, nl: b.nl as 0 | 1, rap: b.rap as 0 | 1, rh: b.rh as 0 | 1 | 2 };
       const res = await g.clients.subscribe(r, b.topic, opts, b.sub_props ?? {});
@@ -191,7 +191,7 @@ export function gatewayClientRoutes(app: Api, ctx: MgmtPlane): void {
       reply: FastifyReply,
     ) => {
       const g = loadedOf(ctx, req.params.name);
-      const r = g.clients.get(req.params.clientid);
+      const r = g.clients.find(req.params.clientid);
       if (r === undefined) throw new ApiError(404, 'CLIENT_NOT_FOUND', 'client process not found');
       const res = await g.clients.unsubscribe(r, req.params.topic);
       if (!res.ok) throw new ApiError(404, 'NOT_FOUND', res.message);
