@@ -219,8 +219,8 @@ export class ExprotoChannel implements GatewayChannel<Buffer> {
       packet: { clientinfo: ci },
       proto_name: ci.proto_name,
       proto_ver: ci.proto_ver,
-      // proto3 cannot tell an unset string from an empty one: empty keeps the configured mountpoint.
-      mountpoint: ci.mountpoint || undefined,
+      // ClientInfo.mountpoint is ignored, as EMQX has done since 5.1: handlers written for EMQX 5 may send one
+      // and expect the gateway's (or listener's) mountpoint to apply, so honouring it would move their topics.
       keepalive: 0,
       clean_start: true,
       expiry_interval: 0,
