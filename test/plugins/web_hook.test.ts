@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
 import { repoRoot } from '../helpers/fixtures.js';
@@ -227,5 +228,92 @@ describe('web_hook: shipped with Hermod, posts EMQX 4.x events', () => {
     api = await adminClient(b);
     const list = (await api.get('/plugins')).body as Array<Record<string, unknown>>;
     assert.ok(!list.some((p) => p.name === 'web_hook'), JSON.stringify(list));
+  });
+});
+
+describe('web_hook: retries, batches and topic filters', () => {
+  let b: TestBroker;
+  let api: ApiClient;
+  let dataDir: string;
+  let shipped: string;
+
+  before(async () => {
+    shipped = await packShipped();
+    dataDir = mkdtempSync(join(tmpdir(), 'hermod-webhook-'));
+    b = await startBroker({ api: true, dataDir, config: { plugins: { shipped_dir: shipped } } });
+    api = await adminClient(b);
+  });
+  after(async () => {
+    await b.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(shipped, { recursive: true, force: true });
+  });
+
+  it('retries a request answered 503, and sends arrays of up to batch_size bodies', async () => {
+    const arrays: unknown[][] = [];
+    let refusals = 1;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (refusals-- > 0) return void res.writeHead(503).end();
+        arrays.push(JSON.parse(Buffer.concat(chunks).toString()) as unknown[]);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      const conf = {
+        url,
+        encoding_of_payload_field: 'base64',
+        rules: [{ event: 'message.publish', topics: ['batch/+/x'] }],
+        batch_size: 3,
+        pool_size: 1,
+        retry_max: 3,
+        retry_interval_ms: 10,
+      };
+      assert.equal((await api.put(`/plugins/${WEB_HOOK}/config`, conf)).status, 204);
+      assert.equal((await api.put(`/plugins/${WEB_HOOK}/start`)).status, 204);
+      const c = await connectClient(b.port, { clientId: 'wh-batch' });
+      for (let i = 0; i < 7; i++) await publish(c, `batch/${i}/x`, Buffer.from([i, 0xff]), { qos: 1 });
+      await publish(c, 'batch/1/y', 'filtered out', { qos: 1 });
+      await end(c);
+      const deadline = Date.now() + 5000;
+      while (arrays.flat().length < 7 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const bodies = arrays.flat() as Array<Record<string, unknown>>;
+      assert.deepEqual(
+        bodies.map((x) => [x.topic, x.payload, x.payload_encoding]),
+        Array.from({ length: 7 }, (_, i) => [
+          `batch/${i}/x`,
+          Buffer.from([i, 0xff]).toString('base64'),
+          'base64',
+        ]),
+      );
+      assert.ok(arrays.every((a) => Array.isArray(a) && a.length >= 1 && a.length <= 3));
+      assert.ok(arrays.some((a) => a.length > 1));
+      assert.ok((await metric(api, 'retries')) >= 1);
+      assert.equal(await metric(api, 'dropped'), 0);
+    } finally {
+      await api.put(`/plugins/${WEB_HOOK}/stop`);
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it("its topic filter matching agrees with the broker's", async () => {
+    const { topicMatches } = await import('../../src/broker/topic.js');
+    const mod = (await import(join(repoRoot(), 'plugins', 'web_hook', 'topic.js'))) as {
+      filterMatches(f: string, t: string): boolean;
+    };
+    const level = fc.constantFrom('a', 'b', '', '$SYS');
+    const topic = fc.array(level, { minLength: 1, maxLength: 4 }).map((l) => l.join('/'));
+    const filter = fc
+      .array(fc.constantFrom('a', 'b', '', '+', '$SYS'), { minLength: 1, maxLength: 4 })
+      .chain((l) => fc.boolean().map((hash) => (hash ? [...l, '#'] : l).join('/')));
+    fc.assert(
+      fc.property(filter, topic, (f, t) => mod.filterMatches(f, t) === topicMatches(f, t)),
+      { numRuns: 2000 },
+    );
   });
 });
