@@ -31,6 +31,9 @@ export function normalizeConfig(raw) {
     if (!Number.isInteger(conf[k]) || conf[k] < 1) throw new Error(`${k}: must be an integer of at least 1`);
   for (const k of ['retry_max', 'retry_interval_ms'])
     if (!Number.isInteger(conf[k]) || conf[k] < 0) throw new Error(`${k}: must be an integer of at least 0`);
+  const ssl = conf.ssl ?? {};
+  if (ssl.verify !== undefined && !['verify_peer', 'verify_none'].includes(ssl.verify))
+    throw new Error('ssl.verify: must be verify_peer or verify_none');
   const headers = {};
   for (const [k, v] of Object.entries(conf.headers ?? {})) headers[k] = String(v);
   return { ...conf, url: url.href, headers };

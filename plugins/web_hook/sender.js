@@ -5,8 +5,11 @@
  * retry_max times, retry_interval_ms apart, then its events are dropped and counted. A 4xx is the
  * endpoint refusing the events, so they are dropped at once.
  */
+import { makeTransport } from './transport.js';
+
 export class Sender {
   #conf;
+  #transport;
   #api;
   #queue = [];
   #head = 0;
@@ -16,6 +19,7 @@ export class Sender {
   constructor(api, conf) {
     this.#api = api;
     this.#conf = conf;
+    this.#transport = makeTransport(conf);
   }
 
   /** Events waiting to be sent. */
@@ -41,6 +45,7 @@ export class Sender {
     this.#queue = [];
     this.#head = 0;
     if (left > 0) this.#drop('stopped', left);
+    this.#transport.close();
   }
 
   #pump() {
@@ -62,23 +67,14 @@ export class Sender {
   #send(batch, attempt) {
     const conf = this.#conf;
     const body = JSON.stringify(conf.batch_size === 1 ? batch[0] : batch);
-    fetch(conf.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...conf.headers },
-      body,
-      signal: AbortSignal.timeout(conf.request_timeout_ms),
-    }).then(
-      async (res) => {
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.status < 300) return this.#done('sent', batch.length);
-        if (res.status < 500) {
-          this.#api.log.warn(
-            { status: res.status, events: batch.length },
-            'web hook: endpoint refused events',
-          );
+    this.#transport.post(body).then(
+      (status) => {
+        if (status < 300) return this.#done('sent', batch.length);
+        if (status < 500) {
+          this.#api.log.warn({ status: status, events: batch.length }, 'web hook: endpoint refused events');
           return this.#finish(() => this.#drop('refused', batch.length));
         }
-        this.#retry(batch, attempt, `HTTP ${res.status}`);
+        this.#retry(batch, attempt, `HTTP ${status}`);
       },
       (err) => this.#retry(batch, attempt, err?.message ?? String(err)),
     );

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
-import { repoRoot } from '../helpers/fixtures.js';
+import { fixture, readFixture, repoRoot } from '../helpers/fixtures.js';
 import { type ApiClient, adminClient } from '../mgmt/http.js';
 
 const WEB_HOOK = 'web_hook-1.0.0';
@@ -315,5 +316,63 @@ describe('web_hook: retries, batches and topic filters', () => {
       fc.property(filter, topic, (f, t) => mod.filterMatches(f, t) === topicMatches(f, t)),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('web_hook: https endpoints', () => {
+  it('posts over TLS to an endpoint whose CA is configured, and drops (counted) when the certificate is not trusted', async () => {
+    const shipped = await packShipped();
+    const dataDir = mkdtempSync(join(tmpdir(), 'hermod-webhook-'));
+    const b = await startBroker({ api: true, dataDir, config: { plugins: { shipped_dir: shipped } } });
+    const api = await adminClient(b);
+    const bodies: Array<Record<string, unknown>> = [];
+    const server = createHttpsServer(
+      { cert: readFixture('certs', 'server.pem'), key: readFixture('certs', 'server.key') },
+      (req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          bodies.push(JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>);
+          res.writeHead(204).end();
+        });
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const rules = [{ event: 'message.publish', topics: ['tls/#'] }];
+    const waitBodies = async (n: number) => {
+      const deadline = Date.now() + 5000;
+      while (bodies.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    };
+    try {
+      const trusted = { url, rules, ssl: { cacertfile: fixture('certs', 'ca.pem') } };
+      assert.equal((await api.put(`/plugins/${WEB_HOOK}/config`, trusted)).status, 204);
+      assert.equal((await api.put(`/plugins/${WEB_HOOK}/start`)).status, 204);
+      const c = await connectClient(b.port, { clientId: 'wh-tls' });
+      await publish(c, 'tls/1', 'secret', { qos: 1 });
+      await waitBodies(1);
+      assert.deepEqual(
+        bodies.map((x) => [x.action, x.topic, x.payload]),
+        [['message_publish', 'tls/1', 'secret']],
+      );
+
+      await api.put(`/plugins/${WEB_HOOK}/stop`);
+      assert.equal((await api.put(`/plugins/${WEB_HOOK}/config`, { url, rules, retry_max: 0 })).status, 204);
+      assert.equal((await api.put(`/plugins/${WEB_HOOK}/start`)).status, 204);
+      await publish(c, 'tls/2', 'untrusted', { qos: 1 });
+      const deadline = Date.now() + 5000;
+      while ((await metric(api, 'dropped_failed')) < 1 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await metric(api, 'dropped_failed'), 1);
+      assert.equal(bodies.length, 1);
+      await end(c);
+    } finally {
+      await api.put(`/plugins/${WEB_HOOK}/stop`);
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await b.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(shipped, { recursive: true, force: true });
+    }
   });
 });
