@@ -36,6 +36,7 @@ export class Sender {
     }
     this.#queue.push(body);
     this.#pump();
+    this.#api.metrics.set('queued', this.queued);
   }
 
   /** Stops sending; what is still queued is dropped (counted). */
@@ -45,6 +46,7 @@ export class Sender {
     this.#queue = [];
     this.#head = 0;
     if (left > 0) this.#drop('stopped', left);
+    this.#api.metrics.set('queued', 0);
     this.#transport.close();
   }
 
@@ -59,7 +61,6 @@ export class Sender {
         this.#head = 0;
       }
       this.#inFlight++;
-      this.#api.metrics.set('queued', this.queued);
       this.#send(batch, 0);
     }
   }
@@ -101,6 +102,7 @@ export class Sender {
     this.#inFlight--;
     count();
     this.#pump();
+    this.#api.metrics.set('queued', this.queued);
   }
 
   #drop(reason, n) {
