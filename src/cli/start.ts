@@ -9,6 +9,7 @@ import { formatConfigError, loadConfig } from '../config/load.js';
 import { logger } from '../log.js';
 import { closeLogging, configureLogging, watchLogConfig } from '../log-setup.js';
 import { HermodNode } from '../node.js';
+import { packagedPluginsDir } from '../plugins/shipped.js';
 import { ensurePrivateDir } from '../private-files.js';
 import { VERSION } from '../version.js';
 
@@ -70,6 +71,8 @@ export async function start(
     process.stderr.write(`hermod: cannot set up logging: ${(err as Error).message}\n`);
     return 1;
   }
+  // A node run from this installation gets the plugins packed with it; an embedded node only when asked.
+  if (config.plugins.shipped_dir === '') config.plugins.shipped_dir = packagedPluginsDir();
   const node = new HermodNode(config, { raw: loaded.raw, overrides: loaded.overrides });
   try {
     await node.start();

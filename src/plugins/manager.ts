@@ -24,6 +24,7 @@ import { PluginConfigFile } from './config-file.js';
 import { type JsonSchema, schemaError } from './config-schema.js';
 import { badInfo, notFound, PluginError } from './errors.js';
 import { type ReleaseInfo, readInstalled, splitNameVsn, unpackPackage } from './package.js';
+import { placeShipped, shippedDirOf } from './shipped.js';
 
 export type RunningStatus = 'running' | 'stopped';
 
@@ -91,6 +92,9 @@ export class PluginManager {
   /** Boot: unpacks and loads every package named in plugins.states, then starts the enabled ones in order. */
   async start(): Promise<void> {
     mkdirSync(this.installDir, { recursive: true });
+    const shipped = shippedDirOf(this.config.plugins.shipped_dir);
+    if (shipped !== undefined)
+      await placeShipped(shipped, this.installDir, this.config.plugins.max_unpacked_size);
     for (const s of this.states) {
       try {
         await this.load(s.name_vsn);

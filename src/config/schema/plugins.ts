@@ -19,6 +19,12 @@ export const PluginsSchema = Type.Object(
       '',
       'Directory plugin packages are installed to; empty means "plugins" under node.data_dir.',
     ),
+    shipped_dir: Type.String({
+      default: '',
+      description:
+        'Directory of plugin packages shipped with Hermod (NAME-VSN.tar.gz), each installed stopped at boot unless it was installed once before; empty means, for `hermod start`, the packages `npm install` packed into dist/plugins.',
+      hermod: true,
+    }),
     states: Type.Array(PluginState, {
       default: [],
       description:

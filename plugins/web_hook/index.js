@@ -1,0 +1,112 @@
+/**
+ * web_hook: posts client, session and message events to an HTTP endpoint as EMQX 4.x's web hook does.
+ * Hook callbacks only build a body and queue it (see sender.js), so a slow or dead endpoint never holds up
+ * connecting, subscribing or message delivery. Built only on the plugin API.
+ */
+import { clientConnected, clientDisconnected, messageEvent, topicEvent } from './bodies.js';
+import { normalizeConfig } from './config.js';
+import { Sender } from './sender.js';
+import { topicPredicate } from './topic.js';
+
+let sender;
+
+/** For each event, one predicate over topics: true when any rule of that event keeps the topic. */
+function rulesByEvent(rules) {
+  const byEvent = new Map();
+  for (const rule of rules) {
+    const keep = topicPredicate(rule.topics);
+    const prev = byEvent.get(rule.event);
+    byEvent.set(rule.event, prev === undefined ? keep : (t) => prev(t) || keep(t));
+  }
+  return byEvent;
+}
+
+/** Registers one hook per configured event; each queues its bodies and returns at once. */
+function register(api, conf, out) {
+  const enc = conf.encoding_of_payload_field;
+  const node = api.node.name;
+  const on = rulesByEvent(conf.rules);
+  const rule = (event, fn) => {
+    const keep = on.get(event);
+    if (keep !== undefined) fn(keep);
+  };
+  rule('client.connected', () =>
+    api.hook('client.connected', (client, conn) => void out.push(clientConnected(client, conn))),
+  );
+  rule('client.disconnected', () =>
+    api.hook('client.disconnected', (client, reason) => void out.push(clientDisconnected(client, reason))),
+  );
+  for (const [event, action] of [
+    ['client.subscribe', 'client_subscribe'],
+    ['client.unsubscribe', 'client_unsubscribe'],
+  ]) {
+    rule(event, (keep) =>
+      api.hook(event, (client, _props, filters) => {
+        for (const f of filters)
+          if (keep(f.topic))
+            out.push(topicEvent(action, client, f.topic, event === 'client.subscribe' ? f.opts : undefined));
+        return undefined;
+      }),
+    );
+  }
+  rule('session.subscribed', (keep) =>
+    api.hook('session.subscribed', (client, topic, opts) => {
+      if (keep(topic)) out.push(topicEvent('session_subscribed', client, topic, opts));
+    }),
+  );
+  rule('session.unsubscribed', (keep) =>
+    api.hook('session.unsubscribed', (client, topic) => {
+      if (keep(topic)) out.push(topicEvent('session_unsubscribed', client, topic, undefined));
+    }),
+  );
+  // As EMQX, the broker's own $SYS messages are not posted.
+  const wanted = (keep, msg) => !msg.topic.startsWith('$SYS/') && keep(msg.topic);
+  rule('message.publish', (keep) =>
+    // Low priority: the body shows the message as the other publish hooks left it.
+    api.hook(
+      'message.publish',
+      (msg) => {
+        if (msg.headers.allow_publish !== false && wanted(keep, msg))
+          out.push(messageEvent('message_publish', msg, enc, { node }));
+        return undefined;
+      },
+      -900,
+    ),
+  );
+  rule('message.delivered', (keep) =>
+    api.hook('message.delivered', (client, msg) => {
+      if (wanted(keep, msg)) out.push(messageEvent('message_delivered', msg, enc, { node, client }));
+      return undefined;
+    }),
+  );
+  rule('message.acked', (keep) =>
+    api.hook('message.acked', (client, msg) => {
+      if (wanted(keep, msg)) out.push(messageEvent('message_acked', msg, enc, { node, client }));
+    }),
+  );
+  rule('message.dropped', (keep) =>
+    api.hook('message.dropped', (msg, _ctx, reason) => {
+      if (wanted(keep, msg)) out.push(messageEvent('message_dropped', msg, enc, { node, reason }));
+    }),
+  );
+}
+
+export default {
+  start(api) {
+    const conf = normalizeConfig(api.config());
+    sender = new Sender(api, conf);
+    register(api, conf, sender);
+    api.log.info({ url: conf.url, rules: conf.rules.length }, 'web hook: posting events');
+  },
+  stop() {
+    sender?.stop();
+    sender = undefined;
+  },
+  onConfigChanged(_old, next) {
+    // Refuse a config the plugin could not start with; a running plugin takes it on its next start.
+    normalizeConfig(next);
+  },
+  healthCheck() {
+    return undefined;
+  },
+};
