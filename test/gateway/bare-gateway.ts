@@ -64,6 +64,9 @@ export function bareGateway(module: GatewayModule, raw: Record<string, unknown> 
     mountpoint: '',
     enableAuthn: false,
   };
+  // A real gateway's listening socket keeps the process alive while its (unref'd) channel timers run; with
+  // no socket, this handle does, or a test waiting only on such a timer ends with the event loop drained.
+  const alive = setInterval(() => {}, 60_000);
   return {
     gw,
     env,
@@ -74,6 +77,7 @@ export function bareGateway(module: GatewayModule, raw: Record<string, unknown> 
       return conn;
     },
     async stop(): Promise<void> {
+      clearInterval(alive);
       await gw.stop();
       env.deadlines.stop();
     },
