@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type Position, parsePosition, placeAt } from '../config/position.js';
 import type { HermodConfig } from '../config/schema/index.js';
 import type { ConfigService, RootKey } from '../config/service.js';
 import { logger } from '../log.js';
@@ -44,16 +45,7 @@ interface Installed {
   stats: { errors: number; slow: number };
 }
 
-/** Where a plugin goes in the order: front, rear, before:N-V or after:N-V. */
-export type Position = { at: 'front' | 'rear' } | { at: 'before' | 'after'; other: string };
-
-/** Parses EMQX's position text; undefined when it is not one. */
-export function parsePosition(text: string): Position | undefined {
-  if (text === 'front' || text === 'rear') return { at: text };
-  const m = /^(before|after):(.+)$/.exec(text);
-  if (m === null) return undefined;
-  return { at: m[1] as 'before' | 'after', other: m[2]! };
-}
+export { type Position, parsePosition };
 
 /** The node parts the manager needs. */
 export interface PluginManagerEnv extends Omit<PluginHost, 'facts' | 'slowThresholdMs'> {
@@ -593,13 +585,5 @@ async function importEntry(dir: string, info: ReleaseInfo): Promise<HermodPlugin
 
 /** The list with `entry` inserted at `position`; undefined when the plugin to place it next to is absent. */
 function place(list: PluginState[], entry: PluginState, position: Position): PluginState[] | undefined {
-  const out = [...list];
-  if (position.at === 'front') out.unshift(entry);
-  else if (position.at === 'rear' || !('other' in position)) out.push(entry);
-  else {
-    const j = out.findIndex((s) => s.name_vsn === position.other);
-    if (j < 0) return undefined;
-    out.splice(position.at === 'before' ? j : j + 1, 0, entry);
-  }
-  return out;
+  return placeAt(list, entry, position, (s) => s.name_vsn);
 }

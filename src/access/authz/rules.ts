@@ -216,18 +216,27 @@ export function rawRule(row: Record<string, unknown>): Rule {
   };
 }
 
-/** Compiles rows, skipping (and reporting) the bad ones. */
-export function rawRules(
+/** Compiles rows with `compile`, in row order, skipping (and reporting) the ones it refuses. */
+export function compileRows(
   rows: readonly Record<string, unknown>[],
+  compile: (row: Record<string, unknown>) => Rule,
   onBad?: (row: unknown, err: Error) => void,
 ): Rule[] {
   const out: Rule[] = [];
   for (const row of rows) {
     try {
-      out.push(rawRule(row));
+      out.push(compile(row));
     } catch (err) {
       onBad?.(row, err as Error);
     }
   }
   return out;
+}
+
+/** Compiles rows of today's shape, skipping (and reporting) the bad ones. */
+export function rawRules(
+  rows: readonly Record<string, unknown>[],
+  onBad?: (row: unknown, err: Error) => void,
+): Rule[] {
+  return compileRows(rows, rawRule, onBad);
 }

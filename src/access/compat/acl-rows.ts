@@ -7,6 +7,7 @@
  */
 import {
   type ActionKind,
+  compileRows,
   EVERYONE,
   fieldMatcher,
   ipMatcher,
@@ -72,13 +73,5 @@ export function legacyAclRules(
   rows: readonly Record<string, unknown>[],
   onBad?: (row: unknown, err: Error) => void,
 ): Rule[] {
-  const out: Rule[] = [];
-  for (const row of rows) {
-    try {
-      out.push(legacyAclRule(row));
-    } catch (err) {
-      onBad?.(row, err as Error);
-    }
-  }
-  return out;
+  return compileRows(rows, legacyAclRule, onBad);
 }

@@ -8,6 +8,7 @@ import { Type } from '@sinclair/typebox';
 import { parseUsersFile } from '../../access/authn/builtin/import.js';
 import { AuthnError, authenticatorId, type ImportRecord, type UserStore } from '../../access/authn/types.js';
 import { MQTT_GLOBAL_CHAIN } from '../../access/node-binding.js';
+import { parsePosition, placeAt } from '../../config/position.js';
 import { ConfigUpdateError } from '../../config/service.js';
 import { ApiError, badRequest, ErrorBody, NoContent, notFound } from '../errors.js';
 import { PageQuery, paginate } from '../pagination.js';
@@ -107,14 +108,13 @@ function usersOf(ctx: MgmtPlane, id: string): UserStore {
 /** Applies a position ("front", "rear", "before:X", "after:X") to a list of named items. */
 export function moveItem<T>(list: T[], index: number, position: string, nameOf: (t: T) => string): T[] {
   const [item] = list.splice(index, 1);
-  if (position === 'front') return [item!, ...list];
-  if (position === 'rear' || position === 'bottom') return [...list, item!];
-  const m = /^(before|after):(.+)$/.exec(position);
-  if (m === null) throw badRequest(`Invalid position '${position}': use front, rear, before:ID or after:ID`);
-  const at = list.findIndex((x) => nameOf(x) === m[2]);
-  if (at < 0) throw notFound(`'${m[2]}' not found`);
-  list.splice(m[1] === 'before' ? at : at + 1, 0, item!);
-  return list;
+  // "bottom" is an older EMQX spelling of "rear" that this API has always taken.
+  const where = parsePosition(position === 'bottom' ? 'rear' : position);
+  if (where === undefined)
+    throw badRequest(`Invalid position '${position}': use front, rear, before:ID or after:ID`);
+  const placed = placeAt(list, item!, where, nameOf);
+  if (placed === undefined) throw notFound(`'${(where as { other: string }).other}' not found`);
+  return placed;
 }
 
 /** `list` in the order `names` gives; refused unless `names` names every item exactly once. */

@@ -69,19 +69,23 @@ function promName(name: string): string {
   return `emqx_${name.replace(/[^a-zA-Z0-9_]/g, '_')}`;
 }
 
+/** Prometheus text lines for named values of one type, under EMQX's names. */
+export function promLines(type: 'gauge' | 'counter', values: Iterable<[string, number]>): string[] {
+  const lines: string[] = [];
+  for (const [name, value] of values) {
+    const n = promName(name);
+    lines.push(`# TYPE ${n} ${type}`, `${n} ${value}`);
+  }
+  return lines;
+}
+
 /** The Prometheus text exposition of stats (gauges) and metrics (counters). */
 export function prometheusText(ctx: MgmtPlane): string {
-  const lines: string[] = [];
-  for (const [name, value] of Object.entries(stats(ctx))) {
-    const n = promName(name);
-    lines.push(`# TYPE ${n} gauge`, `${n} ${value}`);
-  }
-  for (const [name, value] of Object.entries(metrics(ctx))) {
-    const n = promName(name);
-    lines.push(`# TYPE ${n} counter`, `${n} ${value}`);
-  }
-  const up = promName('uptime_seconds');
-  lines.push(`# TYPE ${up} gauge`, `${up} ${Math.floor((ctx.node.sys?.uptime ?? 0) / 1000)}`);
+  const lines = [
+    ...promLines('gauge', Object.entries(stats(ctx))),
+    ...promLines('counter', Object.entries(metrics(ctx))),
+    ...promLines('gauge', [['uptime_seconds', Math.floor((ctx.node.sys?.uptime ?? 0) / 1000)]]),
+  ];
   lines.push(...ctx.node.plugins.prometheusLines());
   return `${lines.join('\n')}\n`;
 }

@@ -10,16 +10,12 @@ import type { RootKey } from '../../config/service.js';
 import { ErrorBody } from '../errors.js';
 import type { Api, MgmtPlane } from '../types.js';
 import { updateSection } from './configs.js';
+import { promLines } from './metrics.js';
 
 const ROOT = 'prometheus' as RootKey;
 
 function settings(ctx: MgmtPlane): Json {
   return emqxRootWithDefaults('prometheus', ctx.node.configService.getAllRaw().prometheus);
-}
-
-/** Counter name as EMQX's exporter writes it (emqx_ prefix, dots as underscores). */
-function promName(name: string): string {
-  return `emqx_${name.replace(/[^a-zA-Z0-9_]/g, '_')}`;
 }
 
 export function prometheusArea(app: Api, ctx: MgmtPlane): void {
@@ -50,11 +46,7 @@ export function prometheusArea(app: Api, ctx: MgmtPlane): void {
         ([k]) => k.startsWith('authentication.') || k.startsWith('authorization.'),
       );
       if ((req.headers.accept ?? '').includes('application/json')) return Object.fromEntries(counters);
-      const lines: string[] = [];
-      for (const [name, value] of counters) {
-        const n = promName(name);
-        lines.push(`# TYPE ${n} counter`, `${n} ${value}`);
-      }
+      const lines = promLines('counter', counters);
       return reply.type('text/plain; version=0.0.4; charset=utf-8').send(`${lines.join('\n')}\n`);
     },
   );
