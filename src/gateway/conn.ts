@@ -65,7 +65,11 @@ export class GatewayConnection<F>
   private expiryTimer: NodeJS.Timeout | undefined;
   /** True from handing an input to the channel until its replies are carried out. */
   private inInput = false;
-  /** Deliveries caused by the client's own publish, held until the input's replies (its ack) are sent. */
+  /**
+   * Deliveries caused by the client's own publish, held until the input's replies (its ack) are sent. A flag
+   * plus a lazily made list: most publishes cause no delivery back to their sender, so they allocate nothing.
+   */
+  private holdingOwn = false;
   private ownDeliveries: Reply<F>[][] | undefined;
 
   constructor(
@@ -220,11 +224,12 @@ export class GatewayConnection<F>
    * as Paho's MQTT-SN samples read the next datagram as the ack they wait for).
    */
   deferOwnDeliveries(): void {
-    if (this.inInput) this.ownDeliveries ??= [];
+    if (this.inInput) this.holdingOwn = true;
   }
 
   private endInput(): void {
     this.inInput = false;
+    this.holdingOwn = false;
     const held = this.ownDeliveries;
     if (held === undefined) return;
     this.ownDeliveries = undefined;
@@ -438,7 +443,7 @@ export class GatewayConnection<F>
     const c = this.gw.env.broker.metrics.c;
     c['messages.sent']++;
     c[qos === 0 ? 'messages.qos0.sent' : qos === 1 ? 'messages.qos1.sent' : 'messages.qos2.sent']++;
-    if (this.ownDeliveries !== undefined) this.ownDeliveries.push(replies);
+    if (this.holdingOwn) (this.ownDeliveries ??= []).push(replies);
     else this.execute(replies);
     return true;
   }
@@ -509,6 +514,7 @@ export class GatewayConnection<F>
     this.serving?.settle(GONE);
     this.serving = undefined;
     for (const i of backlog ?? []) if (i.k === 'call') i.c.settle(GONE);
+    this.holdingOwn = false;
     this.ownDeliveries = undefined;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
