@@ -15,6 +15,12 @@ const codec = createContentCodec(registry);
 const json = (doc: unknown) => Buffer.from(JSON.stringify(doc));
 const expected = (values: readonly TypedValue[]) =>
   values.map((v) => ({ path: `/${v.path.join('/')}`, value: v.value }));
+/** Each payload is refused with a ContentError whose message matches. */
+function refuses(format: number, cases: ReadonlyArray<readonly [string, RegExp]>): void {
+  for (const [payload, message] of cases) {
+    assert.throws(() => codec.decode('/3/0', format, Buffer.from(payload)), message, payload);
+  }
+}
 const distinct = fc.uniqueArray(typedValues(), {
   selector: (v) => v.path.join('/'),
   minLength: 1,
@@ -82,7 +88,7 @@ describe('LwM2M JSON', () => {
   });
 
   it('refuses payloads that are not LwM2M JSON', () => {
-    for (const [payload, message] of [
+    refuses(ContentFormat.LWM2M_JSON, [
       ['{', /LwM2M JSON: /],
       ['[]', /not an object/],
       ['{"bn":"/3/0"}', /"e" is not an array/],
@@ -91,13 +97,7 @@ describe('LwM2M JSON', () => {
       ['{"e":[{"n":"x","v":1}]}', /"x" where an id/],
       ['{"e":[{"n":"1","v":"1"}]}', /"v" must be a number/],
       ['{"e":[{"n":"1","ov":"1"}]}', /Objlnk/],
-    ] as const) {
-      assert.throws(
-        () => codec.decode('/3/0', ContentFormat.LWM2M_JSON, Buffer.from(payload)),
-        message,
-        payload,
-      );
-    }
+    ]);
   });
 });
 
@@ -133,7 +133,7 @@ describe('SenML JSON', () => {
   });
 
   it('refuses payloads that are not SenML', () => {
-    for (const [payload, message] of [
+    refuses(ContentFormat.SENML_JSON, [
       ['{"bn":"/3/0/"}', /not an array of records/],
       ['[1]', /record is not an object/],
       ['[{"n":"/3/0/0","v":true}]', /"v" must be a number/],
@@ -142,13 +142,7 @@ describe('SenML JSON', () => {
       ['[{"n":"temp","v":1}]', /"temp" where an id/],
       ['[{"bn":"/3/0/1/2/","n":"3","v":1}]', /deeper/],
       ['nope', /SenML JSON: /],
-    ] as const) {
-      assert.throws(
-        () => codec.decode('/3/0', ContentFormat.SENML_JSON, Buffer.from(payload)),
-        message,
-        payload,
-      );
-    }
+    ]);
   });
 });
 
