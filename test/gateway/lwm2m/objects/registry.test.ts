@@ -4,9 +4,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   loadObjectRegistry,
   ObjectDefinitionError,
+  parseObjectDefinitions,
   shippedObjectDir,
 } from '../../../../src/gateway/lwm2m/objects/registry.js';
 
@@ -138,6 +140,34 @@ describe('LwM2M object registry', () => {
     const err = catchError(() => loadObjectRegistry({ xmlDir: path.join(tmp, 'missing') }));
     assert.ok(err instanceof ObjectDefinitionError);
     assert.match(err.message, /cannot read the definition directory/);
+  });
+});
+
+describe('LwM2M object definition parser: fuzz', () => {
+  const valid = objectXml(
+    3303,
+    'Temperature',
+    item(5700, 'Sensor Value', 'Float') + item(5701, 'Units', 'String'),
+  );
+  const only = (text: string) => {
+    try {
+      parseObjectDefinitions(text, 'fuzz.xml');
+    } catch (err) {
+      if (!(err instanceof ObjectDefinitionError))
+        assert.fail(`expected ObjectDefinitionError, got ${String(err)}`);
+      assert.ok(err.line >= 0);
+    }
+    return true;
+  };
+
+  it('arbitrary text and cut or spliced definitions only ever raise ObjectDefinitionError', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), only), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.nat(valid.length), fc.nat(valid.length), fc.string({ maxLength: 12 }), (a, b, insert) =>
+        only(valid.slice(0, Math.min(a, b)) + insert + valid.slice(Math.max(a, b))),
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
 
