@@ -37,7 +37,8 @@ const src = join(root, 'plugins');
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 
 function clearOld(name) {
-  for (const f of readdirSync(out)) if (f.startsWith(`${name}-`) && f.endsWith('.tar.gz')) rmSync(join(out, f));
+  for (const f of readdirSync(out))
+    if (f.startsWith(`${name}-`) && f.endsWith('.tar.gz')) rmSync(join(out, f));
 }
 
 /** A plain ESM package: its files (tests and a local node_modules left out) and its bundled dependencies. */
