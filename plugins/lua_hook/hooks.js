@@ -13,7 +13,8 @@ const user = (u) => u ?? '';
 const isSys = (topic) => topic.startsWith('$');
 
 /** A topic a script may publish to: not empty, no wildcard, no NUL. */
-const publishable = (t) => t !== undefined && t !== '' && !t.includes('+') && !t.includes('#') && !t.includes('\0');
+const publishable = (t) =>
+  t !== undefined && t !== '' && !t.includes('+') && !t.includes('#') && !t.includes('\0');
 
 /** The message as rewritten by `topic, payload, qos, retain` results, or undefined when they are not that. */
 function rewritten(msg, r) {
