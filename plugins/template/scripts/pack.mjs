@@ -6,8 +6,7 @@ import { join, resolve } from 'node:path';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const nameVsn = `${pkg.name}-${pkg.version}`;
-if (!existsSync('dist/src/index.js'))
-  throw new Error('dist/src/index.js is missing: run npm run build first');
+if (!existsSync('dist/src/index.js')) throw new Error('dist/src/index.js is missing: run npm run build first');
 const work = mkdtempSync(join(tmpdir(), 'hermod-pack-'));
 try {
   const dir = join(work, nameVsn);

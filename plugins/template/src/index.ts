@@ -35,36 +35,27 @@ const plugin: HermodPlugin = {
     };
     // The hooks of EMQX's plugin template: each is logged and counted.
     a.hook('client.connected', (client) => void logged('client.connected', { clientid: client.clientid }));
-    a.hook(
-      'client.disconnected',
-      (client, reason) => void logged('client.disconnected', { clientid: client.clientid, reason }),
+    a.hook('client.disconnected', (client, reason) =>
+      void logged('client.disconnected', { clientid: client.clientid, reason }),
     );
-    a.hook(
-      'client.subscribe',
-      (client, _props, filters) =>
-        void logged('client.subscribe', { clientid: client.clientid, topics: filters.map((f) => f.topic) }),
+    a.hook('client.subscribe', (client, _props, filters) =>
+      void logged('client.subscribe', { clientid: client.clientid, topics: filters.map((f) => f.topic) }),
     );
-    a.hook(
-      'session.subscribed',
-      (client, topic) => void logged('session.subscribed', { clientid: client.clientid, topic }),
+    a.hook('session.subscribed', (client, topic) =>
+      void logged('session.subscribed', { clientid: client.clientid, topic }),
     );
-    a.hook(
-      'client.unsubscribe',
-      (client, _props, filters) =>
-        void logged('client.unsubscribe', { clientid: client.clientid, topics: filters.map((f) => f.topic) }),
+    a.hook('client.unsubscribe', (client, _props, filters) =>
+      void logged('client.unsubscribe', { clientid: client.clientid, topics: filters.map((f) => f.topic) }),
     );
-    a.hook(
-      'session.unsubscribed',
-      (client, topic) => void logged('session.unsubscribed', { clientid: client.clientid, topic }),
+    a.hook('session.unsubscribed', (client, topic) =>
+      void logged('session.unsubscribed', { clientid: client.clientid, topic }),
     );
     a.hook('message.publish', (msg) => void logged('message.publish', { topic: msg.topic }));
-    a.hook(
-      'message.delivered',
-      (client, msg) => void logged('message.delivered', { clientid: client.clientid, topic: msg.topic }),
+    a.hook('message.delivered', (client, msg) =>
+      void logged('message.delivered', { clientid: client.clientid, topic: msg.topic }),
     );
-    a.hook(
-      'message.acked',
-      (client, msg) => void logged('message.acked', { clientid: client.clientid, topic: msg.topic }),
+    a.hook('message.acked', (client, msg) =>
+      void logged('message.acked', { clientid: client.clientid, topic: msg.topic }),
     );
     // Demo authenticator: decides for its own user only, leaves every other client to the chain.
     a.hook(
@@ -100,8 +91,7 @@ const plugin: HermodPlugin = {
     api = undefined;
   },
   onConfigChanged(_old, next) {
-    if (typeof next.deny_topic === 'string' && next.deny_topic.startsWith('$'))
-      throw new Error('deny_topic may not be a $ topic');
+    if (typeof next.deny_topic === 'string' && next.deny_topic.startsWith('$')) throw new Error('deny_topic may not be a $ topic');
   },
   healthCheck() {
     return api === undefined ? 'not started' : undefined;
