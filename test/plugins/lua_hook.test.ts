@@ -151,6 +151,16 @@ describe('lua_hook: Lua scripts hook the broker, installed as a shipped package'
     assert.match(r.stderr, /bad script name/);
   });
 
+  it('a config change applies at once: scripts are loaded from the new script_dir', async () => {
+    const other = join(n.dataDir, 'other-scripts');
+    mkdirSync(other);
+    writeFileSync(join(other, 'tag.lua'), REWRITE.replace('string.upper(payload)', '"tagged"'));
+    assert.equal((await n.api.put(`/plugins/${LUA_HOOK}/config`, { script_dir: other })).status, 204);
+    assert.deepEqual(await roundTrip('lua/in/d', 'x'), [['lua/out/d', 'tagged from lua-pub']]);
+    assert.equal((await n.api.put(`/plugins/${LUA_HOOK}/config`, {})).status, 204);
+    assert.deepEqual(await roundTrip('lua/in/e', 'ab'), [['lua/out/e', 'abab from lua-pub']]);
+  });
+
   it('unloading every script leaves no hook behind; stopping removes the command', async () => {
     const hooks = n.b.node.hooks;
     for (const s of ['rewrite', 'access', 'faulty'])
