@@ -32,6 +32,15 @@ end
 function register_hook() return "on_client_authenticate", "on_client_check_acl" end
 `;
 
+const SUBSCRIPTIONS = `
+function on_client_subscribe(clientid, username, topic)
+  if topic == "sub/secret/#" then return false end
+  if topic == "sub/alias" then return "sub/real" end
+  return topic
+end
+function register_hook() return "on_client_subscribe" end
+`;
+
 const FAULTY = `
 function on_message_publish(clientid, username, topic, payload, qos, retain)
   if topic == "lua/loop" then while true do end end
@@ -71,6 +80,7 @@ describe('lua_hook: Lua scripts hook the broker, installed as a shipped package'
     writeFileSync(join(scripts, 'rewrite.lua'), REWRITE);
     writeFileSync(join(scripts, 'access.lua'), ACCESS);
     writeFileSync(join(scripts, 'faulty.lua'), FAULTY);
+    writeFileSync(join(scripts, 'subscriptions.lua'), SUBSCRIPTIONS);
     writeFileSync(join(scripts, 'notes.txt'), 'not a script');
     sub = await connectClient(n.b.port, { clientId: 'lua-sub' });
     got = collect(sub);
@@ -114,6 +124,21 @@ describe('lua_hook: Lua scripts hook the broker, installed as a shipped package'
     );
     const fine = await connectClient(n.b.port, { username: 'someone', reconnectPeriod: 0 });
     await end(fine);
+  });
+
+  it('its scripts refuse and rewrite topic filters of SUBSCRIBE', async () => {
+    const c = await connectClient(n.b.port, { clientId: 'lua-subs', protocolVersion: 5 });
+    const got2 = collect(c);
+    const suback = (topic: string) =>
+      new Promise<number>((resolve) =>
+        c.subscribe(topic, { qos: 1 }, (err, g) => resolve(err ? 0x80 : (g?.[0]?.qos ?? 0x80))),
+      );
+    assert.equal(await suback('sub/secret/#'), 0x80);
+    assert.equal(await suback('sub/alias'), 1);
+    await publish(pub, 'sub/real', 'via alias', { qos: 1 });
+    const [m] = await got2.next(1);
+    assert.deepEqual([m!.topic, m!.payload.toString()], ['sub/real', 'via alias']);
+    await end(c);
   });
 
   it('an endless loop and an error are stopped, counted and skipped; the message goes on', async () => {
@@ -163,7 +188,7 @@ describe('lua_hook: Lua scripts hook the broker, installed as a shipped package'
 
   it('unloading every script leaves no hook behind; stopping removes the command', async () => {
     const hooks = n.b.node.hooks;
-    for (const s of ['rewrite', 'access', 'faulty'])
+    for (const s of ['rewrite', 'access', 'faulty', 'subscriptions'])
       assert.equal((await ctl('luahook', 'unload', s)).code, 0);
     assert.deepEqual(
       POINTS.map((p) => hooks.count(p)),
