@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { MqttClient } from 'mqtt';
 import { hermod } from '../helpers/cli.js';
 import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
+import { repoRoot } from '../helpers/fixtures.js';
 import { pluginMetric, type ShippedNode, startShipped } from './shipped.js';
 
 const LUA_HOOK = 'lua_hook-1.0.0';
@@ -196,5 +198,80 @@ describe('lua_hook: Lua scripts hook the broker, installed as a shipped package'
     );
     assert.equal((await n.api.put(`/plugins/${LUA_HOOK}/stop`)).status, 204);
     assert.equal((await ctl('luahook', 'list')).code, 1);
+  });
+});
+
+describe('lua_hook: the Lua boundary', () => {
+  interface Vm {
+    luaRuntime(): Promise<unknown>;
+    LuaState: new (
+      rt: unknown,
+      name: string,
+      source: string,
+      budget: number,
+    ) => { call(fn: string, args: unknown[]): unknown[]; close(): void };
+    LuaCallError: new (...a: unknown[]) => Error;
+  }
+  const load = async () => (await import(join(repoRoot(), 'plugins', 'lua_hook', 'vm.js'))) as unknown as Vm;
+
+  it('any bytes and text cross into Lua and back unchanged', async () => {
+    const vm = await load();
+    const rt = await vm.luaRuntime();
+    const s = new vm.LuaState(rt, 'echo.lua', 'function echo(...) return ... end', 100_000);
+    try {
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ maxLength: 3000 }),
+          fc.string(),
+          fc.integer(),
+          fc.boolean(),
+          (b, t, i, f) => {
+            const [rb, rt2, ri, rf] = s.call('echo', [Buffer.from(b), t, i, f]);
+            return (
+              Buffer.compare(rb as Buffer, Buffer.from(b)) === 0 &&
+              (rt2 as Buffer).toString('utf8') === t &&
+              ri === i &&
+              rf === f
+            );
+          },
+        ),
+        { numRuns: 500 },
+      );
+    } finally {
+      s.close();
+    }
+  });
+
+  it('any script text either loads or fails with a LuaCallError; nothing else escapes', async () => {
+    const vm = await load();
+    const rt = await vm.luaRuntime();
+    const pieces = fc.constantFrom(
+      'function f() ',
+      'end ',
+      'while true do ',
+      'error("x") ',
+      'return ',
+      'local t = {} ',
+      'os.exit(1) ',
+      'io.write("x") ',
+      '(',
+      ')',
+      '"',
+      '--[[',
+      ']]',
+      'x = x .. 1 ',
+      'repeat until false ',
+      'string.rep("a", 1000) ',
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(pieces, fc.string()), { maxLength: 8 }), (parts) => {
+        try {
+          new vm.LuaState(rt, 'fuzz.lua', parts.join(''), 10_000).close();
+        } catch (err) {
+          if (!(err instanceof vm.LuaCallError)) throw err;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
