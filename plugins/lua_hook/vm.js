@@ -40,8 +40,15 @@ class Runtime {
       this.lua.lua_pushstring(L, BUDGET_MESSAGE);
       this.lua.lua_error(L);
     }, 'vii');
-    this.encoder = new TextEncoder();
     this.names = new Map();
+    this.view = undefined;
+    this.smallInts = [0n, 1n, 2n];
+  }
+
+  /** A Buffer over the module's whole memory, made again when the memory grew (the old one is detached). */
+  heap() {
+    if (this.view === undefined || this.view.byteLength === 0) this.view = Buffer.from(this.m.HEAPU8.buffer);
+    return this.view;
   }
 
   /** A NUL-terminated copy of a global's name in the module's memory, made once per name. */
@@ -68,13 +75,13 @@ class Runtime {
 
   pushBytes(L, bytes) {
     const at = this.room(bytes.length);
-    this.m.HEAPU8.set(bytes, at);
+    bytes.copy(this.heap(), at);
     this.m._lua_pushlstring(L, at, bytes.length);
   }
 
   pushString(L, s) {
     const at = this.room(s.length * 3);
-    const { written } = this.encoder.encodeInto(s, this.m.HEAPU8.subarray(at, at + this.cap));
+    const written = this.heap().write(s, at, this.cap, 'utf8');
     this.m._lua_pushlstring(L, at, written);
   }
 
@@ -82,7 +89,7 @@ class Runtime {
     if (typeof v === 'string') this.pushString(L, v);
     else if (Buffer.isBuffer(v)) this.pushBytes(L, v);
     else if (typeof v === 'boolean') this.m._lua_pushboolean(L, v ? 1 : 0);
-    else if (Number.isInteger(v)) this.m._lua_pushinteger(L, BigInt(v));
+    else if (Number.isInteger(v)) this.m._lua_pushinteger(L, this.smallInts[v] ?? BigInt(v));
     else if (typeof v === 'number') this.m._lua_pushnumber(L, v);
     else this.m._lua_pushnil(L);
   }
@@ -93,7 +100,8 @@ class Runtime {
       case T_STRING: {
         const at = this.m._lua_tolstring(L, i, this.lenPtr);
         const n = this.m.HEAPU32[this.lenPtr >> 2];
-        return Buffer.from(this.m.HEAPU8.subarray(at, at + n));
+        // A copy: the bytes belong to Lua and may move or be freed after the call.
+        return Buffer.from(this.heap().subarray(at, at + n));
       }
       case T_NUMBER:
         return this.m._lua_tonumberx(L, i, 0);
@@ -110,9 +118,9 @@ class Runtime {
   pcall(L, nargs, budget) {
     const base = this.m._lua_gettop(L) - nargs - 1;
     this.budgetHit = false;
+    // Setting the hook also resets its instruction count; between calls no Lua code runs, so it stays set.
     this.m._lua_sethook(L, this.budgetHook, LUA_MASKCOUNT, budget);
     const status = this.m._lua_pcallk(L, nargs, LUA_MULTRET, 0, 0, 0);
-    this.m._lua_sethook(L, 0, 0, 0);
     const top = this.m._lua_gettop(L);
     if (status !== 0) {
       const err = this.value(L, top);
