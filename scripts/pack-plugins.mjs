@@ -4,10 +4,27 @@
  * package's files), the format `hermod ctl plugins install` and the boot step read. Run by `npm install`
  * (the prepare script); the output dir defaults to dist/plugins, which etc/hermod.conf names as
  * plugins.shipped_dir. Usage: node scripts/pack-plugins.mjs [--out DIR]
+ *
+ * Two kinds of package:
+ * - plain ESM (release.json present): its files are copied as they are, plus a copy of each package its
+ *   package.json lists in `bundledDependencies`, taken from this repo's node_modules, so the unpacked
+ *   plugin resolves them from its own node_modules/ wherever the node keeps its data;
+ * - a project `hermod plugin new` wrote (scripts/pack.mjs present): its TypeScript sources are transpiled
+ *   (types are checked by the repo's tests, not here) and its own pack script makes the tarball.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 
@@ -16,22 +33,64 @@ const i = process.argv.indexOf('--out');
 const out = resolve(i > 0 ? process.argv[i + 1] : join(root, 'dist', 'plugins'));
 const src = join(root, 'plugins');
 
-mkdirSync(out, { recursive: true });
-for (const name of existsSync(src) ? readdirSync(src).sort() : []) {
-  const dir = join(src, name);
-  if (!existsSync(join(dir, 'release.json'))) continue;
-  const release = JSON.parse(readFileSync(join(dir, 'release.json'), 'utf8'));
+const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
+
+function clearOld(name) {
+  for (const f of readdirSync(out))
+    if (f.startsWith(`${name}-`) && f.endsWith('.tar.gz')) rmSync(join(out, f));
+}
+
+/** A plain ESM package: its files (tests and a local node_modules left out) and its bundled dependencies. */
+async function packPlain(name, dir) {
+  const release = readJson(join(dir, 'release.json'));
   if (release.name !== name) throw new Error(`plugins/${name}/release.json names ${release.name}`);
   const nameVsn = `${release.name}-${release.rel_vsn}`;
   const work = mkdtempSync(join(tmpdir(), 'hermod-pack-'));
   try {
-    // Tests of the package stay in the repo; the tarball holds what the node runs and shows.
-    cpSync(dir, join(work, nameVsn), { recursive: true, filter: (p) => !p.includes(`${name}/test`) });
-    for (const f of readdirSync(out))
-      if (f.startsWith(`${name}-`) && f.endsWith('.tar.gz')) rmSync(join(out, f));
+    cpSync(dir, join(work, nameVsn), {
+      recursive: true,
+      filter: (p) => {
+        const first = relative(dir, p).split(/[\\/]/)[0];
+        return first !== 'test' && first !== 'node_modules';
+      },
+    });
+    const pkgPath = join(dir, 'package.json');
+    const bundled = existsSync(pkgPath) ? (readJson(pkgPath).bundledDependencies ?? []) : [];
+    for (const dep of bundled)
+      cpSync(join(root, 'node_modules', dep), join(work, nameVsn, 'node_modules', dep), {
+        recursive: true,
+        dereference: true,
+      });
+    clearOld(name);
     await tar.c({ gzip: true, portable: true, file: join(out, `${nameVsn}.tar.gz`), cwd: work }, [nameVsn]);
-    console.log(`packed ${nameVsn}.tar.gz`);
+    return nameVsn;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** A scaffolded TypeScript project: built with this repo's compiler, then packed by its own scripts/pack.mjs. */
+function packProject(name, dir) {
+  const pkg = readJson(join(dir, 'package.json'));
+  if (pkg.name !== name) throw new Error(`plugins/${name}/package.json names ${pkg.name}`);
+  rmSync(join(dir, 'dist'), { recursive: true, force: true });
+  // --noCheck: the project's `hermod` dev dependency is not installed here; the repo's tests type-check it.
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--noCheck'], { cwd: dir, stdio: 'inherit' });
+  const nameVsn = `${pkg.name}-${pkg.version}`;
+  execFileSync(process.execPath, ['scripts/pack.mjs'], { cwd: dir, stdio: 'ignore' });
+  clearOld(name);
+  renameSync(join(dir, `${nameVsn}.tar.gz`), join(out, `${nameVsn}.tar.gz`));
+  rmSync(join(dir, 'dist'), { recursive: true, force: true });
+  return nameVsn;
+}
+
+mkdirSync(out, { recursive: true });
+for (const name of existsSync(src) ? readdirSync(src).sort() : []) {
+  const dir = join(src, name);
+  let nameVsn;
+  if (existsSync(join(dir, 'release.json'))) nameVsn = await packPlain(name, dir);
+  else if (existsSync(join(dir, 'scripts', 'pack.mjs'))) nameVsn = packProject(name, dir);
+  else continue;
+  console.log(`packed ${nameVsn}.tar.gz`);
 }

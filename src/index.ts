@@ -13,6 +13,7 @@ export { HermodNode } from './node.js';
 export type {
   HermodPlugin,
   PluginApi,
+  PluginControl,
   PluginCtlCommand,
   PluginHttpRequest,
   PluginHttpResponse,
@@ -20,6 +21,7 @@ export type {
   PluginNodeFacts,
   PluginPublishOptions,
   PluginRouteHandler,
+  PluginSummary,
 } from './plugins/api.js';
 export type { ReleaseInfo } from './plugins/package.js';
 export { VERSION } from './version.js';

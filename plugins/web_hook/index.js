@@ -8,7 +8,12 @@ import { normalizeConfig } from './config.js';
 import { Sender } from './sender.js';
 import { topicPredicate } from './topic.js';
 
+let api;
 let sender;
+/** Unregisters the hooks of the running config. */
+let unhook = [];
+/** Senders of replaced configs still sending what they hold; stopped with the plugin. */
+const draining = new Set();
 
 /** For each event, one predicate over topics: true when any rule of that event keeps the topic. */
 function rulesByEvent(rules) {
@@ -21,14 +26,15 @@ function rulesByEvent(rules) {
   return byEvent;
 }
 
-/** Registers one hook per configured event; each queues its bodies and returns at once. */
+/** Registers one hook per configured event; each queues its bodies and returns at once. Returns the offs. */
 function register(api, conf, out) {
   const enc = conf.encoding_of_payload_field;
   const node = api.node.name;
   const on = rulesByEvent(conf.rules);
+  const offs = [];
   const rule = (event, fn) => {
     const keep = on.get(event);
-    if (keep !== undefined) fn(keep);
+    if (keep !== undefined) offs.push(fn(keep));
   };
   rule('client.connected', () =>
     api.hook('client.connected', (client, conn) => void out.push(clientConnected(client, conn))),
@@ -89,22 +95,39 @@ function register(api, conf, out) {
       if (wanted(keep, msg)) out.push(messageEvent('message_dropped', msg, enc, { node, reason }));
     }),
   );
+  return offs;
+}
+
+/** Starts posting with `conf`: a new sender, and the hooks its rules need. */
+function run(conf) {
+  sender = new Sender(api, conf);
+  unhook = register(api, conf, sender);
+  api.log.info({ url: conf.url, rules: conf.rules.length }, 'web hook: posting events');
 }
 
 export default {
-  start(api) {
-    const conf = normalizeConfig(api.config());
-    sender = new Sender(api, conf);
-    register(api, conf, sender);
-    api.log.info({ url: conf.url, rules: conf.rules.length }, 'web hook: posting events');
+  start(a) {
+    api = a;
+    run(normalizeConfig(a.config()));
   },
   stop() {
     sender?.stop();
+    for (const d of draining) d.stop();
+    draining.clear();
     sender = undefined;
+    unhook = [];
+    api = undefined;
   },
   onConfigChanged(_old, next) {
-    // Refuse a config the plugin could not start with; a running plugin takes it on its next start.
-    normalizeConfig(next);
+    // A config the plugin could not start with is refused; a running plugin switches to the new one at
+    // once: new events go by the new rules, what the old sender still holds is sent (or dropped) by it.
+    const conf = normalizeConfig(next);
+    if (sender === undefined) return;
+    for (const off of unhook) off();
+    const old = sender;
+    run(conf);
+    draining.add(old);
+    old.drain(() => draining.delete(old));
   },
   healthCheck() {
     return undefined;

@@ -15,6 +15,8 @@ export class Sender {
   #head = 0;
   #inFlight = 0;
   #stopped = false;
+  #draining = false;
+  #onDrained;
 
   constructor(api, conf) {
     this.#api = api;
@@ -29,7 +31,7 @@ export class Sender {
 
   /** Queues one body; drops it (counted) when the queue is full. */
   push(body) {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#draining) return;
     if (this.queued >= this.#conf.queue_max) {
       this.#drop('queue_full', 1);
       return;
@@ -37,6 +39,21 @@ export class Sender {
     this.#queue.push(body);
     this.#pump();
     this.#api.metrics.set('queued', this.queued);
+  }
+
+  /** Takes no new events; sends what is queued and in flight, then closes its connections. */
+  drain(onDone) {
+    this.#draining = true;
+    this.#onDrained = onDone;
+    this.#closeIfDone();
+  }
+
+  #closeIfDone() {
+    if (this.#draining && this.#inFlight === 0 && this.queued === 0 && !this.#stopped) {
+      this.#stopped = true;
+      this.#transport.close();
+      this.#onDrained?.();
+    }
   }
 
   /** Stops sending; what is still queued is dropped (counted). */
@@ -102,7 +119,8 @@ export class Sender {
     this.#inFlight--;
     count();
     this.#pump();
-    this.#api.metrics.set('queued', this.queued);
+    if (!this.#draining) this.#api.metrics.set('queued', this.queued);
+    this.#closeIfDone();
   }
 
   #drop(reason, n) {

@@ -122,7 +122,10 @@ The config lives in \`priv/config.hocon\` (defaults) and \`priv/config_schema.js
 }
 
 function pluginSource(name: string): string {
-  return `/** The ${name} plugin: logs hooks, authenticates a demo user, denies publishing to one topic filter. */
+  return `/**
+ * The ${name} plugin: logs and counts the hooks of EMQX's plugin template, authenticates a demo user,
+ * denies publishing to one topic filter, and adds \`hermod ctl cmd arg1 arg2\` (prints ok).
+ */
 import type { HermodPlugin, PluginApi } from 'hermod';
 
 interface Config {
@@ -150,15 +153,34 @@ const plugin: HermodPlugin = {
     api = a;
     const conf = () => a.config() as unknown as Config;
     a.log.info('starting');
-    a.hook('client.connected', (client) => {
-      if (conf().log_hooks !== false) a.log.info({ clientid: client.clientid }, 'client.connected');
-      return undefined;
-    });
-    a.hook('message.publish', (msg) => {
-      if (conf().log_hooks !== false) a.log.info({ topic: msg.topic }, 'message.publish');
-      a.metrics.inc('messages_seen');
-      return undefined;
-    });
+    const logged = (hook: string, facts: Record<string, unknown>) => {
+      a.metrics.inc(hook.replace('.', '_'));
+      if (conf().log_hooks !== false) a.log.info(facts, hook);
+    };
+    // The hooks of EMQX's plugin template: each is logged and counted.
+    a.hook('client.connected', (client) => void logged('client.connected', { clientid: client.clientid }));
+    a.hook('client.disconnected', (client, reason) =>
+      void logged('client.disconnected', { clientid: client.clientid, reason }),
+    );
+    a.hook('client.subscribe', (client, _props, filters) =>
+      void logged('client.subscribe', { clientid: client.clientid, topics: filters.map((f) => f.topic) }),
+    );
+    a.hook('session.subscribed', (client, topic) =>
+      void logged('session.subscribed', { clientid: client.clientid, topic }),
+    );
+    a.hook('client.unsubscribe', (client, _props, filters) =>
+      void logged('client.unsubscribe', { clientid: client.clientid, topics: filters.map((f) => f.topic) }),
+    );
+    a.hook('session.unsubscribed', (client, topic) =>
+      void logged('session.unsubscribed', { clientid: client.clientid, topic }),
+    );
+    a.hook('message.publish', (msg) => void logged('message.publish', { topic: msg.topic }));
+    a.hook('message.delivered', (client, msg) =>
+      void logged('message.delivered', { clientid: client.clientid, topic: msg.topic }),
+    );
+    a.hook('message.acked', (client, msg) =>
+      void logged('message.acked', { clientid: client.clientid, topic: msg.topic }),
+    );
     // Demo authenticator: decides for its own user only, leaves every other client to the chain.
     a.hook(
       'client.authenticate',
@@ -179,10 +201,13 @@ const plugin: HermodPlugin = {
       },
       970,
     );
-    // hermod ctl ${name} cmd arg1 arg2
-    a.ctl('${name}', {
-      usage: ['${name} cmd arg1 arg2   # An example command'],
-      run: (args) => (args[0] === 'cmd' ? \`cmd \${args.slice(1).join(' ')}\` : 'usage: ${name} cmd arg1 arg2'),
+    // hermod ctl cmd arg1 arg2 → ok
+    a.ctl('cmd', {
+      usage: ['cmd arg1 arg2   # cmd demo'],
+      run: (args) => {
+        if (args.length === 2 && args[0] === 'arg1' && args[1] === 'arg2') return 'ok';
+        throw new Error('usage: cmd arg1 arg2');
+      },
     });
   },
   stop() {

@@ -23,6 +23,28 @@ export interface PluginNodeFacts {
   readonly dataDir: string;
   /** The unpacked package directory (NAME-VSN/). */
   readonly pluginDir: string;
+  /** `node.profile`: development-only plugins refuse to start on `prod` unless forced. */
+  readonly profile: 'prod' | 'dev';
+}
+
+/** One installed plugin, as another plugin sees it. */
+export interface PluginSummary {
+  readonly name: string;
+  readonly nameVsn: string;
+  /** The unpacked package directory the node loads the plugin from. */
+  readonly dir: string;
+  readonly running: boolean;
+}
+
+/** What a plugin may do to the other plugins of its node (the reloader's needs). */
+export interface PluginControl {
+  list(): PluginSummary[];
+  /**
+   * Loads NAME's package files again (a fresh module instance, every file of the package re-read) and,
+   * if it was running, stops the old instance and starts the new one. Rejects when the new code fails to
+   * load or start; the plugin is then stopped.
+   */
+  reload(name: string): Promise<void>;
 }
 
 /** An HTTP request to a plugin route (`/api/v5/plugin_api/NAME/…`), already authenticated. */
@@ -91,6 +113,8 @@ export interface PluginApi {
   subscribe(filter: string, handler: (msg: Message) => void): () => void;
   setTimeout(fn: () => void, ms: number): () => void;
   setInterval(fn: () => void, ms: number): () => void;
+  /** The node's installed plugins: list them, reload one from its files. */
+  readonly plugins: PluginControl;
 }
 
 /** What a plugin module exports (as its default export or as named exports). */
@@ -113,6 +137,7 @@ export interface PluginHost {
   readonly authn: AuthnService;
   readonly authz: AuthzService;
   readonly facts: Omit<PluginNodeFacts, 'pluginDir'>;
+  readonly control: PluginControl;
   /** Slow-callback budget in ms, read on every call so a config change applies at once. */
   slowThresholdMs(): number;
 }
@@ -204,6 +229,7 @@ export class PluginScope {
         ),
       setTimeout: (fn: () => void, ms: number) => this.timer(false, fn, ms),
       setInterval: (fn: () => void, ms: number) => this.timer(true, fn, ms),
+      plugins: host.control,
     });
   }
 

@@ -3,7 +3,7 @@
  * `plugins.states` (the start order, also the hook order at equal priority), starts and stops plugins in
  * that order, moves them, changes their config and uninstalls them. Plugins run in the broker's process.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Position, parsePosition, placeAt } from '../config/position.js';
@@ -14,6 +14,7 @@ import { VERSION } from '../version.js';
 import {
   type HermodPlugin,
   matchRoute,
+  type PluginControl,
   type PluginCtlCommand,
   type PluginHost,
   type PluginHttpRequest,
@@ -48,7 +49,7 @@ interface Installed {
 export { type Position, parsePosition };
 
 /** The node parts the manager needs. */
-export interface PluginManagerEnv extends Omit<PluginHost, 'facts' | 'slowThresholdMs'> {
+export interface PluginManagerEnv extends Omit<PluginHost, 'facts' | 'slowThresholdMs' | 'control'> {
   readonly configService: ConfigService;
 }
 
@@ -81,9 +82,27 @@ export class PluginManager {
     return this.config.plugins.states.map((s) => ({ name_vsn: s.name_vsn, enable: s.enable }));
   }
 
+  /** Where reload() copies a package before importing it again (see reload). */
+  private get reloadDir(): string {
+    return resolve(this.config.node.data_dir, 'plugin_reloads');
+  }
+
+  /** What plugins see of the other plugins (PluginApi.plugins). */
+  private readonly control: PluginControl = {
+    list: () =>
+      this.ordered().map((p) => ({
+        name: p.name,
+        nameVsn: p.nameVsn,
+        dir: p.dir,
+        running: p.scope !== undefined,
+      })),
+    reload: (name) => this.reload(name),
+  };
+
   /** Boot: unpacks and loads every package named in plugins.states, then starts the enabled ones in order. */
   async start(): Promise<void> {
     mkdirSync(this.installDir, { recursive: true });
+    rmSync(this.reloadDir, { recursive: true, force: true });
     const shipped = shippedDirOf(this.config.plugins.shipped_dir);
     if (shipped !== undefined)
       await placeShipped(shipped, this.installDir, this.config.plugins.max_unpacked_size);
@@ -314,6 +333,37 @@ export class PluginManager {
     });
   }
 
+  /**
+   * Loads a plugin's package files again and restarts it if it ran. ESM caches modules by URL, so the
+   * package is copied to a new directory first: every file of it, not only the entry, is read afresh.
+   * Each reload keeps the old module instances in memory; it is a development tool.
+   */
+  reload(nameOrVsn: string): Promise<void> {
+    return this.serial(async () => {
+      const p = this.installed.get(nameOrVsn) ?? this.byNameVsn(nameOrVsn);
+      if (p === undefined) throw notFound(nameOrVsn);
+      const copy = join(this.reloadDir, `${p.nameVsn}.${++loadSeq}`);
+      mkdirSync(this.reloadDir, { recursive: true });
+      cpSync(p.dir, copy, { recursive: true });
+      let mod: HermodPlugin;
+      try {
+        mod = await importEntry(copy, readInstalled(this.installDir, p.nameVsn));
+      } catch (err) {
+        rmSync(copy, { recursive: true, force: true });
+        throw err;
+      }
+      for (const old of readdirSync(this.reloadDir))
+        if (old.startsWith(`${p.nameVsn}.`) && join(this.reloadDir, old) !== copy)
+          rmSync(join(this.reloadDir, old), { recursive: true, force: true });
+      const wasRunning = p.scope !== undefined;
+      await this.stopPlugin(p);
+      p.module = mod;
+      p.info = readInstalled(this.installDir, p.nameVsn);
+      if (wasRunning) await this.startPlugin(p.nameVsn);
+      logger.info({ plugin: p.nameVsn }, 'plugin reloaded from its files');
+    });
+  }
+
   /** CLI enable (optionally at a position) / disable. */
   enable(nameVsn: string, enable: boolean, position?: Position): Promise<void> {
     return this.serial(async () => {
@@ -377,7 +427,13 @@ export class PluginManager {
       broker: this.env.broker,
       authn: this.env.authn,
       authz: this.env.authz,
-      facts: { name: this.config.node.name, version: VERSION, dataDir: this.config.node.data_dir },
+      facts: {
+        name: this.config.node.name,
+        version: VERSION,
+        dataDir: this.config.node.data_dir,
+        profile: this.config.node.profile,
+      },
+      control: this.control,
       slowThresholdMs: () => this.config.plugins.slow_hook_threshold,
     };
     const scope = new PluginScope(host, p.name, nameVsn, p.dir, this.readConfig(p), p.stats);

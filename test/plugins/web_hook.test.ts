@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -7,12 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
 import { fixture, readFixture, repoRoot } from '../helpers/fixtures.js';
 import { type ApiClient, adminClient } from '../mgmt/http.js';
+import { packShipped, pluginMetric } from './shipped.js';
 
 const WEB_HOOK = 'web_hook-1.0.0';
 
@@ -57,22 +56,7 @@ async function endpoint(hang = false) {
   };
 }
 
-/** Packs the repo's plugins/ into a temp dir with the script `npm install` runs. */
-async function packShipped(): Promise<string> {
-  const out = mkdtempSync(join(tmpdir(), 'hermod-shipped-'));
-  await promisify(execFile)(process.execPath, [
-    join(repoRoot(), 'scripts', 'pack-plugins.mjs'),
-    '--out',
-    out,
-  ]);
-  return out;
-}
-
-async function metric(api: ApiClient, name: string): Promise<number> {
-  const prom = await api.get('/prometheus/stats');
-  const m = new RegExp(`^hermod_plugin_${name}\\{plugin="web_hook"\\} (\\d+)$`, 'm').exec(prom.text);
-  return m === null ? 0 : Number(m[1]);
-}
+const metric = (api: ApiClient, name: string) => pluginMetric(api, 'web_hook', name);
 
 describe('web_hook: shipped with Hermod, posts EMQX 4.x events', () => {
   let shipped: string;
@@ -213,6 +197,35 @@ describe('web_hook: shipped with Hermod, posts EMQX 4.x events', () => {
     } finally {
       await api.put(`/plugins/${WEB_HOOK}/stop`);
       await ep.close();
+    }
+  });
+
+  it('a config change applies to the running plugin at once: new url, new rules, no restart', async () => {
+    const first = await endpoint();
+    const second = await endpoint();
+    try {
+      const rules = [{ event: 'message.publish', topics: ['live/#'] }];
+      assert.equal((await api.put(`/plugins/${WEB_HOOK}/config`, { url: first.url, rules })).status, 204);
+      assert.equal((await api.put(`/plugins/${WEB_HOOK}/start`)).status, 204);
+      const c = await connectClient(b.port, { clientId: 'wh-live' });
+      await publish(c, 'live/1', 'one', { qos: 1 });
+      await first.find((x) => x.topic === 'live/1', 'live/1 at the first endpoint');
+
+      const moved = { url: second.url, rules: [{ event: 'message.publish', topics: ['moved/#'] }] };
+      assert.equal((await api.put(`/plugins/${WEB_HOOK}/config`, moved)).status, 204);
+      assert.equal((await api.get(`/plugins/${WEB_HOOK}`)).body.running_status[0].status, 'running');
+      await publish(c, 'live/2', 'not posted any more', { qos: 1 });
+      await publish(c, 'moved/1', 'two', { qos: 1 });
+      await second.find((x) => x.topic === 'moved/1', 'moved/1 at the second endpoint');
+      await end(c);
+      assert.deepEqual(
+        [...first.bodies, ...second.bodies].map((x) => x.topic),
+        ['live/1', 'moved/1'],
+      );
+    } finally {
+      await api.put(`/plugins/${WEB_HOOK}/stop`);
+      await first.close();
+      await second.close();
     }
   });
 

@@ -1,4 +1,5 @@
 /** `node { ... }` and `log { ... }`. */
+import { Type } from '@sinclair/typebox';
 import { Bool, ByteSize, Duration, Enum, Int, NamedMap, Section, Str } from './fields.js';
 
 export const NodeSchema = Section(
@@ -11,6 +12,12 @@ export const NodeSchema = Section(
     cookie: Str('hermodsecretcookie', 'Kept for compatibility (no clustering yet).'),
     process_limit: Int(2097152, 'Kept for compatibility.'),
     max_ports: Int(1048576, 'Kept for compatibility.'),
+    profile: Type.Union([Type.Literal('prod'), Type.Literal('dev')], {
+      default: 'prod',
+      description:
+        'prod for production; dev lets development-only plugins (the reloader) start without being forced.',
+      hermod: true,
+    }),
   },
   'This node.',
 );
