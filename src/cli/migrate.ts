@@ -3,7 +3,7 @@
  * and reports what became of each 4.x key. The config is checked against Hermod's schema (authenticators
  * and sources against their providers') before it is written; a config that would not start is an error.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUILT_IN_AUTHN_PROVIDERS as authnProviders } from '../access/authn/providers.js';
@@ -44,7 +44,8 @@ function webHookNameVsn(): string {
 function reportText(lines: ReportLine[], header: string): string {
   const width = Math.max(...lines.map((l) => l.key.length), 10);
   const body = lines.map((l) => {
-    const what = l.target !== undefined ? `-> ${l.target}${l.reason ? ` (${l.reason})` : ''}` : (l.reason ?? '');
+    const what =
+      l.target !== undefined ? `-> ${l.target}${l.reason ? ` (${l.reason})` : ''}` : (l.reason ?? '');
     return `${l.status.padEnd(11)} ${l.key.padEnd(width)}  ${what}  [${l.at}]`;
   });
   const count = (s: string) => lines.filter((l) => l.status === s).length;
@@ -126,11 +127,14 @@ export async function migrate(argv: string[]): Promise<number> {
     process.stderr.write(`hermod migrate: the produced config would not load:\n  ${problems.join('\n  ')}\n`);
     return 1;
   }
+  mkdirSync(outDir, { recursive: true });
   const text = `# Written by hermod migrate emqx4 from ${resolve(dir)}.\n${printHocon(config as Record<string, never>)}`;
   for (const f of result.files) {
     const path = names.get(f.name)!;
     if (existsSync(path) && opts.output === undefined) {
-      process.stderr.write(`hermod migrate: ${path} exists; not overwritten (use --output to choose a directory)\n`);
+      process.stderr.write(
+        `hermod migrate: ${path} exists; not overwritten (use --output to choose a directory)\n`,
+      );
       return 1;
     }
     writeFileSync(path, f.content, { mode: 0o600 });

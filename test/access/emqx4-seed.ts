@@ -95,4 +95,3 @@ export async function seedPostgres(port: number, sql: string): Promise<void> {
     }
   }
 }
-

@@ -13,8 +13,8 @@ import { connectClient, end, publish, subscribe } from '../helpers/clients.js';
 import type { ServerProcess } from '../helpers/servers/common.js';
 import { MY_DATABASE, MY_PASSWORD, MY_USER, startMariadb } from '../helpers/servers/mariadb.js';
 import { PG_DATABASE, PG_PASSWORD, PG_USER, startPostgres } from '../helpers/servers/postgres.js';
-import { loginCode, RC } from './helpers.js';
 import { MYSQL_SEED, PG_SEED, seedPostgres } from './emqx4-seed.js';
+import { loginCode, RC } from './helpers.js';
 import { INJECTIONS } from './sql-suite.js';
 
 const hex = (alg: string, s: string) => createHash(alg).update(s).digest('hex');

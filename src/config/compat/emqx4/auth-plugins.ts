@@ -184,7 +184,9 @@ function ldapPlugin(m: Migration): AuthOutput {
   take(m, a, where, `${p}.pool`, 'pool_size', int);
   take(m, a, where, `${p}.bind_dn`, 'username');
   take(m, a, where, `${p}.bind_password`, 'password');
-  take(m, a, where, `${p}.timeout`, 'query_timeout', (v) => duration(/^\d+$/.test(v.trim()) ? `${v.trim()}s` : v));
+  take(m, a, where, `${p}.timeout`, 'query_timeout', (v) =>
+    duration(/^\d+$/.test(v.trim()) ? `${v.trim()}s` : v),
+  );
   clientSsl(m, p, where, a);
   if (m.has(`${p}.user_dn`)) take(m, a, where, `${p}.user_dn`, 'user_dn');
   else {
@@ -210,9 +212,13 @@ function httpRequest(m: Migration, p: string, req: string, where: string): Obj |
   const r: Obj = {};
   take(m, r, where, urlKey, 'url');
   take(m, r, where, `${p}.${req}.method`, 'method', (v) => v.toLowerCase());
-  take(m, r, where, `${p}.${req}.params`, 'params');
+  // %m (mountpoint) and %r (protocol) are 4.x HTTP-plugin letters the other plugins did not have.
+  take(m, r, where, `${p}.${req}.params`, 'params', (v) =>
+    v.replace(/%m(?![A-Za-z0-9_])/g, '${mountpoint}').replace(/%r(?![A-Za-z0-9_])/g, '${proto_name}'),
+  );
   const headers: Obj = {};
-  for (const k of m.keysUnder(`${p}.${req}.headers.`)) take(m, headers, `${where}.headers`, k, k.slice(`${p}.${req}.headers.`.length));
+  for (const k of m.keysUnder(`${p}.${req}.headers.`))
+    take(m, headers, `${where}.headers`, k, k.slice(`${p}.${req}.headers.`.length));
   if (Object.keys(headers).length > 0) r.headers = headers;
   r.params ??= '';
   return r;
@@ -288,7 +294,8 @@ function jwtPlugin(m: Migration): AuthOutput {
   if (verify !== undefined && bool(verify)) {
     m.carried(`${p}.verify_claims`, `${where}.verify_claims`);
     const claims: Obj = {};
-    for (const k of m.keysUnder(`${p}.verify_claims.`)) take(m, claims, `${where}.verify_claims`, k, k.slice(`${p}.verify_claims.`.length));
+    for (const k of m.keysUnder(`${p}.verify_claims.`))
+      take(m, claims, `${where}.verify_claims`, k, k.slice(`${p}.verify_claims.`.length));
     a.verify_claims = claims;
   } else m.unsupportedAll(`${p}.verify_claims`, 'verify_claims is off');
   take(m, a, where, `${p}.acl_claim_name`, 'acl_claim_name');
@@ -326,7 +333,10 @@ function builtInPlugin(m: Migration, plugin: string): AuthOutput {
   const clients = plugin === 'emqx_auth_username' ? [] : builtInUsers(m, 'client');
   if (users.length > 0 && clients.length > 0)
     for (const k of m.keysUnder('auth.client.'))
-      m.unsupported(k, 'one built-in database per chain: its users are by username here (add client ids as users by hand)');
+      m.unsupported(
+        k,
+        'one built-in database per chain: its users are by username here (add client ids as users by hand)',
+      );
   const chosen = users.length > 0 ? users : clients;
   if (users.length === 0 && clients.length > 0) a.user_id_type = 'clientid';
   if (chosen.length > 0) {

@@ -35,7 +35,13 @@ function unquote(raw: string, file: string, line: number): string {
   for (let i = 1; i < raw.length; i++) {
     const ch = raw[i]!;
     if (ch === '"') {
-      if (raw.slice(i + 1).trim() !== '' && !raw.slice(i + 1).trim().startsWith('#'))
+      if (
+        raw.slice(i + 1).trim() !== '' &&
+        !raw
+          .slice(i + 1)
+          .trim()
+          .startsWith('#')
+      )
         throw new ConfSyntaxError(file, line, 'text after the closing quote');
       return out;
     }
@@ -64,7 +70,8 @@ export function parseConfText(
       continue;
     }
     const eq = trimmed.indexOf('=');
-    if (eq <= 0) throw new ConfSyntaxError(file, i + 1, `expected "key = value", got ${JSON.stringify(trimmed)}`);
+    if (eq <= 0)
+      throw new ConfSyntaxError(file, i + 1, `expected "key = value", got ${JSON.stringify(trimmed)}`);
     const key = trimmed.slice(0, eq).trim();
     if (!KEY.test(key)) throw new ConfSyntaxError(file, i + 1, `bad key ${JSON.stringify(key)}`);
     const raw = trimmed.slice(eq + 1).trim();

@@ -85,7 +85,10 @@ function mapNodeAndLog(m: Migration): void {
     m.map('log.rotation.size', 'log.file.default.rotation_size', bytes);
   }
   m.carried('log.to', to === 'file' ? 'log.file.default' : 'log.console');
-  m.unsupportedAll('log.', 'Hermod logs JSON lines with pino: the formatter, handler and overload settings differ');
+  m.unsupportedAll(
+    'log.',
+    'Hermod logs JSON lines with pino: the formatter, handler and overload settings differ',
+  );
 }
 
 function mapBroker(m: Migration): void {
@@ -108,7 +111,12 @@ function mapMqtt(m: Migration, zone: string): void {
   m.map('mqtt.shared_subscription_strategy', 'mqtt.shared_subscription_strategy');
   const backoff = m.get(`zone.${zone}.keepalive_backoff`) ?? m.get('mqtt.keepalive_backoff');
   for (const key of [`zone.${zone}.keepalive_backoff`, 'mqtt.keepalive_backoff'])
-    m.map(key, 'mqtt.keepalive_multiplier', () => Number(backoff) * 2, 'EMQX 5: the multiplier is twice the backoff');
+    m.map(
+      key,
+      'mqtt.keepalive_multiplier',
+      () => Number(backoff) * 2,
+      'EMQX 5: the multiplier is twice the backoff',
+    );
   m.map(`zone.${zone}.mqueue_priorities`, 'mqtt.mqueue_priorities', (v) => {
     if (v === 'none' || v === '') return 'disabled';
     return Object.fromEntries(
@@ -130,7 +138,10 @@ function mapMqtt(m: Migration, zone: string): void {
   for (const [k, reason] of Object.entries(ZONE_UNSUPPORTED)) m.unsupported(`zone.${zone}.${k}`, reason);
   for (const key of m.keysUnder('zone.'))
     if (!key.startsWith(`zone.${zone}.`) || !key.endsWith('allow_anonymous'))
-      m.unsupported(key, `Hermod has one zone: the settings of zone ${zone} (the public TCP listener's) were carried`);
+      m.unsupported(
+        key,
+        `Hermod has one zone: the settings of zone ${zone} (the public TCP listener's) were carried`,
+      );
 }
 
 function listenerName(name: string): string {
@@ -195,13 +206,17 @@ function mapListeners(m: Migration, zone: string): void {
       const target = `listeners.${type}.${listenerName(name)}`;
       seen.add(`${type}.${listenerName(name)}`);
       m.map(base, `${target}.bind`, bind);
-      for (const [opt, [key, convert]] of Object.entries(LISTENER_KEYS)) m.map(`${base}.${opt}`, `${target}.${key}`, convert);
+      for (const [opt, [key, convert]] of Object.entries(LISTENER_KEYS))
+        m.map(`${base}.${opt}`, `${target}.${key}`, convert);
       for (const f of LISTENER_FILES) m.map(`${base}.${f}`, `${target}.ssl_options.${f}`, (v) => m.path(v));
       const rules = m
         .keysUnder(`${base}.access.`)
         .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
       if (rules.length > 0) {
-        m.set(`${target}.access_rules`, rules.map((k) => m.get(k)!.trim()));
+        m.set(
+          `${target}.access_rules`,
+          rules.map((k) => m.get(k)!.trim()),
+        );
         for (const k of rules) m.carried(k, `${target}.access_rules`);
       }
       const z = m.get(`${base}.zone`);
@@ -270,6 +285,9 @@ export function mapEmqxConf(m: Migration, authPlugins: number): void {
   m.unsupportedAll('sysmon.', 'Erlang VM monitor: Hermod runs on Node.js');
   m.unsupportedAll('os_mon.', 'Erlang VM monitor: Hermod runs on Node.js');
   m.unsupportedAll('vm_mon.', 'Erlang VM monitor: Hermod runs on Node.js');
+  m.map('alarm.actions', 'alarm.actions', list);
+  m.map('alarm.size_limit', 'alarm.size_limit', int);
+  m.map('alarm.validity_period', 'alarm.validity_period', duration);
   m.unsupportedAll('alarm.', 'alarm settings differ: see the alarm section of etc/hermod.conf');
   m.unsupportedAll('plugins.', 'Hermod plugins are TypeScript packages (see docs/plugins.md)');
   m.unsupportedAll('module.', 'this module has no Hermod counterpart');

@@ -11,8 +11,8 @@ import { aclFileSource, mapEmqxConf } from './emqx-conf.js';
 import { type ExtraFile, type JsonObject, Migration, type ReportLine } from './migration.js';
 import { OTHER_PLUGINS, UNSUPPORTED_PLUGINS } from './other-plugins.js';
 
-export type { ExtraFile, ReportLine };
 export { ConfSyntaxError } from './conf-file.js';
+export type { ExtraFile, ReportLine };
 
 export interface MigrateOptions {
   /** The plugins to treat as loaded; default: those of loaded_plugins. */
@@ -40,12 +40,19 @@ function findLoadedPlugins(dir: string): string | undefined {
 }
 
 /** Plugins 4.x loads when there is no loaded_plugins file. */
-const DEFAULT_PLUGINS = ['emqx_management', 'emqx_dashboard', 'emqx_retainer', 'emqx_recon', 'emqx_rule_engine'];
+const DEFAULT_PLUGINS = [
+  'emqx_management',
+  'emqx_dashboard',
+  'emqx_retainer',
+  'emqx_recon',
+  'emqx_rule_engine',
+];
 
 function readAll(dir: string): { entries: ConfEntry[]; pluginFiles: string[] } {
   const entries: ConfEntry[] = [];
   const main = join(dir, 'emqx.conf');
-  if (!existsSync(main)) throw new Error(`${main} not found: give the etc/ directory of an EMQX 3.x/4.x install`);
+  if (!existsSync(main))
+    throw new Error(`${main} not found: give the etc/ directory of an EMQX 3.x/4.x install`);
   entries.push(...readConfFile(main));
   const pluginFiles: string[] = [];
   for (const sub of ['plugins', 'emqx.d'])

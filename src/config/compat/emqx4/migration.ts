@@ -81,7 +81,8 @@ export class Migration {
   /** Records a key as carried by code that set the target itself. */
   carried(key: string, target: string, reason?: string): void {
     const e = this.entries.get(key);
-    if (e !== undefined) this.line(e, key === target ? 'mapped' : 'renamed', { target, ...(reason ? { reason } : {}) });
+    if (e !== undefined)
+      this.line(e, key === target ? 'mapped' : 'renamed', { target, ...(reason ? { reason } : {}) });
   }
 
   unsupported(key: string, reason: string): void {
@@ -103,7 +104,16 @@ export class Migration {
   finish(): void {
     for (const e of [...this.entries.values()])
       this.line(e, 'unsupported', { reason: 'no Hermod equivalent' });
-    this.report.sort((a, b) => a.at.localeCompare(b.at, undefined, { numeric: true }));
+    // emqx.conf first, then the plugin files by name; each in line order.
+    const rank = (l: ReportLine) => {
+      const [file = '', line = '0'] = l.at.split(':');
+      return [file === 'emqx.conf' ? '' : file, Number(line)] as const;
+    };
+    this.report.sort((a, b) => {
+      const [fa, la] = rank(a);
+      const [fb, lb] = rank(b);
+      return fa === fb ? la - lb : fa < fb ? -1 : 1;
+    });
   }
 
   /** Sets a Hermod path in the output config. */
@@ -161,7 +171,8 @@ export function int(v: string): number {
 export function duration(v: string): string {
   const s = v.trim();
   if (/^\d+$/.test(s)) return s === '0' ? '0s' : `${s}ms`;
-  if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/.test(s)) throw new Error(`expected a duration, got ${JSON.stringify(v)}`);
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/.test(s))
+    throw new Error(`expected a duration, got ${JSON.stringify(v)}`);
   return s;
 }
 

@@ -207,8 +207,13 @@ function coap(m: Migration): void {
   m.set(`${g}.connection_required`, false);
   const udp = m.keysUnder('coap.bind.udp.');
   const dtls = m.keysUnder('coap.bind.dtls.');
-  udp.forEach((k, i) => m.map(k, `${g}.listeners.udp.${gwListenerName(k.split('.').pop()!, i)}.bind`, bind));
-  dtls.forEach((k, i) => m.map(k, `${g}.listeners.dtls.${gwListenerName(k.split('.').pop()!, i)}.bind`, bind));
+  for (const [kind, keys] of [
+    ['udp', udp],
+    ['dtls', dtls],
+  ] as const)
+    keys.forEach((k, i) => {
+      m.map(k, `${g}.listeners.${kind}.${gwListenerName(k.split('.').pop()!, i)}.bind`, bind);
+    });
   // 3.x: `coap.server = 5683`.
   if (udp.length === 0) {
     if (m.has('coap.server')) m.map('coap.server', `${g}.listeners.udp.default.bind`, bind);
@@ -283,13 +288,22 @@ export const OTHER_PLUGINS: Readonly<
 
 /** Plugins Hermod has nothing for, with the reason the report gives. */
 export const UNSUPPORTED_PLUGINS: Readonly<Record<string, { prefixes: string[]; reason: string }>> = {
-  emqx_lua_hook: { prefixes: ['lua.hook.'], reason: 'Lua hook scripts: port them to a Hermod plugin (TypeScript)' },
+  emqx_lua_hook: {
+    prefixes: ['lua.hook.'],
+    reason: 'Lua hook scripts: port them to a Hermod plugin (TypeScript)',
+  },
   emqx_rule_engine: { prefixes: ['rule_engine.'], reason: 'no rule engine yet' },
   emqx_bridge_mqtt: { prefixes: ['bridge.'], reason: 'no MQTT bridge yet' },
   emqx_recon: { prefixes: ['recon.'], reason: 'Erlang VM tool: Hermod runs on Node.js' },
   emqx_reloader: { prefixes: ['reloader.'], reason: 'Erlang VM tool: Hermod runs on Node.js' },
   emqx_telemetry: { prefixes: ['telemetry.'], reason: 'Hermod sends no telemetry' },
-  emqx_prometheus: { prefixes: ['prometheus.'], reason: 'Prometheus push is not implemented: scrape /api/v5/prometheus/stats' },
+  emqx_prometheus: {
+    prefixes: ['prometheus.'],
+    reason: 'Prometheus push is not implemented: scrape /api/v5/prometheus/stats',
+  },
   emqx_psk_file: { prefixes: ['psk.'], reason: 'TLS-PSK is not implemented' },
-  emqx_exproto: { prefixes: ['exproto.'], reason: "4.x ExProto's config form: write gateway.exproto by hand" },
+  emqx_exproto: {
+    prefixes: ['exproto.'],
+    reason: "4.x ExProto's config form: write gateway.exproto by hand",
+  },
 };
