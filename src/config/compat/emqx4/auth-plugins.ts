@@ -70,6 +70,34 @@ function clientSsl(m: Migration, p: string, where: string, obj: Obj): void {
   if (Object.keys(ssl).length > 0) obj.ssl = ssl;
 }
 
+/**
+ * A plugin of three queries (SQL) or commands (Redis): authentication with its password hash, the
+ * superuser lookup, and the ACL query that becomes a source with the same connection.
+ */
+function queryPlugin(
+  m: Migration,
+  backend: string,
+  p: string,
+  conn: Obj,
+  keys: { auth: string; field: string; super: string; acl: string },
+): AuthOutput {
+  const out: AuthOutput = {};
+  const where = `authentication[${backend}]`;
+  if (m.has(`${p}.${keys.auth}`)) {
+    const a: Obj = { mechanism: 'password_based', backend, ...conn };
+    take(m, a, where, `${p}.${keys.auth}`, keys.field);
+    take(m, a, where, `${p}.password_hash`, 'password_hash_algorithm');
+    take(m, a, where, `${p}.${keys.super}`, keys.super);
+    out.authenticator = a;
+  }
+  if (m.has(`${p}.${keys.acl}`)) {
+    const s: Obj = { type: backend, ...conn };
+    take(m, s, `authorization.sources[${backend}]`, `${p}.${keys.acl}`, keys.field);
+    out.source = s;
+  }
+  return out;
+}
+
 function sqlPlugin(m: Migration, backend: 'mysql' | 'postgresql', p: string): AuthOutput {
   const where = `authentication[${backend}]`;
   const conn: Obj = {};
@@ -81,20 +109,12 @@ function sqlPlugin(m: Migration, backend: 'mysql' | 'postgresql', p: string): Au
   take(m, conn, where, `${p}.query_timeout`, 'query_timeout', duration);
   clientSsl(m, p, where, conn);
   m.unsupported(`${p}.encoding`, 'the connection is always UTF-8');
-  const out: AuthOutput = {};
-  if (m.has(`${p}.auth_query`)) {
-    const a: Obj = { mechanism: 'password_based', backend, ...conn };
-    take(m, a, where, `${p}.auth_query`, 'query');
-    take(m, a, where, `${p}.password_hash`, 'password_hash_algorithm');
-    take(m, a, where, `${p}.super_query`, 'super_query');
-    out.authenticator = a;
-  }
-  if (m.has(`${p}.acl_query`)) {
-    const s: Obj = { type: backend, ...conn };
-    take(m, s, `authorization.sources[${backend}]`, `${p}.acl_query`, 'query');
-    out.source = s;
-  }
-  return out;
+  return queryPlugin(m, backend, p, conn, {
+    auth: 'auth_query',
+    field: 'query',
+    super: 'super_query',
+    acl: 'acl_query',
+  });
 }
 
 function redisPlugin(m: Migration): AuthOutput {
@@ -110,20 +130,12 @@ function redisPlugin(m: Migration): AuthOutput {
   take(m, conn, where, `${p}.password`, 'password');
   take(m, conn, where, `${p}.query_timeout`, 'command_timeout', duration);
   clientSsl(m, p, where, conn);
-  const out: AuthOutput = {};
-  if (m.has(`${p}.auth_cmd`)) {
-    const a: Obj = { mechanism: 'password_based', backend: 'redis', ...conn };
-    take(m, a, where, `${p}.auth_cmd`, 'cmd');
-    take(m, a, where, `${p}.password_hash`, 'password_hash_algorithm');
-    take(m, a, where, `${p}.super_cmd`, 'super_cmd');
-    out.authenticator = a;
-  }
-  if (m.has(`${p}.acl_cmd`)) {
-    const s: Obj = { type: 'redis', ...conn };
-    take(m, s, 'authorization.sources[redis]', `${p}.acl_cmd`, 'cmd');
-    out.source = s;
-  }
-  return out;
+  return queryPlugin(m, 'redis', p, conn, {
+    auth: 'auth_cmd',
+    field: 'cmd',
+    super: 'super_cmd',
+    acl: 'acl_cmd',
+  });
 }
 
 function mongoPlugin(m: Migration): AuthOutput {
