@@ -125,4 +125,26 @@ describe('auto_subscribe: configured topics and Redis mqtt_subs hashes', () => {
       sub.kill();
     }
   });
+
+  it('GET / PUT /api/v5/mqtt/auto_subscribe reads and replaces the topics live; a bad topic is a 400', async () => {
+    const before = await api.get('/mqtt/auto_subscribe');
+    assert.equal(before.status, 200);
+    assert.deepEqual(
+      (before.body as Sub[]).map((t) => t.topic),
+      ['dev/${clientid}/cmd', 'user/%u/inbox', 'from/${host}'],
+    );
+    const put = await api.put('/mqtt/auto_subscribe', [{ topic: 'fleet/${clientid}', qos: 1 }]);
+    assert.equal(put.status, 200);
+    assert.deepEqual(put.body, [{ topic: 'fleet/${clientid}', qos: 1, rh: 0, rap: 0, nl: 0 }]);
+    const c = await connectClient(b.port, { clientId: 'as-live' });
+    assert.deepEqual(
+      (await subsOf('as-live', 1)).map((s) => s.topic),
+      ['fleet/as-live'],
+    );
+    await end(c);
+    const bad = await api.put('/mqtt/auto_subscribe', [{ topic: 'a/#/b' }]);
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message, /invalid topic a\/#\/b/);
+    assert.deepEqual((await api.get('/mqtt/auto_subscribe')).body, put.body);
+  });
 });
