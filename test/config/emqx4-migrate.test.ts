@@ -4,7 +4,7 @@
  * parses or fails with ConfSyntaxError naming the line; loaded_plugins never throws.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -16,6 +16,7 @@ import {
 } from '../../src/config/compat/emqx4/conf-file.js';
 import { migrateEmqx4 } from '../../src/config/compat/emqx4/index.js';
 import { resolveConfig } from '../../src/config/resolve.js';
+import { writeEmqx4Etc } from '../cli/emqx4-etc.js';
 import { params } from '../fuzz/fuzz.js';
 
 const OPTS = { gateways: ['stomp', 'mqttsn', 'coap'], webHookNameVsn: 'web_hook-1.0.0' };
@@ -193,5 +194,89 @@ retainer.expiry_interval = 0
     assert.equal(line('lwm2m.port')?.status, 'unsupported');
     assert.match(line('lwm2m.port')?.reason ?? '', /no lwm2m gateway/);
     assert.equal(r.config.authentication, undefined);
+  });
+
+  it('maps an SSL listener: certificate paths under etc/, TLS versions as a list', () => {
+    const etc = tree(
+      'd',
+      `listener.ssl.external = 8883
+listener.ssl.external.keyfile = etc/certs/key.pem
+listener.ssl.external.certfile = {{ platform_etc_dir }}/certs/cert.pem
+listener.ssl.external.cacertfile = /abs/cacert.pem
+listener.ssl.external.verify = verify_peer
+listener.ssl.external.fail_if_no_peer_cert = true
+listener.ssl.external.tls_versions = tlsv1.3,tlsv1.2
+listener.ssl.external.handshake_timeout = 15s
+listener.ssl.external.dhfile = etc/certs/dh-params.pem
+`,
+      {},
+      '',
+    );
+    const r = migrateEmqx4(etc, OPTS);
+    // biome-ignore lint/suspicious/noExplicitAny: the test reads fields of the produced config directly
+    const cfg = r.config as any;
+    const ssl = cfg.listeners.ssl.default;
+    assert.equal(ssl.bind, '0.0.0.0:8883');
+    assert.deepEqual(ssl.ssl_options, {
+      keyfile: join(etc, 'certs/key.pem'),
+      certfile: join(etc, 'certs/cert.pem'),
+      cacertfile: '/abs/cacert.pem',
+      verify: 'verify_peer',
+      fail_if_no_peer_cert: true,
+      versions: ['tlsv1.3', 'tlsv1.2'],
+      handshake_timeout: '15s',
+    });
+    assert.equal(r.report.find((l) => l.key === 'listener.ssl.external.dhfile')?.status, 'unsupported');
+    assert.equal(cfg.listeners.tcp.default.enable, false, "Hermod's own tcp listener is off");
+    assert.equal(resolveConfig(r.config).ok, true);
+  });
+
+  it('never throws on any value of any 4.4 key: a bad value is reported unsupported', () => {
+    const base = join(root, 'fuzz-base');
+    const etc = writeEmqx4Etc(
+      base,
+      { tcp: 1, tcpInternal: 2, ws: 3, dashboard: 4, stomp: 5, mqttsn: 6, mysql: 7, pgsql: 8, http: 9 },
+      { my: { user: 'u', password: 'p', database: 'd' }, pg: { user: 'u', password: 'p', database: 'd' } },
+    );
+    const files = [
+      join(etc, 'emqx.conf'),
+      ...readdirSync(join(etc, 'plugins')).map((f) => join(etc, 'plugins', f)),
+    ];
+    const originals = new Map(files.map((f) => [f, readFileSync(f, 'utf8')]));
+    const value = fc.string({ maxLength: 20 }).map((v) => v.replace(/[\r\n"\\]/g, ''));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(), value), { minLength: 1, maxLength: 8 }), (edits) => {
+        for (const [file, text] of originals) {
+          const lines = text.split('\n');
+          for (const [i, v] of edits) {
+            const n = i % lines.length;
+            const eq = lines[n]!.indexOf('=');
+            if (eq > 0) lines[n] = `${lines[n]!.slice(0, eq)}= "${v}"`;
+          }
+          writeFileSync(file, lines.join('\n'));
+        }
+        const r = migrateEmqx4(etc, {
+          ...OPTS,
+          plugins: [
+            'emqx_auth_mysql',
+            'emqx_auth_pgsql',
+            'emqx_auth_http',
+            'emqx_auth_ldap',
+            'emqx_auth_mongo',
+            'emqx_auth_redis',
+            'emqx_auth_jwt',
+            'emqx_auth_mnesia',
+            'emqx_web_hook',
+            'emqx_exhook',
+            'emqx_stomp',
+            'emqx_sn',
+            'emqx_retainer',
+            'emqx_dashboard',
+          ],
+        });
+        assert.ok(r.report.length > 0);
+      }),
+      params(60),
+    );
   });
 });

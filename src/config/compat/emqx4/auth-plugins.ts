@@ -160,8 +160,7 @@ function mongoPlugin(m: Migration): AuthOutput {
   take(m, a, where, `${p}.auth_query.password_hash`, 'password_hash_algorithm');
   take(m, a, where, `${p}.auth_query.selector`, 'selector');
   if (a.collection !== undefined) out.authenticator = a;
-  const superOn = m.get(`${p}.super_query`);
-  if (superOn === undefined || bool(superOn)) {
+  if (m.read(`${p}.super_query`, bool) !== false) {
     m.carried(`${p}.super_query`, `${where}.is_superuser_field`);
     take(m, a, where, `${p}.super_query.super_field`, 'super_field');
     for (const k of ['collection', 'selector'])
@@ -169,8 +168,7 @@ function mongoPlugin(m: Migration): AuthOutput {
         m.carried(`${p}.super_query.${k}`, `${where}.${k}`);
       else m.unsupported(`${p}.super_query.${k}`, 'the superuser flag is read from the user document itself');
   } else m.unsupportedAll(`${p}.super_query`, 'super_query is off');
-  const aclOn = m.get(`${p}.acl_query`);
-  if (aclOn === undefined || bool(aclOn)) {
+  if (m.read(`${p}.acl_query`, bool) !== false) {
     m.carried(`${p}.acl_query`, 'authorization.sources[mongodb]');
     const s: Obj = { type: 'mongodb', ...conn };
     take(m, s, 'authorization.sources[mongodb]', `${p}.acl_query.collection`, 'collection');
@@ -302,8 +300,7 @@ function jwtPlugin(m: Migration): AuthOutput {
     take(m, a, where, `${p}.secret`, 'secret');
   }
   m.unsupported(`${p}.signature_format`, 'signatures are read in the JWS (raw) form');
-  const verify = m.get(`${p}.verify_claims`);
-  if (verify !== undefined && bool(verify)) {
+  if (m.read(`${p}.verify_claims`, bool) === true) {
     m.carried(`${p}.verify_claims`, `${where}.verify_claims`);
     const claims: Obj = {};
     for (const k of m.keysUnder(`${p}.verify_claims.`))

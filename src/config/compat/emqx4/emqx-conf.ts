@@ -114,7 +114,12 @@ function mapMqtt(m: Migration, zone: string): void {
     m.map(
       key,
       'mqtt.keepalive_multiplier',
-      () => Number(backoff) * 2,
+      () => {
+        const n = Number(backoff);
+        if (!Number.isFinite(n) || n <= 0)
+          throw new Error(`expected a number, got ${JSON.stringify(backoff)}`);
+        return Math.max(1, n * 2);
+      },
       'EMQX 5: the multiplier is twice the backoff',
     );
   m.map(`zone.${zone}.mqueue_priorities`, 'mqtt.mqueue_priorities', (v) => {
@@ -128,8 +133,7 @@ function mapMqtt(m: Migration, zone: string): void {
   });
   m.map(`zone.${zone}.enable_flapping_detect`, 'flapping_detect.enable', bool);
   m.map(`zone.${zone}.acl_deny_action`, 'authorization.deny_action');
-  const enableAcl = m.get(`zone.${zone}.enable_acl`);
-  if (enableAcl !== undefined && bool(enableAcl)) m.carried(`zone.${zone}.enable_acl`, 'authorization');
+  if (m.read(`zone.${zone}.enable_acl`, bool) === true) m.carried(`zone.${zone}.enable_acl`, 'authorization');
   else
     m.unsupported(
       `zone.${zone}.enable_acl`,
@@ -234,7 +238,7 @@ function mapListeners(m: Migration, zone: string): void {
 function mapAccess(m: Migration, authPlugins: number, zone: string): void {
   const keys = ['allow_anonymous', `zone.${zone}.allow_anonymous`].filter((k) => m.has(k));
   // The zone's setting overrides the global one in 4.x.
-  const anon = keys.length === 0 ? undefined : bool(m.get(keys[keys.length - 1]!)!);
+  const anon = keys.length === 0 ? undefined : m.read(keys[keys.length - 1]!, bool);
   for (const key of keys) {
     if (anon === undefined) break;
     if (authPlugins === 0 && !anon) {
@@ -255,9 +259,10 @@ function mapAccess(m: Migration, authPlugins: number, zone: string): void {
   m.map('acl_cache_ttl', 'authorization.cache.ttl', duration);
   m.map('flapping_detect_policy', 'flapping_detect.max_count', (v) => {
     const [count, window, ban] = list(v);
-    m.set('flapping_detect.window_time', duration(window ?? ''));
-    m.set('flapping_detect.ban_time', duration(ban ?? ''));
-    return int(count ?? '');
+    const parsed = { max: int(count ?? ''), window: duration(window ?? ''), ban: duration(ban ?? '') };
+    m.set('flapping_detect.window_time', parsed.window);
+    m.set('flapping_detect.ban_time', parsed.ban);
+    return parsed.max;
   });
 }
 

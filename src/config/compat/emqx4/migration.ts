@@ -54,6 +54,21 @@ export class Migration {
     return this.entries.get(key)?.value;
   }
 
+  /**
+   * The value of a 4.x key, converted; undefined when it is not set, or when it cannot be converted (then it
+   * is reported unsupported with the reason, and consumed).
+   */
+  read<T>(key: string, convert: (v: string) => T): T | undefined {
+    const v = this.get(key);
+    if (v === undefined) return undefined;
+    try {
+      return convert(v);
+    } catch (err) {
+      this.unsupported(key, `value not understood: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
   has(key: string): boolean {
     return this.entries.has(key);
   }

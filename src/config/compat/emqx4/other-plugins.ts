@@ -44,8 +44,9 @@ function management(m: Migration): void {
 function exhook(m: Migration): void {
   const shared: Obj = {};
   const put = (key: string, field: string, convert: (v: string) => unknown) => {
-    if (!m.has(key)) return;
-    shared[field] = convert(m.get(key)!);
+    const v = m.read(key, convert);
+    if (v === undefined) return;
+    shared[field] = v;
     m.carried(key, `exhook.servers[*].${field}`);
   };
   put('exhook.request_timeout', 'request_timeout', duration);
@@ -104,8 +105,9 @@ function webHook(m: Migration, nameVsn: string): void {
       cfg.encoding_of_payload_field = m.get(key) === 'base64' ? 'base64' : 'plain';
       m.carried(key, `${target}: encoding_of_payload_field`);
     }
-  if (m.has('web.hook.pool_size')) {
-    cfg.pool_size = int(m.get('web.hook.pool_size')!);
+  const pool = m.read('web.hook.pool_size', int);
+  if (pool !== undefined) {
+    cfg.pool_size = pool;
     m.carried('web.hook.pool_size', `${target}: pool_size`);
   }
   const ssl: Obj = {};
@@ -114,8 +116,9 @@ function webHook(m: Migration, nameVsn: string): void {
       ssl[f] = m.path(m.get(`web.hook.ssl.${f}`)!);
       m.carried(`web.hook.ssl.${f}`, `${target}: ssl.${f}`);
     }
-  if (m.has('web.hook.ssl.verify')) {
-    ssl.verify = bool(m.get('web.hook.ssl.verify')!) ? 'verify_peer' : 'verify_none';
+  const verify = m.read('web.hook.ssl.verify', bool);
+  if (verify !== undefined) {
+    ssl.verify = verify ? 'verify_peer' : 'verify_none';
     m.carried('web.hook.ssl.verify', `${target}: ssl.verify`);
   }
   if (Object.keys(ssl).length > 0) cfg.ssl = ssl;
@@ -163,8 +166,7 @@ function stomp(m: Migration): void {
   m.map('stomp.frame.max_headers', `${g}.frame.max_headers`, int);
   m.map('stomp.frame.max_header_length', `${g}.frame.max_headers_length`, int);
   m.map('stomp.frame.max_body_length', `${g}.frame.max_body_length`, int);
-  const anon = m.get('stomp.allow_anonymous');
-  if (anon === undefined || bool(anon)) {
+  if (m.read('stomp.allow_anonymous', bool) !== false) {
     m.carried('stomp.allow_anonymous', g, 'no gateway authenticator: every STOMP client is let in');
     m.unsupportedAll('stomp.default_user', 'allow_anonymous is on: the default user is not checked');
   } else
@@ -260,11 +262,12 @@ function subscriptionModule(m: Migration): void {
     if (!m.has(`${p}.topic`)) continue;
     const t: Obj = { topic: m.get(`${p}.topic`) };
     m.carried(`${p}.topic`, 'auto_subscribe.topics');
-    for (const o of ['qos', 'nl', 'rap', 'rh'])
-      if (m.has(`${p}.${o}`)) {
-        t[o] = int(m.get(`${p}.${o}`)!);
-        m.carried(`${p}.${o}`, `auto_subscribe.topics.${o}`);
-      }
+    for (const o of ['qos', 'nl', 'rap', 'rh']) {
+      const v = m.read(`${p}.${o}`, int);
+      if (v === undefined) continue;
+      t[o] = v;
+      m.carried(`${p}.${o}`, `auto_subscribe.topics.${o}`);
+    }
     topics.push(t);
   }
   if (topics.length > 0) m.set('auto_subscribe.topics', topics);
