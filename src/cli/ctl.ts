@@ -95,7 +95,7 @@ const BUILT_IN = '/authentication/password_based:built_in_database';
  * one id type, where 4.x kept a username table and a client id table side by side.
  */
 function builtInUsers(name: string, id: string, idType?: 'username' | 'clientid'): Command {
-  const pad = (t: string) => `${name} ${t}`.padEnd(36);
+  const pad = (t: string) => `${name} ${t}`.padEnd(40);
   return {
     usage: [
       `${pad('list')}# List the ${id === 'ClientId' ? 'client ids' : 'users'} of the built-in database`,

@@ -193,7 +193,7 @@ describe('hermod migrate emqx4', () => {
     });
     node.stdout!.on('data', (d) => (nodeOut += d));
     node.stderr!.on('data', (d) => (nodeOut += d));
-    await waitForPort(ports.tcp, 30_000, node).catch((err: Error) => {
+    await waitForPort(ports.tcp, 90_000, node).catch((err: Error) => {
       throw new Error(`${err.message}\n${nodeOut}`);
     });
 

@@ -70,6 +70,18 @@ function clientSsl(m: Migration, p: string, where: string, obj: Obj): void {
   if (Object.keys(ssl).length > 0) obj.ssl = ssl;
 }
 
+type KeySpec = [key: string, field: string, convert?: (v: string) => unknown];
+
+/** A plugin's connection keys (`<p>.<key>` → field, converted) and its TLS options. */
+function connection(m: Migration, p: string, where: string, spec: readonly KeySpec[]): Obj {
+  const conn: Obj = {};
+  for (const [key, field, convert] of spec) take(m, conn, where, `${p}.${key}`, field, convert);
+  clientSsl(m, p, where, conn);
+  return conn;
+}
+
+const asServer = (v: string) => server(v, undefined);
+
 /**
  * A plugin of three queries (SQL) or commands (Redis): authentication with its password hash, the
  * superuser lookup, and the ACL query that becomes a source with the same connection.
@@ -99,15 +111,14 @@ function queryPlugin(
 }
 
 function sqlPlugin(m: Migration, backend: 'mysql' | 'postgresql', p: string): AuthOutput {
-  const where = `authentication[${backend}]`;
-  const conn: Obj = {};
-  take(m, conn, where, `${p}.server`, 'server', (v) => server(v, undefined));
-  take(m, conn, where, `${p}.pool`, 'pool_size', int);
-  take(m, conn, where, `${p}.username`, 'username');
-  take(m, conn, where, `${p}.password`, 'password');
-  take(m, conn, where, `${p}.database`, 'database');
-  take(m, conn, where, `${p}.query_timeout`, 'query_timeout', duration);
-  clientSsl(m, p, where, conn);
+  const conn = connection(m, p, `authentication[${backend}]`, [
+    ['server', 'server', asServer],
+    ['pool', 'pool_size', int],
+    ['username', 'username'],
+    ['password', 'password'],
+    ['database', 'database'],
+    ['query_timeout', 'query_timeout', duration],
+  ]);
   m.unsupported(`${p}.encoding`, 'the connection is always UTF-8');
   return queryPlugin(m, backend, p, conn, {
     auth: 'auth_query',
@@ -119,17 +130,16 @@ function sqlPlugin(m: Migration, backend: 'mysql' | 'postgresql', p: string): Au
 
 function redisPlugin(m: Migration): AuthOutput {
   const p = 'auth.redis';
-  const where = 'authentication[redis]';
-  const conn: Obj = {};
-  const type = m.get(`${p}.type`) ?? 'single';
-  take(m, conn, where, `${p}.type`, 'redis_type');
-  take(m, conn, where, `${p}.server`, type === 'single' ? 'server' : 'servers', (v) => server(v, undefined));
-  take(m, conn, where, `${p}.sentinel`, 'sentinel');
-  take(m, conn, where, `${p}.pool`, 'pool_size', int);
-  take(m, conn, where, `${p}.database`, 'database', int);
-  take(m, conn, where, `${p}.password`, 'password');
-  take(m, conn, where, `${p}.query_timeout`, 'command_timeout', duration);
-  clientSsl(m, p, where, conn);
+  const single = (m.get(`${p}.type`) ?? 'single') === 'single';
+  const conn = connection(m, p, 'authentication[redis]', [
+    ['type', 'redis_type'],
+    ['server', single ? 'server' : 'servers', asServer],
+    ['sentinel', 'sentinel'],
+    ['pool', 'pool_size', int],
+    ['database', 'database', int],
+    ['password', 'password'],
+    ['query_timeout', 'command_timeout', duration],
+  ]);
   return queryPlugin(m, 'redis', p, conn, {
     auth: 'auth_cmd',
     field: 'cmd',
@@ -141,18 +151,18 @@ function redisPlugin(m: Migration): AuthOutput {
 function mongoPlugin(m: Migration): AuthOutput {
   const p = 'auth.mongo';
   const where = 'authentication[mongodb]';
-  const conn: Obj = {};
-  take(m, conn, where, `${p}.type`, 'mongo_type', (v) => (v === 'unknown' ? 'single' : v));
-  take(m, conn, where, `${p}.server`, 'server', (v) => server(v, undefined));
-  take(m, conn, where, `${p}.pool`, 'pool_size', int);
-  take(m, conn, where, `${p}.username`, 'username');
-  take(m, conn, where, `${p}.login`, 'username');
-  take(m, conn, where, `${p}.password`, 'password');
-  take(m, conn, where, `${p}.auth_source`, 'auth_source');
-  take(m, conn, where, `${p}.database`, 'database');
-  take(m, conn, where, `${p}.query_timeout`, 'query_timeout', duration);
-  take(m, conn, where, `${p}.w_mode`, 'w_mode');
-  clientSsl(m, p, where, conn);
+  const conn = connection(m, p, where, [
+    ['type', 'mongo_type', (v) => (v === 'unknown' ? 'single' : v)],
+    ['server', 'server', asServer],
+    ['pool', 'pool_size', int],
+    ['username', 'username'],
+    ['login', 'username'],
+    ['password', 'password'],
+    ['auth_source', 'auth_source'],
+    ['database', 'database'],
+    ['query_timeout', 'query_timeout', duration],
+    ['w_mode', 'w_mode'],
+  ]);
   const out: AuthOutput = {};
   const a: Obj = { mechanism: 'password_based', backend: 'mongodb', ...conn };
   take(m, a, where, `${p}.auth_query.collection`, 'collection');
