@@ -147,4 +147,22 @@ describe('auto_subscribe: configured topics and Redis mqtt_subs hashes', () => {
     assert.match(bad.body.message, /invalid topic a\/#\/b/);
     assert.deepEqual((await api.get('/mqtt/auto_subscribe')).body, put.body);
   });
+
+  it('refuses a bad Redis command, and a Redis that is down costs a client only its Redis topics', async () => {
+    const bad = await api.put('/configs/auto_subscribe', {
+      topics: [],
+      redis: { server: `127.0.0.1:${redis.port}`, cmd: 'GET mqtt_subs:%u' },
+    });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message, /unsupported redis command "GET"; use HGETALL/);
+    await redis.kill();
+    const c = await connectClient(b.port, { clientId: 'as-down', username: 'alice' });
+    assert.deepEqual(
+      (await subsOf('as-down', 1)).map((s) => s.topic),
+      ['fleet/as-down'],
+    );
+    assert.ok(c.connected);
+    await end(c);
+    redis = await redis.restart();
+  });
 });
