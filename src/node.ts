@@ -26,6 +26,7 @@ import { type Management, startManagement } from './mgmt/server.js';
 import type { MqttHost } from './mqtt/host.js';
 import { type Component, Lifecycle, named } from './node/component.js';
 import {
+  AutoSubscribeComponent,
   BansComponent,
   DurabilityComponent,
   FlappingComponent,
@@ -138,6 +139,7 @@ export class HermodNode {
       new SessionsComponent(this.broker, this.configService, this.store, durability),
       this.sysPart,
       named('access', { start: () => startAccess(this), stop: () => stopAccess(this) }),
+      new AutoSubscribeComponent(this.broker, this.configService),
       named('exhook', this.exhook),
       this.plugins,
       named('gateways', this.gateways),

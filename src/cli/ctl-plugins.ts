@@ -1,5 +1,5 @@
 /**
- * `hermod ctl plugins …` (EMQX's verbs, with its JSON outputs) plus the older `load | unload | list NAME`,
+ * `hermod ctl plugins …` (EMQX's verbs, with its JSON outputs) plus 4.x's `load | unload | reload | list NAME`,
  * and the commands plugins add to `hermod ctl`. Each verb is one call to the node's REST API.
  */
 import type { NodeApi } from './node-api.js';
@@ -25,6 +25,7 @@ export const PLUGINS_USAGE = [
   'plugins enable <Name-Vsn> [Position]   # Enable auto-boot at front | rear | before <Other-Vsn> | after <Other-Vsn>',
   'plugins load <Name>                    # Start and enable a plugin',
   'plugins unload <Name>                  # Stop and disable a plugin',
+  'plugins reload <Name>                  # Restart a plugin (EMQX 4.x: unload, then load)',
 ];
 
 const enc = encodeURIComponent;
@@ -73,12 +74,15 @@ export async function pluginsCommand(api: NodeApi, args: string[], print: Print)
     );
     return true;
   }
-  if ((verb === 'load' || verb === 'unload') && rest.length === 0) {
+  // EMQX 4.x's verbs, by plugin name (the installed version is found).
+  if ((verb === 'load' || verb === 'unload' || verb === 'reload') && rest.length === 0) {
     const rows = (await api.call('GET', '/plugins')).body as Row[];
     const row = rows.find((r) => r.name === id || `${r.name}-${r.rel_vsn}` === id);
     const nameVsn = row === undefined ? id : `${row.name}-${row.rel_vsn}`;
     await action(nameVsn, () =>
-      api.call('PUT', `/plugins/${enc(nameVsn)}/${verb === 'load' ? 'start' : 'stop'}`),
+      verb === 'reload'
+        ? api.call('POST', `/plugins/${enc(nameVsn)}/ctl/restart`, {})
+        : api.call('PUT', `/plugins/${enc(nameVsn)}/${verb === 'load' ? 'start' : 'stop'}`),
     );
     return true;
   }

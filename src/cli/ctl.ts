@@ -87,6 +87,72 @@ function at(obj: unknown, path: string[]): unknown {
   return cur;
 }
 
+const BUILT_IN = '/authentication/password_based:built_in_database';
+
+/**
+ * `<name> list|add|update|passwd|del` on the built-in database authenticator (EMQX 3.x/4.x's user and client
+ * id tables). With `idType`, the authenticator must identify users that way: Hermod's built-in database has
+ * one id type, where 4.x kept a username table and a client id table side by side.
+ */
+function builtInUsers(name: string, id: string, idType?: 'username' | 'clientid'): Command {
+  const pad = (t: string) => `${name} ${t}`.padEnd(40);
+  return {
+    usage: [
+      `${pad('list')}# List the ${id === 'ClientId' ? 'client ids' : 'users'} of the built-in database`,
+      `${pad(`add <${id}> <Password>`)}# Add one`,
+      `${pad(`update <${id}> <Password>`)}# Change its password (also: passwd)`,
+      `${pad(`del <${id}>`)}# Delete one`,
+    ],
+    async run(api, args, io) {
+      const [sub, user, pwd] = args;
+      const arity: Record<string, number> = { list: 1, add: 3, update: 3, passwd: 3, del: 2 };
+      if (sub === undefined || arity[sub] !== args.length) throw new UsageError();
+      if (idType !== undefined) {
+        const cfg = (await api.call('GET', BUILT_IN)).body as Row;
+        const actual = cfg.user_id_type ?? 'username';
+        if (actual !== idType)
+          throw new NodeApiError(
+            `the built-in database identifies clients by ${actual}, not ${idType}: use hermod ctl ${actual === 'clientid' ? 'clientid' : 'user'}`,
+            400,
+            'BAD_REQUEST',
+          );
+      }
+      const base = `${BUILT_IN}/users`;
+      if (sub === 'list') {
+        const names = (await api.all(base)).map((u) => String(u.user_id));
+        io.print(names, names);
+        return;
+      }
+      if (sub === 'add') await api.call('POST', base, { user_id: user, password: pwd });
+      else if (sub === 'del') await api.call('DELETE', `${base}/${enc(user!)}`);
+      else await api.call('PUT', `${base}/${enc(user!)}`, { password: pwd });
+      io.print('ok', { result: 'ok' });
+    },
+  };
+}
+
+/** `topics` and 4.x's `routes`: the route table (topic → node). */
+function routeTable(name: string, what: string): Command {
+  return {
+    usage: [
+      `${`${name} list`.padEnd(31)}# List all ${what}`,
+      `${`${name} show <Topic>`.padEnd(31)}# Show a ${what.replace(/s$/, '')}`,
+    ],
+    async run(api, args, io) {
+      const [sub, topic] = args;
+      let rows: Row[];
+      if (sub === 'list') {
+        need(args, 1);
+        rows = await api.all('/topics');
+      } else if (sub === 'show' && topic !== undefined) {
+        need(args, 2);
+        rows = (await api.call('GET', `/topics/${enc(topic)}`)).body as Row[];
+      } else throw new UsageError();
+      io.print(rows.length === 0 ? `No ${what}.` : rows.map((r) => `${r.topic} -> ${r.node}`), rows);
+    },
+  };
+}
+
 const COMMANDS: Record<string, Command> = {
   status: {
     usage: ['status                         # Show broker status'],
@@ -143,24 +209,9 @@ const COMMANDS: Record<string, Command> = {
       } else throw new UsageError();
     },
   },
-  topics: {
-    usage: [
-      'topics list                    # List all topics',
-      'topics show <Topic>            # Show a topic',
-    ],
-    async run(api, args, io) {
-      const [sub, topic] = args;
-      let rows: Row[];
-      if (sub === 'list') {
-        need(args, 1);
-        rows = await api.all('/topics');
-      } else if (sub === 'show' && topic !== undefined) {
-        need(args, 2);
-        rows = (await api.call('GET', `/topics/${enc(topic)}`)).body as Row[];
-      } else throw new UsageError();
-      io.print(rows.length === 0 ? 'No topics.' : rows.map((r) => `${r.topic} -> ${r.node}`), rows);
-    },
-  },
+  topics: routeTable('topics', 'topics'),
+  // EMQX 4.x `emqx_ctl routes`.
+  routes: routeTable('routes', 'routes'),
   subscriptions: {
     usage: [
       'subscriptions list                              # List all subscriptions',
@@ -287,36 +338,12 @@ const COMMANDS: Record<string, Command> = {
       } else throw new UsageError();
     },
   },
-  // EMQX 3.x/4.x `emqx_ctl users`: the users of the built-in database authenticator.
-  users: {
-    usage: [
-      'users list                         # List the users of the built-in database',
-      'users add <Username> <Password>    # Add a user',
-      'users passwd <Username> <Password> # Change a user password',
-      'users del <Username>               # Delete a user',
-    ],
-    async run(api, args, io) {
-      const [sub, user, pwd] = args;
-      const base = '/authentication/password_based:built_in_database/users';
-      if (sub === 'list') {
-        need(args, 1);
-        const names = (await api.all(base)).map((u) => String(u.user_id));
-        io.print(names, names);
-      } else if (sub === 'add' && user !== undefined && pwd !== undefined) {
-        need(args, 3);
-        await api.call('POST', base, { user_id: user, password: pwd });
-        io.print('ok', { result: 'ok' });
-      } else if (sub === 'passwd' && user !== undefined && pwd !== undefined) {
-        need(args, 3);
-        await api.call('PUT', `${base}/${enc(user)}`, { password: pwd });
-        io.print('ok', { result: 'ok' });
-      } else if (sub === 'del' && user !== undefined) {
-        need(args, 2);
-        await api.call('DELETE', `${base}/${enc(user)}`);
-        io.print('ok', { result: 'ok' });
-      } else throw new UsageError();
-    },
-  },
+  // EMQX 3.x `emqx_ctl users` (emqx_auth_username): the users of the built-in database authenticator.
+  users: builtInUsers('users', 'Username'),
+  // EMQX 4.3+ `emqx_ctl user` and `emqx_ctl clientid` (emqx_auth_mnesia), 3.x `clientid` (emqx_auth_clientid).
+  user: builtInUsers('user', 'Username', 'username'),
+  username: builtInUsers('username', 'Username', 'username'),
+  clientid: builtInUsers('clientid', 'ClientId', 'clientid'),
   conf: {
     usage: [
       'conf show [<Key>]              # Show the config (all as HOCON, a root key or a dotted key)',

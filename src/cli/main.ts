@@ -12,6 +12,7 @@ Commands:
   stop [--data-dir <dir>]   stop the running node gracefully and wait for it to exit
   ctl <command> [args]      manage the running node (hermod ctl help for the commands)
   plugin new <Name>         scaffold a TypeScript plugin project in ./<Name>
+  migrate emqx4 <etc-dir>   write the Hermod config for an EMQX 3.x/4.x etc/ directory (--help for options)
   version                   print the version
 `;
 
@@ -27,6 +28,9 @@ export async function main(argv: string[]): Promise<number> {
       return ctl(argv.slice(1));
     case 'plugin':
       return pluginCli(argv.slice(1));
+    case 'migrate':
+      // Loaded on demand: it pulls in every access provider's schema.
+      return (await import('./migrate.js')).migrate(argv.slice(1));
     case 'version':
     case '--version':
       process.stdout.write(`hermod ${VERSION}\n`);

@@ -2,6 +2,7 @@
  * The node's core components: the embedded store, the ban list, the retainer, persistent sessions and the
  * $SYS publisher. Each owns one object and follows the config root key it depends on.
  */
+import { AutoSubscriber } from '../access/auto-subscribe.js';
 import { BannedStore } from '../broker/banned.js';
 import type { Broker } from '../broker/broker.js';
 import { type Durability, startDurability } from '../broker/durability.js';
@@ -81,6 +82,31 @@ export class FlappingComponent implements Component {
     this.off?.();
     this.detector?.stop();
     this.detector = undefined;
+  }
+}
+
+/** `auto_subscribe`: subscriptions made for each MQTT client at connect; follows `auto_subscribe` changes. */
+export class AutoSubscribeComponent implements Component {
+  readonly name = 'auto_subscribe';
+  private subscriber: AutoSubscriber | undefined;
+  private off: (() => void) | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly configs: ConfigService,
+  ) {}
+
+  async start(): Promise<void> {
+    const subscriber = new AutoSubscriber(this.broker);
+    await subscriber.apply(this.configs.config.auto_subscribe);
+    this.subscriber = subscriber;
+    this.off = this.configs.onChange('auto_subscribe', (next) => subscriber.apply(next));
+  }
+
+  stop(): void {
+    this.off?.();
+    this.subscriber?.stop();
+    this.subscriber = undefined;
   }
 }
 

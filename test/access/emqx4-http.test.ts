@@ -18,7 +18,7 @@ interface Seen {
   fields: Record<string, string>;
 }
 
-describe('http: the EMQX 4.x auth_req / acl_req forms', () => {
+describe('http: the EMQX 4.x auth_req / super_req / acl_req forms', () => {
   let http: Server;
   let b: TestBroker;
   const seen: Seen[] = [];
@@ -43,6 +43,7 @@ describe('http: the EMQX 4.x auth_req / acl_req forms', () => {
         let ok = false;
         if (url.pathname === '/mqtt/auth') ok = fields.password === `pw-${fields.username}`;
         if (url.pathname === '/mqtt/acl') ok = fields.topic?.startsWith('ok/') === true;
+        if (url.pathname === '/mqtt/superuser') ok = fields.username === 'root';
         // A 4.x server answers with a status and whatever text it likes.
         res.writeHead(ok ? 200 : 401, { 'content-type': 'text/plain' });
         res.end(ok ? 'ok' : 'no');
@@ -59,6 +60,7 @@ describe('http: the EMQX 4.x auth_req / acl_req forms', () => {
             method: 'post',
             url: `${base}/mqtt/auth`,
             params: 'clientid=%c,username=%u,password=%P',
+            super_req: { url: `${base}/mqtt/superuser`, method: 'post', params: 'clientid=%c,username=%u' },
           },
         ],
         authorization: {
@@ -115,5 +117,19 @@ describe('http: the EMQX 4.x auth_req / acl_req forms', () => {
       topic: 'ok/1',
     });
     assert.equal(acl.find((s) => s.fields.topic === 'ok/2')!.fields.access, '2');
+  });
+
+  it('asks super_req after a login: 200 makes a superuser, whom acl_req no longer limits', async () => {
+    const root = await connectClient(b.port, { clientId: 'h4', username: 'root', password: 'pw-root' });
+    await subscribe(root, 'no/root', { qos: 0 });
+    await end(root);
+    const ask = seen.find((s) => s.path === '/mqtt/superuser' && s.fields.clientid === 'h4')!;
+    assert.equal(ask.method, 'POST');
+    assert.deepEqual(ask.fields, { clientid: 'h4', username: 'root' });
+    // bob is asked too, answered 401: an ordinary user, still limited by acl_req.
+    assert.ok(seen.some((s) => s.path === '/mqtt/superuser' && s.fields.username === 'bob'));
+    const bob = await connectClient(b.port, { clientId: 'h5', username: 'bob', password: 'pw-bob' });
+    await assert.rejects(subscribe(bob, 'no/bob', { qos: 0 }), /Unspecified error|authorized/i);
+    await end(bob);
   });
 });

@@ -33,3 +33,22 @@ export function legacyVerdict(status: number): 'allow' | 'deny' | 'ignore' {
   if (status >= 400 && status < 500) return 'deny';
   return 'ignore';
 }
+
+/** 4.x's `super_req`: where and how the superuser question is asked. */
+export interface SuperReqConfig {
+  url: string;
+  method: 'get' | 'post';
+  headers: Record<string, string>;
+  params: string;
+}
+
+/**
+ * The request of a `super_req`, with the authenticator's timeout and TLS: 4.x shared those between its
+ * requests (`auth.http.timeout`, `auth.http.ssl.*`).
+ */
+export function superRequestConfig<T extends HttpConfig>(base: T, sr: SuperReqConfig): T {
+  return legacyRequestConfig(
+    { ...base, url: sr.url, method: sr.method, headers: sr.headers, body: {} },
+    sr.params,
+  );
+}

@@ -6,6 +6,7 @@ import { type Static, type StaticDecode, Type } from '@sinclair/typebox';
 import { AlarmSchema } from './alarm.js';
 import { AuthenticationSchema } from './authn.js';
 import { AuthorizationSchema } from './authz.js';
+import { AutoSubscribeSchema } from './auto-subscribe.js';
 import { ApiKeySchema, DashboardSchema } from './dashboard.js';
 import { DurabilitySchema } from './durability.js';
 import { ExhookSchema } from './exhook.js';
@@ -36,6 +37,7 @@ export const RootSchema = Type.Object(
     flapping_detect: FlappingDetectSchema,
     alarm: AlarmSchema,
     plugins: PluginsSchema,
+    auto_subscribe: AutoSubscribeSchema,
   },
   { additionalProperties: false, default: {} },
 );

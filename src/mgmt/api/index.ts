@@ -10,6 +10,7 @@ import { alarmsDeactivateArea } from './alarms-deactivate.js';
 import { apiKeysArea } from './api-keys.js';
 import { authenticationArea } from './authentication.js';
 import { authorizationArea } from './authorization.js';
+import { autoSubscribeArea } from './auto-subscribe.js';
 import { bannedArea } from './banned.js';
 import { clientsArea } from './clients.js';
 import { configsArea } from './configs.js';
@@ -53,6 +54,7 @@ export const AREAS: ApiArea[] = [
   alarmsDeactivateArea,
   prometheusArea,
   pluginsArea,
+  autoSubscribeArea,
 ];
 
 /** Registers each area as its own plugin scope under /api/v5; hooks of `app` (the auth guard) apply to all. */

@@ -1,0 +1,257 @@
+/**
+ * `hermod migrate emqx4`: an EMQX 4.4 etc/ tree (default key names, seed 002's plugin snippets) becomes a
+ * Hermod config and a report. The config is then started with `hermod start` as a user would, and behaves
+ * as the 4.x install did: logins against seed 002's MariaDB and PostgreSQL tables (super_query included),
+ * the HTTP auth plugin, 4.x mqtt_acl rows, acl.conf, the migrated listeners, the subscription module, and
+ * the STOMP gateway.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseHocon } from '../../src/config/hocon/index.js';
+import { MYSQL_SEED, PG_SEED, seedPostgres } from '../access/emqx4-seed.js';
+import { loginCode, RC } from '../access/helpers.js';
+import { hermod } from '../helpers/cli.js';
+import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
+import { freePort, type ServerProcess, waitForPort } from '../helpers/servers/common.js';
+import { MY_DATABASE, MY_PASSWORD, MY_USER, startMariadb } from '../helpers/servers/mariadb.js';
+import { PG_DATABASE, PG_PASSWORD, PG_USER, startPostgres } from '../helpers/servers/postgres.js';
+import { type Emqx4Ports, writeEmqx4Etc } from './emqx4-etc.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/hermod.js', import.meta.url));
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Report lines by 4.x key: "<status> <rest of the line>". */
+function reportOf(stderr: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of stderr.split('\n')) {
+    const m = /^(mapped|renamed|unsupported|skipped)\s+(\S+)\s+(.*)$/.exec(line);
+    if (m !== null) out.set(m[2]!, `${m[1]} ${m[3]}`);
+  }
+  return out;
+}
+
+/** Reads a STOMP frame's command after sending CONNECT. */
+function stompConnect(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tcpConnect(port, '127.0.0.1', () => s.write('CONNECT\naccept-version:1.2\nhost:x\n\n\0'));
+    let text = '';
+    s.on('data', (d) => {
+      text += d.toString();
+      if (text.includes('\0')) {
+        s.destroy();
+        resolve(text.split('\n')[0]!);
+      }
+    });
+    s.on('error', reject);
+    setTimeout(() => reject(new Error(`no STOMP answer: ${text}`)), 10_000).unref();
+  });
+}
+
+describe('hermod migrate emqx4', () => {
+  let root: string;
+  let ports: Emqx4Ports;
+  let mysql: ServerProcess & { sql(text: string): string };
+  let postgres: ServerProcess;
+  let http: Server;
+  let etc: string;
+  let node: ChildProcess | undefined;
+  let nodeOut = '';
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'hermod-migrate-'));
+    [mysql, postgres] = await Promise.all([startMariadb(), startPostgres()]);
+    mysql.sql(`${MYSQL_SEED}
+      INSERT INTO mqtt_user (username, password, is_superuser) VALUES
+        ('alice', '${sha('alice-pw')}', 0), ('admin4', '${sha('admin-pw')}', NULL);
+      UPDATE mqtt_user SET is_superuser = 1 WHERE username = 'admin4';`);
+    await seedPostgres(
+      postgres.port,
+      `${PG_SEED}\nINSERT INTO mqtt_user (username, password, is_superuser) VALUES ('pgonly', '${sha('pg-pw')}', false);`,
+    );
+    // The HTTP auth plugin's server: webuser logs in; acl answers 403 under web/deny/, 200 under web/,
+    // and 503 (no decision) elsewhere, so the later sources decide.
+    http = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d));
+      req.on('end', () => {
+        const f = Object.fromEntries(new URLSearchParams(body));
+        let status = 401;
+        if (req.url === '/mqtt/auth')
+          status = f.username === 'webuser' && f.password === 'web-pw' ? 200 : 401;
+        if (req.url === '/mqtt/acl') {
+          const t = f.topic ?? '';
+          status = t.startsWith('web/deny/') ? 403 : t.startsWith('web/') ? 200 : 503;
+        }
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const free = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+    ports = {
+      tcp: free[0]!,
+      tcpInternal: free[1]!,
+      ws: free[2]!,
+      dashboard: free[3]!,
+      stomp: free[4]!,
+      mqttsn: free[5]!,
+      mysql: mysql.port,
+      pgsql: postgres.port,
+      http: (http.address() as AddressInfo).port,
+    };
+    etc = writeEmqx4Etc(root, ports, {
+      my: { user: MY_USER, password: MY_PASSWORD, database: MY_DATABASE },
+      pg: { user: PG_USER, password: PG_PASSWORD, database: PG_DATABASE },
+    });
+  });
+
+  after(async () => {
+    if (node !== undefined && node.exitCode === null) {
+      const exited = new Promise((r) => node!.once('exit', r));
+      node.kill('SIGTERM');
+      await exited;
+    }
+    await new Promise((r) => http?.close(r));
+    await mysql?.stop();
+    await postgres?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('writes the config and reports each key: mapped, renamed, unsupported with a reason, skipped', async () => {
+    const out = join(root, 'hermod', 'hermod.conf');
+    const r = await hermod(['migrate', 'emqx4', etc, '--output', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = reportOf(r.stderr);
+    assert.match(report.get('mqtt.max_packet_size')!, /^mapped -> mqtt\.max_packet_size/);
+    assert.match(report.get('auth.mysql.auth_query')!, /^renamed -> authentication\[mysql\]\.query/);
+    assert.match(
+      report.get('auth.http.super_req.url')!,
+      /^renamed -> authentication\[http\]\.super_req\.url/,
+    );
+    assert.match(report.get('listener.tcp.external')!, /^renamed -> listeners\.tcp\.default\.bind/);
+    assert.match(
+      report.get('zone.external.session_expiry_interval')!,
+      /^renamed -> mqtt\.session_expiry_interval/,
+    );
+    assert.match(report.get('module.subscription.1.topic')!, /^renamed -> auto_subscribe\.topics/);
+    assert.match(report.get('zone.external.force_gc_policy')!, /^unsupported .*Node\.js/);
+    assert.match(report.get('allow_anonymous')!, /^unsupported .*refuses a client none of them accepts/);
+    assert.match(
+      report.get('web.hook.rule.client.connect.1')!,
+      /^unsupported .*does not post client\.connect/,
+    );
+    assert.match(report.get('auth.redis.auth_cmd')!, /^skipped plugin emqx_auth_redis is not loaded/);
+    assert.match(r.stderr, /\d+ mapped, \d+ renamed, \d+ unsupported, \d+ skipped/);
+
+    const parsed = parseHocon(readFileSync(out, 'utf8'), { file: out });
+    assert.ok(parsed.ok);
+    // biome-ignore lint/suspicious/noExplicitAny: the test reads fields of the written config directly
+    const cfg = parsed.value as Record<string, any>;
+    assert.deepEqual(
+      cfg.authentication.map((a: { backend: string }) => a.backend),
+      ['mysql', 'postgresql', 'http'],
+    );
+    assert.deepEqual(
+      cfg.authorization.sources.map((s: { type: string }) => s.type),
+      ['mysql', 'postgresql', 'http', 'file'],
+    );
+    assert.equal(cfg.authorization.no_match, 'deny');
+    assert.equal(cfg.mqtt.keepalive_multiplier, 1.5);
+    assert.deepEqual(cfg.gateway.mqttsn.predefined, [
+      { id: 1, topic: '/predefined/topic/name/hello' },
+      { id: 2, topic: '/predefined/topic/name/nice' },
+    ]);
+    // web_hook's settings go to the plugin's own config file.
+    const hook = parseHocon(readFileSync(join(root, 'hermod', 'web_hook.config.hocon'), 'utf8'), {
+      file: 'x',
+    });
+    assert.ok(hook.ok);
+    assert.deepEqual((hook.value as Record<string, unknown>).rules, [
+      { event: 'client.connected' },
+      { event: 'message.publish', topics: ['sensors/#'] },
+    ]);
+  });
+
+  it('starts with `hermod start` and behaves as the 4.x install: logins, ACL, listeners, modules, gateways', async () => {
+    const cwd = join(root, 'hermod');
+    const conf = join(cwd, 'hermod.conf');
+    assert.ok(existsSync(conf), 'the first test wrote the config');
+    // Without the web_hook package installed here, leave it out (its own test covers it).
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace(/plugins \{[\s\S]*?\n\}\n/, ''));
+    node = spawn(process.execPath, [BIN, 'start', '--config', conf], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_TEST_CONTEXT: '' },
+    });
+    node.stdout!.on('data', (d) => (nodeOut += d));
+    node.stderr!.on('data', (d) => (nodeOut += d));
+    await waitForPort(ports.tcp, 90_000, node).catch((err: Error) => {
+      throw new Error(`${err.message}\n${nodeOut}`);
+    });
+
+    // Logins: MariaDB row, PostgreSQL row (MySQL does not know the user), the HTTP plugin, and refusals.
+    assert.equal(await loginCode(ports.tcp, { username: 'alice', password: 'alice-pw' }), RC.OK);
+    assert.equal(await loginCode(ports.tcp, { username: 'alice', password: 'nope' }), RC.BAD_USER);
+    assert.equal(await loginCode(ports.tcp, { username: 'pgonly', password: 'pg-pw' }), RC.OK);
+    assert.equal(await loginCode(ports.tcp, { username: 'webuser', password: 'web-pw' }), RC.OK);
+    assert.notEqual(await loginCode(ports.tcp, {}), RC.OK, 'anonymous: the HTTP plugin answers 401');
+    // The internal listener is there too.
+    assert.equal(await loginCode(ports.tcpInternal, { username: 'alice', password: 'alice-pw' }), RC.OK);
+
+    // ACL: the seed's mqtt_acl rows ('eq #' denies subscribing to # itself), HTTP acl_req, then acl.conf.
+    const alice = await connectClient(ports.tcp, {
+      clientId: 'mig-alice',
+      username: 'alice',
+      password: 'alice-pw',
+      protocolVersion: 5,
+    });
+    const got = collect(alice);
+    await assert.rejects(subscribe(alice, '#', { qos: 0 }), /Not authorized|135/i);
+    await assert.rejects(subscribe(alice, 'web/deny/x', { qos: 0 }), /Not authorized|135/i);
+    await subscribe(alice, 'web/ok', { qos: 0 });
+    await subscribe(alice, 'free/topic', { qos: 0 });
+    // super_query makes admin4 a superuser: no ACL applies.
+    const admin = await connectClient(ports.tcp, {
+      clientId: 'mig-admin',
+      username: 'admin4',
+      password: 'admin-pw',
+      protocolVersion: 5,
+    });
+    await subscribe(admin, '#', { qos: 0 });
+    // module.subscription.1.topic = connected/%c/%u subscribed alice at connect.
+    await publish(admin, 'connected/mig-alice/alice', 'hi', { qos: 1 });
+    await publish(admin, 'free/topic', 'free', { qos: 1 });
+    const msgs = await got.next(2);
+    assert.deepEqual(msgs.map((m) => m.topic).sort(), ['connected/mig-alice/alice', 'free/topic']);
+    await end(admin);
+    await end(alice);
+
+    // The WebSocket listener at its 4.x path.
+    const ws = await connectClient(0, {
+      host: '127.0.0.1',
+      port: ports.ws,
+      protocol: 'ws',
+      path: '/mqtt',
+      username: 'pgonly',
+      password: 'pg-pw',
+    });
+    await end(ws);
+
+    // The STOMP plugin became the STOMP gateway on the same port.
+    assert.equal(await stompConnect(ports.stomp), 'CONNECTED');
+  });
+
+  it('refuses a directory without emqx.conf, with a clear message', async () => {
+    const r = await hermod(['migrate', 'emqx4', join(root, 'nowhere')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /emqx\.conf not found/);
+  });
+});
