@@ -10,15 +10,17 @@
  * is PUBACKs per second: a PUBACK leaves only after the message.publish fold, so it includes the gRPC
  * round trip. Every message is also delivered to one QoS 0 subscriber on bench/#.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import mqttPacket from 'mqtt-packet';
 import { resolveConfig } from '../src/config/resolve.js';
+import type { ExhookServerConfig } from '../src/config/schema/exhook.js';
 import { LOADER_OPTIONS, protoPath } from '../src/exhook/proto.js';
 import { HermodNode } from '../src/node.js';
+import { BROKER_CPU, LOADGEN_CPU as OTHER_CPU } from './brokers.js';
 import { packetTypes } from './mqtt-frames.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -130,11 +132,13 @@ async function load(port: number, seconds: number, publishers: number, window: n
   await new Promise((r) => setTimeout(r, 1000));
   const receivedAtStart = received;
   counting = true;
+  process.stdout.write('start\n');
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const elapsed = (performance.now() - t0) / 1000;
   counting = false;
   running = false;
+  process.stdout.write('stop\n');
   const deliveredRate = (received - receivedAtStart) / elapsed;
   await new Promise((r) => setTimeout(r, 300));
   for (const s of [...pubs, sub]) s.destroy();
@@ -143,24 +147,54 @@ async function load(port: number, seconds: number, publishers: number, window: n
 
 // ---------------------------------------------------------------- orchestration (main)
 
+/** Calls `onLine` with every line the child writes; resolves when the child exits. */
+function lines(child: ChildProcess, onLine: (line: string) => void): Promise<void> {
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+    for (let i = out.indexOf('\n'); i >= 0; i = out.indexOf('\n')) {
+      onLine(out.slice(0, i));
+      out = out.slice(i + 1);
+    }
+  });
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
 function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const i = out.indexOf('\n');
-      if (i >= 0) resolve(out.slice(0, i));
-    });
-    child.once('exit', (code) => reject(new Error(`child exited (${code}) before answering`)));
+    void lines(child, resolve).then(() => reject(new Error('child exited before answering')));
   });
 }
+
+/** A child process pinned to the core the broker does not use. */
+function pinned(args: string[]): ChildProcess {
+  return spawn('taskset', ['-c', OTHER_CPU, process.execPath, self, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+/** What a phase measures: no ExHook server, or one called through the named gRPC client. */
+type Phase = 'none' | ExhookServerConfig['grpc_client'];
+
+interface PhaseResult {
+  rate: number;
+  deliveredRate: number;
+  /** Broker CPU (user + system) per acked publish, µs. */
+  cpuPerMsg: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '5'));
   const publishers = Number(arg('publishers', '8'));
   const window = Number(arg('window', '32'));
   const answer = arg('answer', 'ignore');
-  const prov = spawn(process.execPath, [self, 'provider', answer], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const repeat = Number(arg('repeat', '3'));
+  const phases = arg('phases', 'none,grpc-js,http2').split(',') as Phase[];
+  // The broker (this process) on one core; the ExHook server and the load generator on the other.
+  spawnSync('taskset', ['-a', '-p', '-c', BROKER_CPU, String(process.pid)], { stdio: 'ignore' });
+  const prov = pinned(['provider', answer]);
   const providerPort = Number(await firstLine(prov));
   const resolved = resolveConfig({
     node: { name: 'bench@127.0.0.1' },
@@ -172,35 +206,51 @@ async function main(): Promise<void> {
   const node = new HermodNode(resolved.value, { store: ':memory:' });
   await node.start();
   const port = node.port('tcp:default');
-  const exhook = { name: 'bench', url: `http://127.0.0.1:${providerPort}`, pool_size: 8 };
-  const results: Record<'none' | 'exhook', number[]> = { none: [], exhook: [] };
+  const results = new Map<Phase, PhaseResult[]>(phases.map((p) => [p, []]));
   console.log(
-    `publishers=${publishers} window=${window} QoS 1, 64-byte payloads, ${seconds}s per phase, answer=${answer}`,
+    `publishers=${publishers} window=${window} QoS 1, 64-byte payloads, ${seconds}s per phase, answer=${answer}, ` +
+      `broker on CPU ${BROKER_CPU}, ExHook server and load on CPU ${OTHER_CPU}; each phase ${repeat}x, median`,
   );
-  for (const phase of ['none', 'exhook', 'none', 'exhook'] as const) {
-    await node.configService.update('exhook', { servers: phase === 'exhook' ? [exhook] : [] });
-    if (phase === 'exhook' && node.exhook.server('bench')?.status !== 'connected') {
-      throw new Error('the ExHook server did not load');
+  let serial = 0;
+  for (let round = 0; round < repeat; round++) {
+    for (const phase of phases) {
+      // A new server name per phase: the connection is made afresh with the phase's client.
+      const name = `bench${++serial}`;
+      const servers =
+        phase === 'none' ? [] : [{ name, url: `http://127.0.0.1:${providerPort}`, pool_size: 8, grpc_client: phase }];
+      await node.configService.update('exhook', { servers });
+      if (phase !== 'none' && node.exhook.server(name)?.status !== 'connected') {
+        throw new Error('the ExHook server did not load');
+      }
+      const gen = pinned(['load', String(port), String(seconds), String(publishers), String(window)]);
+      let cpu0 = process.cpuUsage();
+      let cpu = 0;
+      let r: { rate: number; deliveredRate: number } | undefined;
+      await lines(gen, (l) => {
+        if (l === 'start') cpu0 = process.cpuUsage();
+        else if (l === 'stop') {
+          const c = process.cpuUsage(cpu0);
+          cpu = c.user + c.system;
+        } else r = JSON.parse(l) as { rate: number; deliveredRate: number };
+      });
+      if (r === undefined) throw new Error('the load generator gave no result');
+      const res = { ...r, cpuPerMsg: cpu / (r.rate * seconds) };
+      results.get(phase)!.push(res);
+      console.log(
+        `${phase.padEnd(8)} ${r.rate.toFixed(0).padStart(8)} publishes/s acked, ${r.deliveredRate.toFixed(0)} delivered/s, ` +
+          `broker ${res.cpuPerMsg.toFixed(1)} µs CPU/msg`,
+      );
     }
-    const gen = spawn(
-      process.execPath,
-      [self, 'load', String(port), String(seconds), String(publishers), String(window)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    const r = JSON.parse(await firstLine(gen)) as { rate: number; deliveredRate: number };
-    results[phase].push(r.rate);
+  }
+  console.log('median:');
+  const none = median(results.get('none')?.map((x) => x.rate) ?? []);
+  for (const [phase, rs] of results) {
+    const rate = median(rs.map((x) => x.rate));
+    const vsNone = none > 0 && phase !== 'none' ? `, ratio to none ${(rate / none).toFixed(3)}` : '';
     console.log(
-      `${phase.padEnd(7)} ${r.rate.toFixed(0).padStart(8)} publishes/s acked, ${r.deliveredRate.toFixed(0)} delivered/s`,
+      `  ${phase.padEnd(8)} ${rate.toFixed(0).padStart(8)} publishes/s, ${median(rs.map((x) => x.cpuPerMsg)).toFixed(1)} µs CPU/msg${vsNone}`,
     );
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const none = mean(results.none);
-  const withHook = mean(results.exhook);
-  console.log(
-    `mean: none ${none.toFixed(0)}/s, exhook ${withHook.toFixed(0)}/s, ratio exhook/none = ${(withHook / none).toFixed(3)}`,
-  );
   await node.stop();
   prov.kill();
 }

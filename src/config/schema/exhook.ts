@@ -97,6 +97,11 @@ export const ExhookServerSchema = Type.Object(
     pool_size: Int(8, 'gRPC connections to the server; calls of one client always use the same one.', {
       minimum: 1,
     }),
+    grpc_client: Enum(
+      ['http2', 'grpc-js'],
+      'http2',
+      "Hermod extension: the gRPC client that calls the server. http2 = Hermod's own unary client over node:http2 (pre-built codecs, several times cheaper per call); grpc-js = @grpc/grpc-js, kept for comparison.",
+    ),
   },
   { additionalProperties: false, description: 'An ExHook server.' },
 );
