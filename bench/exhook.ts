@@ -217,7 +217,9 @@ async function main(): Promise<void> {
       // A new server name per phase: the connection is made afresh with the phase's client.
       const name = `bench${++serial}`;
       const servers =
-        phase === 'none' ? [] : [{ name, url: `http://127.0.0.1:${providerPort}`, pool_size: 8, grpc_client: phase }];
+        phase === 'none'
+          ? []
+          : [{ name, url: `http://127.0.0.1:${providerPort}`, pool_size: 8, grpc_client: phase }];
       await node.configService.update('exhook', { servers });
       if (phase !== 'none' && node.exhook.server(name)?.status !== 'connected') {
         throw new Error('the ExHook server did not load');

@@ -17,7 +17,13 @@ export type CallResult = UnaryResult;
 /** Calls to one server, whichever client makes them. */
 export interface ProviderConnection {
   /** Calls `rpc` (for the client `key`); settles by `deadline` (epoch ms) at the latest, never rejects. */
-  call(rpc: RpcName, version: ApiVersion, request: object, key: string, deadline: number): Promise<CallResult>;
+  call(
+    rpc: RpcName,
+    version: ApiVersion,
+    request: object,
+    key: string,
+    deadline: number,
+  ): Promise<CallResult>;
   /** True when the server is (or becomes) reachable before `deadline`. */
   probe(deadline: number): Promise<boolean>;
   /** Closes the connection(s); calls still running fail. */
@@ -38,7 +44,13 @@ class H2Connection implements ProviderConnection {
     this.client = new H2GrpcClient(endpointOf(cfg).dial);
   }
 
-  call(rpc: RpcName, version: ApiVersion, request: object, _key: string, deadline: number): Promise<CallResult> {
+  call(
+    rpc: RpcName,
+    version: ApiVersion,
+    request: object,
+    _key: string,
+    deadline: number,
+  ): Promise<CallResult> {
     return this.client.unary(this.codecs.get(rpc)![version], request, deadline);
   }
 

@@ -61,7 +61,12 @@ export function endpointOf(cfg: ExhookServerConfig): Endpoint {
   const target = `${url.hostname}:${port}`;
   const origin = `${url.protocol}//${target}`;
   if (!tls)
-    return { target, credentials: credentials.createInsecure(), options, dial: { origin, authority: target } };
+    return {
+      target,
+      credentials: credentials.createInsecure(),
+      options,
+      dial: { origin, authority: target },
+    };
   const dial: H2Dial = { origin, authority: target };
   return { target, credentials: tlsCredentials(cfg, options, dial), options, dial };
 }

@@ -151,7 +151,11 @@ export class H2GrpcClient {
       try {
         bytes = frame(method.serialize(request));
       } catch (err) {
-        resolve({ ok: false, code: GrpcStatus.INTERNAL, message: `cannot encode request: ${(err as Error).message}` });
+        resolve({
+          ok: false,
+          code: GrpcStatus.INTERNAL,
+          message: `cannot encode request: ${(err as Error).message}`,
+        });
         return;
       }
       this.start(method.path, deadline, bytes, true, (code, message, body) => {
@@ -167,7 +171,11 @@ export class H2GrpcClient {
         try {
           resolve({ ok: true, response: method.deserialize(msg) });
         } catch (err) {
-          resolve({ ok: false, code: GrpcStatus.INTERNAL, message: `cannot decode response: ${(err as Error).message}` });
+          resolve({
+            ok: false,
+            code: GrpcStatus.INTERNAL,
+            message: `cannot decode response: ${(err as Error).message}`,
+          });
         }
       });
     });
@@ -175,14 +183,18 @@ export class H2GrpcClient {
 
   /**
    * Opens a client-streaming call: `write` queues messages (several written in one tick leave together);
-   * `onEnd` is called once, when the call ends for any reason (OK after `end`, or the failure).
+   * `onEnd` is called once, when the call ends for any reason (OK and the answer after `end`, or the failure).
    */
   clientStream<Req>(
     method: Pick<H2Method<Req, unknown>, 'path' | 'serialize'>,
-    onEnd: (code: number, message: string) => void,
+    onEnd: (code: number, message: string, response: Buffer | undefined) => void,
   ): ClientStreamCall<Req> | UnaryResult<never> {
     let stream: ClientHttp2Stream | undefined;
-    this.start(method.path, Number.POSITIVE_INFINITY, undefined, false, (code, message) => onEnd(code, message), (s) => {
+    const ended = (code: number, message: string, body: Buffer | undefined) => {
+      const msg = body === undefined ? undefined : unframe(body);
+      onEnd(code, message, typeof msg === 'string' ? undefined : msg);
+    };
+    this.start(method.path, Number.POSITIVE_INFINITY, undefined, false, ended, (s) => {
       stream = s;
     });
     if (stream === undefined) return { ok: false, code: GrpcStatus.UNAVAILABLE, message: this.unavailable() };
@@ -232,16 +244,23 @@ export class H2GrpcClient {
     opened?: (s: ClientHttp2Stream) => void,
   ): void {
     const left = deadline - Date.now();
-    if (left <= 0) return settle(GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded before the call was made', undefined);
+    if (left <= 0) {
+      settle(GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded before the call was made', undefined);
+      return;
+    }
     const session = this.usableSession();
-    if (session === undefined) return settle(GrpcStatus.UNAVAILABLE, this.unavailable(), undefined);
+    if (session === undefined) {
+      settle(GrpcStatus.UNAVAILABLE, this.unavailable(), undefined);
+      return;
+    }
     const headers: Record<string, string> = { ...this.baseHeaders, ':path': path };
     if (Number.isFinite(deadline)) headers['grpc-timeout'] = timeoutHeader(left);
     let stream: ClientHttp2Stream;
     try {
       stream = session.request(headers, { endStream: false });
     } catch (err) {
-      return settle(GrpcStatus.UNAVAILABLE, (err as Error).message, undefined);
+      settle(GrpcStatus.UNAVAILABLE, (err as Error).message, undefined);
+      return;
     }
     let status: number | undefined;
     let message = '';
@@ -253,7 +272,10 @@ export class H2GrpcClient {
       settle: (code, msg, b) => {
         if (!this.pending.delete(p)) return;
         if (this.pending.size === 0) this.session?.unref();
-        if (!stream.closed) stream.close(code === GrpcStatus.OK ? http2.constants.NGHTTP2_NO_ERROR : http2.constants.NGHTTP2_CANCEL);
+        if (!stream.closed)
+          stream.close(
+            code === GrpcStatus.OK ? http2.constants.NGHTTP2_NO_ERROR : http2.constants.NGHTTP2_CANCEL,
+          );
         settle(code, msg, b);
       },
     };
@@ -296,7 +318,8 @@ export class H2GrpcClient {
       // A stream that ends without a status because its connection went away (or never came) is UNAVAILABLE.
       if (session.destroyed || session.closed || this.session !== session)
         return p.settle(GrpcStatus.UNAVAILABLE, `connection lost: ${this.lastError || 'closed'}`, undefined);
-      if (rst === http2.constants.NGHTTP2_CANCEL) return p.settle(GrpcStatus.CANCELLED, 'call cancelled', undefined);
+      if (rst === http2.constants.NGHTTP2_CANCEL)
+        return p.settle(GrpcStatus.CANCELLED, 'call cancelled', undefined);
       p.settle(
         GrpcStatus.INTERNAL,
         rst !== undefined && rst !== 0 ? `stream reset (HTTP/2 code ${rst})` : 'call ended without a status',
@@ -388,7 +411,8 @@ export class H2GrpcClient {
       return;
     }
     const now = Date.now();
-    for (const p of this.pending) if (p.deadline <= now) p.settle(GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded', undefined);
+    for (const p of this.pending)
+      if (p.deadline <= now) p.settle(GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded', undefined);
   }
 }
 
