@@ -31,10 +31,15 @@ export const GrpcStatus = {
   RESOURCE_EXHAUSTED: 8,
 } as const;
 
+/** A call that failed: its gRPC status code and message. */
+export interface CallFailure {
+  ok: false;
+  code: number;
+  message: string;
+}
+
 /** The outcome of one call. */
-export type UnaryResult<T = unknown> =
-  | { ok: true; response: T }
-  | { ok: false; code: number; message: string };
+export type UnaryResult<T = unknown> = { ok: true; response: T } | CallFailure;
 
 /** How to dial the server: from grpc-endpoint.ts. */
 export interface H2Dial {
@@ -188,7 +193,7 @@ export class H2GrpcClient {
   clientStream<Req>(
     method: Pick<H2Method<Req, unknown>, 'path' | 'serialize'>,
     onEnd: (code: number, message: string, response: Buffer | undefined) => void,
-  ): ClientStreamCall<Req> | UnaryResult<never> {
+  ): ClientStreamCall<Req> | CallFailure {
     let stream: ClientHttp2Stream | undefined;
     const ended = (code: number, message: string, body: Buffer | undefined) => {
       const msg = body === undefined ? undefined : unframe(body);
@@ -416,14 +421,20 @@ export class H2GrpcClient {
   }
 }
 
-/** The writing side of a client-streaming call. */
+/**
+ * The writing side of a client-streaming call. Messages written in one tick are sent as one DATA write:
+ * a burst of events costs one pass through the stream machinery, not one per event.
+ */
 export class ClientStreamCall<Req> {
+  private batch: Buffer[] = [];
+  private waiting: Array<(err?: Error) => void> = [];
+
   constructor(
     private readonly stream: ClientHttp2Stream,
     private readonly serialize: (request: Req) => Buffer,
   ) {}
 
-  /** Writes one message; `done` is called when it is handed to the socket (or with the encoding error). */
+  /** Writes one message; `done` is called when it is handed to the socket (or with the error). */
   write(request: Req, done: (err?: Error) => void): void {
     let bytes: Buffer;
     try {
@@ -432,11 +443,13 @@ export class ClientStreamCall<Req> {
       done(err as Error);
       return;
     }
-    if (this.stream.closed || this.stream.destroyed) {
+    if (this.ended) {
       done(new Error('stream closed'));
       return;
     }
-    this.stream.write(bytes, (err?: Error | null) => done(err ?? undefined));
+    if (this.batch.length === 0) queueMicrotask(() => this.flush());
+    this.batch.push(bytes);
+    this.waiting.push(done);
   }
 
   /** True once the call ended (a new one must be opened). */
@@ -446,6 +459,23 @@ export class ClientStreamCall<Req> {
 
   /** Half-closes the call: the server answers and the call ends. */
   end(): void {
+    this.flush();
     if (!this.stream.closed) this.stream.end();
+  }
+
+  private flush(): void {
+    const bufs = this.batch;
+    const waiting = this.waiting;
+    if (bufs.length === 0) return;
+    this.batch = [];
+    this.waiting = [];
+    const settle = (err?: Error | null) => {
+      for (const done of waiting) done(err ?? undefined);
+    };
+    if (this.ended || this.stream.writableEnded) {
+      settle(new Error('stream closed'));
+      return;
+    }
+    this.stream.write(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs), settle);
   }
 }

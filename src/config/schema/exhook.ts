@@ -61,6 +61,13 @@ const ExhookSocketOptions = Section(
   'Socket options of the connections to the server.',
 );
 
+/** Which gRPC client makes Hermod's outgoing calls (ExHook servers, the ExProto handler). */
+export const GrpcClient = Enum(
+  ['http2', 'grpc-js'],
+  'http2',
+  "Hermod extension: the gRPC client that makes the calls. http2 = Hermod's own client over node:http2 (one connection, several times less CPU per call); grpc-js = @grpc/grpc-js, kept to compare with.",
+);
+
 /** One ExHook server. */
 export const ExhookServerSchema = Type.Object(
   {
@@ -97,11 +104,7 @@ export const ExhookServerSchema = Type.Object(
     pool_size: Int(8, 'gRPC connections to the server; calls of one client always use the same one.', {
       minimum: 1,
     }),
-    grpc_client: Enum(
-      ['http2', 'grpc-js'],
-      'http2',
-      "Hermod extension: the gRPC client that calls the server. http2 = Hermod's own unary client over node:http2 (pre-built codecs, several times cheaper per call); grpc-js = @grpc/grpc-js, kept for comparison.",
-    ),
+    grpc_client: GrpcClient,
   },
   { additionalProperties: false, description: 'An ExHook server.' },
 );
