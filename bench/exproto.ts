@@ -45,7 +45,10 @@ async function handler(adapterPort: number): Promise<void> {
     OnSocketClosed: empty,
     OnTimerTimeout: empty,
     OnReceivedMessages: empty,
-    OnReceivedBytes: (call: { request: { conn: string; bytes: Buffer } }, cb: (e: null, r: object) => void) => {
+    OnReceivedBytes: (
+      call: { request: { conn: string; bytes: Buffer } },
+      cb: (e: null, r: object) => void,
+    ) => {
       cb(null, {});
       adapter.makeUnaryRequest(
         send.path,
@@ -57,7 +60,9 @@ async function handler(adapterPort: number): Promise<void> {
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
   );
   process.stdout.write(`${port}\n`);
 }
@@ -186,7 +191,10 @@ async function main(): Promise<void> {
   for (let round = 0; round < repeat; round++) {
     for (const kind of kinds) {
       const node = await startNode(adapterPort, handlerPort, kind);
-      const port = node.gateways.get('exproto')!.listeners.get('exproto:tcp:default')!.transport!.address()!.port;
+      const port = node.gateways
+        .get('exproto')!
+        .listeners.get('exproto:tcp:default')!
+        .transport!.address()!.port;
       for (const phase of arg('phases', 'paced,saturate').split(',') as Phase[]) {
         const gen = pinned(['load', phase, String(port), String(seconds), String(clients)]);
         let cpu0 = process.cpuUsage();
@@ -214,7 +222,9 @@ async function main(): Promise<void> {
   console.log('median:');
   for (const [key, rs] of results) {
     console.log(
-      `  ${key.padEnd(17)} ${median(rs.map((r) => r.rate)).toFixed(0).padStart(7)} echoes/s, ${median(rs.map((r) => r.cpu)).toFixed(1)} µs CPU/echo`,
+      `  ${key.padEnd(17)} ${median(rs.map((r) => r.rate))
+        .toFixed(0)
+        .padStart(7)} echoes/s, ${median(rs.map((r) => r.cpu)).toFixed(1)} µs CPU/echo`,
     );
   }
   h.kill();

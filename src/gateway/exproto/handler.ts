@@ -74,8 +74,13 @@ class GrpcJsTransport implements HandlerTransport {
 
   unary(codec: HandlerCodec, request: object, deadline: number, done: (err?: CallError) => void): void {
     try {
-      this.client.makeUnaryRequest(codec.path, codec.serialize, codec.deserialize, request, { deadline }, (err) =>
-        done(err ? { code: err.code, message: err.details || err.message } : undefined),
+      this.client.makeUnaryRequest(
+        codec.path,
+        codec.serialize,
+        codec.deserialize,
+        request,
+        { deadline },
+        (err) => done(err ? { code: err.code, message: err.details || err.message } : undefined),
       );
     } catch (err) {
       // Serialization errors are thrown synchronously by grpc-js.
