@@ -293,7 +293,8 @@ export class H2GrpcClient {
     const readStatus = (h: http2.IncomingHttpHeaders) => {
       const s = h['grpc-status'];
       if (s === undefined) return;
-      status = Number(s);
+      // Anything but a plain decimal code is a broken answer, not OK.
+      status = typeof s === 'string' && /^[0-9]{1,3}$/.test(s) ? Number(s) : GrpcStatus.UNKNOWN;
       const m = h['grpc-message'];
       if (typeof m === 'string') message = percentDecode(m);
     };
