@@ -65,7 +65,7 @@ const ExhookSocketOptions = Section(
 export const GrpcClient = Enum(
   ['http2', 'grpc-js'],
   'http2',
-  "Hermod extension: the gRPC client that makes the calls. http2 = Hermod's own client over node:http2 (one connection, several times less CPU per call); grpc-js = @grpc/grpc-js, kept to compare with.",
+  "Hermod extension: the gRPC client that makes the calls. http2 = Hermod's own client over node:http2 (one connection carrying every call, about half the CPU per call, see bench/exhook.ts); grpc-js = @grpc/grpc-js, kept to compare with.",
 );
 
 /** One ExHook server. */
@@ -101,9 +101,13 @@ export const ExhookServerSchema = Type.Object(
     )
       .Decode((v) => (v === false ? 0 : (parseDuration(v) ?? 0)))
       .Encode((ms): false | string => (ms === 0 ? false : formatDuration(ms))),
-    pool_size: Int(8, 'gRPC connections to the server; calls of one client always use the same one.', {
-      minimum: 1,
-    }),
+    pool_size: Int(
+      8,
+      'gRPC connections to the server with grpc_client = grpc-js (calls of one client always use the same one); the http2 client multiplexes every call on one connection.',
+      {
+        minimum: 1,
+      },
+    ),
     grpc_client: GrpcClient,
   },
   { additionalProperties: false, description: 'An ExHook server.' },
