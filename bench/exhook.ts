@@ -18,6 +18,7 @@ import { loadSync } from '@grpc/proto-loader';
 import mqttPacket from 'mqtt-packet';
 import { resolveConfig } from '../src/config/resolve.js';
 import type { ExhookServerConfig } from '../src/config/schema/exhook.js';
+import { connectProvider } from '../src/exhook/connection.js';
 import { LOADER_OPTIONS, protoPath } from '../src/exhook/proto.js';
 import { HermodNode } from '../src/node.js';
 import { BROKER_CPU, LOADGEN_CPU as OTHER_CPU } from './brokers.js';
@@ -174,7 +175,7 @@ function pinned(args: string[]): ChildProcess {
 }
 
 /** What a phase measures: no ExHook server, or one called through the named gRPC client. */
-type Phase = 'none' | ExhookServerConfig['grpc_client'];
+type Phase = 'none' | GrpcClientKind;
 
 interface PhaseResult {
   rate: number;
@@ -254,7 +255,74 @@ async function main(): Promise<void> {
     );
   }
   await node.stop();
+  await clientOnly(providerPort, phases.filter((p) => p !== 'none') as GrpcClientKind[], repeat);
   prov.kill();
+}
+
+type GrpcClientKind = ExhookServerConfig['grpc_client'];
+
+/**
+ * The per-call cost of each gRPC client alone, without the broker around it: `calls` OnMessagePublish calls,
+ * 64 in flight, from this process (still on the broker's core). CPU time per call is less disturbed by a
+ * busy machine than a throughput figure whose round trips wait for other processes' time slices.
+ */
+async function clientOnly(providerPort: number, kinds: GrpcClientKind[], repeat: number): Promise<void> {
+  if (kinds.length === 0) return;
+  const calls = Number(arg('calls', '5000'));
+  const inFlight = 64;
+  const request = {
+    message: {
+      node: 'bench@127.0.0.1',
+      id: '0005F1A2B3C4D5E6',
+      qos: 1,
+      from: 'bench-pub-0',
+      topic: 'bench/0',
+      payload: Buffer.alloc(64, 'x'),
+      timestamp: Date.now(),
+      headers: {},
+    },
+  };
+  const perCall = new Map<GrpcClientKind, number[]>(kinds.map((k) => [k, []]));
+  for (let round = 0; round < repeat; round++) {
+    for (const kind of kinds) {
+      const cfg = {
+        url: `http://127.0.0.1:${providerPort}`,
+        pool_size: 8,
+        grpc_client: kind,
+        ssl: { enable: false },
+      };
+      const conn = connectProvider(cfg as ExhookServerConfig);
+      // Warm-up: the connection and the JIT.
+      await Promise.all(
+        Array.from({ length: 500 }, () =>
+          conn.call('OnMessagePublish', 'v3', request, 'k', Date.now() + 10_000),
+        ),
+      );
+      const c0 = process.cpuUsage();
+      let started = 0;
+      let failed = 0;
+      await new Promise<void>((resolve) => {
+        let done = 0;
+        const go = (): void => {
+          if (started === calls) return;
+          const key = `k${started++ % inFlight}`;
+          void conn.call('OnMessagePublish', 'v3', request, key, Date.now() + 10_000).then((r) => {
+            if (!r.ok) failed++;
+            if (++done === calls) resolve();
+            else go();
+          });
+        };
+        for (let i = 0; i < inFlight; i++) go();
+      });
+      const c = process.cpuUsage(c0);
+      conn.close();
+      if (failed > 0) throw new Error(`${failed} of ${calls} ${kind} calls failed`);
+      perCall.get(kind)!.push((c.user + c.system) / calls);
+    }
+  }
+  console.log(`client alone, ${calls} calls, ${inFlight} in flight, CPU µs per call (median of ${repeat}):`);
+  for (const [kind, xs] of perCall)
+    console.log(`  ${kind.padEnd(8)} ${median(xs).toFixed(1).padStart(8)} µs`);
 }
 
 const mode = process.argv[2];
