@@ -22,6 +22,7 @@ import { connectProvider } from '../src/exhook/connection.js';
 import { LOADER_OPTIONS, protoPath } from '../src/exhook/proto.js';
 import { HermodNode } from '../src/node.js';
 import { BROKER_CPU, LOADGEN_CPU as OTHER_CPU } from './brokers.js';
+import { childLines } from './children.js';
 import { packetTypes } from './mqtt-frames.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -148,22 +149,9 @@ async function load(port: number, seconds: number, publishers: number, window: n
 
 // ---------------------------------------------------------------- orchestration (main)
 
-/** Calls `onLine` with every line the child writes; resolves when the child exits. */
-function lines(child: ChildProcess, onLine: (line: string) => void): Promise<void> {
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-    for (let i = out.indexOf('\n'); i >= 0; i = out.indexOf('\n')) {
-      onLine(out.slice(0, i));
-      out = out.slice(i + 1);
-    }
-  });
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
-    void lines(child, resolve).then(() => reject(new Error('child exited before answering')));
+    void childLines(child, resolve).then(() => reject(new Error('child exited before answering')));
   });
 }
 
@@ -229,7 +217,7 @@ async function main(): Promise<void> {
       let cpu0 = process.cpuUsage();
       let cpu = 0;
       let r: { rate: number; deliveredRate: number } | undefined;
-      await lines(gen, (l) => {
+      await childLines(gen, (l) => {
         if (l === 'start') cpu0 = process.cpuUsage();
         else if (l === 'stop') {
           const c = process.cpuUsage(cpu0);

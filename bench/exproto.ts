@@ -21,6 +21,7 @@ import type { ExhookServerConfig } from '../src/config/schema/exhook.js';
 import { exprotoProtoPath } from '../src/gateway/exproto/proto.js';
 import { HermodNode } from '../src/node.js';
 import { BROKER_CPU, LOADGEN_CPU as OTHER_CPU } from './brokers.js';
+import { childLines, freePort } from './children.js';
 
 const self = fileURLToPath(import.meta.url);
 type Phase = 'paced' | 'saturate';
@@ -123,32 +124,9 @@ async function load(phase: Phase, port: number, seconds: number, clients: number
 
 // ---------------------------------------------------------------- orchestration (main)
 
-function lines(child: ChildProcess, onLine: (line: string) => void): Promise<void> {
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-    for (let i = out.indexOf('\n'); i >= 0; i = out.indexOf('\n')) {
-      onLine(out.slice(0, i));
-      out = out.slice(i + 1);
-    }
-  });
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 function pinned(args: string[]): ChildProcess {
   return spawn('taskset', ['-c', OTHER_CPU, process.execPath, self, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
   });
 }
 
@@ -182,7 +160,7 @@ async function main(): Promise<void> {
   spawnSync('taskset', ['-a', '-p', '-c', BROKER_CPU, String(process.pid)], { stdio: 'ignore' });
   const adapterPort = await freePort();
   const h = pinned(['handler', String(adapterPort)]);
-  const handlerPort = await new Promise<number>((resolve) => void lines(h, (l) => resolve(Number(l))));
+  const handlerPort = await new Promise<number>((resolve) => void childLines(h, (l) => resolve(Number(l))));
   console.log(
     `${clients} TCP clients, 32-byte lines echoed by a grpc-js handler (OnReceivedBytes → Send), ${seconds}s per phase, ` +
       `broker on CPU ${BROKER_CPU}, handler and load on CPU ${OTHER_CPU}; each phase ${repeat}x, median`,
@@ -200,7 +178,7 @@ async function main(): Promise<void> {
         let cpu0 = process.cpuUsage();
         let cpu = 0;
         let rate = 0;
-        await lines(gen, (l) => {
+        await childLines(gen, (l) => {
           if (l === 'start') cpu0 = process.cpuUsage();
           else if (l === 'stop') {
             const c = process.cpuUsage(cpu0);

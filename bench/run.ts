@@ -15,12 +15,12 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BROKER_CPU, BROKERS, type BrokerDef, LOADGEN_CPU, ROOT, selectBrokers } from './brokers.js';
 import { writeCharts } from './chart.js';
+import { freePort } from './children.js';
 import { systemCpu } from './proc.js';
 import { renderProfile } from './profile.js';
 import { mergeReport, metricOf, primaryOf, type Report, ratio, writeReport } from './report.js';
@@ -97,17 +97,6 @@ function options(): Options {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Waits until other processes leave the machine alone (≤ 10 % of one core busy over a second), at most

@@ -14,16 +14,13 @@ import { type ApiVersion, type RpcName, rpcCodecs } from './proto.js';
 /** The outcome of one call. */
 export type CallResult = UnaryResult;
 
+/** What a call names: the rpc, the proto version, the request, the client's key, the deadline (epoch ms). */
+type CallArgs = [rpc: RpcName, version: ApiVersion, request: object, key: string, deadline: number];
+
 /** Calls to one server, whichever client makes them. */
 export interface ProviderConnection {
   /** Calls `rpc` (for the client `key`); settles by `deadline` (epoch ms) at the latest, never rejects. */
-  call(
-    rpc: RpcName,
-    version: ApiVersion,
-    request: object,
-    key: string,
-    deadline: number,
-  ): Promise<CallResult>;
+  call(...args: CallArgs): Promise<CallResult>;
   /** True when the server is (or becomes) reachable before `deadline`. */
   probe(deadline: number): Promise<boolean>;
   /** Closes the connection(s); calls still running fail. */
@@ -44,13 +41,7 @@ class H2Connection implements ProviderConnection {
     this.client = new H2GrpcClient(endpointOf(cfg).dial);
   }
 
-  call(
-    rpc: RpcName,
-    version: ApiVersion,
-    request: object,
-    _key: string,
-    deadline: number,
-  ): Promise<CallResult> {
+  call(...[rpc, version, request, , deadline]: CallArgs): Promise<CallResult> {
     return this.client.unary(this.codecs.get(rpc)![version], request, deadline);
   }
 
@@ -85,13 +76,7 @@ class GrpcJsConnection implements ProviderConnection {
       this.clients.push(new Client(ep.target, ep.credentials, ep.options));
   }
 
-  call(
-    rpc: RpcName,
-    version: ApiVersion,
-    request: object,
-    key: string,
-    deadline: number,
-  ): Promise<CallResult> {
+  call(...[rpc, version, request, key, deadline]: CallArgs): Promise<CallResult> {
     const codec = this.codecs.get(rpc)![version];
     const client = this.clients[hashKey(key) % this.clients.length]!;
     return new Promise((resolve) => {
