@@ -11,7 +11,7 @@
  * load over raw sockets (CoAP datagrams and MQTT frames built once, message ids patched). The load is
  * closed-loop: at most `window` messages not yet received; a stall (UDP loss) reopens the window.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import mqttPacket from 'mqtt-packet';
 import { resolveConfig } from '../src/config/resolve.js';
 import { encodeMessage, Opt } from '../src/gateway/coap/message.js';
 import { HermodNode } from '../src/node.js';
+import { childLines } from './children.js';
 import { packetTypes } from './mqtt-frames.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -233,17 +234,6 @@ async function load(
 
 // ---------------------------------------------------------------- orchestration (main)
 
-function lines(child: ChildProcess, on: (line: string) => void): void {
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-    for (let i = out.indexOf('\n'); i >= 0; i = out.indexOf('\n')) {
-      on(out.slice(0, i));
-      out = out.slice(i + 1);
-    }
-  });
-}
-
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '5'));
   const peers = Number(arg('peers', '1000'));
@@ -282,7 +272,7 @@ async function main(): Promise<void> {
     let cpu0 = process.cpuUsage();
     const result = await new Promise<{ delivered: number; lossy: number; cpuUs: number }>(
       (resolve, reject) => {
-        lines(gen, (l) => {
+        void childLines(gen, (l) => {
           if (l === 'start') cpu0 = process.cpuUsage();
           else {
             const c = process.cpuUsage(cpu0);

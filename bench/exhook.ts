@@ -10,15 +10,19 @@
  * is PUBACKs per second: a PUBACK leaves only after the message.publish fold, so it includes the gRPC
  * round trip. Every message is also delivered to one QoS 0 subscriber on bench/#.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import mqttPacket from 'mqtt-packet';
 import { resolveConfig } from '../src/config/resolve.js';
+import type { ExhookServerConfig } from '../src/config/schema/exhook.js';
+import { connectProvider } from '../src/exhook/connection.js';
 import { LOADER_OPTIONS, protoPath } from '../src/exhook/proto.js';
 import { HermodNode } from '../src/node.js';
+import { BROKER_CPU, LOADGEN_CPU as OTHER_CPU } from './brokers.js';
+import { childLines } from './children.js';
 import { packetTypes } from './mqtt-frames.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -130,11 +134,13 @@ async function load(port: number, seconds: number, publishers: number, window: n
   await new Promise((r) => setTimeout(r, 1000));
   const receivedAtStart = received;
   counting = true;
+  process.stdout.write('start\n');
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const elapsed = (performance.now() - t0) / 1000;
   counting = false;
   running = false;
+  process.stdout.write('stop\n');
   const deliveredRate = (received - receivedAtStart) / elapsed;
   await new Promise((r) => setTimeout(r, 300));
   for (const s of [...pubs, sub]) s.destroy();
@@ -145,22 +151,39 @@ async function load(port: number, seconds: number, publishers: number, window: n
 
 function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const i = out.indexOf('\n');
-      if (i >= 0) resolve(out.slice(0, i));
-    });
-    child.once('exit', (code) => reject(new Error(`child exited (${code}) before answering`)));
+    void childLines(child, resolve).then(() => reject(new Error('child exited before answering')));
   });
 }
+
+/** A child process pinned to the core the broker does not use. */
+function pinned(args: string[]): ChildProcess {
+  return spawn('taskset', ['-c', OTHER_CPU, process.execPath, self, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+/** What a phase measures: no ExHook server, or one called through the named gRPC client. */
+type Phase = 'none' | GrpcClientKind;
+
+interface PhaseResult {
+  rate: number;
+  deliveredRate: number;
+  /** Broker CPU (user + system) per acked publish, µs. */
+  cpuPerMsg: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '5'));
   const publishers = Number(arg('publishers', '8'));
   const window = Number(arg('window', '32'));
   const answer = arg('answer', 'ignore');
-  const prov = spawn(process.execPath, [self, 'provider', answer], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const repeat = Number(arg('repeat', '3'));
+  const phases = arg('phases', 'none,grpc-js,http2').split(',') as Phase[];
+  // The broker (this process) on one core; the ExHook server and the load generator on the other.
+  spawnSync('taskset', ['-a', '-p', '-c', BROKER_CPU, String(process.pid)], { stdio: 'ignore' });
+  const prov = pinned(['provider', answer]);
   const providerPort = Number(await firstLine(prov));
   const resolved = resolveConfig({
     node: { name: 'bench@127.0.0.1' },
@@ -172,37 +195,122 @@ async function main(): Promise<void> {
   const node = new HermodNode(resolved.value, { store: ':memory:' });
   await node.start();
   const port = node.port('tcp:default');
-  const exhook = { name: 'bench', url: `http://127.0.0.1:${providerPort}`, pool_size: 8 };
-  const results: Record<'none' | 'exhook', number[]> = { none: [], exhook: [] };
+  const results = new Map<Phase, PhaseResult[]>(phases.map((p) => [p, []]));
   console.log(
-    `publishers=${publishers} window=${window} QoS 1, 64-byte payloads, ${seconds}s per phase, answer=${answer}`,
+    `publishers=${publishers} window=${window} QoS 1, 64-byte payloads, ${seconds}s per phase, answer=${answer}, ` +
+      `broker on CPU ${BROKER_CPU}, ExHook server and load on CPU ${OTHER_CPU}; each phase ${repeat}x, median`,
   );
-  for (const phase of ['none', 'exhook', 'none', 'exhook'] as const) {
-    await node.configService.update('exhook', { servers: phase === 'exhook' ? [exhook] : [] });
-    if (phase === 'exhook' && node.exhook.server('bench')?.status !== 'connected') {
-      throw new Error('the ExHook server did not load');
+  let serial = 0;
+  for (let round = 0; round < repeat; round++) {
+    for (const phase of phases) {
+      // A new server name per phase: the connection is made afresh with the phase's client.
+      const name = `bench${++serial}`;
+      const servers =
+        phase === 'none'
+          ? []
+          : [{ name, url: `http://127.0.0.1:${providerPort}`, pool_size: 8, grpc_client: phase }];
+      await node.configService.update('exhook', { servers });
+      if (phase !== 'none' && node.exhook.server(name)?.status !== 'connected') {
+        throw new Error('the ExHook server did not load');
+      }
+      const gen = pinned(['load', String(port), String(seconds), String(publishers), String(window)]);
+      let cpu0 = process.cpuUsage();
+      let cpu = 0;
+      let r: { rate: number; deliveredRate: number } | undefined;
+      await childLines(gen, (l) => {
+        if (l === 'start') cpu0 = process.cpuUsage();
+        else if (l === 'stop') {
+          const c = process.cpuUsage(cpu0);
+          cpu = c.user + c.system;
+        } else r = JSON.parse(l) as { rate: number; deliveredRate: number };
+      });
+      if (r === undefined) throw new Error('the load generator gave no result');
+      const res = { ...r, cpuPerMsg: cpu / (r.rate * seconds) };
+      results.get(phase)!.push(res);
+      console.log(
+        `${phase.padEnd(8)} ${r.rate.toFixed(0).padStart(8)} publishes/s acked, ${r.deliveredRate.toFixed(0)} delivered/s, ` +
+          `broker ${res.cpuPerMsg.toFixed(1)} µs CPU/msg`,
+      );
     }
-    const gen = spawn(
-      process.execPath,
-      [self, 'load', String(port), String(seconds), String(publishers), String(window)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    const r = JSON.parse(await firstLine(gen)) as { rate: number; deliveredRate: number };
-    results[phase].push(r.rate);
+  }
+  console.log('median:');
+  const none = median(results.get('none')?.map((x) => x.rate) ?? []);
+  for (const [phase, rs] of results) {
+    const rate = median(rs.map((x) => x.rate));
+    const vsNone = none > 0 && phase !== 'none' ? `, ratio to none ${(rate / none).toFixed(3)}` : '';
     console.log(
-      `${phase.padEnd(7)} ${r.rate.toFixed(0).padStart(8)} publishes/s acked, ${r.deliveredRate.toFixed(0)} delivered/s`,
+      `  ${phase.padEnd(8)} ${rate.toFixed(0).padStart(8)} publishes/s, ${median(rs.map((x) => x.cpuPerMsg)).toFixed(1)} µs CPU/msg${vsNone}`,
     );
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const none = mean(results.none);
-  const withHook = mean(results.exhook);
-  console.log(
-    `mean: none ${none.toFixed(0)}/s, exhook ${withHook.toFixed(0)}/s, ratio exhook/none = ${(withHook / none).toFixed(3)}`,
-  );
   await node.stop();
+  await clientOnly(providerPort, phases.filter((p) => p !== 'none') as GrpcClientKind[], repeat);
   prov.kill();
+}
+
+type GrpcClientKind = ExhookServerConfig['grpc_client'];
+
+/**
+ * The per-call cost of each gRPC client alone, without the broker around it: `calls` OnMessagePublish calls,
+ * 64 in flight, from this process (still on the broker's core). CPU time per call is less disturbed by a
+ * busy machine than a throughput figure whose round trips wait for other processes' time slices.
+ */
+async function clientOnly(providerPort: number, kinds: GrpcClientKind[], repeat: number): Promise<void> {
+  if (kinds.length === 0) return;
+  const calls = Number(arg('calls', '5000'));
+  const inFlight = 64;
+  const request = {
+    message: {
+      node: 'bench@127.0.0.1',
+      id: '0005F1A2B3C4D5E6',
+      qos: 1,
+      from: 'bench-pub-0',
+      topic: 'bench/0',
+      payload: Buffer.alloc(64, 'x'),
+      timestamp: Date.now(),
+      headers: {},
+    },
+  };
+  const perCall = new Map<GrpcClientKind, number[]>(kinds.map((k) => [k, []]));
+  for (let round = 0; round < repeat; round++) {
+    for (const kind of kinds) {
+      const cfg = {
+        url: `http://127.0.0.1:${providerPort}`,
+        pool_size: 8,
+        grpc_client: kind,
+        ssl: { enable: false },
+      };
+      const conn = connectProvider(cfg as ExhookServerConfig);
+      // Warm-up: the connection and the JIT.
+      await Promise.all(
+        Array.from({ length: 500 }, () =>
+          conn.call('OnMessagePublish', 'v3', request, 'k', Date.now() + 10_000),
+        ),
+      );
+      const c0 = process.cpuUsage();
+      let started = 0;
+      let failed = 0;
+      await new Promise<void>((resolve) => {
+        let done = 0;
+        const go = (): void => {
+          if (started === calls) return;
+          const key = `k${started++ % inFlight}`;
+          void conn.call('OnMessagePublish', 'v3', request, key, Date.now() + 10_000).then((r) => {
+            if (!r.ok) failed++;
+            if (++done === calls) resolve();
+            else go();
+          });
+        };
+        for (let i = 0; i < inFlight; i++) go();
+      });
+      const c = process.cpuUsage(c0);
+      conn.close();
+      if (failed > 0) throw new Error(`${failed} of ${calls} ${kind} calls failed`);
+      perCall.get(kind)!.push((c.user + c.system) / calls);
+    }
+  }
+  console.log(`client alone, ${calls} calls, ${inFlight} in flight, CPU µs per call (median of ${repeat}):`);
+  for (const [kind, xs] of perCall)
+    console.log(`  ${kind.padEnd(8)} ${median(xs).toFixed(1).padStart(8)} µs`);
 }
 
 const mode = process.argv[2];

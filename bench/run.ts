@@ -15,12 +15,12 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BROKER_CPU, BROKERS, type BrokerDef, LOADGEN_CPU, ROOT, selectBrokers } from './brokers.js';
 import { writeCharts } from './chart.js';
+import { freePort } from './children.js';
 import { systemCpu } from './proc.js';
 import { renderProfile } from './profile.js';
 import { mergeReport, metricOf, primaryOf, type Report, ratio, writeReport } from './report.js';
@@ -41,8 +41,8 @@ interface Options {
   quietWait: number;
   retries: number;
   repeat: number;
-  /** Run the CoAP gateway scenario (bench/coap.ts): every run without --scenario, or `--scenario coap`. */
-  coap: boolean;
+  /** Hermod-only scenarios to run (bench/<name>.ts): all of them without --scenario, else those named. */
+  solo: SoloScenario[];
 }
 
 function list(s: string | undefined): string[] {
@@ -68,7 +68,7 @@ function options(): Options {
   if (values.help) {
     console.log(
       [
-        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap] [--broker hermod,aedes,mosquitto]',
+        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap,exhook,exproto] [--broker hermod,aedes,mosquitto]',
         '                        [--seconds N] [--warmup N] [--repeat N] [--profile auto|<variant>] [--no-save]',
         `variants: ${ALL_VARIANTS.map((v) => v.id).join(', ')}`,
       ].join('\n'),
@@ -76,13 +76,15 @@ function options(): Options {
     process.exit(0);
   }
   const asked = values.scenario?.flatMap(list) ?? list(process.env.BENCH_SCENARIO);
-  // CoAP has no Aedes or Mosquitto peer: it runs on Hermod alone, beside its own MQTT figures.
-  const scen = asked.filter((x) => x.toLowerCase() !== 'coap');
-  const coapOnly = asked.length > 0 && scen.length === 0;
+  // CoAP, ExHook and ExProto have no Aedes or Mosquitto peer: they run on Hermod alone.
+  const solo = (x: string) => SOLO_SCENARIOS.includes(x.toLowerCase() as SoloScenario);
+  const scen = asked.filter((x) => !solo(x));
+  const soloAsked = asked.map((x) => x.toLowerCase()).filter(solo) as SoloScenario[];
+  const soloOnly = asked.length > 0 && scen.length === 0;
   const brok = values.broker?.flatMap(list) ?? list(process.env.BENCH_BROKER);
   return {
-    variants: coapOnly ? [] : selectVariants(scen),
-    coap: asked.length === 0 || scen.length < asked.length,
+    variants: soloOnly ? [] : selectVariants(scen),
+    solo: asked.length === 0 ? [...SOLO_SCENARIOS] : soloAsked,
     brokers: selectBrokers(brok),
     seconds: Number(values.seconds ?? process.env.BENCH_SECONDS ?? 10),
     warmup: Number(values.warmup ?? process.env.BENCH_WARMUP ?? 3),
@@ -95,17 +97,6 @@ function options(): Options {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Waits until other processes leave the machine alone (≤ 10 % of one core busy over a second), at most
@@ -459,26 +450,42 @@ async function main(): Promise<void> {
   if (o.profile !== undefined) await runProfile(o);
   else {
     if (o.variants.length > 0) await runAll(o);
-    if (o.coap) runCoap(o);
+    for (const name of o.solo) runSolo(o, name);
   }
 }
 
+/** Scenarios with no Aedes or Mosquitto counterpart, each a script of its own (bench/<name>.ts). */
+const SOLO_SCENARIOS = ['coap', 'exhook', 'exproto'] as const;
+type SoloScenario = (typeof SOLO_SCENARIOS)[number];
+
+const SOLO_TITLES: Record<SoloScenario, string> = {
+  coap: 'CoAP gateway',
+  exhook: 'ExHook (one message.publish server): grpc-js client against the HTTP/2 client',
+  exproto: 'ExProto gateway echo',
+};
+
 /**
- * The CoAP gateway scenario: CoAP NON publishes from many peers into one MQTT subscriber and MQTT fan-out
- * to CoAP observers, each next to the same traffic over MQTT, on one Hermod node (bench/coap.ts).
+ * A Hermod-only scenario: CoAP (NON publishes from many peers, MQTT fan-out to observers, each next to the
+ * same traffic over MQTT), ExHook (publish throughput with a no-op message.publish server, through either
+ * gRPC client), ExProto (TCP lines echoed by a no-op handler). Each pins its own processes.
  */
-function runCoap(o: Options): void {
-  const script = join(ROOT, 'dist', 'bench', 'coap.js');
+function runSolo(o: Options, name: SoloScenario): void {
+  const script = join(ROOT, 'dist', 'bench', `${name}.js`);
   const r = spawnSync(process.execPath, [script, '--seconds', String(o.seconds)], { encoding: 'utf8' });
-  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  console.log(`\n# CoAP gateway\n${out}`);
-  if (r.status !== 0) throw new Error(`CoAP scenario failed (exit ${r.status})`);
+  // Broker info lines (JSON log records) are not part of the figures.
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`
+    .split('\n')
+    .filter((l) => !l.startsWith('{"level"'))
+    .join('\n');
+  console.log(`\n# ${SOLO_TITLES[name]}\n${out}`);
+  if (r.status !== 0) throw new Error(`${name} scenario failed (exit ${r.status})`);
   if (!o.save) return;
-  const mdPath = join(RESULTS, `${today()}-coap.md`);
+  const mdPath = join(RESULTS, `${today()}-${name}.md`);
   const md = [
-    `# CoAP gateway — ${today()}`,
+    `# ${SOLO_TITLES[name]} — ${today()}`,
     '',
-    `\`npm run bench -- --scenario coap --seconds ${o.seconds}\` (Hermod only: Aedes and Mosquitto have no CoAP).`,
+    `\`npm run bench -- --scenario ${name} --seconds ${o.seconds}\` (Hermod only: Aedes and Mosquitto have no counterpart).`,
+    'The machine may be shared: figures are medians of repeated phases but still noisy.',
     '',
     '```',
     out.trim(),

@@ -1,14 +1,58 @@
 /**
- * The pool of gRPC connections to one ExHook server (`pool_size` of them). A client's calls always use the
- * same connection (picked by a hash of its key, as EMQX picks a pool worker by client id).
+ * The gRPC connection(s) to one ExHook server. By default (`grpc_client = http2`) one HTTP/2 session of
+ * Hermod's own client carries every call; with `grpc_client = grpc-js` a pool of `pool_size` @grpc/grpc-js
+ * clients does, a client's calls always on the same one (picked by a hash of its key, as EMQX picks a pool
+ * worker by client id). Per-client ordering does not depend on either: the server's KeyedQueue keeps one
+ * call per client in flight.
  */
 import { Client, status } from '@grpc/grpc-js';
 import type { ExhookServerConfig } from '../config/schema/exhook.js';
 import { endpointOf } from '../transport/grpc-endpoint.js';
+import { H2GrpcClient, type UnaryResult } from '../transport/grpc-h2.js';
 import { type ApiVersion, type RpcName, rpcCodecs } from './proto.js';
 
 /** The outcome of one call. */
-export type CallResult = { ok: true; response: unknown } | { ok: false; code: number; message: string };
+export type CallResult = UnaryResult;
+
+/** What a call names: the rpc, the proto version, the request, the client's key, the deadline (epoch ms). */
+type CallArgs = [rpc: RpcName, version: ApiVersion, request: object, key: string, deadline: number];
+
+/** Calls to one server, whichever client makes them. */
+export interface ProviderConnection {
+  /** Calls `rpc` (for the client `key`); settles by `deadline` (epoch ms) at the latest, never rejects. */
+  call(...args: CallArgs): Promise<CallResult>;
+  /** True when the server is (or becomes) reachable before `deadline`. */
+  probe(deadline: number): Promise<boolean>;
+  /** Closes the connection(s); calls still running fail. */
+  close(): void;
+}
+
+/** The connection for a server's config; throws when the url or a certificate file is unusable. */
+export function connectProvider(cfg: ExhookServerConfig): ProviderConnection {
+  return cfg.grpc_client === 'grpc-js' ? new GrpcJsConnection(cfg) : new H2Connection(cfg);
+}
+
+/** One HTTP/2 session, many concurrent streams (transport/grpc-h2.ts). */
+class H2Connection implements ProviderConnection {
+  private readonly client: H2GrpcClient;
+  private readonly codecs = rpcCodecs();
+
+  constructor(cfg: ExhookServerConfig) {
+    this.client = new H2GrpcClient(endpointOf(cfg).dial);
+  }
+
+  call(...[rpc, version, request, , deadline]: CallArgs): Promise<CallResult> {
+    return this.client.unary(this.codecs.get(rpc)![version], request, deadline);
+  }
+
+  probe(deadline: number): Promise<boolean> {
+    return this.client.probe(deadline);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
 
 /** FNV-1a: a stable, cheap spread of client ids over the pool. */
 function hashKey(key: string): number {
@@ -20,8 +64,8 @@ function hashKey(key: string): number {
   return h >>> 0;
 }
 
-/** The gRPC connections to one server, and calls over them. */
-export class ProviderConnection {
+/** `pool_size` @grpc/grpc-js clients (kept to compare with, and as a fallback). */
+class GrpcJsConnection implements ProviderConnection {
   private readonly clients: Client[] = [];
   private readonly codecs = rpcCodecs();
 
@@ -32,14 +76,7 @@ export class ProviderConnection {
       this.clients.push(new Client(ep.target, ep.credentials, ep.options));
   }
 
-  /** Calls `rpc` on the connection of `key`; settles by `deadline` (epoch ms) at the latest. */
-  call(
-    rpc: RpcName,
-    version: ApiVersion,
-    request: object,
-    key: string,
-    deadline: number,
-  ): Promise<CallResult> {
+  call(...[rpc, version, request, key, deadline]: CallArgs): Promise<CallResult> {
     const codec = this.codecs.get(rpc)![version];
     const client = this.clients[hashKey(key) % this.clients.length]!;
     return new Promise((resolve) => {
@@ -63,7 +100,6 @@ export class ProviderConnection {
     });
   }
 
-  /** True when every connection of the pool is (or becomes) ready before `deadline`. */
   async probe(deadline: number): Promise<boolean> {
     const ready = await Promise.all(
       this.clients.map(
@@ -74,7 +110,6 @@ export class ProviderConnection {
     return ready.every(Boolean);
   }
 
-  /** Closes every connection (calls still running fail). */
   close(): void {
     for (const c of this.clients) c.close();
   }

@@ -7,7 +7,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { topicFilterError, topicMatches } from '../broker/topic.js';
 import type { ExhookServerConfig } from '../config/schema/exhook.js';
 import { logger } from '../log.js';
-import { type CallResult, ProviderConnection } from './connection.js';
+import { type CallResult, connectProvider, type ProviderConnection } from './connection.js';
 import { type Job, KeyedQueue } from './keyed-queue.js';
 import { ServerMetrics } from './metrics.js';
 import { API_VERSIONS, type ApiVersion } from './proto.js';
@@ -104,7 +104,7 @@ export class ExHookServer {
   start(): Promise<void> {
     if (!this.cfg.enable || this.stopped) return Promise.resolve();
     try {
-      this.conn = new ProviderConnection(this.cfg);
+      this.conn = connectProvider(this.cfg);
     } catch (err) {
       this.failLoad((err as Error).message);
       return Promise.resolve();

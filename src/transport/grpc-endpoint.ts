@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureVersion } from 'node:tls';
 import { type ChannelCredentials, type ChannelOptions, credentials } from '@grpc/grpc-js';
 import type { ExhookServerConfig } from '../config/schema/exhook.js';
+import type { H2Dial } from './grpc-h2.js';
 
 /** Everything a gRPC client needs to open a connection. */
 export interface Endpoint {
@@ -14,6 +15,8 @@ export interface Endpoint {
   target: string;
   credentials: ChannelCredentials;
   options: ChannelOptions;
+  /** The same, for Hermod's own client (grpc-h2.ts). */
+  dial: H2Dial;
 }
 
 const TLS_VERSIONS: Record<string, SecureVersion> = {
@@ -56,13 +59,32 @@ export function endpointOf(cfg: ExhookServerConfig): Endpoint {
     'grpc.max_send_message_length': -1,
   };
   const target = `${url.hostname}:${port}`;
-  if (!tls) return { target, credentials: credentials.createInsecure(), options };
-  return { target, credentials: tlsCredentials(cfg, options), options };
+  const origin = `${url.protocol}//${target}`;
+  if (!tls)
+    return {
+      target,
+      credentials: credentials.createInsecure(),
+      options,
+      dial: { origin, authority: target },
+    };
+  const dial: H2Dial = { origin, authority: target };
+  return { target, credentials: tlsCredentials(cfg, options, dial), options, dial };
 }
 
-function tlsCredentials(cfg: ExhookServerConfig, options: ChannelOptions): ChannelCredentials {
+function tlsCredentials(cfg: ExhookServerConfig, options: ChannelOptions, dial: H2Dial): ChannelCredentials {
   const s = cfg.ssl;
-  if (!s.enable) return credentials.createSsl();
+  // url.hostname keeps IPv6 brackets; an IP literal is never sent as SNI.
+  const host = dial.origin.replace(/^https:\/\//, '').replace(/:\d+$/, '');
+  const hostIsName = !host.startsWith('[') && !/^\d+\.\d+\.\d+\.\d+$/.test(host);
+  if (!s.enable) {
+    dial.tls = {
+      secureContext: createSecureContext({}),
+      servername: hostIsName ? host : '',
+      rejectUnauthorized: true,
+      skipNameCheck: false,
+    };
+    return credentials.createSsl();
+  }
   const versions = s.versions
     .map((v) => TLS_VERSIONS[v]!)
     .sort((a, b) => VERSION_ORDER.indexOf(a) - VERSION_ORDER.indexOf(b));
@@ -79,8 +101,15 @@ function tlsCredentials(cfg: ExhookServerConfig, options: ChannelOptions): Chann
   if (sni !== '' && sni !== 'disable') {
     options['grpc.ssl_target_name_override'] = sni;
     options['grpc.default_authority'] = sni;
+    dial.authority = sni;
   }
   const verify = s.verify === 'verify_peer';
+  dial.tls = {
+    secureContext: context,
+    servername: sni === 'disable' ? '' : sni !== '' ? sni : hostIsName ? host : '',
+    rejectUnauthorized: verify,
+    skipNameCheck: !verify || sni === 'disable',
+  };
   return credentials.createFromSecureContext(context, {
     rejectUnauthorized: verify,
     // "disable" sends no name to check the certificate against, so only the chain is verified.

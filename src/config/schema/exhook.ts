@@ -61,6 +61,14 @@ const ExhookSocketOptions = Section(
   'Socket options of the connections to the server.',
 );
 
+/** Which gRPC client makes Hermod's outgoing calls (ExHook servers, the ExProto handler). */
+export const GrpcClient = Enum(
+  ['http2', 'grpc-js'],
+  'http2',
+  "The gRPC client that makes the calls. http2 = Hermod's own client over node:http2 (one connection carrying every call, about half the CPU per call, see bench/exhook.ts); grpc-js = @grpc/grpc-js, kept to compare with.",
+  { hermod: true },
+);
+
 /** One ExHook server. */
 export const ExhookServerSchema = Type.Object(
   {
@@ -94,9 +102,14 @@ export const ExhookServerSchema = Type.Object(
     )
       .Decode((v) => (v === false ? 0 : (parseDuration(v) ?? 0)))
       .Encode((ms): false | string => (ms === 0 ? false : formatDuration(ms))),
-    pool_size: Int(8, 'gRPC connections to the server; calls of one client always use the same one.', {
-      minimum: 1,
-    }),
+    pool_size: Int(
+      8,
+      'gRPC connections to the server with grpc_client = grpc-js (calls of one client always use the same one); the http2 client multiplexes every call on one connection.',
+      {
+        minimum: 1,
+      },
+    ),
+    grpc_client: GrpcClient,
   },
   { additionalProperties: false, description: 'An ExHook server.' },
 );

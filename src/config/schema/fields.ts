@@ -141,10 +141,15 @@ export function Str(def: string, description: string) {
   return Type.String({ default: def, description });
 }
 
-export function Enum<const V extends string[]>(values: V, def: V[number], description: string) {
+export function Enum<const V extends string[]>(
+  values: V,
+  def: V[number],
+  description: string,
+  o: { hermod?: boolean } = {},
+) {
   return Type.Union(
     values.map((v) => Type.Literal(v)),
-    { default: def, description },
+    { default: def, description, ...(o.hermod ? { 'x-hermod': true } : {}) },
   ) as unknown as ReturnType<typeof Type.Union<{ [K in keyof V]: ReturnType<typeof Type.Literal<V[K]>> }>>;
 }
 

@@ -2,14 +2,116 @@
  * The client of the user's handler: one gRPC connection (reconnecting with back-off on its own), calls
  * strictly ordered per ExProto connection (one in flight, later events queued behind it, as EMQX does),
  * and the handler's state for the API. Unary calls settle each event; in streaming mode each rpc is one
- * long-lived client stream that events are written to.
+ * long-lived client stream that events are written to (events written in one tick leave as one write).
+ * The calls go through Hermod's own HTTP/2 gRPC client unless `handler.grpc_client = grpc-js`.
  */
-import { Client, type ClientWritableStream, status } from '@grpc/grpc-js';
+import { Client, status } from '@grpc/grpc-js';
 import type { ExhookServerConfig } from '../../config/schema/exhook.js';
 import type { Logger } from '../../log.js';
 import { endpointOf } from '../../transport/grpc-endpoint.js';
+import { H2GrpcClient } from '../../transport/grpc-h2.js';
 import { type HandlerCodec, type HandlerRpc, handlerCodecs } from './proto.js';
 import type { ExprotoConfig } from './schema.js';
+
+/** A gRPC failure: status code and message. */
+interface CallError {
+  code: number;
+  message: string;
+}
+
+/** The writing side of a long-lived client stream. */
+interface EventStream {
+  write(request: object, done: (err?: Error) => void): void;
+  end(): void;
+}
+
+/** What the handler client needs of a gRPC client library. */
+interface HandlerTransport {
+  unary(codec: HandlerCodec, request: object, deadline: number, done: (err?: CallError) => void): void;
+  /** Opens a client stream; `onEnd` is called once when it ends, with the error if it failed. */
+  openStream(codec: HandlerCodec, onEnd: (err?: CallError) => void): EventStream;
+  close(): void;
+}
+
+/** The handler's endpoint: the ExHook client's rules (http/https, TLS, SNI, reconnect back-off) as they are. */
+const endpointOfHandler = (cfg: ExprotoConfig['handler']) =>
+  endpointOf({ url: cfg.address, ssl: cfg.ssl_options } as ExhookServerConfig);
+
+/** Hermod's own client: one HTTP/2 session, a stream per call (transport/grpc-h2.ts). */
+class H2Transport implements HandlerTransport {
+  private readonly client: H2GrpcClient;
+
+  constructor(cfg: ExprotoConfig['handler']) {
+    this.client = new H2GrpcClient(endpointOfHandler(cfg).dial);
+  }
+
+  unary(codec: HandlerCodec, request: object, deadline: number, done: (err?: CallError) => void): void {
+    void this.client.unary(codec, request, deadline).then((r) => done(r.ok ? undefined : r));
+  }
+
+  openStream(codec: HandlerCodec, onEnd: (err?: CallError) => void): EventStream {
+    const call = this.client.clientStream<object>(codec, (code, message) =>
+      onEnd(code === status.OK ? undefined : { code, message }),
+    );
+    if (!('ok' in call)) return call;
+    onEnd(call);
+    return { write: (_r, done) => done(new Error(call.message)), end: () => {} };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** @grpc/grpc-js, as before Hermod had its own client (kept to compare with). */
+class GrpcJsTransport implements HandlerTransport {
+  private readonly client: Client;
+
+  constructor(cfg: ExprotoConfig['handler']) {
+    const ep = endpointOfHandler(cfg);
+    this.client = new Client(ep.target, ep.credentials, ep.options);
+  }
+
+  unary(codec: HandlerCodec, request: object, deadline: number, done: (err?: CallError) => void): void {
+    try {
+      this.client.makeUnaryRequest(
+        codec.path,
+        codec.serialize,
+        codec.deserialize,
+        request,
+        { deadline },
+        (err) => done(err ? { code: err.code, message: err.details || err.message } : undefined),
+      );
+    } catch (err) {
+      // Serialization errors are thrown synchronously by grpc-js.
+      done({ code: status.INTERNAL, message: (err as Error).message });
+    }
+  }
+
+  openStream(codec: HandlerCodec, onEnd: (err?: CallError) => void): EventStream {
+    const stream = this.client.makeClientStreamRequest(
+      codec.path,
+      codec.serialize,
+      codec.deserialize,
+      {},
+      (err) => onEnd(err ? { code: err.code, message: err.details || err.message } : undefined),
+    );
+    return {
+      write: (request, done) => {
+        try {
+          stream.write(request, () => done());
+        } catch (err) {
+          done(err as Error);
+        }
+      },
+      end: () => stream.end(),
+    };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
 
 /** Why a handler call failed, for the log and the connection's close reason. */
 export interface HandlerFailure {
@@ -44,11 +146,11 @@ const FAILURE_LOG_INTERVAL = 5000;
 
 /** The handler as the gateway calls it. */
 export class HandlerClient {
-  private readonly client: Client;
+  private readonly client: HandlerTransport;
   private readonly codecs: Map<HandlerRpc, HandlerCodec>;
   /** Pending events per ExProto connection; the head is the one in flight. */
   private readonly queues = new Map<string, Job[]>();
-  private readonly streams = new Map<HandlerRpc, ClientWritableStream<object>>();
+  private readonly streams = new Map<HandlerRpc, EventStream>();
   private readonly state: HandlerState;
   private lastFailureLog = 0;
   private closed = false;
@@ -58,9 +160,7 @@ export class HandlerClient {
     private readonly cfg: ExprotoConfig['handler'],
     private readonly log: Logger,
   ) {
-    // The ExHook client's endpoint rules (http/https, TLS, SNI, reconnect back-off) apply as they are.
-    const ep = endpointOf({ url: cfg.address, ssl: cfg.ssl_options } as ExhookServerConfig);
-    this.client = new Client(ep.target, ep.credentials, ep.options);
+    this.client = cfg.grpc_client === 'grpc-js' ? new GrpcJsTransport(cfg) : new H2Transport(cfg);
     this.codecs = handlerCodecs(cfg.service_name);
     this.state = {
       address: cfg.address,
@@ -129,47 +229,32 @@ export class HandlerClient {
       this.write(job, codec, settle);
       return;
     }
-    try {
-      this.client.makeUnaryRequest(
-        codec.path,
-        codec.serialize,
-        codec.deserialize,
-        job.request,
-        { deadline: Date.now() + this.cfg.request_timeout },
-        (err) => settle(err ? failureOf(job.rpc, err.code, err.details || err.message) : undefined),
-      );
-    } catch (err) {
-      // Serialization errors are thrown synchronously by grpc-js.
-      settle(failureOf(job.rpc, status.INTERNAL, (err as Error).message));
-    }
+    this.client.unary(codec, job.request, Date.now() + this.cfg.request_timeout, (err) =>
+      settle(err ? failureOf(job.rpc, err.code, err.message) : undefined),
+    );
   }
 
   /** Streaming mode: the event is written to the rpc's long-lived stream, reopened after it failed. */
   private write(job: Job, codec: HandlerCodec, settle: (f: HandlerFailure | undefined) => void): void {
     let stream = this.streams.get(job.rpc);
     if (stream === undefined) {
-      const opened = this.client.makeClientStreamRequest(
-        codec.path,
-        codec.serialize,
-        codec.deserialize,
-        {},
-        (err) => {
-          if (this.streams.get(job.rpc) === opened) this.streams.delete(job.rpc);
-          if (err && !this.closed) {
-            this.state.status = 'disconnected';
-            this.state.last_error = `${job.rpc}: ${status[err.code]} ${err.details || err.message}`;
-            this.logFailure(failureOf(job.rpc, err.code, err.details || err.message));
-          }
-        },
-      );
+      let failedAtOnce = false;
+      const opened = this.client.openStream(codec, (err) => {
+        failedAtOnce = true;
+        if (this.streams.get(job.rpc) === opened) this.streams.delete(job.rpc);
+        if (err && !this.closed) {
+          this.state.status = 'disconnected';
+          this.state.last_error = `${job.rpc}: ${status[err.code]} ${err.message}`;
+          this.logFailure(failureOf(job.rpc, err.code, err.message));
+        }
+      });
       stream = opened;
-      this.streams.set(job.rpc, stream);
+      // A stream that failed at once is not kept: the next event opens a new one.
+      if (!failedAtOnce) this.streams.set(job.rpc, stream);
     }
-    try {
-      stream.write(job.request, () => settle(undefined));
-    } catch (err) {
-      settle(failureOf(job.rpc, status.INTERNAL, (err as Error).message));
-    }
+    stream.write(job.request, (err) =>
+      settle(err ? failureOf(job.rpc, status.UNAVAILABLE, err.message) : undefined),
+    );
   }
 
   private logFailure(f: HandlerFailure): void {

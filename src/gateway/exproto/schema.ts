@@ -50,6 +50,7 @@ const Handler = Section(
       'The handler service: unary calls (default) or the older client-streaming ConnectionHandler.',
     ),
     ssl_options: ExhookServerSchema.properties.ssl,
+    grpc_client: ExhookServerSchema.properties.grpc_client,
     request_timeout: Duration('5s', {
       description: 'Longest wait for one handler call; a call that fails or times out closes its connection.',
       hermod: true,
