@@ -51,6 +51,7 @@ interface Sent {
 /** A command waiting for its turn; `expiresAt` 0 = never (MQTT Message Expiry otherwise). */
 interface Queued {
   cmd: Command;
+  req: OutRequest;
   expiresAt: number;
 }
 
@@ -299,8 +300,15 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
     return out;
   }
 
-  /** Reads what arrived into the queue; a command that cannot be read is answered with 4.00 at once. */
+  /**
+   * Reads what arrived into the queue, each command already turned into its request; one that cannot be
+   * read or encoded is answered with 4.00 at once, in arrival order.
+   */
   private takeInbox(): void {
+    const reg = this.reg;
+    if (reg === undefined) return;
+    const alternatePath = typeof reg.info.alternatePath === 'string' ? reg.info.alternatePath : '/';
+    const rc = { codec: this.data.codec, alternatePath, lwm2mVersion: reg.version };
     for (const item of this.inbox.splice(0)) {
       const obj = item.object ?? parseObject(item.payload ?? EMPTY);
       const cmd = typeof obj === 'string' ? { error: obj } : readCommand(obj);
@@ -309,7 +317,9 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
         continue;
       }
       this.record(cmd.reqPath, cmd.msgType, undefined);
-      this.queue.push({ cmd, expiresAt: item.expiresAt });
+      const req = toRequest(cmd, rc);
+      if ('error' in req) this.refused(req);
+      else this.queue.push({ cmd, req, expiresAt: item.expiresAt });
     }
   }
 
@@ -334,21 +344,8 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
     if (this.waiting !== undefined || this.reg === undefined || this.asleep()) return [];
     const now = Date.now();
     for (let q = this.queue.shift(); q !== undefined; q = this.queue.shift()) {
-      if (q.expiresAt !== 0 && q.expiresAt <= now) {
-        this.ctx.metrics.inc('messages.dropped');
-        continue;
-      }
-      const alternatePath = this.reg.info.alternatePath;
-      const req = toRequest(q.cmd, {
-        codec: this.data.codec,
-        alternatePath: typeof alternatePath === 'string' ? alternatePath : '/',
-        lwm2mVersion: this.reg.version,
-      });
-      if ('error' in req) {
-        this.refused(req);
-        continue;
-      }
-      return this.send(q.cmd, req);
+      if (q.expiresAt === 0 || q.expiresAt > now) return this.send(q.cmd, q.req);
+      this.ctx.metrics.inc('messages.dropped');
     }
     return [];
   }

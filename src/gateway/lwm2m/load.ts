@@ -1,6 +1,11 @@
 /** Loads the data layer of one `xml_dir`: the shipped object definitions plus that directory's, and codecs. */
+import { createContentCodec } from './content/codec.js';
+import { parseLinkFormat } from './content/link-format.js';
 import type { DataLayer } from './data.js';
+import { loadObjectRegistry } from './objects/registry.js';
 
+/** Throws (naming the file and line) when a definition does not parse: the gateway does not start then. */
 export async function loadDataLayer(xmlDir: string): Promise<DataLayer> {
-  throw new Error(`lwm2m data layer not available yet (${xmlDir})`);
+  const registry = loadObjectRegistry({ xmlDir });
+  return { registry, codec: createContentCodec(registry), parseLinks: parseLinkFormat };
 }

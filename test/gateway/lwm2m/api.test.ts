@@ -78,10 +78,11 @@ describe('lwm2m: API, client listing, ctl, authentication (real device)', () => 
     await app.command('api-dev', { msgType: 'discover', data: { path: '/3/0' } });
     await app.answer('discover', undefined, from);
     const disc = await api.get(`${base}/lookup?path=/3/0&action=discover`);
-    assert.equal(disc.body.code, '2.05');
+    assert.equal(disc.body.code, '2.05', disc.text);
     assert.deepEqual(
       disc.body.content.find((c: { path: string }) => c.path === '/3/0/4'),
       { path: '/3/0/4', name: 'Reboot', operations: 'E' },
+      disc.text,
     );
     assert.deepEqual(
       disc.body.content.find((c: { path: string }) => c.path === '/3/0/9'),

@@ -131,13 +131,13 @@ describe('lwm2m: commands over MQTT (real device)', () => {
     const cr = await run('cmd-create', 'create', {
       basePath: '/1',
       content: [
-        { path: '/0', type: 'Integer', value: 102 },
-        { path: '/1', type: 'Integer', value: 120 },
-        { path: '/6', type: 'Boolean', value: false },
-        { path: '/7', type: 'String', value: 'U' },
+        { path: '/1/0', type: 'Integer', value: 102 },
+        { path: '/1/1', type: 'Integer', value: 120 },
+        { path: '/1/6', type: 'Boolean', value: false },
+        { path: '/1/7', type: 'String', value: 'U' },
       ],
     });
-    assert.deepEqual([cr.data.code, cr.data.codeMsg], ['2.01', 'created']);
+    assert.deepEqual([cr.data.code, cr.data.codeMsg], ['2.01', 'created'], cr.up.text);
     assert.equal(d.tree.get(1)?.size, 2);
     const read = await run('cmd-create', 'read', { path: '/1/1/0' });
     assert.deepEqual(read.data.content, [{ path: '/1/1/0', value: 102 }]);

@@ -44,7 +44,7 @@ export class App {
   }
 
   static async open(port: number, filter = 'lwm2m/+/up/#'): Promise<App> {
-    const client = await connectClient(port);
+    const client = await connectClient(port, { protocolVersion: 5 });
     await client.subscribeAsync(filter, { qos: 1 });
     return new App(client);
   }

@@ -404,8 +404,9 @@ export class Lwm2mDevice {
     if (ids.length === 1) return [`</${o}>`, ...[...obj.keys()].map((k) => `</${o}/${k}>`)].join(',');
     const inst = obj.get(i!);
     if (inst === undefined) return undefined;
-    if (ids.length === 2)
-      return [`</${o}/${i}>`, ...[...inst.keys()].map((r) => `</${o}/${i}/${r}>`)].join(',');
+    // Executable resources have no value but are listed, as devices do (the Device object's Reboot).
+    const rids = [...inst.keys(), ...(o === 3 ? [4] : [])].sort((a, b) => a - b);
+    if (ids.length === 2) return [`</${o}/${i}>`, ...rids.map((r) => `</${o}/${i}/${r}>`)].join(',');
     return inst.has(ids[2]!) ? `</${ids.join('/')}>;pmin=10` : undefined;
   }
 
