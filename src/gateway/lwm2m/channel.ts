@@ -507,26 +507,9 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
     return this.trySend();
   }
 
-  handleCall(call: ChannelCall): CallAnswer<CoapMessage> | Promise<CallAnswer<CoapMessage>> {
-    switch (call.type) {
-      case 'subscribe':
-        return andThen(this.ctx.subscribe(call.topic, call.opts), (r) => ({
-          result:
-            r.result === 'ok'
-              ? { ok: true, topic: r.topic, opts: call.opts }
-              : { ok: false, status: 400, message: r.message },
-          replies: [],
-        }));
-      case 'unsubscribe':
-        return andThen(this.ctx.unsubscribe(call.topic), (found) => ({
-          result: found
-            ? { ok: true, topic: this.ctx.mount(call.topic) }
-            : { ok: false, status: 404, message: 'Subscription not found' },
-          replies: [],
-        }));
-      case 'command':
-        return this.command(call.name, call.data);
-    }
+  /** The LwM2M API's commands; subscriptions through the clients API are the framework's. */
+  handleCall(call: ChannelCall): CallAnswer<CoapMessage> | undefined {
+    return call.type === 'command' ? this.command(call.name, call.data) : undefined;
   }
 
   /** The LwM2M API: `send` a command object, `lookup` the last outcome of a path and action. */

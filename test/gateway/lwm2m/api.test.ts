@@ -4,43 +4,21 @@
  * gateway-clients list lwm2m`, gateway metrics, and authentication of registrations (imei/password).
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { hermod } from '../../helpers/cli.js';
 import { type ApiClient, adminClient } from '../../mgmt/http.js';
 import { until } from '../helpers.js';
 import { codeText, OBSERVE, opt, readUint } from './device/coap.js';
-import { Lwm2mDevice, describe as text } from './device/device.js';
-import { App, type Lwm2mBroker, startLwm2mBroker } from './helpers.js';
+import { describe as text } from './device/device.js';
+import { lwm2mFixture } from './helpers.js';
 
 describe('lwm2m: API, client listing, ctl, authentication (real device)', () => {
-  let b: Lwm2mBroker;
+  const f = lwm2mFixture({ api: true, tempDataDir: true });
   let api: ApiClient;
-  let app: App;
-  const devices: Lwm2mDevice[] = [];
-  const registered = async (ep: string, query: string[] = []) => {
-    const d = await Lwm2mDevice.open({ port: b.lwm2mPort, ep, lt: 120, query });
-    devices.push(d);
-    const r = await d.register();
-    if (codeText(r.code) === '2.01')
-      await until(
-        () => b.node.broker.registry.get('lwm2m', ep)?.session.subscriptions.has(`lwm2m/${ep}/dn/#`) === true,
-        3000,
-        'command subscription',
-      );
-    return { d, r };
-  };
+  const registered = (ep: string, query: string[] = []) => f.registered({ ep, lt: 120, query });
 
   before(async () => {
-    b = await startLwm2mBroker({ api: true, tempDataDir: true });
-    api = await adminClient(b);
-    app = await App.open(b.port);
-  });
-  afterEach(() => {
-    for (const d of devices.splice(0)) d.close();
-  });
-  after(async () => {
-    await app.close();
-    await b.stop();
+    api = await adminClient(f.b);
   });
 
   it('lookup before any command ⇒ 6.01 reply_not_received; read via API, then lookup shows the result', async () => {
@@ -55,9 +33,9 @@ describe('lwm2m: API, client listing, ctl, authentication (real device)', () => 
       code: '6.01',
       codeMsg: 'reply_not_received',
     });
-    const from = app.ups.length;
+    const from = f.app.ups.length;
     assert.equal((await api.post(`${base}/read?path=/3/0/0`)).status, 204);
-    await app.answer('read', undefined, from);
+    await f.app.answer('read', undefined, from);
     const got = await api.get(`${base}/lookup?path=/3/0/0&action=read`);
     assert.deepEqual(got.body, {
       clientid: 'api-dev',
@@ -70,13 +48,13 @@ describe('lwm2m: API, client listing, ctl, authentication (real device)', () => 
 
     // write through the API, read back through MQTT
     assert.equal((await api.post(`${base}/write?path=/3/0/14&type=String&value=%2B05:00`)).status, 204);
-    await app.answer('write', undefined, from);
+    await f.app.answer('write', undefined, from);
     assert.equal(text(d.requests.at(-1)!), '0.03 /3/0/14');
     assert.equal((await api.post(`${base}/write?path=/3/0/14&type=Nope&value=1`)).status, 400);
 
     // discover, described from the object definitions
-    await app.command('api-dev', { msgType: 'discover', data: { path: '/3/0' } });
-    await app.answer('discover', undefined, from);
+    await f.app.command('api-dev', { msgType: 'discover', data: { path: '/3/0' } });
+    await f.app.answer('discover', undefined, from);
     const disc = await api.get(`${base}/lookup?path=/3/0&action=discover`);
     assert.equal(disc.body.code, '2.05', disc.text);
     assert.deepEqual(
@@ -93,7 +71,7 @@ describe('lwm2m: API, client listing, ctl, authentication (real device)', () => 
     assert.equal((await api.post(`${base}/observe?path=/3/0/9&enable=true`)).status, 204);
     const on = await d.nextRequest((m) => opt(m, OBSERVE) !== undefined && readUint(opt(m, OBSERVE)!) === 0);
     assert.equal(text(on), '0.01 /3/0/9');
-    await app.answer('observe', undefined, from);
+    await f.app.answer('observe', undefined, from);
     assert.equal((await api.post(`${base}/observe?path=/3/0/9&enable=false`)).status, 204);
     const off = await d.nextRequest((m) => opt(m, OBSERVE) !== undefined && readUint(opt(m, OBSERVE)!) === 1);
     assert.equal(text(off), '0.01 /3/0/9');
@@ -120,17 +98,17 @@ describe('lwm2m: API, client listing, ctl, authentication (real device)', () => 
       found.data.map((x: { clientid: string }) => x.clientid),
       ['list-dev'],
     );
-    const ctl = await hermod(['ctl', '--data-dir', b.dataDir!, 'gateway-clients', 'list', 'lwm2m']);
+    const ctl = await hermod(['ctl', '--data-dir', f.b.dataDir!, 'gateway-clients', 'list', 'lwm2m']);
     assert.equal(ctl.code, 0, ctl.stderr);
     assert.match(
       ctl.stdout,
       /Client\(list-dev, username=list-dev, .*keepalive=120, subscriptions=1, .*connected=true/,
     );
-    const metrics = await hermod(['ctl', '--data-dir', b.dataDir!, 'gateway-metrics', 'lwm2m']);
+    const metrics = await hermod(['ctl', '--data-dir', f.b.dataDir!, 'gateway-metrics', 'lwm2m']);
     assert.match(metrics.stdout, /client\.connected\s+: [1-9]/);
 
     assert.equal((await api.del('/gateways/lwm2m/clients/list-dev')).status, 204);
-    await until(() => b.node.broker.registry.get('lwm2m', 'list-dev') === undefined, 3000, 'kicked');
+    await until(() => f.b.node.broker.registry.get('lwm2m', 'list-dev') === undefined, 3000, 'kicked');
     // The device's next update finds no registration.
     assert.equal(codeText((await d.update()).code), '4.04');
   });
@@ -144,7 +122,7 @@ describe('lwm2m: API, client listing, ctl, authentication (real device)', () => 
       const bad = await registered('auth-dev', ['imei=imei-1', 'password=wrong']);
       assert.equal(codeText(bad.r.code), '4.00');
       assert.match(bad.r.payload.toString(), /^Login Failed/);
-      assert.equal(b.node.broker.registry.get('lwm2m', 'auth-dev'), undefined);
+      assert.equal(f.b.node.broker.registry.get('lwm2m', 'auth-dev'), undefined);
       const good = await registered('auth-dev2', ['imei=imei-1', 'password=pw1']);
       assert.equal(codeText(good.r.code), '2.01');
       const c = (await api.get('/gateways/lwm2m/clients/auth-dev2')).body;

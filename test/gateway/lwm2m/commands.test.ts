@@ -5,56 +5,32 @@
  * bad commands answered on the response topic, counted, the device untouched.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { until } from '../helpers.js';
 import { ACCEPT, CONTENT_FORMAT, codeText, opt, opts, readUint, URI_QUERY } from './device/coap.js';
-import { type DeviceOptions, Lwm2mDevice, describe as text } from './device/device.js';
-import { App, type Lwm2mBroker, startLwm2mBroker } from './helpers.js';
+import { type DeviceOptions, describe as text } from './device/device.js';
+import { lwm2mFixture } from './helpers.js';
 
 type Data = { reqPath?: string; code?: string; codeMsg?: string; content?: unknown };
 
 describe('lwm2m: commands over MQTT (real device)', () => {
-  let b: Lwm2mBroker;
-  let app: App;
-  const devices: Lwm2mDevice[] = [];
+  const f = lwm2mFixture();
   let reqID = 100;
 
   /** A registered device, its command subscription in place. */
   const device = async (o: Omit<DeviceOptions, 'port'>) => {
-    const d = await Lwm2mDevice.open({ port: b.lwm2mPort, ...o });
-    devices.push(d);
-    assert.equal(codeText((await d.register()).code), '2.01');
-    await until(
-      () =>
-        b.node.broker.registry.get('lwm2m', o.ep)?.session.subscriptions.has(`lwm2m/${o.ep}/dn/#`) === true,
-      3000,
-      'command subscription',
-    );
+    const { d, r } = await f.registered(o);
+    assert.equal(codeText(r.code), '2.01');
     return d;
   };
   /** Sends a command and waits for its answer (by msgType and reqID). */
   const run = async (ep: string, msgType: string, data: Record<string, unknown>, answerType = msgType) => {
     const id = ++reqID;
-    const from = app.ups.length;
-    await app.command(ep, { reqID: id, msgType, data });
-    const up = await app.answer(answerType, id, from);
+    const from = f.app.ups.length;
+    await f.app.command(ep, { reqID: id, msgType, data });
+    const up = await f.app.answer(answerType, id, from);
     return { up, data: up.json.data as Data };
   };
-
-  before(async () => {
-    b = await startLwm2mBroker();
-    app = await App.open(b.port);
-  });
-  afterEach(async () => {
-    for (const d of devices.splice(0)) {
-      await d.deregister().catch(() => undefined);
-      d.close();
-    }
-  });
-  after(async () => {
-    await app.close();
-    await b.stop();
-  });
 
   it('read /3/0 (TLV) ⇒ 2.05 content typed from the object definition, exact JSON with reqID echoed', async () => {
     await device({ ep: 'cmd-read' });
@@ -148,23 +124,23 @@ describe('lwm2m: commands over MQTT (real device)', () => {
 
   it('observe ⇒ response, then notifications with seqNum on the notify topic; cancel-observe ends them', async () => {
     const d = await device({ ep: 'cmd-obs' });
-    const from = app.ups.length;
+    const from = f.app.ups.length;
     const ob = await run('cmd-obs', 'observe', { path: '/3/0/9' });
     assert.deepEqual(ob.data.content, [{ path: '/3/0/9', value: 100 }]);
     d.set('/3/0/9', { kind: 'Integer', v: 90 });
     d.set('/3/0/9', { kind: 'Integer', v: 80 });
-    const n1 = await app.next(
+    const n1 = await f.app.next(
       (u) => u.json.msgType === 'notify' && (u.json.data as Data).content !== undefined,
       5000,
       from,
     );
     assert.equal(n1.topic, 'lwm2m/cmd-obs/up/notify');
     await until(
-      () => app.ups.slice(from).filter((u) => u.json.msgType === 'notify').length >= 2,
+      () => f.app.ups.slice(from).filter((u) => u.json.msgType === 'notify').length >= 2,
       5000,
       '2 notifications',
     );
-    const notes = app.ups.slice(from).filter((u) => u.json.msgType === 'notify');
+    const notes = f.app.ups.slice(from).filter((u) => u.json.msgType === 'notify');
     assert.deepEqual(
       notes.map((u) => [(u.json.data as Data).content, typeof u.json.seqNum]),
       [
@@ -177,20 +153,20 @@ describe('lwm2m: commands over MQTT (real device)', () => {
 
     const cancel = await run('cmd-obs', 'cancel-observe', { path: '/3/0/9' });
     assert.equal(cancel.data.code, '2.05');
-    const before = app.ups.filter((u) => u.json.msgType === 'notify').length;
+    const before = f.app.ups.filter((u) => u.json.msgType === 'notify').length;
     d.set('/3/0/9', { kind: 'Integer', v: 70 });
     await run('cmd-obs', 'read', { path: '/3/0/0' }); // a round trip later, still no notification
-    assert.equal(app.ups.filter((u) => u.json.msgType === 'notify').length, before);
+    assert.equal(f.app.ups.filter((u) => u.json.msgType === 'notify').length, before);
   });
 
   it('a separate response: "ack" first, then the answer; a Reset ⇒ coap_reset', async () => {
     const d = await device({ ep: 'cmd-sep', separate: true });
     const id = ++reqID;
-    const from = app.ups.length;
-    await app.command('cmd-sep', { reqID: id, msgType: 'read', data: { path: '/3/0/2' } });
-    const ack = await app.answer('ack', id, from);
+    const from = f.app.ups.length;
+    await f.app.command('cmd-sep', { reqID: id, msgType: 'read', data: { path: '/3/0/2' } });
+    const ack = await f.app.answer('ack', id, from);
     assert.equal(ack.text, `{"data":{"path":"/3/0/2"},"msgType":"ack","reqID":${id}}`);
-    const res = await app.answer('read', id, from);
+    const res = await f.app.answer('read', id, from);
     assert.deepEqual((res.json.data as Data).content, [{ path: '/3/0/2', value: 'SN-0001' }]);
     d.resetOn.add('/3/0/3');
     const rst = await run('cmd-sep', 'read', { path: '/3/0/3' }, 'coap_reset');
@@ -199,12 +175,12 @@ describe('lwm2m: commands over MQTT (real device)', () => {
 
   it('commands go one at a time: the next is sent after the answer of the previous', async () => {
     const d = await device({ ep: 'cmd-seq' });
-    const from = app.ups.length;
+    const from = f.app.ups.length;
     const n0 = d.requests.length;
     for (let k = 0; k < 5; k++)
-      await app.command('cmd-seq', { reqID: 900 + k, msgType: 'read', data: { path: `/3/0/${k}` } });
+      await f.app.command('cmd-seq', { reqID: 900 + k, msgType: 'read', data: { path: `/3/0/${k}` } });
     await until(
-      () => app.ups.slice(from).filter((u) => u.json.msgType === 'read').length === 5,
+      () => f.app.ups.slice(from).filter((u) => u.json.msgType === 'read').length === 5,
       5000,
       '5 answers',
     );
@@ -216,7 +192,7 @@ describe('lwm2m: commands over MQTT (real device)', () => {
       '0.01 /3/0/4',
     ]);
     assert.deepEqual(
-      app.ups
+      f.app.ups
         .slice(from)
         .filter((u) => u.json.msgType === 'read')
         .map((u) => u.json.reqID),
@@ -226,25 +202,25 @@ describe('lwm2m: commands over MQTT (real device)', () => {
 
   it('malformed JSON, an unknown msgType, a bad path: 4.00 answers on the response topic, counted, device untouched', async () => {
     const d = await device({ ep: 'cmd-bad' });
-    const metric = () => b.node.gateways.get('lwm2m')!.metrics.get('messages.dropped');
+    const metric = () => f.b.node.gateways.get('lwm2m')!.metrics.get('messages.dropped');
     const before = metric();
     const n0 = d.requests.length;
-    const from = app.ups.length;
-    await app.command('cmd-bad', '{"msgType": "read", ');
-    await app.command('cmd-bad', { reqID: 1, msgType: 'explode', data: { path: '/3/0' } });
-    await app.command('cmd-bad', { reqID: 2, msgType: 'read', data: { path: '/three/0' } });
-    await app.command('cmd-bad', {
+    const from = f.app.ups.length;
+    await f.app.command('cmd-bad', '{"msgType": "read", ');
+    await f.app.command('cmd-bad', { reqID: 1, msgType: 'explode', data: { path: '/3/0' } });
+    await f.app.command('cmd-bad', { reqID: 2, msgType: 'read', data: { path: '/three/0' } });
+    await f.app.command('cmd-bad', {
       reqID: 3,
       msgType: 'write',
       data: { path: '/3/0/14', type: 'Integer', value: 'x' },
     });
-    await app.command('cmd-bad', [1, 2, 3]);
+    await f.app.command('cmd-bad', [1, 2, 3]);
     await until(
-      () => app.ups.slice(from).filter((u) => (u.json.data as Data)?.code === '4.00').length === 5,
+      () => f.app.ups.slice(from).filter((u) => (u.json.data as Data)?.code === '4.00').length === 5,
       5000,
       '5 refusals',
     );
-    const refusals = app.ups.slice(from).filter((u) => (u.json.data as Data)?.code === '4.00');
+    const refusals = f.app.ups.slice(from).filter((u) => (u.json.data as Data)?.code === '4.00');
     assert.deepEqual(
       refusals.map((u) => [u.json.msgType, u.json.reqID]),
       [

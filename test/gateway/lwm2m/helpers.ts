@@ -1,8 +1,11 @@
 /** LwM2M test helpers: a broker with the LwM2M gateway on a free UDP port, and an MQTT application. */
+import { after, afterEach, before } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { merge, type RawConfig, startBroker, type TestBroker } from '../../helpers/broker.js';
 import { connectClient } from '../../helpers/clients.js';
-import { gatewayPort } from '../helpers.js';
+import { gatewayPort, until } from '../helpers.js';
+import { codeText, type Msg } from './device/coap.js';
+import { type DeviceOptions, Lwm2mDevice } from './device/device.js';
 
 export type Lwm2mBroker = TestBroker & { lwm2mPort: number };
 
@@ -88,4 +91,50 @@ export class App {
   close(): Promise<void> {
     return this.client.endAsync();
   }
+}
+
+/**
+ * One broker and one MQTT application for a test file (started before its tests, stopped after), and
+ * devices opened on it (closed after each test).
+ */
+export function lwm2mFixture(start: Parameters<typeof startLwm2mBroker>[0] = {}) {
+  const devices: Lwm2mDevice[] = [];
+  const f = {
+    b: undefined as unknown as Lwm2mBroker,
+    app: undefined as unknown as App,
+    /** A device on this broker's LwM2M port (not registered yet). */
+    async open(o: Omit<DeviceOptions, 'port'>): Promise<Lwm2mDevice> {
+      const d = await Lwm2mDevice.open({ port: f.b.lwm2mPort, ...o });
+      devices.push(d);
+      return d;
+    },
+    /** Waits until the gateway subscribed the device's command topic. */
+    commandSubscribed(ep: string): Promise<void> {
+      return until(
+        () =>
+          f.b.node.broker.registry.get('lwm2m', ep)?.session.subscriptions.has(`lwm2m/${ep}/dn/#`) === true,
+        3000,
+        'command subscription',
+      );
+    },
+    /** A device that registered (and, when that worked, whose command topic is subscribed). */
+    async registered(o: Omit<DeviceOptions, 'port'>): Promise<{ d: Lwm2mDevice; r: Msg }> {
+      const d = await f.open(o);
+      const r = await d.register();
+      if (codeText(r.code) === '2.01') await f.commandSubscribed(o.ep);
+      return { d, r };
+    },
+  };
+  before(async () => {
+    f.b = await startLwm2mBroker(start);
+    f.app = await App.open(f.b.port);
+  });
+  afterEach(() => {
+    for (const d of devices.splice(0)) d.close();
+  });
+  after(async () => {
+    await f.app.close();
+    await f.b.stop();
+  });
+  return f;
 }

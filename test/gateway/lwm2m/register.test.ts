@@ -4,44 +4,26 @@
  * re-registration, and bad registrations answered with defined codes, counted, the gateway unaffected.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { until } from '../helpers.js';
 import { code, codeText, LOCATION_PATH, opts } from './device/coap.js';
-import { type DeviceOptions, Lwm2mDevice } from './device/device.js';
-import { App, type Lwm2mBroker, startLwm2mBroker } from './helpers.js';
+import type { DeviceOptions } from './device/device.js';
+import { lwm2mFixture } from './helpers.js';
 
 describe('lwm2m: registration interface (real device)', () => {
-  let b: Lwm2mBroker;
-  let app: App;
-  const devices: Lwm2mDevice[] = [];
-  const device = async (o: Omit<DeviceOptions, 'port'>) => {
-    const d = await Lwm2mDevice.open({ port: b.lwm2mPort, ...o });
-    devices.push(d);
-    return d;
-  };
+  const f = lwm2mFixture({ lwm2m: { update_msg_publish_condition: 'contains_object_list' } });
+  const device = (o: Omit<DeviceOptions, 'port'>) => f.open(o);
   const routes = () =>
-    [...b.node.broker.registry.records('lwm2m')].flatMap((r) => [...r.session.subscriptions.keys()]);
-  const dropped = () => b.node.gateways.get('lwm2m')!.metrics.get('packets.dropped');
-
-  before(async () => {
-    b = await startLwm2mBroker({ lwm2m: { update_msg_publish_condition: 'contains_object_list' } });
-    app = await App.open(b.port);
-  });
-  afterEach(() => {
-    for (const d of devices.splice(0)) d.close();
-  });
-  after(async () => {
-    await app.close();
-    await b.stop();
-  });
+    [...f.b.node.broker.registry.records('lwm2m')].flatMap((r) => [...r.session.subscriptions.keys()]);
+  const dropped = () => f.b.node.gateways.get('lwm2m')!.metrics.get('packets.dropped');
 
   it('register ⇒ 2.01 + Location rd/<ep>, register JSON (sorted keys, secrets left out), command topic subscribed', async () => {
     const d = await device({ ep: 'dev-reg', lt: 345, query: ['password=public', 'secret=top'] });
-    const from = app.ups.length;
+    const from = f.app.ups.length;
     const r = await d.register([], '</1>, </2>, </3>, </4>, </5>');
     assert.equal(codeText(r.code), '2.01');
     assert.deepEqual(opts(r, LOCATION_PATH), ['rd', 'dev-reg']);
-    const reg = await app.answer('register', undefined, from);
+    const reg = await f.app.answer('register', undefined, from);
     assert.equal(reg.topic, 'lwm2m/dev-reg/up/resp');
     assert.equal(
       reg.text,
@@ -54,7 +36,7 @@ describe('lwm2m: registration interface (real device)', () => {
     assert.equal(codeText(u1.code), '2.04');
     const u2 = await d.update([], '</1/0>,</3/0>');
     assert.equal(codeText(u2.code), '2.04');
-    const upd = await app.answer('update', undefined, from);
+    const upd = await f.app.answer('update', undefined, from);
     assert.deepEqual(upd.json.data, {
       alternatePath: '/',
       b: 'U',
@@ -63,7 +45,7 @@ describe('lwm2m: registration interface (real device)', () => {
       lwm2m: '1.0',
       objectList: ['/1/0', '/3/0'],
     });
-    assert.equal(app.ups.slice(from).filter((u) => u.json.msgType === 'update').length, 1);
+    assert.equal(f.app.ups.slice(from).filter((u) => u.json.msgType === 'update').length, 1);
 
     const del = await d.deregister();
     assert.equal(codeText(del.code), '2.02');
@@ -72,40 +54,40 @@ describe('lwm2m: registration interface (real device)', () => {
 
   it('alternate path: rt="oma.lwm2m" is left out of the object list and prefixes downlink paths', async () => {
     const d = await device({ ep: 'dev-alt', altPath: '/lwm2m' });
-    const from = app.ups.length;
+    const from = f.app.ups.length;
     assert.equal(codeText((await d.register()).code), '2.01');
-    const reg = await app.answer('register', undefined, from);
+    const reg = await f.app.answer('register', undefined, from);
     assert.equal(reg.json.data?.alternatePath, '/lwm2m');
     assert.deepEqual(reg.json.data?.objectList, ['/1/0', '/3/0']);
     await until(() => routes().includes('lwm2m/dev-alt/dn/#'), 3000, 'command subscription');
-    await app.command('dev-alt', { reqID: 1, msgType: 'read', data: { path: '/3/0/1' } });
+    await f.app.command('dev-alt', { reqID: 1, msgType: 'read', data: { path: '/3/0/1' } });
     const req = await d.nextRequest();
     assert.deepEqual(opts(req, 11), ['lwm2m', '3', '0', '1']);
-    const ans = await app.answer('read', 1, from);
+    const ans = await f.app.answer('read', 1, from);
     assert.deepEqual((ans.json.data as { content: unknown }).content, [{ path: '/3/0/1', value: 'TD-1' }]);
     await d.deregister();
   });
 
   it('re-registration on a live connection is reported as register; a 1.1 device registers too', async () => {
     const d = await device({ ep: 'dev-again', version: '1.1' });
-    const from = app.ups.length;
+    const from = f.app.ups.length;
     await d.register();
     const again = await d.register();
     assert.equal(codeText(again.code), '2.01');
     await until(
-      () => app.ups.slice(from).filter((u) => u.json.msgType === 'register').length === 2,
+      () => f.app.ups.slice(from).filter((u) => u.json.msgType === 'register').length === 2,
       3000,
       'two register messages',
     );
-    assert.equal(app.ups.slice(from).find((u) => u.json.msgType === 'register')?.json.data?.lwm2m, '1.1');
+    assert.equal(f.app.ups.slice(from).find((u) => u.json.msgType === 'register')?.json.data?.lwm2m, '1.1');
     await d.deregister();
   });
 
   it('lifetime expiry closes the client (lt=1 s)', async () => {
     const d = await device({ ep: 'dev-lt', lt: 1 });
     await d.register();
-    await until(() => b.node.broker.registry.get('lwm2m', 'dev-lt') !== undefined, 3000, 'client');
-    await until(() => b.node.broker.registry.get('lwm2m', 'dev-lt') === undefined, 6000, 'expiry');
+    await until(() => f.b.node.broker.registry.get('lwm2m', 'dev-lt') !== undefined, 3000, 'client');
+    await until(() => f.b.node.broker.registry.get('lwm2m', 'dev-lt') === undefined, 6000, 'expiry');
   });
 
   it('bad registrations get 4.00 / 4.04 / 4.05, are counted, and nothing registers', async () => {
@@ -123,7 +105,7 @@ describe('lwm2m: registration interface (real device)', () => {
     assert.equal(await ask(['other'], []), '4.04');
     assert.equal(await ask(['rd'], [], '', '0.01'), '4.05');
     assert.ok(dropped() >= before + 9);
-    assert.equal(b.node.broker.registry.get('lwm2m', 'bad'), undefined);
+    assert.equal(f.b.node.broker.registry.get('lwm2m', 'bad'), undefined);
     // Garbage datagrams: a malformed CON gets a Reset, the gateway stays up.
     d.sendRaw(Buffer.from([0x40, 0x02, 0x12, 0x34, 0xff]));
     d.sendRaw(Buffer.from([0xff, 0xff]));
