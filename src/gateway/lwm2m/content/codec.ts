@@ -9,23 +9,21 @@ import {
   type PathValue,
   type TypedWrite,
 } from './api.js';
+import { lwm2mJsonToContent } from './lwm2m-json.js';
 import { opaqueToContent } from './opaque.js';
 import { type LwPath, parsePath, parseRelative } from './path.js';
+import { senmlCborToContent } from './senml-cbor.js';
+import { senmlJsonToContent } from './senml-json.js';
 import { textToContent } from './text.js';
 import { contentToTlv, tlvToContent } from './tlv-content.js';
 import { resourceDefinition, type TypedValue } from './typed.js';
 import { type ValueType, valueTypeOf } from './values.js';
 
-/** Extra decoders by content format (the JSON and SenML ones register here, see index.ts). */
-export type FormatDecoder = (registry: ObjectRegistry, requestPath: LwPath, payload: Buffer) => PathValue[];
-
-export function createContentCodec(
-  registry: ObjectRegistry,
-  decoders: ReadonlyMap<number, FormatDecoder> = new Map(),
-): ContentCodec {
+/** The codec the LwM2M gateway decodes answers and encodes writes with, typed by `registry`. */
+export function createContentCodec(registry: ObjectRegistry): ContentCodec {
   return {
     decode(requestPath, contentFormat, payload) {
-      return guard(() => decodeContent(registry, decoders, requestPath, contentFormat, payload));
+      return guard(() => decodeContent(registry, requestPath, contentFormat, payload));
     },
     encode(basePath, writes, _lwm2mVersion) {
       return guard(() => encodeWrites(registry, basePath, writes));
@@ -35,7 +33,6 @@ export function createContentCodec(
 
 function decodeContent(
   registry: ObjectRegistry,
-  decoders: ReadonlyMap<number, FormatDecoder>,
   requestPath: string,
   contentFormat: number | undefined,
   payload: Buffer,
@@ -52,10 +49,16 @@ function decodeContent(
     case ContentFormat.TLV:
     case ContentFormat.TLV_LEGACY:
       return tlvToContent(registry, path, payload);
+    case ContentFormat.LWM2M_JSON:
+    case ContentFormat.LWM2M_JSON_LEGACY:
+      return lwm2mJsonToContent(path, payload);
+    case ContentFormat.SENML_JSON:
+      return senmlJsonToContent(payload);
+    case ContentFormat.SENML_CBOR:
+      return senmlCborToContent(payload);
+    default:
+      throw new ContentError(`content format ${format} is not supported`);
   }
-  const decoder = decoders.get(format);
-  if (decoder === undefined) throw new ContentError(`content format ${format} is not supported`);
-  return decoder(registry, path, payload);
 }
 
 /**

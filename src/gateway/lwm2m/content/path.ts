@@ -25,6 +25,14 @@ export function formatPath(path: LwPath): string {
   return `/${path.join('/')}`;
 }
 
+/** The name of `path` under a base name ending in "/" (`/3/0/` + `1/2`); "" for the base itself. */
+export function relativeName(prefix: string, path: LwPath): string {
+  const full = formatPath(path);
+  if (`${full}/` === prefix) return '';
+  if (!full.startsWith(prefix)) throw new ContentError(`${full} is not below ${prefix}`);
+  return full.slice(prefix.length);
+}
+
 function splitIds(trimmed: string, original: string): number[] {
   return trimmed.split('/').map((part) => {
     if (!ID.test(part) || Number(part) > 65535) {

@@ -5,6 +5,7 @@ import { ContentError, type JsonValue, type ResourceType } from './api.js';
 /** The type a value is encoded with; `None` (executable resources) carries no value. */
 export type ValueType = Exclude<ResourceType, 'None'>;
 
+/** Data type names as the XML and EMQX's commands write them, by lower case. */
 const TYPE_NAMES: ReadonlyMap<string, ValueType> = new Map(
   (
     [
@@ -64,34 +65,62 @@ export function tlvToJson(type: ResourceType, bytes: Buffer): JsonValue {
   }
 }
 
-/** A JSON value of a write as TLV value bytes. */
-export function jsonToTlv(type: ValueType, value: JsonValue): Buffer {
+/** A write's value checked against its type, in the form both wire encodings start from. */
+type Checked =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'int'; readonly n: bigint; readonly signed: boolean }
+  | { readonly kind: 'float'; readonly n: number }
+  | { readonly kind: 'bool'; readonly b: boolean }
+  | { readonly kind: 'link'; readonly obj: number; readonly inst: number }
+  | { readonly kind: 'bytes'; readonly bytes: Buffer };
+
+function check(type: ValueType, value: JsonValue): Checked {
   switch (type) {
     case 'String':
     case 'Corelnk':
-      return Buffer.from(asText(value, type), 'utf8');
+      return { kind: 'text', text: asText(value, type) };
     case 'Integer':
     case 'Time':
-      return writeInt(asBigInt(value, type, MIN_INT64, MAX_INT64), true);
+      return { kind: 'int', n: asBigInt(value, type, MIN_INT64, MAX_INT64), signed: true };
     case 'Unsigned Integer':
-      return writeInt(asBigInt(value, type, 0n, MAX_UINT64), false);
-    case 'Float': {
-      // Always 8 bytes, as EMQX writes them: no precision is lost whatever the application sent.
-      const out = Buffer.alloc(8);
-      out.writeDoubleBE(asNumber(value, type), 0);
-      return out;
-    }
+      return { kind: 'int', n: asBigInt(value, type, 0n, MAX_UINT64), signed: false };
+    case 'Float':
+      return { kind: 'float', n: asNumber(value, type) };
     case 'Boolean':
-      return Buffer.from([asBoolean(value) ? 1 : 0]);
+      return { kind: 'bool', b: asBoolean(value) };
     case 'Objlnk': {
       const [obj, inst] = asObjlnk(value);
-      const out = Buffer.alloc(4);
-      out.writeUInt16BE(obj, 0);
-      out.writeUInt16BE(inst, 2);
-      return out;
+      return { kind: 'link', obj, inst };
     }
     case 'Opaque':
-      return asBase64(value);
+      return { kind: 'bytes', bytes: asBase64(value) };
+  }
+}
+
+/** A JSON value of a write as TLV value bytes. */
+export function jsonToTlv(type: ValueType, value: JsonValue): Buffer {
+  const v = check(type, value);
+  switch (v.kind) {
+    case 'text':
+      return Buffer.from(v.text, 'utf8');
+    case 'int':
+      return writeInt(v.n, v.signed);
+    case 'float': {
+      // Always 8 bytes, as EMQX writes them: no precision is lost whatever the application sent.
+      const out = Buffer.alloc(8);
+      out.writeDoubleBE(v.n, 0);
+      return out;
+    }
+    case 'bool':
+      return Buffer.from([v.b ? 1 : 0]);
+    case 'link': {
+      const out = Buffer.alloc(4);
+      out.writeUInt16BE(v.obj, 0);
+      out.writeUInt16BE(v.inst, 2);
+      return out;
+    }
+    case 'bytes':
+      return v.bytes;
   }
 }
 
@@ -166,27 +195,20 @@ export function textToJson(type: ResourceType, bytes: Buffer): JsonValue {
 
 /** A JSON value as a text/plain payload (Boolean as 1/0, Opaque as the raw bytes). */
 export function jsonToText(type: ValueType, value: JsonValue): Buffer {
-  switch (type) {
-    case 'String':
-    case 'Corelnk':
-      return Buffer.from(asText(value, type), 'utf8');
-    case 'Integer':
-    case 'Time':
-      return Buffer.from(asBigInt(value, type, MIN_INT64, MAX_INT64).toString(), 'latin1');
-    case 'Unsigned Integer':
-      return Buffer.from(asBigInt(value, type, 0n, MAX_UINT64).toString(), 'latin1');
-    case 'Float': {
-      const n = asNumber(value, type);
-      return Buffer.from(Object.is(n, -0) ? '-0' : String(n), 'latin1');
-    }
-    case 'Boolean':
-      return Buffer.from(asBoolean(value) ? '1' : '0', 'latin1');
-    case 'Objlnk': {
-      const [obj, inst] = asObjlnk(value);
-      return Buffer.from(`${obj}:${inst}`, 'latin1');
-    }
-    case 'Opaque':
-      return asBase64(value);
+  const v = check(type, value);
+  switch (v.kind) {
+    case 'text':
+      return Buffer.from(v.text, 'utf8');
+    case 'int':
+      return Buffer.from(v.n.toString(), 'latin1');
+    case 'float':
+      return Buffer.from(Object.is(v.n, -0) ? '-0' : String(v.n), 'latin1');
+    case 'bool':
+      return Buffer.from(v.b ? '1' : '0', 'latin1');
+    case 'link':
+      return Buffer.from(`${v.obj}:${v.inst}`, 'latin1');
+    case 'bytes':
+      return v.bytes;
   }
 }
 

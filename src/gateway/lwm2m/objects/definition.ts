@@ -2,7 +2,8 @@
 // The parser only reports syntax; this module checks the structure the codecs rely on (numeric ids, known
 // types) so a broken definition is refused at load time with its file and line, never at the first read.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import type { ObjectDefinition, ResourceDefinition, ResourceType } from '../content/api.js';
+import type { ObjectDefinition, ResourceDefinition } from '../content/api.js';
+import { valueTypeOf } from '../content/values.js';
 
 /** A definition file that cannot be used; `file` and `line` (1-based, 0 when unknown) say where. */
 export class ObjectDefinitionError extends Error {
@@ -15,22 +16,6 @@ export class ObjectDefinitionError extends Error {
     super(line > 0 ? `${file}:${line}: ${reason}` : `${file}: ${reason}`);
   }
 }
-
-const TYPES: ReadonlyMap<string, ResourceType> = new Map(
-  (
-    [
-      'String',
-      'Integer',
-      'Unsigned Integer',
-      'Float',
-      'Boolean',
-      'Opaque',
-      'Time',
-      'Objlnk',
-      'Corelnk',
-    ] as const
-  ).map((t) => [t.toLowerCase(), t]),
-);
 
 const parser = new XMLParser({
   ignoreAttributes: false,
@@ -91,7 +76,7 @@ function readResource(node: unknown, objectId: number, text: string, file: strin
   const line = lineOf(text, `ID="${String(rawId)}"`) || lineOf(text, '<Item');
   const id = readId(rawId, `resource ID of object ${objectId}`, file, line);
   const typeText = readText(node['Type']);
-  const type = typeText === '' ? 'None' : TYPES.get(typeText.toLowerCase());
+  const type = typeText === '' ? 'None' : valueTypeOf(typeText);
   if (type === undefined) {
     throw new ObjectDefinitionError(
       file,

@@ -6,6 +6,7 @@ import { ContentError, ContentFormat, type TypedWrite } from '../../../../src/ga
 import { createContentCodec } from '../../../../src/gateway/lwm2m/content/codec.js';
 import { UnknownObjectError } from '../../../../src/gateway/lwm2m/content/errors.js';
 import { FUZZ_RUNS, hex, onlyContentError, registry } from './helpers.js';
+import { typedValues } from './values.js';
 
 const codec = createContentCodec(registry);
 
@@ -105,6 +106,21 @@ describe('content codec: encode', () => {
         base,
       );
     }
+  });
+
+  it('decode(encode(write)) is the written value for every type (TLV and text)', () => {
+    fc.assert(
+      fc.property(typedValues(), (v) => {
+        const path = `/${v.path.join('/')}`;
+        const { contentFormat, payload } = codec.encode(
+          path,
+          [{ path: '', type: v.type, value: v.value }],
+          '1.0',
+        );
+        assert.deepEqual(codec.decode(path, contentFormat, payload), [{ path, value: v.value }]);
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('arbitrary commands and payloads only ever raise ContentError', () => {

@@ -33,7 +33,11 @@ export function typedValues(): fc.Arbitrary<TypedValue> {
     ),
     of('Unsigned Integer', fc.nat()),
     of('Time', fc.integer({ min: 0, max: 2 ** 40 })),
-    of('Float', fc.double({ noNaN: true, noDefaultInfinity: true })),
+    // -0 is left out: JSON has no negative zero, so no JSON format could carry it.
+    of(
+      'Float',
+      fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
+    ),
     of('Boolean', fc.boolean()),
     of(
       'Opaque',
