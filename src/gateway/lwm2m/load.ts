@@ -1,6 +1,5 @@
 /** Loads the data layer of one `xml_dir`: the shipped object definitions plus that directory's, and codecs. */
-import { createContentCodec } from './content/codec.js';
-import { parseLinkFormat } from './content/link-format.js';
+import { createContentCodec, parseLinkFormat } from './content/index.js';
 import type { DataLayer } from './data.js';
 import { loadObjectRegistry } from './objects/registry.js';
 

@@ -7,7 +7,7 @@
 import type { CoapMessage } from '../coap/message.js';
 import { Opt, option, readUint } from '../coap/message.js';
 import type { Command, CommandError } from './commands.js';
-import { type ContentCodec, ContentError } from './content/api.js';
+import { type ContentCodec, ContentError, splitLinkFormat } from './content/index.js';
 import type { Json } from './json.js';
 
 /** CoAP response codes by EMQX's names (`codeMsg`). */
@@ -100,8 +100,13 @@ export function outcomeOf(cmd: Command, res: CoapMessage, codec: ContentCodec): 
     }
     case 'discover': {
       if (code !== '2.05') return { code, codeMsg: codeName(code) };
-      const text = res.payload.toString('utf8');
-      return { code, codeMsg: codeName(code), content: text === '' ? [] : text.split(',') };
+      // The links as the device wrote them (a comma inside a quoted value does not split).
+      try {
+        return { code, codeMsg: codeName(code), content: splitLinkFormat(res.payload.toString('utf8')) };
+      } catch (err) {
+        if (!(err instanceof ContentError)) throw err;
+        return { code: '4.00', codeMsg: 'bad_request' };
+      }
     }
     default:
       return { code, codeMsg: codeName(code) };

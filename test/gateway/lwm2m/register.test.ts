@@ -113,4 +113,58 @@ describe('lwm2m: registration interface (real device)', () => {
     assert.equal(codeText(ok.code), '2.01');
     await d.deregister();
   });
+
+  it('hooks: client.connect first, connected on register, disconnected on de-register', async () => {
+    const seen: string[] = [];
+    const offs = [
+      f.b.node.hooks.add('client.connect', (ci) => {
+        if (ci.clientid === 'dev-hooks') seen.push('connect');
+        return undefined;
+      }),
+      f.b.node.hooks.add('client.connected', (ci) => {
+        if (ci.clientid === 'dev-hooks') seen.push(`connected ${String(ci.endpoint_name)}`);
+      }),
+      f.b.node.hooks.add('client.disconnected', (ci, reason) => {
+        if (ci.clientid === 'dev-hooks') seen.push(`disconnected ${reason}`);
+      }),
+    ];
+    try {
+      const d = await device({ ep: 'dev-hooks' });
+      await d.register();
+      await until(() => seen.length === 2, 3000, 'connected');
+      await d.deregister();
+      await until(() => seen.length === 3, 3000, 'disconnected');
+      assert.deepEqual(seen, ['connect', 'connected dev-hooks', 'disconnected normal']);
+    } finally {
+      for (const off of offs) off();
+    }
+  });
+
+  it('authorization: a denied command topic is not subscribed, a denied uplink is not published', async () => {
+    const off = f.b.node.hooks.add('client.authorize', (ci, action, topic) =>
+      (ci.endpoint_name === 'dev-nosub' && action.action_type === 'subscribe') ||
+      (ci.endpoint_name === 'dev-noup' && topic.startsWith('up/'))
+        ? { stop: { result: 'deny', from: 'test' } }
+        : undefined,
+    );
+    try {
+      const from = f.app.ups.length;
+      const a = await device({ ep: 'dev-nosub' });
+      assert.equal(codeText((await a.register()).code), '2.01');
+      const c = await device({ ep: 'dev-noup' });
+      assert.equal(codeText((await c.register()).code), '2.01');
+      await f.commandSubscribed('dev-noup');
+      await f.app.answer('register', undefined, from);
+      assert.deepEqual(
+        f.app.ups.slice(from).map((u) => u.topic),
+        ['lwm2m/dev-nosub/up/resp'],
+      );
+      assert.ok(!routes().includes('lwm2m/dev-nosub/dn/#'));
+      assert.ok(f.b.node.gateways.get('lwm2m')!.metrics.get('client.authz.deny') >= 2);
+      await a.deregister();
+      await c.deregister();
+    } finally {
+      off();
+    }
+  });
 });
