@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KickReason } from '../../broker/client-registry.js';
 import type { QoS } from '../../broker/types.js';
+import { decodeBlock, encodeBlock } from '../coap/block.js';
 import { Exchanges } from '../coap/exchange.js';
 import {
   asCoapError,
@@ -46,6 +47,10 @@ type Obj = { [key: string]: Json | undefined };
 interface Sent {
   cmd: Command;
   token: Buffer;
+  /** The request as first sent (a Block2 follow-up repeats it with the next block number). */
+  frame: CoapMessage;
+  /** Blocks of a Block2 response received so far. */
+  blocks?: Buffer[];
 }
 
 /** A command waiting for its turn; `expiresAt` 0 = never (MQTT Message Expiry otherwise). */
@@ -70,6 +75,8 @@ interface Registered {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Largest response body reassembled from Block2 blocks. */
+const MAX_BLOCK2_BODY = 1024 * 1024;
 /** Command outcomes kept for the lookup API (EMQX keeps 100). */
 const MAX_RECORDS = 100;
 
@@ -366,13 +373,48 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
       options: options.sort((a, b) => a.number - b.number),
       payload: req.payload,
     };
-    const sent: Sent = { cmd, token };
+    return this.transmit({ cmd, token, frame }, frame);
+  }
+
+  /** Sends a Confirmable request for a command, which is then the one in flight. */
+  private transmit(sent: Sent, frame: CoapMessage): R[] {
     this.waiting = sent;
     const ms = this.ex.track(frame, sent);
     return [
       { type: 'send', frame },
       { type: 'timer', name: 'retransmit', key: frame.messageId, ms, data: frame.messageId },
     ];
+  }
+
+  /**
+   * A response in Block2 blocks (RFC 7959 §2.4): each block but the last asks for the next one (the
+   * request again, without Observe); the last gives the whole body. Undefined while blocks are missing.
+   */
+  private wholeResponse(sent: Sent, m: CoapMessage, out: R[]): CoapMessage | undefined {
+    const v = option(m, Opt.Block2);
+    const block = v === undefined ? undefined : decodeBlock(v);
+    if (block === undefined || !m.code.startsWith('2.')) return m;
+    const blocks = sent.blocks ?? [];
+    blocks.push(m.payload);
+    const size = blocks.reduce((n, b) => n + b.length, 0);
+    if (!block.more || size > MAX_BLOCK2_BODY) {
+      sent.blocks = undefined;
+      if (block.more) return { ...m, code: '4.13', payload: EMPTY };
+      return { ...m, payload: Buffer.concat(blocks, size) };
+    }
+    sent.blocks = blocks;
+    const options = sent.frame.options.filter((o) => o.number !== Opt.Observe && o.number !== Opt.Block2);
+    options.push({
+      number: Opt.Block2,
+      value: encodeBlock({ num: block.num + 1, more: false, szx: block.szx }),
+    });
+    const next: CoapMessage = {
+      ...sent.frame,
+      messageId: this.ex.newMessageId(),
+      options: options.sort((a, b) => a.number - b.number),
+    };
+    out.push(...this.transmit(sent, next));
+    return undefined;
   }
 
   private observationOf(path: string): Sent | undefined {
@@ -392,7 +434,10 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
       // An empty ACK: the response follows as its own message with the same token.
       this.separate.set(sent.token.toString('hex'), sent);
       this.uplink('response', outcomeJson(sent.cmd, 'ack'));
-    } else this.responded(sent, m);
+    } else {
+      const whole = this.wholeResponse(sent, m, out);
+      if (whole !== undefined) this.responded(sent, whole);
+    }
     out.push(...this.trySend());
     return out;
   }
@@ -404,8 +449,10 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
     const sep = this.separate.get(key);
     if (sep !== undefined) {
       this.separate.delete(key);
-      this.responded(sep, m);
-      return [...ack, ...this.trySend()];
+      const out = [...ack];
+      const whole = this.wholeResponse(sep, m, out);
+      if (whole !== undefined) this.responded(sep, whole);
+      return [...out, ...this.trySend()];
     }
     const obs = this.observations.get(key);
     if (obs === undefined)

@@ -238,4 +238,14 @@ describe('lwm2m: commands over MQTT (real device)', () => {
     const ok = await run('cmd-bad', 'read', { path: '/3/0/1' });
     assert.equal(ok.data.code, '2.05');
   });
+
+  it('a large answer in Block2 blocks is fetched block by block and decoded whole', async () => {
+    const d = await device({ ep: 'cmd-block', block: 0 }); // 16-byte blocks
+    const { data } = await run('cmd-block', 'read', { path: '/3/0' });
+    assert.equal(data.code, '2.05');
+    const content = data.content as Array<{ path: string; value: unknown }>;
+    assert.equal(content.find((c) => c.path === '/3/0/0')?.value, 'Hermod Test Devices');
+    assert.equal(content.find((c) => c.path === '/3/0/16')?.value, 'U');
+    assert.ok(d.requests.filter((m) => text(m) === '0.01 /3/0').length > 3);
+  });
 });

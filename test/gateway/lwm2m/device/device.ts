@@ -54,9 +54,12 @@ export interface DeviceOptions {
   separate?: boolean;
   /** Notifications as CON (default) or NON. */
   conNotify?: boolean;
+  /** Answers larger than 2^(block+4) bytes go in Block2 blocks of that size. */
+  block?: number;
 }
 
 const v = (kind: Kind, x: Value['v']): Value => ({ kind, v: x });
+const BLOCK2 = 23;
 
 /** The device's initial objects: Server /1/0 and Device /3/0, as a constrained device reports them. */
 export function defaultTree(): Tree {
@@ -369,7 +372,7 @@ export class Lwm2mDevice {
         this.observations.set(key, { token: Buffer.from(m.token), ids, seq });
         options.push([OBSERVE, uint(seq)]);
       } else if (ob !== undefined) this.observations.delete(key);
-      return { code: '2.05', options, payload: body.payload };
+      return { code: '2.05', options, payload: this.block2(m, body.payload, options) };
     }
     if (method === '0.03') {
       if (m.payload.length === 0) return opts(m, URI_QUERY).length > 0 ? { code: '2.04' } : { code: '4.00' };
@@ -395,6 +398,19 @@ export class Lwm2mDevice {
       return { code: '2.02' };
     }
     return { code: '4.05' };
+  }
+
+  /** The block of a body the request asks for (Block2, else the first), when blocks are on and needed. */
+  private block2(m: Msg, body: Buffer, options: Array<[number, Buffer]>): Buffer {
+    const szx = this.o.block;
+    if (szx === undefined) return body;
+    const size = 1 << (szx + 4);
+    if (body.length <= size) return body;
+    const asked = opt(m, BLOCK2);
+    const num = asked === undefined ? 0 : readUint(asked) >> 4;
+    const more = (num + 1) * size < body.length;
+    options.push([BLOCK2, uint(num * 16 + (more ? 8 : 0) + szx)]);
+    return body.subarray(num * size, (num + 1) * size);
   }
 
   private discover(ids: number[]): string | undefined {
