@@ -4,6 +4,9 @@
  * gateway-clients list lwm2m`, gateway metrics, and authentication of registrations (imei/password).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { hermod } from '../../helpers/cli.js';
 import { type ApiClient, adminClient } from '../../mgmt/http.js';
@@ -130,6 +133,26 @@ describe('lwm2m: API, client listing, ctl, authentication (real device)', () => 
       await good.d.deregister();
     } finally {
       await api.del('/gateways/lwm2m/authentication');
+    }
+  });
+
+  it('xml_dir with a definition that does not parse: the gateway is refused, naming the file and line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hermod-lwm2m-xml-'));
+    try {
+      writeFileSync(
+        join(dir, 'broken.xml'),
+        '<LWM2M>\n  <Object>\n    <ObjectID>3303</ObjectID>\n  </Objekt>\n</LWM2M>\n',
+      );
+      assert.equal((await api.del('/gateways/lwm2m')).status, 204);
+      const listeners = [{ type: 'udp', name: 'default', bind: '127.0.0.1:0' }];
+      const bad = await api.put('/gateways/lwm2m', { xml_dir: dir, listeners });
+      assert.equal(bad.status, 400, bad.text);
+      assert.match(bad.body.message, /broken\.xml.*\b4\b|broken\.xml:4/);
+      // With the file fixed the gateway loads.
+      rmSync(join(dir, 'broken.xml'));
+      assert.equal((await api.put('/gateways/lwm2m', { xml_dir: dir, listeners })).status, 204);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
