@@ -22,10 +22,18 @@ function sortKeys(v: Json | undefined): Json | undefined {
   return out;
 }
 
-/** Byte order of the UTF-8 encodings (code point order; UTF-16 order differs above U+FFFF only). */
+/**
+ * Byte order of the UTF-8 encodings, which is code point order. Plain string comparison (UTF-16 code
+ * units) agrees except when one key has a character above U+FFFF where the other has U+E000–U+FFFF: only
+ * then are the bytes compared.
+ */
 function byteOrder(a: string, b: string): number {
+  if (a === b) return 0;
+  if (ASCII.test(a) && ASCII.test(b)) return a < b ? -1 : 1;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Parses a command payload: a JSON object, or the reason it is not one. */
 export function parseObject(payload: Buffer): { [key: string]: Json } | string {
