@@ -29,11 +29,11 @@ function sortKeys(v: Json | undefined): Json | undefined {
  */
 function byteOrder(a: string, b: string): number {
   if (a === b) return 0;
-  if (ASCII.test(a) && ASCII.test(b)) return a < b ? -1 : 1;
+  if (!NON_ASCII.test(a) && !NON_ASCII.test(b)) return a < b ? -1 : 1;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const NON_ASCII = /[^ -~\t\n\r]/;
 
 /** Parses a command payload: a JSON object, or the reason it is not one. */
 export function parseObject(payload: Buffer): { [key: string]: Json } | string {
