@@ -9,6 +9,7 @@ import {
   type PathValue,
   type TypedWrite,
 } from './api.js';
+import { cborToContent } from './cbor.js';
 import { lwm2mJsonToContent } from './lwm2m-json.js';
 import { opaqueToContent } from './opaque.js';
 import { type LwPath, parsePath, parseRelative } from './path.js';
@@ -56,6 +57,8 @@ function decodeContent(
       return senmlJsonToContent(payload);
     case ContentFormat.SENML_CBOR:
       return senmlCborToContent(payload);
+    case ContentFormat.CBOR:
+      return cborToContent(path, payload);
     default:
       throw new ContentError(`content format ${format} is not supported`);
   }

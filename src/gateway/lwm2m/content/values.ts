@@ -33,7 +33,6 @@ const MAX_UINT64 = 2n ** 64n - 1n;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const OBJLNK = /^(\d{1,5}):(\d{1,5})$/;
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const utf8 = new TextDecoder('utf-8');
 
 // ---------------------------------------------------------------------------------------------- TLV bytes
 
@@ -42,12 +41,12 @@ export function tlvToJson(type: ResourceType, bytes: Buffer): JsonValue {
   switch (type) {
     case 'String':
     case 'Corelnk':
-      return utf8.decode(bytes);
+      return bytes.toString('utf8');
     case 'Integer':
     case 'Time':
-      return Number(readInt(bytes, true, type));
+      return readInt(bytes, true, type);
     case 'Unsigned Integer':
-      return Number(readInt(bytes, false, type));
+      return readInt(bytes, false, type);
     case 'Float':
       if (bytes.length === 4) return bytes.readFloatBE(0);
       if (bytes.length === 8) return bytes.readDoubleBE(0);
@@ -125,16 +124,16 @@ export function jsonToTlv(type: ValueType, value: JsonValue): Buffer {
 }
 
 /** Two's complement in 1, 2, 4 or 8 bytes, the only widths the TLV format allows. */
-function readInt(bytes: Buffer, signed: boolean, type: string): bigint {
+function readInt(bytes: Buffer, signed: boolean, type: string): number {
   switch (bytes.length) {
     case 1:
-      return BigInt(signed ? bytes.readInt8(0) : bytes.readUInt8(0));
+      return signed ? bytes.readInt8(0) : bytes.readUInt8(0);
     case 2:
-      return BigInt(signed ? bytes.readInt16BE(0) : bytes.readUInt16BE(0));
+      return signed ? bytes.readInt16BE(0) : bytes.readUInt16BE(0);
     case 4:
-      return BigInt(signed ? bytes.readInt32BE(0) : bytes.readUInt32BE(0));
+      return signed ? bytes.readInt32BE(0) : bytes.readUInt32BE(0);
     case 8:
-      return signed ? bytes.readBigInt64BE(0) : bytes.readBigUInt64BE(0);
+      return Number(signed ? bytes.readBigInt64BE(0) : bytes.readBigUInt64BE(0));
     default:
       throw new ContentError(`an ${type} value has ${bytes.length} bytes (1, 2, 4 or 8 expected)`);
   }
@@ -166,7 +165,7 @@ export function textToJson(type: ResourceType, bytes: Buffer): JsonValue {
   switch (type) {
     case 'String':
     case 'Corelnk':
-      return utf8.decode(bytes);
+      return bytes.toString('utf8');
     case 'Integer':
     case 'Unsigned Integer':
     case 'Time':

@@ -33,7 +33,14 @@ type XmlNode = Record<string, unknown>;
 export function parseObjectDefinitions(text: string, file: string): ObjectDefinition[] {
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new ObjectDefinitionError(file, valid.err.line, valid.err.msg);
-  const doc = parser.parse(text) as XmlNode;
+  let doc: XmlNode;
+  try {
+    doc = parser.parse(text) as XmlNode;
+  } catch (err) {
+    // The validator passes a few malformed inputs (e.g. an unclosed processing instruction) that the
+    // parser then rejects without a position.
+    throw new ObjectDefinitionError(file, 0, (err as Error).message);
+  }
   const root = doc['LWM2M'];
   if (root === undefined) throw new ObjectDefinitionError(file, 1, 'no <LWM2M> root element');
   const objects = isNode(root) ? root['Object'] : undefined;

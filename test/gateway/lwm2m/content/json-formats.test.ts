@@ -1,8 +1,9 @@
-/** LwM2M JSON (11543), SenML JSON (110) and SenML CBOR (112): examples, round trips, malformed payloads. */
+/** LwM2M JSON (11543), SenML JSON (110), SenML CBOR (112) and CBOR (60): examples, round trips, bad payloads. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ContentFormat } from '../../../../src/gateway/lwm2m/content/api.js';
+import { cborToContent, contentToCbor } from '../../../../src/gateway/lwm2m/content/cbor.js';
 import { createContentCodec } from '../../../../src/gateway/lwm2m/content/codec.js';
 import { contentToLwm2mJson, lwm2mJsonToContent } from '../../../../src/gateway/lwm2m/content/lwm2m-json.js';
 import { contentToSenmlCbor, senmlCborToContent } from '../../../../src/gateway/lwm2m/content/senml-cbor.js';
@@ -184,9 +185,41 @@ describe('SenML CBOR', () => {
   });
 });
 
+describe('CBOR (single resource)', () => {
+  it('decodes numbers, text, booleans, byte strings and tag-1 times', () => {
+    const read = (path: string, bytes: string) => codec.decode(path, ContentFormat.CBOR, hex(bytes));
+    assert.deepEqual(read('/3/0/9', '18 64'), [{ path: '/3/0/9', value: 100 }]);
+    assert.deepEqual(read('/6/0/0', 'F9 3E 00'), [{ path: '/6/0/0', value: 1.5 }]);
+    assert.deepEqual(read('/3/0/0', '63 45 4D 51'), [{ path: '/3/0/0', value: 'EMQ' }]);
+    assert.deepEqual(read('/1/0/6', 'F5'), [{ path: '/1/0/6', value: true }]);
+    assert.deepEqual(read('/6/0/4', '43 61 62 63'), [{ path: '/6/0/4', value: 'YWJj' }]);
+    assert.deepEqual(read('/3/0/13', 'C1 1A 51 82 42 8F'), [{ path: '/3/0/13', value: 1367491215 }]);
+  });
+
+  it('decode(encode(value)) is the value', () => {
+    fc.assert(
+      fc.property(typedValues(), (v) => {
+        assert.deepEqual(cborToContent(v.path, contentToCbor(v)), expected([v]));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses non-values, objects and truncated items', () => {
+    assert.throws(
+      () => codec.decode('/3/0/9', ContentFormat.CBOR, hex('82 01 02')),
+      /not a single LwM2M value/,
+    );
+    assert.throws(() => codec.decode('/3/0/9', ContentFormat.CBOR, hex('F6')), /not a single LwM2M value/);
+    assert.throws(() => codec.decode('/3/0/9', ContentFormat.CBOR, hex('1A 00 01')), /CBOR: /);
+    assert.throws(() => codec.decode('/3/0', ContentFormat.CBOR, hex('01')), /answers only a resource/);
+  });
+});
+
 describe('JSON formats: fuzz', () => {
   it('arbitrary bytes and arbitrary JSON only ever raise ContentError', () => {
     const formats = fc.constantFrom(
+      ContentFormat.CBOR,
       ContentFormat.LWM2M_JSON,
       ContentFormat.SENML_JSON,
       ContentFormat.SENML_CBOR,

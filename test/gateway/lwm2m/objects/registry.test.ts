@@ -1,12 +1,15 @@
 /** Object definitions: the shipped XML for objects 0–7, xml_dir overrides, broken files named with their line. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import fc from 'fast-check';
 import {
   loadObjectRegistry,
   ObjectDefinitionError,
+  parseObjectDefinitions,
   shippedObjectDir,
 } from '../../../../src/gateway/lwm2m/objects/registry.js';
 
@@ -85,6 +88,26 @@ describe('LwM2M object registry', () => {
     assert.match(shippedObjectDir(), /etc[/\\]lwm2m_xml$/);
   });
 
+  it('finds the shipped directory from an installed package (package.json ships etc and dist/src)', async () => {
+    // Laid out under the repository so the copy still resolves fast-xml-parser from its node_modules.
+    const root = path.resolve(shippedObjectDir(), '..', '..');
+    mkdirSync(path.join(root, '.tmp'), { recursive: true });
+    const pkg = path.join(mkdtempSync(path.join(root, '.tmp', 'lwm2m-pkg-')), 'node_modules', 'hermod');
+    try {
+      cpSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
+      cpSync(path.join(root, 'etc', 'lwm2m_xml'), path.join(pkg, 'etc', 'lwm2m_xml'), { recursive: true });
+      const compiled = path.join(root, 'dist', 'src', 'gateway', 'lwm2m');
+      cpSync(compiled, path.join(pkg, 'dist', 'src', 'gateway', 'lwm2m'), { recursive: true });
+      const mod = (await import(
+        pathToFileURL(path.join(pkg, 'dist', 'src', 'gateway', 'lwm2m', 'objects', 'registry.js')).href
+      )) as typeof import('../../../../src/gateway/lwm2m/objects/registry.js');
+      assert.equal(mod.shippedObjectDir(), path.join(pkg, 'etc', 'lwm2m_xml'));
+      assert.equal(mod.loadObjectRegistry().get(3)?.name, 'Device');
+    } finally {
+      rmSync(path.dirname(path.dirname(pkg)), { recursive: true, force: true });
+    }
+  });
+
   it('adds objects from xml_dir and overrides shipped ones by id', () => {
     const xmlDir = dir('override', {
       'temp.xml': objectXml(3303, 'Temperature', item(5700, 'Sensor Value', 'Float')),
@@ -138,6 +161,34 @@ describe('LwM2M object registry', () => {
     const err = catchError(() => loadObjectRegistry({ xmlDir: path.join(tmp, 'missing') }));
     assert.ok(err instanceof ObjectDefinitionError);
     assert.match(err.message, /cannot read the definition directory/);
+  });
+});
+
+describe('LwM2M object definition parser: fuzz', () => {
+  const valid = objectXml(
+    3303,
+    'Temperature',
+    item(5700, 'Sensor Value', 'Float') + item(5701, 'Units', 'String'),
+  );
+  const only = (text: string) => {
+    try {
+      parseObjectDefinitions(text, 'fuzz.xml');
+    } catch (err) {
+      if (!(err instanceof ObjectDefinitionError))
+        assert.fail(`expected ObjectDefinitionError, got ${String(err)}`);
+      assert.ok(err.line >= 0);
+    }
+    return true;
+  };
+
+  it('arbitrary text and cut or spliced definitions only ever raise ObjectDefinitionError', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), only), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.nat(valid.length), fc.nat(valid.length), fc.string({ maxLength: 12 }), (a, b, insert) =>
+        only(valid.slice(0, Math.min(a, b)) + insert + valid.slice(Math.max(a, b))),
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
 
