@@ -75,6 +75,8 @@ interface Registered {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** How long a separate response is awaited after its empty ACK (RFC 7252 EXCHANGE_LIFETIME). */
+const SEPARATE_WAIT_MS = 247_000;
 /** Largest response body reassembled from Block2 blocks. */
 const MAX_BLOCK2_BODY = 1024 * 1024;
 /** Command outcomes kept for the lookup API (EMQX keeps 100). */
@@ -431,9 +433,12 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
     const out: R[] = [{ type: 'cancel_timer', name: 'retransmit', key: m.messageId }];
     if (m.type === 'RST') this.uplink('response', outcomeJson(sent.cmd, 'coap_reset'));
     else if (m.code === '0.00') {
-      // An empty ACK: the response follows as its own message with the same token.
-      this.separate.set(sent.token.toString('hex'), sent);
+      // An empty ACK: the response follows as its own message with the same token (or never: then it
+      // ends as coap_timeout once the exchange could no longer be answered).
+      const key = sent.token.toString('hex');
+      this.separate.set(key, sent);
       this.uplink('response', outcomeJson(sent.cmd, 'ack'));
+      out.push({ type: 'timer', name: 'separate', key, ms: SEPARATE_WAIT_MS, data: key });
     } else {
       const whole = this.wholeResponse(sent, m, out);
       if (whole !== undefined) this.responded(sent, whole);
@@ -449,7 +454,7 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
     const sep = this.separate.get(key);
     if (sep !== undefined) {
       this.separate.delete(key);
-      const out = [...ack];
+      const out: R[] = [...ack, { type: 'cancel_timer', name: 'separate', key }];
       const whole = this.wholeResponse(sep, m, out);
       if (whole !== undefined) this.responded(sep, whole);
       return [...out, ...this.trySend()];
@@ -530,6 +535,13 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
           this.ctx.received(a.id);
           this.ctx.completed(a.id);
         }
+        return [];
+      }
+      case 'separate': {
+        const sent = this.separate.get(data as string);
+        if (sent === undefined) return [];
+        this.separate.delete(data as string);
+        this.uplink('response', outcomeJson(sent.cmd, 'coap_timeout'));
         return [];
       }
       case 'lifetime':

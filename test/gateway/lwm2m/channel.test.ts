@@ -2,7 +2,7 @@
  * The LwM2M channel alone (a recording context, timers fired by hand): what takes real minutes on the
  * wire — a command the device never acknowledges ends as `coap_timeout` after the CoAP retransmissions —
  * and the message-layer rules: a repeated request gets the same answer, a stray ACK is dropped, a
- * notification nobody asked for gets a Reset.
+ * notification nobody asked for gets a Reset, a separate response that never comes times out.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -117,5 +117,25 @@ describe('lwm2m channel (recording context)', () => {
     };
     const [rst] = sent(ch.handleIn(note));
     assert.deepEqual([rst?.type, rst?.messageId], ['RST', 77]);
+  });
+
+  it('an empty ACK whose separate response never comes ends as coap_timeout', () => {
+    const { ctx, ch } = registered();
+    ch.handleDeliver(delivery('{"reqID":8,"msgType":"read","data":{"path":"/3/0/0"}}'));
+    const [req] = sent(ch.handleTimeout('pump', undefined));
+    const ack: CoapMessage = {
+      type: 'ACK',
+      code: '0.00',
+      messageId: req!.messageId,
+      token: Buffer.alloc(0),
+      options: [],
+      payload: Buffer.alloc(0),
+    };
+    const replies = ch.handleIn(ack) as R[];
+    const timer = replies.find((r) => r.type === 'timer' && r.name === 'separate');
+    assert.ok(timer !== undefined && timer.type === 'timer');
+    assert.deepEqual(uplinks(ctx).at(-1), { data: { path: '/3/0/0' }, msgType: 'ack', reqID: 8 });
+    ch.handleTimeout('separate', timer.data);
+    assert.deepEqual(uplinks(ctx).at(-1), { data: { path: '/3/0/0' }, msgType: 'coap_timeout', reqID: 8 });
   });
 });
