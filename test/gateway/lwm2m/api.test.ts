@@ -107,6 +107,10 @@ describe('lwm2m: API, client listing, ctl, authentication (real device)', () => 
       ctl.stdout,
       /Client\(list-dev, username=list-dev, .*keepalive=120, subscriptions=1, .*connected=true/,
     );
+    // An Update with a new lifetime shows in the listing (lifetime and keepalive).
+    assert.equal(codeText((await d.update(['lt=200'])).code), '2.04');
+    const updated = (await api.get('/gateways/lwm2m/clients/list-dev')).body;
+    assert.deepEqual([updated.lifetime, updated.keepalive], [200, 200]);
     const metrics = await hermod(['ctl', '--data-dir', f.b.dataDir!, 'gateway-metrics', 'lwm2m']);
     assert.match(metrics.stdout, /client\.connected\s+: [1-9]/);
 
