@@ -167,4 +167,22 @@ describe('lwm2m: registration interface (real device)', () => {
       off();
     }
   });
+
+  it('a second registration of a live endpoint from another address takes over; the old address is forgotten', async () => {
+    const a = await device({ ep: 'dev-moved' });
+    assert.equal(codeText((await a.register()).code), '2.01');
+    await f.commandSubscribed('dev-moved');
+    const first = f.b.node.broker.registry.get('lwm2m', 'dev-moved')!.session;
+    const b = await device({ ep: 'dev-moved' });
+    assert.equal(codeText((await b.register()).code), '2.01');
+    await until(
+      () => f.b.node.broker.registry.get('lwm2m', 'dev-moved')?.session !== first,
+      3000,
+      'takeover',
+    );
+    await f.commandSubscribed('dev-moved');
+    assert.equal(codeText((await a.update()).code), '4.04');
+    assert.equal(codeText((await b.update()).code), '2.04');
+    await b.deregister();
+  });
 });
