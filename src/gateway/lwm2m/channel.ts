@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KickReason } from '../../broker/client-registry.js';
 import type { QoS } from '../../broker/types.js';
-import { decodeBlock, encodeBlock } from '../coap/block.js';
+import { Block1Assembler, decodeBlock, encodeBlock } from '../coap/block.js';
 import { Exchanges } from '../coap/exchange.js';
 import {
   asCoapError,
@@ -77,6 +77,8 @@ interface Registered {
 const EMPTY = Buffer.alloc(0);
 /** How long a separate response is awaited after its empty ACK (RFC 7252 EXCHANGE_LIFETIME). */
 const SEPARATE_WAIT_MS = 247_000;
+/** Largest registration payload (object list) reassembled from Block1 blocks. */
+const MAX_BLOCK1_BODY = 64 * 1024;
 /** Largest response body reassembled from Block2 blocks. */
 const MAX_BLOCK2_BODY = 1024 * 1024;
 /** Command outcomes kept for the lookup API (EMQX keeps 100). */
@@ -85,6 +87,7 @@ const MAX_RECORDS = 100;
 /** The channel of one LwM2M device (one UDP peer address). */
 export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
   private readonly ex = new Exchanges<Sent>();
+  private readonly block1 = new Block1Assembler(MAX_BLOCK1_BODY, 1);
   private reg: Registered | undefined;
   private lastHeard = Date.now();
   private readonly inbox: Incoming[] = [];
@@ -116,7 +119,27 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
     }
     if (isResponse(m)) return this.deviceResponse(m);
     if (!m.code.startsWith('0.')) return m.type === 'CON' ? [this.reset(m.messageId)] : this.dropped();
-    return this.request(m);
+    const b1 = option(m, Opt.Block1);
+    return b1 === undefined ? this.request(m) : this.requestBlock(m, b1);
+  }
+
+  /** A Register or Update whose object list comes in Block1 blocks (RFC 7959 §2.5): reassembled first. */
+  private requestBlock(m: CoapMessage, value: Buffer): Replies<CoapMessage> {
+    const block = decodeBlock(value);
+    if (block === undefined) return this.refuse(m, '4.00', 'Bad Block1 option');
+    const key = `${m.code} ${uriPath(m).join('/')}?${[...uriQuery(m)].join('&')}`;
+    const out = this.block1.add(key, block, m.payload);
+    const echo: CoapOption = { number: Opt.Block1, value: encodeBlock(block) };
+    switch (out.kind) {
+      case 'continue':
+        return [this.respond(m, '2.31', undefined, [echo])];
+      case 'incomplete':
+        return this.refuse(m, '4.08', 'Request Entity Incomplete');
+      case 'too_large':
+        return this.refuse(m, '4.13', 'Request Entity Too Large');
+      case 'complete':
+        return this.request({ ...m, payload: out.body });
+    }
   }
 
   handleFrameError(err: FrameError): Replies<CoapMessage> {

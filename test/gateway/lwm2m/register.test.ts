@@ -185,4 +185,24 @@ describe('lwm2m: registration interface (real device)', () => {
     assert.equal(codeText((await b.update()).code), '2.04');
     await b.deregister();
   });
+
+  it('an object list sent in Block1 blocks is reassembled (2.31 Continue per block, then 2.01)', async () => {
+    const d = await device({ ep: 'dev-blocks' });
+    for (let i = 0; i < 6; i++) d.tree.set(3300 + i, new Map([[0, new Map()]]));
+    const from = f.app.ups.length;
+    const r = await d.registerInBlocks(0); // 16-byte blocks
+    assert.equal(codeText(r.code), '2.01');
+    const reg = await f.app.answer('register', undefined, from);
+    assert.deepEqual(reg.json.data?.objectList, [
+      '/1/0',
+      '/3/0',
+      '/3300/0',
+      '/3301/0',
+      '/3302/0',
+      '/3303/0',
+      '/3304/0',
+      '/3305/0',
+    ]);
+    await d.deregister();
+  });
 });

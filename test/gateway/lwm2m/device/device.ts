@@ -60,6 +60,7 @@ export interface DeviceOptions {
 
 const v = (kind: Kind, x: Value['v']): Value => ({ kind, v: x });
 const BLOCK2 = 23;
+const BLOCK1 = 27;
 
 /** The device's initial objects: Server /1/0 and Device /3/0, as a constrained device reports them. */
 export function defaultTree(): Tree {
@@ -157,6 +158,7 @@ export class Lwm2mDevice {
     payload = '',
     format?: number,
     timeoutMs = 4000,
+    extra: Array<[number, Buffer]> = [],
   ): Promise<Msg> {
     const mid = this.nextMid();
     const options: Array<[number, Buffer]> = [
@@ -164,6 +166,7 @@ export class Lwm2mDevice {
       ...query.map((q): [number, Buffer] => [URI_QUERY, Buffer.from(q)]),
     ];
     if (format !== undefined) options.push([CONTENT_FORMAT, uint(format)]);
+    options.push(...extra);
     const m: Msg = {
       type: CON,
       code: method,
@@ -208,6 +211,23 @@ export class Lwm2mDevice {
     const r = await this.request(code('0.02'), ['rd'], q, payload, 40);
     if (codeText(r.code) === '2.01') this.location = opts(r, LOCATION_PATH);
     return r;
+  }
+
+  /** Register with the object list sent in Block1 blocks of 2^(szx+4) bytes; the last answer is returned. */
+  async registerInBlocks(szx: number): Promise<Msg> {
+    const body = Buffer.from(this.objectLinks());
+    const size = 1 << (szx + 4);
+    const q = [`ep=${this.o.ep}`, `lt=${this.o.lt ?? 300}`, `lwm2m=${this.o.version ?? '1.0'}`];
+    for (let num = 0; ; num++) {
+      const part = body.subarray(num * size, (num + 1) * size);
+      const more = (num + 1) * size < body.length;
+      const block: Array<[number, Buffer]> = [[BLOCK1, uint(num * 16 + (more ? 8 : 0) + szx)]];
+      const r = await this.request(code('0.02'), ['rd'], q, part.toString(), 40, 4000, block);
+      if (!more || codeText(r.code) !== '2.31') {
+        if (codeText(r.code) === '2.01') this.location = opts(r, LOCATION_PATH);
+        return r;
+      }
+    }
   }
 
   /** Update: `POST /rd/<ep>` with optional query and object list. */
