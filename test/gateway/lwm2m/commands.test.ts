@@ -54,10 +54,15 @@ describe('lwm2m: commands over MQTT (real device)', () => {
     assert.deepEqual([missing.data.code, missing.data.codeMsg], ['4.04', 'not_found']);
   });
 
-  it('a 1.1 device answers in SenML JSON; values come out the same', async () => {
+  it('1.1 devices answer in SenML JSON or SenML CBOR; values come out the same', async () => {
     await device({ ep: 'cmd-senml', version: '1.1' });
     const { data } = await run('cmd-senml', 'read', { path: '/3/0/9' });
     assert.deepEqual(data.content, [{ path: '/3/0/9', value: 100 }]);
+    await device({ ep: 'cmd-cbor', version: '1.1', cbor: true });
+    const cbor = await run('cmd-cbor', 'read', { path: '/3/0' });
+    const content = cbor.data.content as Array<{ path: string; value: unknown }>;
+    assert.equal(content.find((c) => c.path === '/3/0/0')?.value, 'Hermod Test Devices');
+    assert.equal(content.find((c) => c.path === '/3/0/13')?.value, 1_700_000_000);
   });
 
   it('write (single and batch) then read back; write-attr sends the attributes as query', async () => {

@@ -29,6 +29,7 @@ import {
 import {
   decodeTlv,
   encodeSenml,
+  encodeSenmlCbor,
   encodeTlv,
   type Kind,
   type Resource,
@@ -54,6 +55,8 @@ export interface DeviceOptions {
   separate?: boolean;
   /** Notifications as CON (default) or NON. */
   conNotify?: boolean;
+  /** A 1.1 device answers in SenML CBOR (112) instead of SenML JSON (110). */
+  cbor?: boolean;
   /** Answers larger than 2^(block+4) bytes go in Block2 blocks of that size. */
   block?: number;
 }
@@ -359,8 +362,9 @@ export class Lwm2mDevice {
 
   private content(ids: number[]): { format: number; payload: Buffer } | undefined {
     if (this.o.version === '1.1') {
-      const p = encodeSenml(this.tree, ids);
-      return p === undefined ? undefined : { format: 110, payload: p };
+      const cbor = this.o.cbor === true;
+      const p = (cbor ? encodeSenmlCbor : encodeSenml)(this.tree, ids);
+      return p === undefined ? undefined : { format: cbor ? 112 : 110, payload: p };
     }
     const p = encodeTlv(this.tree, ids);
     return p === undefined ? undefined : { format: 11542, payload: p };

@@ -1,3 +1,5 @@
+import { Encoder } from 'cbor-x';
+
 /**
  * The test device's data: typed resource values and their encodings, written from the LwM2M TS
  * (§7.4.3 TLV, §7.4.7 SenML JSON) independently of the gateway's codecs.
@@ -190,3 +192,19 @@ export function encodeSenml(tree: Tree, ids: number[]): Buffer | undefined {
   });
   return Buffer.from(JSON.stringify(out));
 }
+
+/** SenML CBOR (LwM2M 1.1, RFC 8428 §6): the same records as SenML JSON with RFC 8428's integer labels. */
+export function encodeSenmlCbor(tree: Tree, ids: number[]): Buffer | undefined {
+  const json = encodeSenml(tree, ids);
+  if (json === undefined) return undefined;
+  const labels: Record<string, number | string> = { bn: -2, n: 0, v: 2, vs: 3, vb: 4, vd: 8, vlo: 'vlo' };
+  const records = (JSON.parse(json.toString()) as Array<Record<string, unknown>>).map(
+    (r) =>
+      new Map(
+        Object.entries(r).map(([k, x]) => [labels[k]!, k === 'vd' ? Buffer.from(String(x), 'base64url') : x]),
+      ),
+  );
+  return Buffer.from(cborEncoder.encode(records));
+}
+
+const cborEncoder = new Encoder({ mapsAsObjects: false, useRecords: false });
