@@ -30,15 +30,16 @@ import {
 } from './block.js';
 import { Exchanges } from './exchange.js';
 import {
-  asCoapError,
   type CoapMessage,
   type CoapOption,
   type CoapType,
+  emptyMessage,
   isResponse,
   methodOf,
   Opt,
   option,
   readUint,
+  refusalReset,
   uintValue,
   unknownCriticalOption,
   uriPath,
@@ -180,17 +181,13 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
   }
 
   handleFrameError(err: FrameError): Replies<CoapMessage> {
-    const e = asCoapError(err);
-    this.ctx.log.debug({ reason: e.reason }, e.message);
-    // A malformed Confirmable message is rejected with Reset; anything else is silently ignored (§4.2, §4.3).
-    return e.type === 'CON' && e.messageId !== undefined ? [this.reset(e.messageId)] : [];
+    this.ctx.log.debug({ reason: err.reason }, err.message);
+    const rst = refusalReset(err);
+    return rst === undefined ? [] : [{ type: 'send', frame: rst }];
   }
 
   private reset(messageId: number): R {
-    return {
-      type: 'send',
-      frame: { type: 'RST', code: '0.00', messageId, token: EMPTY, options: [], payload: EMPTY },
-    };
+    return { type: 'send', frame: emptyMessage('RST', messageId) };
   }
 
   private dropped(): R[] {

@@ -10,14 +10,15 @@ import type { QoS } from '../../broker/types.js';
 import { Block1Assembler, decodeBlock, encodeBlock } from '../coap/block.js';
 import { Exchanges } from '../coap/exchange.js';
 import {
-  asCoapError,
   type CoapMessage,
   type CoapOption,
+  emptyMessage,
   isResponse,
   methodOf,
   Opt,
   option,
   readUint,
+  refusalReset,
   uintValue,
   uriPath,
   uriQuery,
@@ -143,13 +144,13 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
   }
 
   handleFrameError(err: FrameError): Replies<CoapMessage> {
-    const e = asCoapError(err);
-    this.ctx.log.debug({ reason: e.reason }, e.message);
-    return e.type === 'CON' && e.messageId !== undefined ? [this.reset(e.messageId)] : [];
+    this.ctx.log.debug({ reason: err.reason }, err.message);
+    const rst = refusalReset(err);
+    return rst === undefined ? [] : [{ type: 'send', frame: rst }];
   }
 
   private reset(messageId: number): R {
-    return { type: 'send', frame: empty('RST', messageId) };
+    return { type: 'send', frame: emptyMessage('RST', messageId) };
   }
 
   private dropped(): R[] {
@@ -494,7 +495,7 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
   }
 
   private ackFor(m: CoapMessage): R {
-    const frame = empty('ACK', m.messageId);
+    const frame = emptyMessage('ACK', m.messageId);
     this.ex.answered(m.messageId, frame);
     return { type: 'send', frame };
   }
@@ -620,10 +621,6 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
     this.observations.clear();
     this.waiting = undefined;
   }
-}
-
-function empty(type: 'ACK' | 'RST', messageId: number): CoapMessage {
-  return { type, code: '0.00', messageId, token: EMPTY, options: [], payload: EMPTY };
 }
 
 /** Location-Path of a registration: `rd/<ep>`. */
