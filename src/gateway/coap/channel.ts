@@ -182,8 +182,7 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
 
   handleFrameError(err: FrameError): Replies<CoapMessage> {
     this.ctx.log.debug({ reason: err.reason }, err.message);
-    const rst = refusalReset(err);
-    return rst === undefined ? [] : [{ type: 'send', frame: rst }];
+    return refusalReset(err).map((frame) => ({ type: 'send', frame }));
   }
 
   private reset(messageId: number): R {

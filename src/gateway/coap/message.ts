@@ -172,9 +172,9 @@ export function emptyMessage(type: 'ACK' | 'RST', messageId: number): CoapMessag
  * The answer to a datagram the codec refused: a malformed Confirmable message whose header could be read
  * is rejected with a Reset; anything else is silently ignored (RFC 7252 §4.2, §4.3).
  */
-export function refusalReset(err: FrameError): CoapMessage | undefined {
+export function refusalReset(err: FrameError): CoapMessage[] {
   const e = asCoapError(err);
-  return e.type === 'CON' && e.messageId !== undefined ? emptyMessage('RST', e.messageId) : undefined;
+  return e.type === 'CON' && e.messageId !== undefined ? [emptyMessage('RST', e.messageId)] : [];
 }
 
 const NO_BYTES = Buffer.alloc(0);

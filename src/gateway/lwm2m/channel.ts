@@ -112,14 +112,14 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
   handleIn(m: CoapMessage): Replies<CoapMessage> {
     this.lastHeard = Date.now();
     if (m.type === 'ACK' || m.type === 'RST') return this.settled(m);
-    if (m.code === '0.00') return m.type === 'CON' ? [this.reset(m.messageId)] : this.dropped();
+    if (m.code === '0.00') return this.unexpected(m);
     const dup = this.ex.duplicate(m.messageId);
     if (dup !== undefined) {
       this.ctx.metrics.inc('packets.dropped');
       return dup.reply === undefined ? [] : [{ type: 'send', frame: dup.reply }];
     }
     if (isResponse(m)) return this.deviceResponse(m);
-    if (!m.code.startsWith('0.')) return m.type === 'CON' ? [this.reset(m.messageId)] : this.dropped();
+    if (!m.code.startsWith('0.')) return this.unexpected(m);
     const b1 = option(m, Opt.Block1);
     return b1 === undefined ? this.request(m) : this.requestBlock(m, b1);
   }
@@ -145,17 +145,13 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
 
   handleFrameError(err: FrameError): Replies<CoapMessage> {
     this.ctx.log.debug({ reason: err.reason }, err.message);
-    const rst = refusalReset(err);
-    return rst === undefined ? [] : [{ type: 'send', frame: rst }];
+    return refusalReset(err).map((frame) => ({ type: 'send', frame }));
   }
 
-  private reset(messageId: number): R {
-    return { type: 'send', frame: emptyMessage('RST', messageId) };
-  }
-
-  private dropped(): R[] {
+  /** A message nobody expects: a CON is rejected with a Reset, anything else dropped (both counted). */
+  private unexpected(m: CoapMessage): R[] {
     this.ctx.metrics.inc('packets.dropped');
-    return [];
+    return m.type === 'CON' ? [{ type: 'send', frame: emptyMessage('RST', m.messageId) }] : [];
   }
 
   /** Answers a request of the device: piggy-backed on the ACK of a CON, a NON for a NON. */
@@ -451,7 +447,7 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
   /** The device acknowledged (ACK, maybe with the response) or rejected (RST) a request. */
   private settled(m: CoapMessage): R[] {
     const o = this.ex.settle(m.messageId);
-    if (o === undefined) return this.dropped();
+    if (o === undefined) return this.unexpected(m);
     const sent = o.data;
     if (this.waiting === sent) this.waiting = undefined;
     const out: R[] = [{ type: 'cancel_timer', name: 'retransmit', key: m.messageId }];
@@ -486,7 +482,7 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
     const obs = this.observations.get(key);
     if (obs === undefined)
       // Nobody asked (e.g. an observation cancelled here): a Reset tells the device to stop.
-      return m.type === 'CON' ? [this.reset(m.messageId)] : this.dropped();
+      return this.unexpected(m);
     const outcome = outcomeOf(obs.cmd, m, this.data.codec);
     if (!m.code.startsWith('2.')) this.observations.delete(key);
     this.record(obs.cmd.reqPath, 'notify', outcome);
