@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KickReason } from '../../broker/client-registry.js';
 import type { QoS } from '../../broker/types.js';
-import { Block1Assembler, decodeBlock, encodeBlock } from '../coap/block.js';
+import { Block1Assembler, block1Step, decodeBlock, encodeBlock } from '../coap/block.js';
 import { Exchanges } from '../coap/exchange.js';
 import {
   type CoapMessage,
@@ -126,21 +126,11 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
 
   /** A Register or Update whose object list comes in Block1 blocks (RFC 7959 §2.5): reassembled first. */
   private requestBlock(m: CoapMessage, value: Buffer): Replies<CoapMessage> {
-    const block = decodeBlock(value);
-    if (block === undefined) return this.refuse(m, '4.00', 'Bad Block1 option');
-    const key = `${m.code} ${uriPath(m).join('/')}?${[...uriQuery(m)].join('&')}`;
-    const out = this.block1.add(key, block, m.payload);
-    const echo: CoapOption = { number: Opt.Block1, value: encodeBlock(block) };
-    switch (out.kind) {
-      case 'continue':
-        return [this.respond(m, '2.31', undefined, [echo])];
-      case 'incomplete':
-        return this.refuse(m, '4.08', 'Request Entity Incomplete');
-      case 'too_large':
-        return this.refuse(m, '4.13', 'Request Entity Too Large');
-      case 'complete':
-        return this.request({ ...m, payload: out.body });
-    }
+    const step = block1Step(this.block1, m, value, MAX_BLOCK1_BODY);
+    if ('body' in step) return this.request({ ...m, payload: step.body });
+    if (step.code === '2.31') return [this.respond(m, step.code, undefined, step.options)];
+    this.ctx.metrics.inc('packets.dropped');
+    return [this.respond(m, step.code, step.text, step.options)];
   }
 
   handleFrameError(err: FrameError): Replies<CoapMessage> {
