@@ -113,10 +113,11 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
     this.lastHeard = Date.now();
     if (m.type === 'ACK' || m.type === 'RST') return this.settled(m);
     if (m.code === '0.00') return this.unexpected(m);
+    // A message id seen before: the answer it got goes again, nothing is done twice (RFC 7252 §4.5).
     const dup = this.ex.duplicate(m.messageId);
     if (dup !== undefined) {
       this.ctx.metrics.inc('packets.dropped');
-      return dup.reply === undefined ? [] : [{ type: 'send', frame: dup.reply }];
+      return sendAll(dup.reply);
     }
     if (isResponse(m)) return this.deviceResponse(m);
     if (!m.code.startsWith('0.')) return this.unexpected(m);
@@ -607,6 +608,11 @@ export class Lwm2mChannel implements GatewayChannel<CoapMessage> {
     this.observations.clear();
     this.waiting = undefined;
   }
+}
+
+/** Send replies for the frames given (none for undefined). */
+function sendAll(frame: CoapMessage | undefined): R[] {
+  return frame === undefined ? [] : [{ type: 'send', frame }];
 }
 
 /** Location-Path of a registration: `rd/<ep>`. */
