@@ -6,6 +6,7 @@
  */
 import { coapDescriptor } from './coap/schema.js';
 import { exprotoDescriptor } from './exproto/schema.js';
+import { lwm2mDescriptor } from './lwm2m/schema.js';
 import { mqttsnDescriptor } from './mqttsn/schema.js';
 import { stompDescriptor } from './stomp/schema.js';
 import type { GatewayManifest, GatewayModule } from './types.js';
@@ -23,6 +24,10 @@ export const GATEWAY_CATALOG: readonly GatewayManifest[] = [
   {
     ...coapDescriptor,
     load: async () => (await import('./coap/index.js')).coapGateway as GatewayModule,
+  },
+  {
+    ...lwm2mDescriptor,
+    load: async () => (await import('./lwm2m/index.js')).lwm2mGateway as GatewayModule,
   },
   {
     ...exprotoDescriptor,

@@ -186,8 +186,9 @@ export class GatewayClients {
     };
     if (!(r instanceof GatewayConnection) && r.channel === undefined && r.disconnectedAt !== undefined)
       out.disconnected_at = time(r.disconnectedAt);
-    if (ci.endpoint_name !== undefined) out.endpoint_name = ci.endpoint_name;
-    if (ci.lifetime !== undefined) out.lifetime = ci.lifetime;
+    // LwM2M: EMQX's endpoint_name and lifetime, and Hermod's binding and object list.
+    for (const k of ['endpoint_name', 'lifetime', 'binding', 'object_list'])
+      if (ci[k] !== undefined) out[k] = ci[k];
     return out;
   }
 

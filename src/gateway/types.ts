@@ -258,10 +258,10 @@ export interface GatewayChannel<F> {
   /** The connection is gone, whatever the reason; called once, after the session is released. */
   handleClosed(reason: string): void;
   /**
-   * A call on this client (runs in the driver's queue, only once logged in). Absent = the framework serves
-   * subscribe/unsubscribe through the context and refuses commands.
+   * A call on this client (runs in the driver's queue, only once logged in). Absent, or answering
+   * undefined = the framework serves it: subscribe/unsubscribe through the context, commands refused.
    */
-  handleCall?(call: ChannelCall): CallAnswer<F> | Promise<CallAnswer<F>>;
+  handleCall?(call: ChannelCall): CallAnswer<F> | Promise<CallAnswer<F>> | undefined;
 }
 
 // ---------------------------------------------------------------- the context a channel gets

@@ -2,7 +2,7 @@
  * Block-wise transfers (RFC 7959): the Block1/Block2 option value, reassembly of a request body sent in
  * blocks, and slicing of a response body into blocks. Protocol-neutral (CoAP and LwM2M).
  */
-import { readUint, uintValue } from './message.js';
+import { type CoapMessage, type CoapOption, Opt, readUint, uintValue, uriPath, uriQuery } from './message.js';
 
 /** A Block1/Block2 option: block number, more-flag, size exponent (size = 2^(szx+4), 16…1024). */
 export interface Block {
@@ -96,5 +96,33 @@ export class Block1Assembler {
     if (block.more) return { kind: 'continue' };
     this.transfers.delete(key);
     return { kind: 'complete', body: Buffer.concat(t.parts, t.size) };
+  }
+}
+
+/** A Block1 request through an assembler: the whole body (with the option to echo), or the answer now. */
+export type Block1Step =
+  | { body: Buffer; echo: CoapOption }
+  | { code: string; text?: string; options: CoapOption[] };
+
+/**
+ * Feeds one request carrying a Block1 option (its value `v`) to an assembler keyed by method and URI:
+ * 2.31 Continue while blocks come, 4.08 for one out of order, 4.13 with Size1 past `maxBody`, 4.00 for a
+ * bad option, and the whole body with the last block.
+ */
+export function block1Step(asm: Block1Assembler, m: CoapMessage, v: Buffer, maxBody: number): Block1Step {
+  const block = decodeBlock(v);
+  if (block === undefined) return { code: '4.00', text: 'Bad Block1 option', options: [] };
+  const key = `${m.code} ${uriPath(m).join('/')}?${[...uriQuery(m)].join('&')}`;
+  const out = asm.add(key, block, m.payload);
+  const echo = { number: Opt.Block1, value: encodeBlock(block) };
+  switch (out.kind) {
+    case 'continue':
+      return { code: '2.31', options: [echo] };
+    case 'incomplete':
+      return { code: '4.08', text: 'Request Entity Incomplete', options: [] };
+    case 'too_large':
+      return { code: '4.13', options: [{ number: Opt.Size1, value: uintValue(maxBody) }] };
+    case 'complete':
+      return { body: out.body, echo };
   }
 }

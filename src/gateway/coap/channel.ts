@@ -22,6 +22,7 @@ import type {
 import {
   type Block,
   Block1Assembler,
+  block1Step,
   blockSize,
   decodeBlock,
   encodeBlock,
@@ -30,15 +31,16 @@ import {
 } from './block.js';
 import { Exchanges } from './exchange.js';
 import {
-  asCoapError,
   type CoapMessage,
   type CoapOption,
   type CoapType,
+  emptyMessage,
   isResponse,
   methodOf,
   Opt,
   option,
   readUint,
+  refusalReset,
   uintValue,
   unknownCriticalOption,
   uriPath,
@@ -139,24 +141,9 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
       return this.respond(m, reply('5.05'));
     const b1 = option(m, Opt.Block1);
     if (b1 === undefined) return this.request(m, undefined);
-    const block = decodeBlock(b1);
-    if (block === undefined) return this.respond(m, reply('4.00', 'Bad Block1 option'));
-    const key = `${m.code} ${uriPath(m).join('/')}?${[...uriQuery(m)].join('&')}`;
-    const out = this.block1.add(key, block, m.payload);
-    const echo = { number: Opt.Block1, value: encodeBlock(block) };
-    switch (out.kind) {
-      case 'continue':
-        return this.respond(m, { code: '2.31', options: [echo] });
-      case 'incomplete':
-        return this.respond(m, reply('4.08', 'Request Entity Incomplete'));
-      case 'too_large':
-        return this.respond(m, {
-          code: '4.13',
-          options: [{ number: Opt.Size1, value: uintValue(MAX_BLOCK1_BODY) }],
-        });
-      case 'complete':
-        return this.request({ ...m, payload: out.body }, echo);
-    }
+    const step = block1Step(this.block1, m, b1, MAX_BLOCK1_BODY);
+    if ('body' in step) return this.request({ ...m, payload: step.body }, step.echo);
+    return this.respond(m, { ...reply(step.code, step.text), options: step.options });
   }
 
   /** An ACK or RST from the peer: it settles a CON notification (or nothing). */
@@ -180,17 +167,12 @@ export class CoapChannel implements GatewayChannel<CoapMessage> {
   }
 
   handleFrameError(err: FrameError): Replies<CoapMessage> {
-    const e = asCoapError(err);
-    this.ctx.log.debug({ reason: e.reason }, e.message);
-    // A malformed Confirmable message is rejected with Reset; anything else is silently ignored (§4.2, §4.3).
-    return e.type === 'CON' && e.messageId !== undefined ? [this.reset(e.messageId)] : [];
+    this.ctx.log.debug({ reason: err.reason }, err.message);
+    return refusalReset(err).map((frame) => ({ type: 'send', frame }));
   }
 
   private reset(messageId: number): R {
-    return {
-      type: 'send',
-      frame: { type: 'RST', code: '0.00', messageId, token: EMPTY, options: [], payload: EMPTY },
-    };
+    return { type: 'send', frame: emptyMessage('RST', messageId) };
   }
 
   private dropped(): R[] {

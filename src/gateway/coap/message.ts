@@ -163,6 +163,22 @@ export function decodeMessage(buf: Buffer): CoapMessage | CoapFrameError {
   };
 }
 
+/** An empty ACK or Reset for a message id (RFC 7252 §4.2, §4.3). */
+export function emptyMessage(type: 'ACK' | 'RST', messageId: number): CoapMessage {
+  return { type, code: '0.00', messageId, token: NO_BYTES, options: [], payload: NO_BYTES };
+}
+
+/**
+ * The answer to a datagram the codec refused: a malformed Confirmable message whose header could be read
+ * is rejected with a Reset; anything else is silently ignored (RFC 7252 §4.2, §4.3).
+ */
+export function refusalReset(err: FrameError): CoapMessage[] {
+  const e = asCoapError(err);
+  return e.type === 'CON' && e.messageId !== undefined ? [emptyMessage('RST', e.messageId)] : [];
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
 /** True for a decode error. */
 export function isDecodeError(m: CoapMessage | CoapFrameError): m is CoapFrameError {
   return 'reason' in m;
