@@ -4,10 +4,8 @@
  * share field numbers, so proto/exhook.proto serves both; emqx.exhook.v1 (EMQX 4.x) differs in rpc names,
  * enum numbers and some fields, so it has its own file, proto/exhook_v1.proto.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
+import { packageFile } from '../package-file.js';
 
 /** The proto packages Hermod can call, in the order they are tried. */
 export const API_VERSIONS = ['v3', 'v2', 'v1'] as const;
@@ -53,14 +51,7 @@ const V1_RPC_NAMES: Partial<Record<RpcName, string>> = {
 
 /** Where proto/<file> is: found from this file upwards, so it works from src/ and from dist/src/. */
 export function protoPath(file = 'exhook.proto'): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'proto', file);
-    if (existsSync(candidate) && existsSync(path.join(dir, 'package.json'))) return candidate;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`proto/${file} not found above the exhook module`);
-    dir = up;
-  }
+  return packageFile('proto', file);
 }
 
 /**

@@ -2,11 +2,9 @@
  * proto/exproto.proto read at run time (no code generation): the ConnectionAdapter service definition the
  * gateway serves, and the serializers and paths of the handler rpcs it calls.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
+import { packageFile } from '../../package-file.js';
 
 /** The ExProto result codes (ResultCode). */
 export enum Code {
@@ -54,14 +52,7 @@ let loaded: Loaded | undefined;
 
 /** Where proto/exproto.proto is: found from this file upwards, so it works from src/ and from dist/src/. */
 export function exprotoProtoPath(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'proto', 'exproto.proto');
-    if (existsSync(candidate) && existsSync(path.join(dir, 'package.json'))) return candidate;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('proto/exproto.proto not found above the exproto module');
-    dir = up;
-  }
+  return packageFile('proto', 'exproto.proto');
 }
 
 function load(): Loaded {

@@ -1,8 +1,8 @@
 // The object definitions a LwM2M gateway types values with: the XML shipped in etc/lwm2m_xml plus the
 // operator's `xml_dir`, whose files add objects or replace shipped ones with the same object id.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../../../package-file.js';
 import type { ObjectDefinition, ObjectRegistry, ResourceDefinition } from '../content/api.js';
 import { ObjectDefinitionError, parseObjectDefinitions } from './definition.js';
 
@@ -20,14 +20,7 @@ export interface ObjectRegistryOptions {
  * dist/src/ and from an installed package (package.json ships `etc`).
  */
 export function shippedObjectDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'etc', 'lwm2m_xml');
-    if (existsSync(candidate) && existsSync(path.join(dir, 'package.json'))) return candidate;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('etc/lwm2m_xml not found above the LwM2M objects module');
-    dir = up;
-  }
+  return packageFile('etc', 'lwm2m_xml');
 }
 
 /** Loads the shipped definitions, then `xmlDir`'s; throws ObjectDefinitionError for a file that does not parse. */
