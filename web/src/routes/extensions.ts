@@ -10,6 +10,24 @@ export const extensionRoutes: RouteRecordRaw[] = [
     meta: { title: 'ext.menu.gateways', menu: 'extensions', order: 1, icon: Connection },
   },
   {
+    path: '/gateways/:name/setup',
+    name: 'gateway-setup',
+    component: () => import('../pages/gateways/GatewaySetup.vue'),
+    meta: { title: 'ext.gateways.setup', activeMenu: '/gateways' },
+  },
+  {
+    path: '/gateways/:name/settings',
+    name: 'gateway-settings',
+    component: () => import('../pages/gateways/GatewaySettings.vue'),
+    meta: { title: 'ext.gateways.settings', activeMenu: '/gateways' },
+  },
+  {
+    path: '/gateways/:name/clients',
+    name: 'gateway-clients',
+    component: () => import('../pages/gateways/GatewayClients.vue'),
+    meta: { title: 'ext.gateways.clients', activeMenu: '/gateways' },
+  },
+  {
     path: '/exhook',
     name: 'exhook',
     component: () => import('../pages/exhook/ExhookList.vue'),
