@@ -34,6 +34,18 @@ export const extensionRoutes: RouteRecordRaw[] = [
     meta: { title: 'ext.menu.exhook', menu: 'extensions', order: 2, icon: Link },
   },
   {
+    path: '/exhook/add',
+    name: 'exhook-add',
+    component: () => import('../pages/exhook/ExhookAdd.vue'),
+    meta: { title: 'ext.exhook.addTitle', activeMenu: '/exhook' },
+  },
+  {
+    path: '/exhook/:name',
+    name: 'exhook-detail',
+    component: () => import('../pages/exhook/ExhookDetail.vue'),
+    meta: { title: 'ext.menu.exhook', activeMenu: '/exhook' },
+  },
+  {
     path: '/plugins',
     name: 'plugins',
     component: () => import('../pages/plugins/PluginList.vue'),
