@@ -84,7 +84,10 @@ describe('dashboard: gateways', () => {
     const page = d.page;
     await d.open('/gateways');
     await page.locator('[data-test=connections-stomp]', { hasText: /^1 \// }).waitFor({ timeout: WAIT });
-    await page.locator('.el-table__row', { hasText: 'stomp' }).getByRole('button', { name: 'Clients' }).click();
+    await page
+      .locator('.el-table__row', { hasText: 'stomp' })
+      .getByRole('button', { name: 'Clients' })
+      .click();
     await page.waitForURL(/\/gateways\/stomp\/clients$/);
     const table = page.locator('[data-test=clients-table]');
     await table.getByText('dash-stomp-1').waitFor();

@@ -38,15 +38,18 @@ export type FieldKind =
 
 const SECRET = /password|secret|passphrase|private_key/i;
 
-const types = (s: JsonSchema): string[] => (s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type]);
+const types = (s: JsonSchema): string[] =>
+  s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type];
 const isNumberType = (s: JsonSchema) => types(s).some((t) => t === 'integer' || t === 'number');
 /** A string branch that takes free text (not a single constant). */
-const isFreeString = (s: JsonSchema) => types(s).includes('string') && s.const === undefined && s.enum === undefined;
+const isFreeString = (s: JsonSchema) =>
+  types(s).includes('string') && s.const === undefined && s.enum === undefined;
 
 export function fieldKind(name: string, s: JsonSchema): FieldKind {
   if (s.enum !== undefined) return { kind: 'select', options: s.enum as Json[] };
   if (s.anyOf !== undefined) {
-    if (s.anyOf.every((b) => b.const !== undefined)) return { kind: 'select', options: s.anyOf.map((b) => b.const as Json) };
+    if (s.anyOf.every((b) => b.const !== undefined))
+      return { kind: 'select', options: s.anyOf.map((b) => b.const as Json) };
     // e.g. "infinity" | integer, duration string | number, bind string | port
     const numeric = s.anyOf.some(isNumberType) && !s.anyOf.some(isFreeString);
     return { kind: 'text', numeric, secret: false };
@@ -60,7 +63,8 @@ export function fieldKind(name: string, s: JsonSchema): FieldKind {
     const item = s.items ?? {};
     return types(item).includes('string') && item.anyOf === undefined ? { kind: 'list' } : { kind: 'json' };
   }
-  if (t.includes('object') && s.properties !== undefined && Object.keys(s.properties).length > 0) return { kind: 'object' };
+  if (t.includes('object') && s.properties !== undefined && Object.keys(s.properties).length > 0)
+    return { kind: 'object' };
   return { kind: 'json' };
 }
 
@@ -79,7 +83,8 @@ export function defaultsOf(s: JsonSchema): Model {
   const out: Model = {};
   for (const [k, f] of Object.entries(s.properties ?? {})) {
     if (f.const !== undefined) out[k] = f.const;
-    else if (fieldKind(k, f).kind === 'object') out[k] = { ...defaultsOf(f), ...((f.default as Model | undefined) ?? {}) };
+    else if (fieldKind(k, f).kind === 'object')
+      out[k] = { ...defaultsOf(f), ...((f.default as Model | undefined) ?? {}) };
     else if (f.default !== undefined) out[k] = copy(f.default);
   }
   return out;
@@ -90,7 +95,8 @@ export function withDefaults(s: JsonSchema, value: Model): Model {
   const out: Model = { ...defaultsOf(s), ...value };
   for (const [k, f] of Object.entries(s.properties ?? {})) {
     const v = out[k];
-    if (fieldKind(k, f).kind === 'object' && v !== null && typeof v === 'object') out[k] = withDefaults(f, v as Model);
+    if (fieldKind(k, f).kind === 'object' && v !== null && typeof v === 'object')
+      out[k] = withDefaults(f, v as Model);
   }
   return out;
 }

@@ -61,7 +61,14 @@ export const NEW_SERVER: ExhookConfig = {
   failed_action: 'deny',
   auto_reconnect: '60s',
   pool_size: 8,
-  ssl: { enable: false, verify: 'verify_peer', cacertfile: '', certfile: '', keyfile: '', server_name_indication: '' },
+  ssl: {
+    enable: false,
+    verify: 'verify_peer',
+    cacertfile: '',
+    certfile: '',
+    keyfile: '',
+    server_name_indication: '',
+  },
 };
 
 export const exhookApi = {

@@ -42,7 +42,15 @@ export type Listener = Model & { id?: string; type: string; name: string };
 /** Top-level keys edited on their own tabs/steps, not in the basic form. */
 export const NOT_BASIC = ['listeners', 'authentication', 'enable'];
 /** Listener fields that are views, never sent back. */
-export const LISTENER_VIEW = ['id', 'type', 'name', 'running', 'status', 'node_status', 'current_connections'];
+export const LISTENER_VIEW = [
+  'id',
+  'type',
+  'name',
+  'running',
+  'status',
+  'node_status',
+  'current_connections',
+];
 
 export const gatewayApi = {
   list: () => api.get<GatewayOverview[]>('/gateways'),
@@ -65,7 +73,9 @@ export const gatewayApi = {
 
 /** The authenticator id of a config ('password_based:http', 'jwt'). */
 export function authnIdOf(conf: Model): string {
-  return typeof conf.backend === 'string' ? `${String(conf.mechanism)}:${conf.backend}` : String(conf.mechanism);
+  return typeof conf.backend === 'string'
+    ? `${String(conf.mechanism)}:${conf.backend}`
+    : String(conf.mechanism);
 }
 
 /** A listener's config part (what PUT takes). */
