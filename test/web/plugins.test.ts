@@ -143,7 +143,7 @@ describe('dashboard: plugins', () => {
     await d.open('/plugins');
     await page.locator('[data-test=more-otherplug]').click();
     await page.getByRole('menuitem', { name: 'Uninstall' }).click();
-    await page.locator('.el-message-box').getByRole('button', { name: 'OK' }).click();
+    await d.confirm('Uninstall');
     await page.locator('[data-test=plugin-otherplug]').waitFor({ state: 'detached' });
     assert.deepEqual(order(), ['dashplug-1.0.0']);
     d.assertNoConsoleErrors();
