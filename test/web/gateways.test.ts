@@ -111,6 +111,22 @@ describe('dashboard: gateways', () => {
     d.assertNoConsoleErrors();
   });
 
+  it('adds an authenticator from the Authentication tab, with the backend form from its schema', async () => {
+    const page = d.page;
+    await page.getByRole('tab', { name: 'Authentication' }).click();
+    await page.locator('[data-test=authn-form] .el-select').first().click();
+    await page.getByRole('option', { name: 'Built-in Database', exact: true }).click();
+    await page.locator('[data-test=authn-form]').getByLabel('User id type').waitFor();
+    await page.locator('[data-test=authn-save]').click();
+    await page.getByText('Saved').first().waitFor();
+    await page.locator('[data-test=authn-delete]').waitFor();
+    const raw = d.broker.node.gateways.rawConfig('stomp') as { authentication?: Record<string, unknown> };
+    assert.equal(raw.authentication?.mechanism, 'password_based');
+    assert.equal(raw.authentication?.backend, 'built_in_database');
+    await d.screenshots('gateway-settings-authn');
+    d.assertNoConsoleErrors();
+  });
+
   it('warns before disabling a gateway and stops it', async () => {
     const page = d.page;
     await d.open('/gateways');
