@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { adminClient, type ApiClient } from './http.js';
+import { type ApiClient, adminClient } from './http.js';
 
 describe('gateway schema API', () => {
   let b: TestBroker;
@@ -36,7 +36,12 @@ describe('gateway schema API', () => {
   it('offers STOMP the password backends and JWT, MQTT-SN only HTTP, nobody SCRAM', async () => {
     const stomp = await api.get('/gateway_registry/stomp/schema');
     const ids = stomp.body.authentication.map((a: { id: string }) => a.id);
-    for (const id of ['password_based:http', 'password_based:built_in_database', 'password_based:mysql', 'jwt'])
+    for (const id of [
+      'password_based:http',
+      'password_based:built_in_database',
+      'password_based:mysql',
+      'jwt',
+    ])
       assert.ok(ids.includes(id), id);
     assert.ok(!ids.some((id: string) => id.startsWith('scram')));
     const sn = await api.get('/gateway_registry/mqttsn/schema');
