@@ -101,10 +101,14 @@ describe('dashboard: gateways', () => {
     d.assertNoConsoleErrors();
   });
 
-  it('opens the settings tabs with the live config and the listener', async () => {
+  it('updates the basic config from Settings and lists the running listener', async () => {
     const page = d.page;
     await d.open('/gateways/stomp/settings');
-    await page.getByLabel('Idle timeout').waitFor();
+    await page.getByLabel('Idle timeout').fill('45s');
+    await page.locator('[data-test=basic-update]').click();
+    await page.getByText('Saved').first().waitFor();
+    const raw = d.broker.node.gateways.rawConfig('stomp') as Record<string, unknown>;
+    assert.equal(raw.idle_timeout, '45s');
     await page.getByRole('tab', { name: 'Listeners' }).click();
     await page.locator('[data-test=listener-table]').getByText('Running').waitFor();
     await d.screenshots('gateway-settings');
