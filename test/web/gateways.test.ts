@@ -51,6 +51,7 @@ describe('dashboard: gateways', () => {
     await dialog.getByLabel('Bind').waitFor();
     const port = await freePort();
     await dialog.getByLabel('Bind').fill(`127.0.0.1:${port}`);
+    await d.screenshots('gateway-listener-dialog');
     await page.locator('[data-test=listener-save]').click();
     await listeners.getByText(`127.0.0.1:${port}`).waitFor();
     await d.screenshots('gateway-setup-listeners');
