@@ -35,6 +35,11 @@ describe('dashboard: exhook', () => {
     await form.getByLabel('URL').fill(provider.url);
     await form.getByLabel('Request timeout').fill('3s');
     await form.getByLabel('Pool size').fill('2');
+    // TLS shows the client certificate fields; this server is plain http, so it is switched off again.
+    await form.locator('.el-switch:has(#exhook-tls)').click();
+    await form.getByLabel('CA certificate file').fill('/tmp/ca.pem');
+    await form.locator('.el-switch:has(#exhook-tls)').click();
+    await form.getByLabel('CA certificate file').waitFor({ state: 'detached' });
     await d.screenshots('exhook-add');
     await page.locator('[data-test=exhook-create]').click();
     await page.waitForURL(/\/exhook$/);
