@@ -34,6 +34,8 @@ const NEEDED = [
   [() => has('redis-server'), 'redis-server'],
   [() => hasFile('/usr/sbin/slapd'), 'slapd'],
   [() => has('ldapadd'), 'ldap-utils'],
+  // dashboard: the browser tests (test/web/) drive Debian's chromium through playwright-core.
+  [() => hasFile('/usr/bin/chromium'), 'chromium'],
 ];
 
 const missing = [...new Set(NEEDED.filter(([check]) => !check()).map(([, pkg]) => pkg))];

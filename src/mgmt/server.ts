@@ -25,6 +25,7 @@ import { ApiError } from './errors.js';
 import { Monitor, type MonitorReading } from './monitor.js';
 import { loopbackUrl, removeRuntimeFiles, writeRuntimeFiles } from './runtime.js';
 import type { Api, ConfigReloader, MgmtNode, MgmtPlane, TypeBoxProvider } from './types.js';
+import { serveWeb } from './web-static.js';
 
 export interface Management {
   readonly ctx: MgmtPlane;
@@ -202,8 +203,10 @@ export async function buildApi(
   app.decorateRequest('actor', undefined);
   acceptEmptyJsonBody(app);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((_req, reply) => {
-    void reply.code(404).send({ code: 'NOT_FOUND', message: 'Request Path Not Found' });
+  // Paths the API does not know: the dashboard's files and deep links, else EMQX's JSON 404.
+  app.setNotFoundHandler(async (req, reply) => {
+    if (await serveWeb(req, reply)) return reply;
+    return reply.code(404).send({ code: 'NOT_FOUND', message: 'Request Path Not Found' });
   });
   // Documentation routes need no credentials, like EMQX's /api-docs.
   app.addHook('onRoute', (route) => {

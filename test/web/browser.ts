@@ -1,0 +1,123 @@
+/**
+ * Browser test harness for the dashboard: a Hermod node in-process (temp data dir, free loopback ports,
+ * the built dist/web) and Debian's chromium driven by playwright-core. One browser per test file. Every
+ * console error or uncaught page error is recorded and `assertNoConsoleErrors` fails the test on any, except
+ * those a test declared expected (e.g. the browser's own line for a deliberate 401).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { WEB_ROOT } from '../../src/mgmt/web-static.js';
+import { type StartOptions, startBroker, type TestBroker } from '../helpers/broker.js';
+
+export const CHROMIUM = process.env.HERMOD_CHROMIUM ?? '/usr/bin/chromium';
+/** Screenshots land here (git-ignored): test-output/web/<name>-<width>.png. */
+export const OUTPUT_DIR = fileURLToPath(new URL('../../../test-output/web/', import.meta.url));
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+/** Generous: the machine is shared and a first page load compiles a megabyte of script. */
+export const WAIT = 20_000;
+
+export interface Dashboard {
+  broker: TestBroker;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** http://127.0.0.1:<port> of the management listener. */
+  url: string;
+  /** Console errors seen so far (text). */
+  errors: string[];
+  /** Declares a console error the test provokes on purpose (matched by text). */
+  expectConsoleError(pattern: RegExp): void;
+  /** Fails on any console error not declared expected, then forgets them. */
+  assertNoConsoleErrors(): void;
+  /** Opens a path of the app (e.g. '/gateways') and waits for the network to settle. */
+  open(path: string): Promise<void>;
+  /** Logs in through the login page as admin/public. */
+  login(username?: string, password?: string): Promise<void>;
+  /** Saves <name>-1280.png and <name>-390.png of the current page, and checks it does not scroll sideways. */
+  screenshots(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface DashboardOptions extends StartOptions {}
+
+export async function startDashboard(opts: DashboardOptions = {}): Promise<Dashboard> {
+  assert.ok(
+    existsSync(join(WEB_ROOT, 'index.html')),
+    `the dashboard is not built (${WEB_ROOT}); run npm run build:web`,
+  );
+  assert.ok(existsSync(CHROMIUM), `no chromium at ${CHROMIUM}; node scripts/test-deps.mjs installs it`);
+  mkdirSync(OUTPUT_DIR, { recursive: true });
+  const broker = await startBroker({ tempDataDir: true, ...opts, api: true });
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    const context = await browser.newContext({ viewport: DESKTOP });
+    context.setDefaultTimeout(WAIT);
+    const page = await context.newPage();
+    const url = broker.apiUrl!;
+    const errors: string[] = [];
+    const expected: RegExp[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
+    });
+    page.on('pageerror', (err) => errors.push(`pageerror: ${err.stack ?? err.message}`));
+    const dash: Dashboard = {
+      broker,
+      browser,
+      context,
+      page,
+      url,
+      errors,
+      expectConsoleError(pattern) {
+        expected.push(pattern);
+      },
+      assertNoConsoleErrors() {
+        const bad = errors.filter((e) => !expected.some((p) => p.test(e)));
+        errors.length = 0;
+        expected.length = 0;
+        assert.deepEqual(bad, [], 'console errors in the dashboard');
+      },
+      async open(path) {
+        await page.goto(url + path, { waitUntil: 'networkidle' });
+      },
+      async login(username = 'admin', password = 'public') {
+        await dash.open('/login');
+        await page.getByLabel('Username').fill(username);
+        await page.getByLabel('Password', { exact: true }).fill(password);
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+      },
+      async screenshots(name) {
+        for (const size of [DESKTOP, PHONE]) {
+          await page.setViewportSize(size);
+          await page.waitForLoadState('networkidle');
+          // Let Element Plus finish layout transitions (menu collapse, table resize) before capturing.
+          await page.evaluate(
+            () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
+          );
+          await page.screenshot({ path: join(OUTPUT_DIR, `${name}-${size.width}.png`), fullPage: true });
+          const overflow = await page.evaluate(
+            () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+          );
+          assert.ok(overflow <= 1, `${name} scrolls sideways by ${overflow}px at ${size.width}px`);
+        }
+        await page.setViewportSize(DESKTOP);
+      },
+      async stop() {
+        await browser?.close();
+        await broker.stop();
+      },
+    };
+    return dash;
+  } catch (err) {
+    await browser?.close();
+    await broker.stop();
+    throw err;
+  }
+}

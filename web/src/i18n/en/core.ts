@@ -1,0 +1,2 @@
+/** English strings of the core pages (Overview, Clients, …); filled by those pages. */
+export default {};
