@@ -4,7 +4,7 @@
  */
 import { ElMessageBox } from 'element-plus';
 import { onBeforeUnmount, type Ref, ref, shallowRef } from 'vue';
-import { errorText } from '../../api/client';
+import { api, attempt, errorText } from '../../api/client';
 import { t } from '../../i18n';
 
 export interface Loaded<T> {
@@ -49,6 +49,12 @@ export async function confirmed(message: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Confirms, deletes `path`, and reloads the page's data; the API's error is shown when the delete fails. */
+export async function removeThen(question: string, path: string, reload: () => Promise<void>): Promise<void> {
+  if (!(await confirmed(question))) return;
+  if (await attempt(() => api.del(path), t('core.common.deleted'))) await reload();
 }
 
 /** A time from the API (epoch ms or seconds, or RFC 3339) as local date and time; '' when absent. */
