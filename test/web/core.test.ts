@@ -54,6 +54,7 @@ describe('dashboard core pages', () => {
     await d.open('/clients');
     await d.page.locator('[data-test=filter-clientid]').fill('kick-me');
     await d.page.locator('[data-test=search]').click();
+    await d.page.waitForURL(/\/clients\?like_clientid=kick-me$/);
     const link = d.page.getByRole('link', { name: 'kick-me-please' });
     await link.waitFor();
     assert.equal(await d.page.getByRole('link', { name: 'overview-client' }).count(), 0, 'filtered out');
@@ -167,6 +168,12 @@ describe('dashboard core pages', () => {
       await d.page.locator('#main').getByText(text, { exact: true }).first().waitFor();
       await d.screenshots(name);
     }
+    await d.open('/settings');
+    await d.page.getByLabel('max_clientid_len', { exact: true }).fill('4096');
+    await d.page.locator('[data-test=settings-save]').click();
+    await d.page.locator('.el-message--success').waitFor();
+    assert.equal((await api.get('/configs/mqtt')).body.max_clientid_len, 4096);
+
     await d.open('/retained');
     await d.page.getByRole('button', { name: 'View' }).click();
     await d.page.locator('[data-test=retained-payload]').getByText('kept').waitFor();
