@@ -67,6 +67,12 @@ export interface GatewayDescriptor {
   readonly listenerTypes: readonly GatewayListenerType[];
   /** This gateway's own listener defaults (its schema is built with them); unset = the common ones. */
   readonly listenerDefaults?: GatewayListenerDefaults;
+  /**
+   * Authenticator ids this gateway can use ('password_based:http', 'jwt'); unset = every password-based
+   * backend and JWT. Its protocol decides: MQTT-SN carries no password, so only HTTP (by client id) fits.
+   * The dashboard offers these; the API does not refuse others.
+   */
+  readonly authnBackends?: readonly string[];
   /** Schema of `gateway.<name>` (gatewayCommonFields + own keys + gatewayListeners); also composed into the root. */
   readonly schema: TSchema;
 }

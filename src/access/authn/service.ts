@@ -88,6 +88,11 @@ export class AuthnService {
     };
   }
 
+  /** Every registered provider, in registration order (forms list the mechanisms/backends a node has). */
+  providerList(): AuthnProvider[] {
+    return [...this.providers.values()];
+  }
+
   /** The provider of an id ('password_based:mysql'), if registered. */
   provider(id: string): AuthnProvider | undefined {
     return this.providers.get(id);

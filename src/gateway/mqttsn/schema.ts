@@ -79,5 +79,6 @@ export const mqttsnDescriptor: GatewayDescriptor = {
   protocol: 'mqtt-sn',
   description: 'MQTT-SN 1.2 gateway',
   listenerTypes: ['udp', 'dtls'],
+  authnBackends: ['password_based:http'],
   schema: MqttSnConfigSchema,
 };

@@ -5,6 +5,8 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { authenticatorId } from '../../access/authn/types.js';
+import type { GatewayDescriptor } from '../../gateway/types.js';
 import { ApiError, ErrorBody, NoContent } from '../errors.js';
 import type { Api, MgmtPlane } from '../types.js';
 import { gatewayAuthnRoutes } from './gateways-authn.js';
@@ -88,6 +90,29 @@ function details(ctx: MgmtPlane, name: string): Raw {
     started_at: time(g.startedAt),
     stopped_at: time(g.stoppedAt),
     current_connections: g.currentConnections,
+  };
+}
+
+/**
+ * What a form needs to set up or edit a gateway without knowing it: the JSON Schema of `gateway.<name>`
+ * (defaults, descriptions, `x-kind` hints; listeners by type inside) and the schemas of the authenticators
+ * it can use. A new gateway gets its forms from here, with no dashboard change.
+ */
+function gatewaySchema(ctx: MgmtPlane, m: GatewayDescriptor): Raw {
+  const allowed = m.authnBackends;
+  const authentication = ctx.node.authn
+    .providerList()
+    .map((p) => ({ id: authenticatorId(p.mechanism, p.backend), p }))
+    // SCRAM is MQTT 5 enhanced authentication: no gateway protocol can carry it.
+    .filter(({ id, p }) => (allowed === undefined ? p.mechanism !== 'scram' : allowed.includes(id)))
+    .map(({ id, p }) => ({ id, mechanism: p.mechanism, backend: p.backend, schema: p.schema }));
+  return {
+    name: m.name,
+    protocol: m.protocol,
+    description: m.description,
+    listener_types: m.listenerTypes,
+    schema: m.schema,
+    authentication,
   };
 }
 
@@ -234,6 +259,19 @@ export async function gatewaysArea(app: Api, ctx: MgmtPlane): Promise<void> {
           listener_types: m.listenerTypes,
           loaded: registry(ctx).get(m.name) !== undefined,
         })),
+  );
+
+  app.get(
+    '/gateway_registry/:name/schema',
+    {
+      schema: {
+        tags: ['Gateways'],
+        summary: "A gateway's config schema and the authenticators it can use (the dashboard's forms)",
+        params: NameParam,
+        response: { 400: ErrorBody },
+      },
+    },
+    async (req) => gatewaySchema(ctx, moduleOf(ctx, req.params.name)),
   );
 
   gatewayListenerRoutes(app, ctx);

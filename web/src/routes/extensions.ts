@@ -10,10 +10,40 @@ export const extensionRoutes: RouteRecordRaw[] = [
     meta: { title: 'ext.menu.gateways', menu: 'extensions', order: 1, icon: Connection },
   },
   {
+    path: '/gateways/:name/setup',
+    name: 'gateway-setup',
+    component: () => import('../pages/gateways/GatewaySetup.vue'),
+    meta: { title: 'ext.gateways.setup', activeMenu: '/gateways' },
+  },
+  {
+    path: '/gateways/:name/settings',
+    name: 'gateway-settings',
+    component: () => import('../pages/gateways/GatewaySettings.vue'),
+    meta: { title: 'ext.gateways.settings', activeMenu: '/gateways' },
+  },
+  {
+    path: '/gateways/:name/clients',
+    name: 'gateway-clients',
+    component: () => import('../pages/gateways/GatewayClients.vue'),
+    meta: { title: 'ext.gateways.clients', activeMenu: '/gateways' },
+  },
+  {
     path: '/exhook',
     name: 'exhook',
     component: () => import('../pages/exhook/ExhookList.vue'),
     meta: { title: 'ext.menu.exhook', menu: 'extensions', order: 2, icon: Link },
+  },
+  {
+    path: '/exhook/add',
+    name: 'exhook-add',
+    component: () => import('../pages/exhook/ExhookAdd.vue'),
+    meta: { title: 'ext.exhook.addTitle', activeMenu: '/exhook' },
+  },
+  {
+    path: '/exhook/:name',
+    name: 'exhook-detail',
+    component: () => import('../pages/exhook/ExhookDetail.vue'),
+    meta: { title: 'ext.menu.exhook', activeMenu: '/exhook' },
   },
   {
     path: '/plugins',

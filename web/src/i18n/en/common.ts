@@ -46,6 +46,7 @@ export default {
     saved: 'Saved',
     loading: 'Loading…',
   },
+  schema: { onePerLine: 'One per line', badJson: 'Not valid JSON' },
   error: {
     title: 'Something went wrong',
     reload: 'Reload page',

@@ -1,0 +1,82 @@
+/**
+ * The ExHook pages in a real browser: a grpc-js ExHook server (test/exhook/provider.ts) is added with the
+ * + Add form, shows up connected in the list, and its details list the hooks it registered with their
+ * parameters; an MQTT client's connect is counted in the metrics; Update changes the config.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import mqtt from 'mqtt';
+import { TestProvider } from '../exhook/provider.js';
+import { type Dashboard, startDashboard } from './browser.js';
+
+describe('dashboard: exhook', () => {
+  let d: Dashboard;
+  let provider: TestProvider;
+  before(async () => {
+    provider = await TestProvider.start({
+      hooks: [{ name: 'client.connected' }, { name: 'message.publish', topics: ['sensors/#'] }],
+    });
+    d = await startDashboard();
+    await d.login();
+  });
+  after(async () => {
+    await d?.stop();
+    await provider?.stop();
+  });
+
+  it('adds an ExHook server with the + Add form', async () => {
+    const page = d.page;
+    await d.open('/exhook');
+    await d.screenshots('exhook-empty');
+    await page.locator('[data-test=exhook-add]').click();
+    await page.waitForURL(/\/exhook\/add$/);
+    const form = page.locator('[data-test=exhook-form]');
+    await form.getByLabel('Name').fill('dash_hooks');
+    await form.getByLabel('URL').fill(provider.url);
+    await form.getByLabel('Request timeout').fill('3s');
+    await form.getByLabel('Pool size').fill('2');
+    await d.screenshots('exhook-add');
+    await page.locator('[data-test=exhook-create]').click();
+    await page.waitForURL(/\/exhook$/);
+    const row = page.locator('[data-test=exhook-table] .el-table__row', { hasText: 'dash_hooks' });
+    await row.getByText('connected').waitFor();
+    assert.match(await row.innerText(), new RegExp(provider.url.replace(/[./]/g, '\\$&')));
+    await d.screenshots('exhook');
+    const stored = d.broker.node.config.exhook.servers.find((s) => s.name === 'dash_hooks');
+    assert.equal(stored?.pool_size, 2);
+    d.assertNoConsoleErrors();
+  });
+
+  it('shows metrics and the registered hooks with their parameters', async () => {
+    const page = d.page;
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${d.broker.port}`, { clientId: 'dash-exhook' });
+    await client.endAsync();
+    await page.locator('[data-test=exhook-dash_hooks]').click();
+    await page.waitForURL(/\/exhook\/dash_hooks$/);
+    const metrics = page.locator('[data-test=exhook-metrics]');
+    await metrics.getByText('Registered hooks').waitFor();
+    assert.match(await metrics.innerText(), /Registered hooks\s*2/);
+    await d.screenshots('exhook-detail');
+    await page.getByRole('tab', { name: 'Registered hooks' }).click();
+    const hooks = page.locator('[data-test=exhook-hooks]');
+    await hooks.getByText('message.publish').waitFor();
+    const publishRow = hooks.locator('.el-table__row', { hasText: 'message.publish' });
+    assert.match(await publishRow.innerText(), /sensors\/#/);
+    const connected = hooks.locator('.el-table__row', { hasText: 'client.connected' });
+    assert.match(await connected.innerText(), /client\.connected\s+—\s+1\s/);
+    await d.screenshots('exhook-hooks');
+    d.assertNoConsoleErrors();
+  });
+
+  it('updates a server from its details page', async () => {
+    const page = d.page;
+    await page.getByRole('tab', { name: 'Overview' }).click();
+    const form = page.locator('[data-test=exhook-form]');
+    await form.getByLabel('Request timeout').fill('7s');
+    await page.locator('[data-test=exhook-update]').click();
+    await page.getByText('Saved').first().waitFor();
+    const stored = d.broker.node.config.exhook.servers.find((s) => s.name === 'dash_hooks');
+    assert.equal(stored?.request_timeout, 7000);
+    d.assertNoConsoleErrors();
+  });
+});
