@@ -180,6 +180,29 @@ describe('dashboard core pages', () => {
     d.assertNoConsoleErrors();
   });
 
+  it('creates an API key that works over HTTP Basic, and disables it with its switch', async () => {
+    await d.open('/api-keys');
+    await d.page.locator('[data-test=add-key]').click();
+    await d.page.locator('[data-test=key-name]').fill('ci-robot');
+    await d.page.locator('[data-test=key-save]').click();
+    const secret = (await d.page.locator('[data-test=key-secret]').innerText()).trim();
+    const keys = await api.get('/api_key');
+    const key = keys.body.find((k: { name: string }) => k.name === 'ci-robot').api_key as string;
+    const basic = `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
+    assert.equal((await api.get('/nodes', { auth: basic })).status, 200);
+    await d.page.keyboard.press('Escape');
+    await d.page
+      .locator('.el-switch', { has: d.page.getByRole('switch', { name: 'Enable ci-robot' }) })
+      .click();
+    let status = 200;
+    for (let i = 0; i < 100 && status === 200; i++) {
+      status = (await api.get('/nodes', { auth: basic })).status;
+      if (status === 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, 401, 'a disabled key is refused');
+    d.assertNoConsoleErrors();
+  });
+
   it('changes the password on the Users page and logs in with the new one', async () => {
     await d.open('/users');
     await d.page.locator('[data-test=change-my-password]').click();
