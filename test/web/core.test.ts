@@ -163,6 +163,23 @@ describe('dashboard core pages', () => {
       ['api-keys', '/api-keys', 'API Keys'],
       ['users', '/users', 'admin'],
     ];
+    // Authorization: add the built-in source and a deny rule from the page; a real client is refused by it.
+    await d.open('/authorization');
+    await d.page.locator('[data-test=add-builtin-source]').click();
+    await d.page.locator('[data-test=add-rule]').click();
+    await d.page.locator('[data-test=rule-who]').fill('device-1');
+    await d.page.locator('[data-test=rule-topic]').fill('secret/#');
+    await d.page.locator('[data-test=rule-save]').click();
+    await d.page.locator('.el-table').getByText('deny all secret/#').waitFor();
+    const device = await connectClient(d.broker.port, { username: 'device-1', password: 'secret' });
+    await device.subscribeAsync('public/x');
+    await assert.rejects(
+      device.subscribeAsync('secret/x'),
+      /Subscribe error/,
+      'the rule from the page refuses it',
+    );
+    await end(device);
+
     for (const [name, path, text] of pages) {
       await d.open(path);
       await d.page.locator('#main').getByText(text, { exact: true }).first().waitFor();

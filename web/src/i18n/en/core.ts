@@ -123,6 +123,10 @@ export default {
     byClient: 'By client ID',
     rules: 'Rules',
     deleteConfirm: 'Delete the rules of {who}?',
+    addBuiltIn: 'Add built-in database',
+    addRule: 'Add a rule',
+    permission: 'Permission',
+    action: 'Action',
   },
   banned: {
     title: 'Banned Clients',
