@@ -39,6 +39,8 @@ export interface Dashboard {
   open(path: string): Promise<void>;
   /** Logs in through the login page as admin/public. */
   login(username?: string, password?: string): Promise<void>;
+  /** Answers the open confirmation box with `button`; resolves to the box's text. */
+  confirm(button: string): Promise<string>;
   /** Saves <name>-1280.png and <name>-390.png of the current page, and checks it does not scroll sideways. */
   screenshots(name: string): Promise<void>;
   stop(): Promise<void>;
@@ -92,6 +94,14 @@ export async function startDashboard(opts: DashboardOptions = {}): Promise<Dashb
         await page.getByLabel('Password', { exact: true }).fill(password);
         await page.getByRole('button', { name: 'Log in' }).click();
         await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+      },
+      async confirm(button) {
+        const box = page.locator('.el-message-box');
+        await box.waitFor();
+        const text = await box.innerText();
+        await box.getByRole('button', { name: button }).click();
+        await box.waitFor({ state: 'hidden' });
+        return text;
       },
       async screenshots(name) {
         for (const size of [DESKTOP, PHONE]) {

@@ -4,22 +4,11 @@
  * STOMP client (@stomp/stompjs) connects, is found in the gateway's Clients page by client id and kicked out.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@stomp/stompjs';
 import { stompjs } from '../gateway/stompjs.js';
+import { freePort } from '../helpers/servers/common.js';
 import { type Dashboard, startDashboard, WAIT } from './browser.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
 
 describe('dashboard: gateways', () => {
   let d: Dashboard;
@@ -106,7 +95,7 @@ describe('dashboard: gateways', () => {
       stomp!.onWebSocketClose = () => resolve();
     });
     await page.locator('[data-test=kick-dash-stomp-1]').click();
-    await page.locator('.el-message-box').getByRole('button', { name: 'OK' }).click();
+    await d.confirm('Kick Out');
     await closed;
     await table.getByText('No Data').waitFor();
     d.assertNoConsoleErrors();
@@ -126,9 +115,7 @@ describe('dashboard: gateways', () => {
     const page = d.page;
     await d.open('/gateways');
     await page.locator('[data-test=enable-stomp]').click();
-    const box = page.locator('.el-message-box');
-    assert.match(await box.innerText(), /disconnects every client/);
-    await box.getByRole('button', { name: 'Disable' }).click();
+    assert.match(await d.confirm('Disable'), /disconnects every client/);
     await page.locator('[data-test=status-stomp]', { hasText: 'Stopped' }).waitFor();
     assert.equal(d.broker.node.gateways.get('stomp')?.status, 'stopped');
     d.assertNoConsoleErrors();

@@ -51,4 +51,16 @@ export const extensionRoutes: RouteRecordRaw[] = [
     component: () => import('../pages/plugins/PluginList.vue'),
     meta: { title: 'ext.menu.plugins', menu: 'extensions', order: 3, icon: Suitcase },
   },
+  {
+    path: '/plugins/install',
+    name: 'plugin-install',
+    component: () => import('../pages/plugins/PluginInstall.vue'),
+    meta: { title: 'ext.plugins.install', activeMenu: '/plugins' },
+  },
+  {
+    path: '/plugins/:name',
+    name: 'plugin-detail',
+    component: () => import('../pages/plugins/PluginDetail.vue'),
+    meta: { title: 'ext.menu.plugins', activeMenu: '/plugins' },
+  },
 ];

@@ -36,21 +36,11 @@ export interface GatewaySchema {
   authentication: AuthnChoice[];
 }
 
-/** A listener in API form: `{id, type, name, ...config}`. */
+/** A listener in API form: `{id, type, name, ...config}` (the API ignores the view fields sent back). */
 export type Listener = Model & { id?: string; type: string; name: string };
 
 /** Top-level keys edited on their own tabs/steps, not in the basic form. */
 export const NOT_BASIC = ['listeners', 'authentication', 'enable'];
-/** Listener fields that are views, never sent back. */
-export const LISTENER_VIEW = [
-  'id',
-  'type',
-  'name',
-  'running',
-  'status',
-  'node_status',
-  'current_connections',
-];
 
 export const gatewayApi = {
   list: () => api.get<GatewayOverview[]>('/gateways'),
@@ -76,11 +66,4 @@ export function authnIdOf(conf: Model): string {
   return typeof conf.backend === 'string'
     ? `${String(conf.mechanism)}:${conf.backend}`
     : String(conf.mechanism);
-}
-
-/** A listener's config part (what PUT takes). */
-export function listenerConfig(l: Model): Model {
-  const out: Model = {};
-  for (const [k, v] of Object.entries(l)) if (!LISTENER_VIEW.includes(k)) out[k] = v;
-  return out;
 }
