@@ -25,8 +25,6 @@ describe('dashboard core pages', () => {
     await d?.stop();
   });
 
-  const confirm = () => d.page.locator('.el-message-box').getByRole('button', { name: 'Confirm' }).click();
-
   it('draws the overview charts and updates them live from the monitor API', async () => {
     await d.open('/overview');
     for (const chart of ['chart-connections', 'chart-routes', 'chart-rates'])
@@ -65,7 +63,7 @@ describe('dashboard core pages', () => {
     await d.page.locator('[data-test=client-subscriptions]').getByText('kick/topic').waitFor();
     await d.screenshots('client-detail');
     await d.page.locator('[data-test=kick]').click();
-    await confirm();
+    assert.match(await d.confirm('Kick out'), /kick-me-please/);
     await closed;
     await d.page.waitForURL(/\/clients$/);
     const gone = await api.get('/clients/kick-me-please');
@@ -117,7 +115,7 @@ describe('dashboard core pages', () => {
     await d.screenshots('banned');
 
     await d.page.locator('[data-test="unban-bad-device"]').click();
-    await confirm();
+    await d.confirm('Delete');
     await d.page.locator('.el-table').getByText('bad-device').waitFor({ state: 'detached' });
     const list = await api.get('/banned');
     assert.equal(list.body.data.length, 0);

@@ -1,59 +1,29 @@
 /**
  * Small composables the core pages share: a loader for one non-paged API read (with its `{code, message}`
- * error text), a confirmation before destructive actions, time formatting, and a narrow-screen flag.
+ * error text), delete-after-confirming, time formatting, polling and a narrow-screen flag.
  */
-import { ElMessageBox } from 'element-plus';
 import { onBeforeUnmount, type Ref, ref, shallowRef } from 'vue';
-import { api, attempt, errorText } from '../../api/client';
+import { api, attempt } from '../../api/client';
+import { type Loader, useLoader } from '../../api/loader';
 import { t } from '../../i18n';
+import { confirmed } from '../confirm';
 
-export interface Loaded<T> {
+export interface Loaded<T> extends Loader {
   data: Ref<T>;
-  loading: Ref<boolean>;
-  /** The last failure as `CODE: message`, '' after a successful load. */
-  error: Ref<string>;
-  load(): Promise<void>;
 }
 
+/** The shell's loader (spinner, `{code, message}` text) around one read whose result the page shows. */
 export function useLoad<T>(read: () => Promise<T>, initial: T): Loaded<T> {
   const data = shallowRef(initial) as Ref<T>;
-  const loading = ref(false);
-  const error = ref('');
-  let seq = 0;
-  async function load(): Promise<void> {
-    const mine = ++seq;
-    loading.value = true;
-    try {
-      const value = await read();
-      if (mine !== seq) return;
-      data.value = value;
-      error.value = '';
-    } catch (err) {
-      if (mine === seq) error.value = errorText(err);
-    } finally {
-      if (mine === seq) loading.value = false;
-    }
-  }
-  return { data, loading, error, load };
-}
-
-/** Asks before a destructive action; false when the user cancels. */
-export async function confirmed(message: string): Promise<boolean> {
-  try {
-    await ElMessageBox.confirm(message, t('core.common.confirmTitle'), {
-      type: 'warning',
-      confirmButtonText: t('common.confirm'),
-      cancelButtonText: t('common.cancel'),
-    });
-    return true;
-  } catch {
-    return false;
-  }
+  const loader = useLoader(async () => {
+    data.value = await read();
+  });
+  return { data, ...loader };
 }
 
 /** Confirms, deletes `path`, and reloads the page's data; the API's error is shown when the delete fails. */
 export async function removeThen(question: string, path: string, reload: () => Promise<void>): Promise<void> {
-  if (!(await confirmed(question))) return;
+  if (!(await confirmed(question, t('common.delete')))) return;
   if (await attempt(() => api.del(path), t('core.common.deleted'))) await reload();
 }
 

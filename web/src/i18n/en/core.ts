@@ -17,7 +17,6 @@ export default {
     apiKeys: 'API Keys',
   },
   common: {
-    confirmTitle: 'Please confirm',
     never: 'Never',
     created: 'Created',
     deleted: 'Deleted',
