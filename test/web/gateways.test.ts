@@ -111,6 +111,49 @@ describe('dashboard: gateways', () => {
     d.assertNoConsoleErrors();
   });
 
+  it('adds and removes a listener from Settings', async () => {
+    const page = d.page;
+    const port = await freePort();
+    await page.locator('[data-test=add-listener]').click();
+    const dialog = page.locator('[data-test=listener-form]');
+    await dialog.getByLabel('Name', { exact: true }).fill('second');
+    await dialog.getByLabel('Bind').fill(`127.0.0.1:${port}`);
+    await page.locator('[data-test=listener-save]').click();
+    const row = page.locator('[data-test=listener-table] .el-table__row', { hasText: 'second' });
+    await row.getByText('Running').waitFor();
+    assert.ok(d.broker.node.gateways.rawListener('stomp', 'tcp', 'second'));
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await d.confirm('Delete');
+    await row.waitFor({ state: 'detached' });
+    assert.equal(d.broker.node.gateways.rawListener('stomp', 'tcp', 'second'), undefined);
+    d.assertNoConsoleErrors();
+  });
+
+  it('adds an authenticator from the Authentication tab, with the backend form from its schema', async () => {
+    const page = d.page;
+    await page.getByRole('tab', { name: 'Authentication' }).click();
+    await page.locator('[data-test=authn-form] .el-select').first().click();
+    await page.getByRole('option', { name: 'Built-in Database', exact: true }).click();
+    await page.locator('[data-test=authn-form]').getByLabel('User id type').waitFor();
+    await page.locator('[data-test=authn-save]').click();
+    await page.getByText('Saved').first().waitFor();
+    await page.locator('[data-test=authn-delete]').waitFor();
+    const raw = d.broker.node.gateways.rawConfig('stomp') as { authentication?: Record<string, unknown> };
+    assert.equal(raw.authentication?.mechanism, 'password_based');
+    assert.equal(raw.authentication?.backend, 'built_in_database');
+    await d.screenshots('gateway-settings-authn');
+    d.assertNoConsoleErrors();
+  });
+
+  it('shows an API error as its {code, message} text on a deep link that cannot load', async () => {
+    d.expectConsoleError(/status of 400/);
+    await d.open('/gateways/nope/settings');
+    const err = d.page.locator('[data-test=page-load-error]');
+    await err.waitFor();
+    assert.match(await err.innerText(), /BAD_REQUEST: Invalid gateway name nope: expected one of stomp/);
+    d.assertNoConsoleErrors();
+  });
+
   it('warns before disabling a gateway and stops it', async () => {
     const page = d.page;
     await d.open('/gateways');

@@ -48,7 +48,16 @@ describe('dashboard: plugins', () => {
         builder: { name: 'Hermod tests', website: 'https://example.com/dashplug' },
         functionality: ['rewrite'],
       },
-      files: { 'README.md': README },
+      files: {
+        'README.md': README,
+        'priv/config.hocon': 'tag = "dash"\n',
+        'priv/config_schema.json': JSON.stringify({
+          type: 'object',
+          properties: { tag: { type: 'string', description: 'Appended to payloads on chain/#.' } },
+          required: ['tag'],
+          additionalProperties: false,
+        }),
+      },
     });
     await d.open('/plugins');
     await page.locator('[data-test=plugin-install]').click();
@@ -135,6 +144,21 @@ describe('dashboard: plugins', () => {
       'https://example.com/dashplug',
     );
     await d.screenshots('plugin-detail');
+    d.assertNoConsoleErrors();
+  });
+
+  it("edits the plugin's config with the form built from its schema", async () => {
+    const page = d.page;
+    await page.getByRole('tab', { name: 'Configuration' }).click();
+    const form = page.locator('[data-test=plugin-config]');
+    const tag = form.getByLabel('Tag');
+    await tag.waitFor();
+    assert.equal(await tag.inputValue(), 'dash');
+    await tag.fill('board');
+    await page.locator('[data-test=plugin-config-save]').click();
+    await page.getByText('Saved').first().waitFor();
+    assert.deepEqual(d.broker.node.plugins.getConfig('dashplug-1.0.0'), { tag: 'board' });
+    await d.screenshots('plugin-config');
     d.assertNoConsoleErrors();
   });
 
