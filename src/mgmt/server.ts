@@ -22,6 +22,7 @@ import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
 import { acceptEmptyJsonBody } from './empty-json-body.js';
 import { ApiError } from './errors.js';
+import { Monitor, type MonitorReading } from './monitor.js';
 import { loopbackUrl, removeRuntimeFiles, writeRuntimeFiles } from './runtime.js';
 import type { Api, ConfigReloader, MgmtNode, MgmtPlane, TypeBoxProvider } from './types.js';
 import { serveWeb } from './web-static.js';
@@ -68,9 +69,14 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
       node.broker,
       liveAlarmSettings(() => node.config.alarm),
     ),
+    monitor: new Monitor(
+      () => monitorReading(node),
+      () => node.config.dashboard.sample_interval,
+    ),
     lastConn: new WeakMap(),
     reloadConfig: undefined,
   };
+  ctx.monitor.start();
   const offConnected = node.hooks.add(
     'client.connected',
     (ci, conn) => {
@@ -123,6 +129,7 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
     offConnected();
+    ctx.monitor.stop();
     throw err;
   }
 
@@ -137,6 +144,32 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
       if (runtimeDir !== undefined && url !== undefined) removeRuntimeFiles(runtimeDir, process.pid);
       await Promise.all(servers.map((s) => s.close()));
       offConnected();
+      ctx.monitor.stop();
+    },
+  };
+}
+
+/**
+ * What the monitor samples: clients of every protocol (held sessions count as connections, connected ones as
+ * live, as in EMQX), routes, and the message counters. Hermod keeps no durable (external storage) sessions.
+ */
+function monitorReading(node: MgmtNode): MonitorReading {
+  const registry = node.broker.registry;
+  const m = node.metrics;
+  return {
+    gauges: {
+      connections: registry.count(),
+      live_connections: registry.liveCount(),
+      subscriptions: m.stat('subscriptions').count,
+      topics: m.stat('topics').count,
+      disconnected_durable_sessions: 0,
+      subscriptions_durable: 0,
+    },
+    counters: {
+      received: m.c['messages.received'],
+      sent: m.c['messages.sent'],
+      dropped: m.c['messages.dropped'],
+      persisted: m.c['messages.persisted'],
     },
   };
 }

@@ -29,6 +29,7 @@ import type { ApiKeys } from './auth/api-keys.js';
 import type { LoginLimiter } from './auth/login-limits.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Users } from './auth/users.js';
+import type { Monitor } from './monitor.js';
 
 /** Types request params, query and body from the route's TypeBox schemas. */
 export interface TypeBoxProvider extends FastifyTypeProvider {
@@ -93,6 +94,8 @@ export interface MgmtPlane {
   readonly loginLimits: LoginLimiter;
   readonly banned: BannedStore;
   readonly alarms: Alarms;
+  /** The dashboard's sampled time series (/monitor). */
+  readonly monitor: Monitor;
   /** The last connection of each session, so offline sessions still show how their client connected. */
   readonly lastConn: WeakMap<Session, ConnInfo>;
   /** Set by the start path (see Management.setConfigReloader); absent in embedded/test nodes. */

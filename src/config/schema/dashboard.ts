@@ -45,6 +45,10 @@ export const DashboardSchema = Section(
     default_username: Str('admin', 'The administrator created on first boot when no user exists.'),
     default_password: Str('public', 'Password of the administrator created on first boot.'),
     token_expired_time: Duration('60m', { description: 'Lifetime of a login (Bearer) token.' }),
+    sample_interval: Duration('10s', {
+      description:
+        'How often the dashboard monitor samples connections, subscriptions and message counts (1s to 60s; a divisor of 60s keeps samples on round times).',
+    }),
     cors: Bool(false, 'Answer CORS preflight requests and add Access-Control-Allow-Origin: *.'),
     swagger_support: Bool(
       true,

@@ -21,6 +21,7 @@ import { gatewaysArea } from './gateways.js';
 import { listenersArea } from './listeners.js';
 import { listenersStatusArea } from './listeners-status.js';
 import { metricsArea } from './metrics.js';
+import { monitorArea } from './monitor.js';
 import { pluginsArea } from './plugins.js';
 import { prometheusArea } from './prometheus.js';
 import { publishArea } from './publish.js';
@@ -55,6 +56,7 @@ export const AREAS: ApiArea[] = [
   prometheusArea,
   pluginsArea,
   autoSubscribeArea,
+  monitorArea,
 ];
 
 /** Registers each area as its own plugin scope under /api/v5; hooks of `app` (the auth guard) apply to all. */
