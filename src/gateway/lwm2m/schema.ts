@@ -84,5 +84,6 @@ export const lwm2mDescriptor: GatewayDescriptor = {
   protocol: 'lwm2m',
   description: 'LwM2M gateway',
   listenerTypes: ['udp', 'dtls'],
+  authnBackends: ['password_based:http'],
   schema: Lwm2mConfigSchema,
 };
