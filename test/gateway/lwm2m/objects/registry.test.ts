@@ -98,6 +98,11 @@ describe('LwM2M object registry', () => {
       cpSync(path.join(root, 'etc', 'lwm2m_xml'), path.join(pkg, 'etc', 'lwm2m_xml'), { recursive: true });
       const compiled = path.join(root, 'dist', 'src', 'gateway', 'lwm2m');
       cpSync(compiled, path.join(pkg, 'dist', 'src', 'gateway', 'lwm2m'), { recursive: true });
+      // The walk to shipped files is one module of its own at the top of dist/src.
+      cpSync(
+        path.join(root, 'dist', 'src', 'package-file.js'),
+        path.join(pkg, 'dist', 'src', 'package-file.js'),
+      );
       const mod = (await import(
         pathToFileURL(path.join(pkg, 'dist', 'src', 'gateway', 'lwm2m', 'objects', 'registry.js')).href
       )) as typeof import('../../../../src/gateway/lwm2m/objects/registry.js');
