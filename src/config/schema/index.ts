@@ -15,6 +15,7 @@ import { ListenersSchema } from './listeners.js';
 import { MqttSchema } from './mqtt.js';
 import { LogSchema, NodeSchema } from './node.js';
 import { PluginsSchema } from './plugins.js';
+import { PskAuthenticationSchema } from './psk.js';
 import { RetainerSchema } from './retainer.js';
 import { SysTopicsSchema } from './sys.js';
 
@@ -36,6 +37,7 @@ export const RootSchema = Type.Object(
     flapping_detect: FlappingDetectSchema,
     alarm: AlarmSchema,
     plugins: PluginsSchema,
+    psk_authentication: PskAuthenticationSchema,
   },
   { additionalProperties: false, default: {} },
 );

@@ -4,6 +4,27 @@
  */
 import { readFile } from 'node:fs/promises';
 
+/** `psk_authentication` as this module reads it. */
+export interface PskConfig {
+  readonly enable: boolean;
+  readonly init_file: string;
+  readonly separator: string;
+}
+
+/** The keys `psk_authentication` configures, or undefined when PSK is disabled. */
+export async function pskFromConfig(c: PskConfig | undefined): Promise<PskLookup | undefined> {
+  if (c === undefined || !c.enable) return undefined;
+  const store = new PskStore();
+  if (c.init_file !== '') {
+    try {
+      await store.loadFile(c.init_file, c.separator);
+    } catch (err) {
+      throw new Error(`psk_authentication.init_file ${c.init_file}: ${(err as Error).message}`);
+    }
+  }
+  return store.lookup;
+}
+
 /** Looks up the key of an identity; undefined when unknown. */
 export type PskLookup = (identity: string) => Buffer | undefined;
 

@@ -237,6 +237,7 @@ export class DtlsServer {
   }
 
   private remember(id: string, s: CachedSession): void {
+    if (this.cacheSize === 0) return;
     if (this.cache.size >= this.cacheSize) {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
