@@ -8,8 +8,8 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { HookPriority } from '../../src/broker/hooks.js';
 import type { ClientInfo, Credential } from '../../src/broker/types.js';
 import { collect, connectClient, run } from '../helpers/clients.js';
+import { type DtlsFixtures, makeDtlsFixtures } from '../transport/dtls/fixtures.js';
 import { startCoapBroker } from './coap-helpers.js';
-import { type DtlsFixtures, makeDtlsFixtures } from './dtls-helpers.js';
 import { gatewayPort } from './helpers.js';
 
 describe('coap over dtls: libcoap clients', () => {

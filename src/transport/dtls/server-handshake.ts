@@ -33,6 +33,8 @@ export interface PeerIdentity {
   pskIdentity?: string;
   /** The verified client certificate (leaf). */
   certificate?: X509Certificate;
+  /** True when this handshake resumed a cached session. */
+  resumed?: boolean;
 }
 
 /** A resumable session (RFC 5246 §7.3). */
@@ -304,8 +306,9 @@ export class ServerHandshake implements HandshakeLogic {
     } else {
       flights.stopTimer();
     }
-    this.state = 'done';
     const identity: PeerIdentity = { suite: this.suite };
+    if (this.state === 'abbrev-finished') identity.resumed = true;
+    this.state = 'done';
     if (this.pskIdentity !== undefined) identity.pskIdentity = this.pskIdentity;
     if (this.peerCert !== undefined) identity.certificate = this.peerCert;
     this.config.sessions.set(this.sessionId.toString('hex'), {

@@ -35,6 +35,7 @@ describe('dtls: handshake with the built-in client', () => {
     assert.deepEqual(again.session!.id, session.id);
     assert.equal(await again.ask('back'), 'echo:back');
     assert.equal(srv.sessions.at(-1)!.identity.pskIdentity, 'device1');
+    assert.equal(srv.sessions.at(-1)!.identity.resumed, true);
     again.close();
   });
 

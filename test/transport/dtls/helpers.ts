@@ -1,4 +1,5 @@
 /** DTLS test helpers: an echo server on a loopback port built from DtlsServer, and a PSK client. */
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { DtlsClient, type DtlsClientOptions } from '../../../src/transport/dtls/client.js';
 import { PskStore } from '../../../src/transport/dtls/psk.js';
@@ -76,5 +77,43 @@ export async function connectClient(
         c.send(data);
       });
     },
+  });
+}
+
+/**
+ * Runs `openssl s_client -dtls1_2` with `args`, sends `line` once the handshake is done and resolves with
+ * what the server answered (or rejects with what openssl printed when no answer came).
+ */
+export function opensslExchange(
+  port: number,
+  args: string[],
+  line: string,
+  timeoutMs = 8000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${port}`, '-quiet', ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const finish = (f: () => void): void => {
+      clearTimeout(timer);
+      p.kill('SIGKILL');
+      f();
+    };
+    const timer = setTimeout(
+      () => finish(() => reject(new Error(`no answer from the server: ${err}`))),
+      timeoutMs,
+    );
+    p.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n') || out.length >= line.length + 5) finish(() => resolve(out.trim()));
+    });
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
+    // s_client reads stdin only once the handshake is done; stdin stays open (EOF would close the session).
+    p.stdin.write(`${line}\n`);
+    p.on('close', () => finish(() => reject(new Error(`openssl exited: ${err}`))));
   });
 }
