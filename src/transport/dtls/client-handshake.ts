@@ -205,8 +205,9 @@ export class ClientHandshake implements HandshakeLogic {
     this.installKeys();
     flights.addChangeCipherSpec();
     flights.add(HandshakeType.finished, prf(this.ms, 'client finished', flights.hash(), 12));
-    flights.send(true);
+    // State first: a peer on the same event loop may answer before send returns.
     this.state = 'expect-ccs';
+    flights.send(true);
   }
 
   private installKeys(): void {

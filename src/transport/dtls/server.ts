@@ -86,6 +86,8 @@ interface Entry {
   assoc: Association;
   session: DtlsSession | undefined;
   lastReceived: number;
+  /** A new handshake from the same address; it replaces this association only once it completes. */
+  pending?: Entry;
 }
 
 const DEFAULT_MTU = 1400;
@@ -115,11 +117,18 @@ export class DtlsServer {
     const key = `${host}|${port}`;
     const known = this.entries.get(key);
     // An epoch-0 ClientHello from a known address is a new handshake (the device restarted): it goes
-    // through the cookie exchange, and only a verified one replaces the old association.
+    // through the cookie exchange, and the association it starts replaces the old one only once complete
+    // (RFC 6347 §4.2.8), so a replayed ClientHello cannot end a live session.
     if (known !== undefined && !(known.session !== undefined && startsClientHello(datagram))) {
       known.lastReceived = Date.now();
       if (known.session !== undefined) known.session.lastReceived = known.lastReceived;
       known.assoc.receive(datagram);
+      // Each association drops what it cannot authenticate, so both may look at the datagram.
+      known.pending?.assoc.receive(datagram);
+      return;
+    }
+    if (known?.pending !== undefined) {
+      known.pending.assoc.receive(datagram);
       return;
     }
     this.hello(datagram, key, host, port, address, known);
@@ -165,12 +174,11 @@ export class DtlsServer {
       this.opts.transmit(encodeRecord(ContentType.handshake, DTLS_1_0, 0, rec.seq, hvr), port, address);
       return;
     }
-    if (known !== undefined) this.forget(key, known, 'replaced');
     if (this.entries.size >= (this.opts.maxSessions ?? Number.POSITIVE_INFINITY)) {
       this.events.onFailure?.(key, 'too many DTLS sessions');
       return;
     }
-    this.start(key, host, port, address, rec.seq, frag, hello);
+    this.start(key, host, port, address, rec.seq, frag, hello, known);
   }
 
   private start(
@@ -181,6 +189,7 @@ export class DtlsServer {
     recordSeq: number,
     frag: { messageSeq: number; msgType: number; body: Buffer },
     hello: ReturnType<typeof parseClientHello>,
+    replacing: Entry | undefined,
   ): void {
     const entry: Entry = {
       assoc: undefined as unknown as Association,
@@ -194,6 +203,7 @@ export class DtlsServer {
         onData: (d) => entry.session?.onData(d),
         onClose: (end) => {
           if (this.entries.get(key) === entry) this.entries.delete(key);
+          if (replacing?.pending === entry) replacing.pending = undefined;
           if (
             end.kind === 'alert_sent' ||
             end.kind === 'alert_received' ||
@@ -222,13 +232,19 @@ export class DtlsServer {
         },
       },
       (identity) => {
+        if (replacing !== undefined) {
+          replacing.pending = undefined;
+          this.forget(key, replacing, 'replaced');
+          this.entries.set(key, entry);
+        }
         entry.session = new DtlsSession(host, port, address, identity, assoc);
         assoc.markEstablished();
         this.events.onSession(entry.session);
       },
     );
     assoc.logic = logic;
-    this.entries.set(key, entry);
+    if (replacing === undefined) this.entries.set(key, entry);
+    else replacing.pending = entry;
     try {
       logic.start(hello, { msgType: frag.msgType, messageSeq: frag.messageSeq, body: frag.body });
     } catch (err) {
