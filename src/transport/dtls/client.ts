@@ -63,6 +63,11 @@ export class DtlsClient {
     return this.ended !== undefined;
   }
 
+  /** The local UDP port (once connecting). */
+  get localPort(): number {
+    return this.sock.address().port;
+  }
+
   /** Raw access for tests that inject their own datagrams. */
   sendRaw(datagram: Buffer): void {
     this.sock.send(datagram, this.opts.port, this.opts.host);
