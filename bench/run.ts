@@ -43,6 +43,8 @@ interface Options {
   repeat: number;
   /** Run the CoAP gateway scenario (bench/coap.ts): every run without --scenario, or `--scenario coap`. */
   coap: boolean;
+  /** Run the DTLS scenario (bench/dtls.ts): every run without --scenario, or `--scenario dtls`. */
+  dtls: boolean;
 }
 
 function list(s: string | undefined): string[] {
@@ -68,7 +70,7 @@ function options(): Options {
   if (values.help) {
     console.log(
       [
-        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap] [--broker hermod,aedes,mosquitto]',
+        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap,dtls] [--broker hermod,aedes,mosquitto]',
         '                        [--seconds N] [--warmup N] [--repeat N] [--profile auto|<variant>] [--no-save]',
         `variants: ${ALL_VARIANTS.map((v) => v.id).join(', ')}`,
       ].join('\n'),
@@ -76,13 +78,15 @@ function options(): Options {
     process.exit(0);
   }
   const asked = values.scenario?.flatMap(list) ?? list(process.env.BENCH_SCENARIO);
-  // CoAP has no Aedes or Mosquitto peer: it runs on Hermod alone, beside its own MQTT figures.
-  const scen = asked.filter((x) => x.toLowerCase() !== 'coap');
+  // CoAP and DTLS have no Aedes or Mosquitto peer: they run on Hermod alone, beside its own UDP/MQTT figures.
+  const own = (x: string): boolean => x.toLowerCase() === 'coap' || x.toLowerCase() === 'dtls';
+  const scen = asked.filter((x) => !own(x));
   const coapOnly = asked.length > 0 && scen.length === 0;
   const brok = values.broker?.flatMap(list) ?? list(process.env.BENCH_BROKER);
   return {
     variants: coapOnly ? [] : selectVariants(scen),
-    coap: asked.length === 0 || scen.length < asked.length,
+    coap: asked.length === 0 || asked.some((x) => x.toLowerCase() === 'coap'),
+    dtls: asked.length === 0 || asked.some((x) => x.toLowerCase() === 'dtls'),
     brokers: selectBrokers(brok),
     seconds: Number(values.seconds ?? process.env.BENCH_SECONDS ?? 10),
     warmup: Number(values.warmup ?? process.env.BENCH_WARMUP ?? 3),
@@ -459,26 +463,29 @@ async function main(): Promise<void> {
   if (o.profile !== undefined) await runProfile(o);
   else {
     if (o.variants.length > 0) await runAll(o);
-    if (o.coap) runCoap(o);
+    if (o.coap) runGatewayScenario(o, 'coap', 'CoAP gateway', 'Aedes and Mosquitto have no CoAP');
+    if (o.dtls) runGatewayScenario(o, 'dtls', 'DTLS (CoAP gateway)', 'Aedes and Mosquitto have no DTLS');
   }
 }
 
 /**
- * The CoAP gateway scenario: CoAP NON publishes from many peers into one MQTT subscriber and MQTT fan-out
- * to CoAP observers, each next to the same traffic over MQTT, on one Hermod node (bench/coap.ts).
+ * A Hermod-only scenario script (bench/<name>.ts): the CoAP gateway (CoAP NON publishes from many peers
+ * and fan-out to observers, next to MQTT) or DTLS (handshakes/s, CoAP publishes/s over DTLS next to UDP).
  */
-function runCoap(o: Options): void {
-  const script = join(ROOT, 'dist', 'bench', 'coap.js');
-  const r = spawnSync(process.execPath, [script, '--seconds', String(o.seconds)], { encoding: 'utf8' });
+function runGatewayScenario(o: Options, name: string, title: string, why: string): void {
+  const script = join(ROOT, 'dist', 'bench', `${name}.js`);
+  // DTLS phases are short by design: a handshake-rate and two publish-rate figures.
+  const seconds = name === 'dtls' ? Math.min(o.seconds, 3) : o.seconds;
+  const r = spawnSync(process.execPath, [script, '--seconds', String(seconds)], { encoding: 'utf8' });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  console.log(`\n# CoAP gateway\n${out}`);
-  if (r.status !== 0) throw new Error(`CoAP scenario failed (exit ${r.status})`);
+  console.log(`\n# ${title}\n${out}`);
+  if (r.status !== 0) throw new Error(`${title} scenario failed (exit ${r.status})`);
   if (!o.save) return;
-  const mdPath = join(RESULTS, `${today()}-coap.md`);
+  const mdPath = join(RESULTS, `${today()}-${name}.md`);
   const md = [
-    `# CoAP gateway — ${today()}`,
+    `# ${title} — ${today()}`,
     '',
-    `\`npm run bench -- --scenario coap --seconds ${o.seconds}\` (Hermod only: Aedes and Mosquitto have no CoAP).`,
+    `\`npm run bench -- --scenario ${name} --seconds ${o.seconds}\` (Hermod only: ${why}).`,
     '',
     '```',
     out.trim(),
