@@ -61,13 +61,16 @@ async function handshakes(port: number): Promise<number> {
 async function publishes(send: (d: Buffer) => void, onAnswer: (cb: () => void) => void): Promise<number> {
   let sent = 0;
   let answered = 0;
+  // Requests counted as out of the window: answered ones, and ones given up on after a stall.
+  let settled = 0;
   let stalled = Date.now();
   const end = Date.now() + SECONDS * 1000;
   const pump = (): void => {
-    while (sent - answered < WINDOW && Date.now() < end) send(publishRequest(sent++));
+    while (sent - settled < WINDOW && Date.now() < end) send(publishRequest(sent++));
   };
   onAnswer(() => {
     answered++;
+    settled++;
     stalled = Date.now();
     pump();
   });
@@ -76,7 +79,8 @@ async function publishes(send: (d: Buffer) => void, onAnswer: (cb: () => void) =
     await new Promise((r) => setTimeout(r, 50));
     // A lost datagram would stall the window for good: reopen it after a quiet moment.
     if (Date.now() - stalled > 200) {
-      answered = sent;
+      settled = sent;
+      stalled = Date.now();
       pump();
     }
   }
