@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Association } from '../../../src/transport/dtls/association.js';
-import { ClientHandshake } from '../../../src/transport/dtls/client-handshake.js';
+import type { Association } from '../../../src/transport/dtls/association.js';
 import {
   parseCertificateList,
   parseClientHello,
@@ -18,7 +17,7 @@ import {
 } from '../../../src/transport/dtls/messages.js';
 import { DtlsServer, type DtlsSession } from '../../../src/transport/dtls/server.js';
 import { DtlsError, parseHandshakeFragments, parseRecords } from '../../../src/transport/dtls/wire.js';
-import { testPsk } from './helpers.js';
+import { memoryClient, testPsk } from './helpers.js';
 
 const RUNS = { numRuns: 2000 };
 
@@ -50,25 +49,12 @@ function pair(): {
     { psk: testPsk().lookup, transmit: (d) => toClient.push(d) },
     { onSession: (s) => (session = s) },
   );
-  client = new Association(
-    {
-      transmit: (d) => {
-        clientSent.push(d);
-        toServer.push(d);
-      },
-      onEstablished: () => {},
-      onData: () => {},
-      onClose: () => {},
-    },
-    1400,
-  );
-  const logic = new ClientHandshake(
-    client,
-    { psk: { identity: 'device1', key: Buffer.from('secret') } },
-    () => client!.markEstablished(),
-  );
-  client.logic = logic;
-  logic.start();
+  const mem = memoryClient((d) => {
+    clientSent.push(d);
+    toServer.push(d);
+  });
+  client = mem.client;
+  mem.start();
   const pump = (): void => {
     while (toClient.length + toServer.length > 0) {
       const c = toClient.shift();

@@ -1,7 +1,9 @@
 /** DTLS test helpers: an echo server on a loopback port built from DtlsServer, and a PSK client. */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import { Association } from '../../../src/transport/dtls/association.js';
 import { DtlsClient, type DtlsClientOptions } from '../../../src/transport/dtls/client.js';
+import { ClientHandshake } from '../../../src/transport/dtls/client-handshake.js';
 import { PskStore } from '../../../src/transport/dtls/psk.js';
 import { DtlsServer, type DtlsServerOptions, type DtlsSession } from '../../../src/transport/dtls/server.js';
 
@@ -116,4 +118,19 @@ export function opensslExchange(
     p.stdin.write(`${line}\n`);
     p.on('close', () => finish(() => reject(new Error(`openssl exited: ${err}`))));
   });
+}
+
+/**
+ * A client-side association without a socket, speaking PSK as device1 through `transmit`; `start` sends its
+ * first ClientHello (tests deliver the server's datagrams with `client.receive`).
+ */
+export function memoryClient(transmit: (d: Buffer) => void): { client: Association; start(): void } {
+  const client = new Association({ transmit, onEstablished() {}, onData() {}, onClose() {} }, 1400);
+  const logic = new ClientHandshake(
+    client,
+    { psk: { identity: 'device1', key: Buffer.from('secret') } },
+    () => client.markEstablished(),
+  );
+  client.logic = logic;
+  return { client, start: () => logic.start() };
 }

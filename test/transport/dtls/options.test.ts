@@ -6,13 +6,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Association } from '../../../src/transport/dtls/association.js';
-import { ClientHandshake } from '../../../src/transport/dtls/client-handshake.js';
+import type { Association } from '../../../src/transport/dtls/association.js';
 import { dtlsServerSetup } from '../../../src/transport/dtls/options.js';
 import { PskStore, pskFromConfig } from '../../../src/transport/dtls/psk.js';
 import { DtlsServer, type DtlsSession } from '../../../src/transport/dtls/server.js';
 import { type DtlsFixtures, makeDtlsFixtures } from './fixtures.js';
-import { testPsk } from './helpers.js';
+import { memoryClient, testPsk } from './helpers.js';
 
 describe('dtls: configuration', () => {
   let fx: DtlsFixtures;
@@ -92,22 +91,9 @@ describe('dtls: configuration', () => {
         },
         { onSession: resolve },
       );
-      client = new Association(
-        {
-          transmit: (d) => setImmediate(() => server.receive(d, '10.0.0.9', 7000)),
-          onEstablished: () => {},
-          onData: () => {},
-          onClose: () => {},
-        },
-        1400,
-      );
-      const logic = new ClientHandshake(
-        client,
-        { psk: { identity: 'device1', key: Buffer.from('secret') } },
-        () => client!.markEstablished(),
-      );
-      client.logic = logic;
-      logic.start();
+      const mem = memoryClient((d) => setImmediate(() => server.receive(d, '10.0.0.9', 7000)));
+      client = mem.client;
+      mem.start();
     });
     // The server's last flight reaches the client on a later turn of the loop.
     for (let i = 0; i < 100 && !client!.established; i++) await new Promise((r) => setTimeout(r, 10));
