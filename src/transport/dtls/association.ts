@@ -150,6 +150,11 @@ export class Association {
     this.end({ kind: 'local' });
   }
 
+  /** Ends for lack of progress (a handshake past its deadline). */
+  expire(): void {
+    this.end({ kind: 'timeout' });
+  }
+
   /** Ends without telling the peer (its address is gone or it was replaced). */
   drop(): void {
     this.end({ kind: 'local' });

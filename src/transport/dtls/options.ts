@@ -19,6 +19,8 @@ export interface DtlsOptionsConfig {
   ciphers?: readonly string[];
   versions?: readonly string[];
   reuse_sessions?: boolean;
+  /** ms (decoded from a duration). */
+  handshake_timeout?: number;
 }
 
 export type DtlsListenerSetup = Omit<DtlsServerOptions, 'transmit'>;
@@ -58,6 +60,7 @@ export async function dtlsServerSetup(
     setup.failIfNoPeerCert = o.fail_if_no_peer_cert ?? false;
   }
   if (o?.reuse_sessions === false) setup.sessionCacheSize = 0;
+  if (o?.handshake_timeout !== undefined) setup.handshakeTimeoutMs = o.handshake_timeout;
   const usable = suites.some((s) =>
     s.kx === 'psk'
       ? psk !== undefined

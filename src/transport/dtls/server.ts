@@ -40,6 +40,8 @@ export interface DtlsServerOptions {
   maxSessions?: number;
   /** Resumable sessions remembered (default 1000). */
   sessionCacheSize?: number;
+  /** A handshake not complete after this many ms (counted from the verified ClientHello) is dropped. */
+  handshakeTimeoutMs?: number;
 }
 
 export interface DtlsServerEvents {
@@ -91,6 +93,8 @@ interface Entry {
 }
 
 const DEFAULT_MTU = 1400;
+/** EMQX's default handshake_timeout. */
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
 
 export class DtlsServer {
   private readonly cookies = new CookieJar();
@@ -202,6 +206,7 @@ export class DtlsServer {
         onEstablished: () => {},
         onData: (d) => entry.session?.onData(d),
         onClose: (end) => {
+          clearTimeout(deadline);
           if (this.entries.get(key) === entry) this.entries.delete(key);
           if (replacing?.pending === entry) replacing.pending = undefined;
           if (
@@ -217,6 +222,10 @@ export class DtlsServer {
       { record: recordSeq, send: frag.messageSeq, recv: frag.messageSeq + 1 },
     );
     entry.assoc = assoc;
+    const deadline = setTimeout(() => {
+      if (entry.session === undefined) assoc.expire();
+    }, this.opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    deadline.unref();
     const logic = new ServerHandshake(
       assoc,
       {
@@ -232,6 +241,7 @@ export class DtlsServer {
         },
       },
       (identity) => {
+        clearTimeout(deadline);
         if (replacing !== undefined) {
           replacing.pending = undefined;
           this.forget(key, replacing, 'replaced');

@@ -103,4 +103,30 @@ describe('dtls: configuration', () => {
     assert.equal(client!.established, true);
     client!.close();
   });
+
+  it('a handshake that stops after the cookie exchange is dropped at handshake_timeout', async () => {
+    const failures: string[] = [];
+    let serverSent = 0;
+    let client: Association | undefined;
+    const server = new DtlsServer(
+      {
+        psk: testPsk().lookup,
+        handshakeTimeoutMs: 200,
+        // Only the HelloVerifyRequest arrives: the client never sees the server's flight and never finishes.
+        transmit: (d) => {
+          if (serverSent++ === 0) setImmediate(() => client!.receive(d));
+        },
+      },
+      { onSession: () => {}, onFailure: (_p, reason) => failures.push(reason) },
+    );
+    const mem = memoryClient((d) => setImmediate(() => server.receive(d, '10.0.0.8', 7001)));
+    client = mem.client;
+    mem.start();
+    const keepAlive = setTimeout(() => {}, 10_000);
+    for (let i = 0; i < 200 && failures.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    clearTimeout(keepAlive);
+    assert.deepEqual(failures, ['timeout']);
+    assert.equal(server.size, 0);
+    client.drop();
+  });
 });
