@@ -240,7 +240,10 @@ export class UdpListener implements TransportListener, DatagramOwner {
               if (c.peerhost === s.host && c.peerport === s.port) c.peerClosed();
           };
         },
-        onFailure: (peer, reason) => this.events.onError?.(new Error(`dtls ${peer}: ${reason}`)),
+        // Failed handshakes are a peer's problem, reported like refused TLS handshakes: one line per window,
+        // so a flood of bad ClientHellos cannot flood the log.
+        onFailure: (peer, reason) =>
+          this.refuse('tls_handshake', peer.split('|')[0]!, `dtls handshake: ${reason}`),
       },
     );
   }
