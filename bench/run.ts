@@ -68,7 +68,7 @@ function options(): Options {
   if (values.help) {
     console.log(
       [
-        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap,exhook,exproto] [--broker hermod,aedes,mosquitto]',
+        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap,dtls,exhook,exproto] [--broker hermod,aedes,mosquitto]',
         '                        [--seconds N] [--warmup N] [--repeat N] [--profile auto|<variant>] [--no-save]',
         `variants: ${ALL_VARIANTS.map((v) => v.id).join(', ')}`,
       ].join('\n'),
@@ -76,7 +76,7 @@ function options(): Options {
     process.exit(0);
   }
   const asked = values.scenario?.flatMap(list) ?? list(process.env.BENCH_SCENARIO);
-  // CoAP, ExHook and ExProto have no Aedes or Mosquitto peer: they run on Hermod alone.
+  // CoAP, DTLS, ExHook and ExProto have no Aedes or Mosquitto peer: they run on Hermod alone.
   const solo = (x: string) => SOLO_SCENARIOS.includes(x.toLowerCase() as SoloScenario);
   const scen = asked.filter((x) => !solo(x));
   const soloAsked = asked.map((x) => x.toLowerCase()).filter(solo) as SoloScenario[];
@@ -455,23 +455,26 @@ async function main(): Promise<void> {
 }
 
 /** Scenarios with no Aedes or Mosquitto counterpart, each a script of its own (bench/<name>.ts). */
-const SOLO_SCENARIOS = ['coap', 'exhook', 'exproto'] as const;
+const SOLO_SCENARIOS = ['coap', 'dtls', 'exhook', 'exproto'] as const;
 type SoloScenario = (typeof SOLO_SCENARIOS)[number];
 
 const SOLO_TITLES: Record<SoloScenario, string> = {
   coap: 'CoAP gateway',
+  dtls: 'DTLS (CoAP gateway): handshakes/s and CoAP publishes/s over DTLS next to UDP',
   exhook: 'ExHook (one message.publish server): grpc-js client against the HTTP/2 client',
   exproto: 'ExProto gateway echo',
 };
 
 /**
  * A Hermod-only scenario: CoAP (NON publishes from many peers, MQTT fan-out to observers, each next to the
- * same traffic over MQTT), ExHook (publish throughput with a no-op message.publish server, through either
+ * same traffic over MQTT), DTLS (handshakes/s, CoAP publishes over DTLS next to UDP), ExHook (publish throughput with a no-op message.publish server, through either
  * gRPC client), ExProto (TCP lines echoed by a no-op handler). Each pins its own processes.
  */
 function runSolo(o: Options, name: SoloScenario): void {
   const script = join(ROOT, 'dist', 'bench', `${name}.js`);
-  const r = spawnSync(process.execPath, [script, '--seconds', String(o.seconds)], { encoding: 'utf8' });
+  // DTLS phases are short by design: a handshake-rate and two publish-rate figures.
+  const seconds = name === 'dtls' ? Math.min(o.seconds, 3) : o.seconds;
+  const r = spawnSync(process.execPath, [script, '--seconds', String(seconds)], { encoding: 'utf8' });
   // Broker info lines (JSON log records) are not part of the figures.
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`
     .split('\n')

@@ -85,6 +85,7 @@ export class GatewayConnection<F>
       sockport: conn.sockport,
       sockhost: conn.sockhost,
       peerCert: conn.peerCert,
+      pskIdentity: conn.pskIdentity,
       // A getter: transports hand out a fresh snapshot per read.
       get stats() {
         return conn.stats;

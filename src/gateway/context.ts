@@ -95,8 +95,12 @@ export class GatewayChannelContext implements ChannelContext {
 
   // ---------------------------------------------------------------- login
 
-  login(req: LoginRequest): LoginResult | Promise<LoginResult> {
+  login(request: LoginRequest): LoginResult | Promise<LoginResult> {
     const env = this.gw.env;
+    // A DTLS peer that proved a pre-shared key is known by its identity when its protocol names no user
+    // (Mosquitto's use_identity_as_username): authentication and authorization see it as the username.
+    const psk = this.conn.pskIdentity;
+    const req = request.username === undefined && psk !== undefined ? { ...request, username: psk } : request;
     this.gw.metrics.inc('client.connect');
     env.broker.metrics.c['client.connect']++;
     const connInfo: ConnInfo = {

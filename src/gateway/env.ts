@@ -17,6 +17,7 @@ import type { TopicLimits } from '../broker/topic.js';
 import type { ClientInfo } from '../broker/types.js';
 import type { MqttSchema } from '../config/schema/mqtt.js';
 import type { ConfigService } from '../config/service.js';
+import { type PskConfig, type PskLookup, pskFromConfig } from '../transport/dtls/psk.js';
 
 type MqttConfig = StaticDecode<typeof MqttSchema>;
 
@@ -34,7 +35,11 @@ export interface GatewayHost {
   readonly broker: Broker;
   readonly access: AccessControl;
   /** The live config: the MQTT zone settings gateway clients start from, and the `gateway` root key. */
-  readonly config: { readonly mqtt: MqttConfig; readonly gateway?: unknown };
+  readonly config: {
+    readonly mqtt: MqttConfig;
+    readonly gateway?: unknown;
+    readonly psk_authentication?: PskConfig;
+  };
   /** Where `gateway` config changes are validated, applied and persisted. */
   readonly configService: Pick<ConfigService, 'getRaw' | 'update' | 'onChange'>;
   /** The ban list, shared with MQTT clients. */
@@ -57,11 +62,15 @@ export interface GatewayEnv {
   /** Session settings of a gateway client before its protocol adjusts them (from the mqtt zone config). */
   sessionDefaults(): SessionSettings;
   topicLimits(): TopicLimits;
+  /** The node's pre-shared keys for dtls listeners, loaded from `psk_authentication` on first use. */
+  psk?(): Promise<PskLookup | undefined>;
 }
 
 /** The gateway services of a host; read lazily, so it may be built while the node is still being constructed. */
 export function hostEnv(host: GatewayHost): GatewayEnv {
+  let psk: Promise<PskLookup | undefined> | undefined;
   return {
+    psk: () => (psk ??= pskFromConfig(host.config.psk_authentication)),
     get node() {
       return host.name;
     },

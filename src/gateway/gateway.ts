@@ -245,6 +245,7 @@ export class Gateway implements GatewayScope {
         idleTimeoutMs: this.config.idle_timeout,
         routeDatagram: this.module.routeDatagram,
         refusalReply: this.module.refusalReply,
+        psk: info.type === 'dtls' ? await this.env.psk?.() : undefined,
       },
       events,
     );

@@ -293,6 +293,8 @@ export interface ConnectionFacts {
   /** The local address the peer reached. */
   readonly sockhost: string;
   readonly peerCert: PeerCertificate | undefined;
+  /** The PSK identity of a DTLS peer (it becomes the username when the protocol gives none). */
+  readonly pskIdentity?: string;
   /** Live byte/packet counters (heart-beat checks compare them between ticks). */
   readonly stats: ConnectionStats;
 }

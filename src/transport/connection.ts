@@ -45,6 +45,8 @@ export interface Connection {
   /** 'stream' transports may coalesce frames into one write; 'datagram' sends each frame on its own. */
   readonly kind: 'stream' | 'datagram';
   readonly peerCert: PeerCertificate | undefined;
+  /** The identity a DTLS peer authenticated with a pre-shared key (absent otherwise). */
+  readonly pskIdentity?: string;
 
   /** Installs the protocol handler; data arriving earlier is held until then. */
   setHandler(handler: ConnectionHandler): void;

@@ -4,6 +4,7 @@
  * listener it gets back. It lives in the transport layer so transports never import gateway code.
  */
 import type { GatewayListenerConfig, GatewayListenerType } from '../config/schema/gateway-common.js';
+import type { PskLookup } from './dtls/psk.js';
 import type { BindAddress, ListenerEvents } from './listener.js';
 
 /** Where a datagram came from. */
@@ -43,6 +44,8 @@ export interface TransportListenerSpec {
   routeDatagram?: DatagramRouter;
   /** Datagram transports: the answer to a new peer refused because the listener is full (none: silence). */
   refusalReply?: RefusalReply;
+  /** dtls listeners: the pre-shared keys of `psk_authentication` (absent: PSK suites are not offered). */
+  psk?: PskLookup;
 }
 
 /** A running listener as the framework uses it (src/transport's Listener satisfies it). */

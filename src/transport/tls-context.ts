@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type tls from 'node:tls';
 import type { PeerCertificate } from './connection.js';
@@ -73,7 +74,11 @@ export function verifyPeer(sock: tls.TLSSocket, opts: TlsOptions): string | unde
 export function peerCertificateOf(sock: tls.TLSSocket): PeerCertificate | undefined {
   if (!sock.authorized) return undefined;
   const x509 = sock.getPeerX509Certificate();
-  if (x509 === undefined) return undefined;
+  return x509 === undefined ? undefined : certificateIdentity(x509);
+}
+
+/** A certificate's CN, RFC 4514 DN and PEM (also what a DTLS listener reports for its peer). */
+export function certificateIdentity(x509: X509Certificate): PeerCertificate {
   // node prints the subject one RDN per line in certificate order; RFC 4514 lists them most specific first.
   const rdns = x509.subject.split('\n').filter((line) => line !== '');
   let cn: string | undefined;

@@ -2,7 +2,6 @@
  * One UDP peer address as a Connection: every datagram from it is one `onData`, every `send` one datagram.
  * The listener owns the socket and routes datagrams here; this class only keeps per-peer state.
  */
-import type dgram from 'node:dgram';
 import type {
   CloseReason,
   Connection,
@@ -14,7 +13,8 @@ import type {
 
 /** What a datagram connection needs from its listener. */
 export interface DatagramOwner {
-  readonly socket: dgram.Socket;
+  /** Sends one datagram to the peer (encrypting it on a dtls listener); `done` once the OS took it. */
+  transmit(frame: Buffer, conn: DatagramConnection, address: string, done: () => void): void;
   readonly listenerId: string;
   readonly transport: TransportKind;
   readonly sockport: number;
@@ -33,7 +33,8 @@ let lastId = 1_000_000_000_000;
 /** A UDP peer (host, port) seen by a listener. */
 export class DatagramConnection implements Connection {
   readonly id = ++lastId;
-  readonly peerCert: PeerCertificate | undefined = undefined;
+  readonly peerCert: PeerCertificate | undefined;
+  readonly pskIdentity?: string;
   /** Epoch ms of the last datagram from the peer. */
   lastReceived = Date.now();
   /** True once the handler sent the peer anything (it then owns the peer's lifetime). */
@@ -57,7 +58,12 @@ export class DatagramConnection implements Connection {
     readonly peerport: number,
     /** The address exactly as the socket reported it (IPv4-mapped form kept), to send back to. */
     private readonly address: string,
-  ) {}
+    /** What a DTLS handshake proved about the peer. */
+    security?: { peerCert?: PeerCertificate; pskIdentity?: string },
+  ) {
+    this.peerCert = security?.peerCert;
+    if (security?.pskIdentity !== undefined) this.pskIdentity = security.pskIdentity;
+  }
 
   get kind(): 'datagram' {
     return 'datagram';
@@ -124,7 +130,7 @@ export class DatagramConnection implements Connection {
     this.counters.sendCnt++;
     this.inFlight += frame.length;
     const size = frame.length;
-    this.owner.socket.send(frame, this.peerport, this.address, () => this.sent(size));
+    this.owner.transmit(frame, this, this.address, () => this.sent(size));
   }
 
   sendPatched(frame: Buffer, offset: number, packetId: number): void {
@@ -158,6 +164,11 @@ export class DatagramConnection implements Connection {
   /** Forgets the peer for idleness (called by the listener). */
   expire(): void {
     this.end('timeout');
+  }
+
+  /** The peer ended its DTLS association (close_notify or a fatal alert). */
+  peerClosed(): void {
+    this.end('closed');
   }
 
   private end(reason: CloseReason): void {

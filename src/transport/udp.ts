@@ -1,44 +1,44 @@
 /**
- * The datagram transport for gateway listeners (EMQX esockd udp): one socket, one Connection per peer
+ * The datagram transport for gateway listeners (EMQX esockd udp/dtls): one socket, one Connection per peer
  * address, max_connections and max_conn_rate per new peer, `udp_options` and `health_check`.
  *
- * DTLS is refused: no maintained DTLS 1.2 server for Node.js supports the cipher suites constrained devices
- * use. werift-dtls 0.5.8 (the only maintained pure-JS server) offers ECDHE_{ECDSA,RSA}_WITH_AES_128_GCM_SHA256
- * only: with openssl s_client -dtls1_2 those work, but PSK-AES128-CCM8, ECDHE-ECDSA-AES128-CCM8 and
- * PSK-AES128-GCM-SHA256 fail ("cipher suite negotiation failed", no alert sent, the client hangs).
+ * A dtls listener puts src/transport/dtls's server between the socket and the routing: datagrams are
+ * decrypted per peer address, only established sessions reach the router, and a connection's frames are
+ * encrypted on the way out. The DTLS implementation is this project's own (see src/transport/dtls/README.md
+ * for why no library was used).
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { GatewayListenerConfig } from '../config/schema/gateway-common.js';
+import type { PeerCertificate } from './connection.js';
+import { type DtlsListenerSetup, dtlsServerSetup } from './dtls/options.js';
+import { DtlsServer, type DtlsSession } from './dtls/server.js';
 import type { TransportListener, TransportListenerSpec } from './gateway-listener.js';
 import type { BindAddress, ListenerEvents, ListenerRefusal } from './listener.js';
 import { TokenBucket } from './rate-limiter.js';
 import { plainHost } from './stream-listener.js';
+import { certificateIdentity } from './tls-context.js';
 import { DatagramConnection, type DatagramOwner } from './udp-connection.js';
 
 export { DatagramConnection } from './udp-connection.js';
 
-/** Why a dtls listener cannot be created (also what the gateway reports when one is configured). */
-export const DTLS_UNSUPPORTED =
-  'dtls listeners are not supported: no DTLS 1.2 server for Node.js offers the PSK and CCM_8 cipher suites constrained devices use; use a udp listener';
-
 // Refusals are reported at most once per window per reason, with a count of the rest (floods stay one line).
 const REFUSAL_WINDOW_MS = 1000;
 
-/** Builds a udp gateway listener; throws for dtls (see DTLS_UNSUPPORTED). */
+/** Builds a udp or dtls gateway listener. */
 export function createDatagramListener(
   spec: TransportListenerSpec,
   events: ListenerEvents,
 ): TransportListener {
-  if (spec.type === 'dtls') throw new Error(DTLS_UNSUPPORTED);
-  if (spec.type !== 'udp') throw new Error(`the datagram transport serves udp listeners, not ${spec.type}`);
+  if (spec.type !== 'udp' && spec.type !== 'dtls')
+    throw new Error(`the datagram transport serves udp and dtls listeners, not ${spec.type}`);
   return new UdpListener(spec, events);
 }
 
 /** A UDP listener: routes each datagram to its peer's Connection, creating one for a new peer. */
 export class UdpListener implements TransportListener, DatagramOwner {
   readonly listenerId: string;
-  readonly transport = 'udp' as const;
+  readonly transport: 'udp' | 'dtls';
   sockport = 0;
   sockhost = '';
   private sock: dgram.Socket | undefined;
@@ -51,6 +51,8 @@ export class UdpListener implements TransportListener, DatagramOwner {
   private readonly healthRequest: Buffer | undefined;
   private readonly healthReply: Buffer | undefined;
   private readonly refusals = new Map<ListenerRefusal, { count: number; timer: NodeJS.Timeout }>();
+  /** The DTLS layer of a dtls listener. */
+  private dtls: DtlsServer | undefined;
 
   /** Does not bind: `start` does. */
   constructor(
@@ -58,6 +60,7 @@ export class UdpListener implements TransportListener, DatagramOwner {
     private readonly events: ListenerEvents,
   ) {
     this.listenerId = spec.id;
+    this.transport = spec.type === 'dtls' ? 'dtls' : 'udp';
     const hc = spec.config.health_check;
     if (hc !== undefined && hc.request !== '') {
       this.healthRequest = Buffer.from(hc.request);
@@ -65,8 +68,14 @@ export class UdpListener implements TransportListener, DatagramOwner {
     }
   }
 
-  get socket(): dgram.Socket {
-    return this.sock!;
+  /** DatagramOwner: one frame of a connection, encrypted on a dtls listener. */
+  transmit(frame: Buffer, conn: DatagramConnection, address: string, done: () => void): void {
+    if (this.dtls === undefined) {
+      this.sock?.send(frame, conn.peerport, address, done);
+      return;
+    }
+    this.dtls.session(conn.peerhost, conn.peerport)?.send(frame);
+    done();
   }
 
   get running(): boolean {
@@ -91,6 +100,8 @@ export class UdpListener implements TransportListener, DatagramOwner {
     if (this.sock !== undefined) return;
     const { bind, config } = this.spec;
     const opts = socketOptions(bind, config);
+    const setup =
+      this.transport === 'dtls' ? await dtlsServerSetup(config.dtls_options, this.spec.psk) : undefined;
     const sock = dgram.createSocket(opts.socket);
     sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
     await new Promise<void>((resolve, reject) => {
@@ -110,6 +121,7 @@ export class UdpListener implements TransportListener, DatagramOwner {
     const rate = this.spec.maxConnRate;
     this.bucket = rate > 0 && Number.isFinite(rate) ? new TokenBucket(rate) : undefined;
     this.sock = sock;
+    if (setup !== undefined) this.dtls = this.dtlsServer(setup, sock);
     this.sockport = sock.address().port;
     this.sockhost = plainHost(sock.address().address);
     this.accepting = true;
@@ -137,16 +149,43 @@ export class UdpListener implements TransportListener, DatagramOwner {
     const key = this.keys.get(conn);
     this.keys.delete(conn);
     if (key !== undefined && this.peers.get(key) === conn) this.peers.delete(key);
+    // The channel is done with the peer: say close_notify unless another connection still uses the session.
+    const dtls = this.dtls;
+    if (
+      dtls !== undefined &&
+      ![...this.keys.keys()].some((c) => c.peerhost === conn.peerhost && c.peerport === conn.peerport)
+    )
+      dtls.session(conn.peerhost, conn.peerport)?.close();
     if (!this.accepting && this.peers.size === 0) void this.closeSocket();
   }
 
   private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const host = plainHost(rinfo.address);
-    // A gateway may route by what the datagram says (CoAP: client id, token); a DTLS layer would decrypt
-    // before this point, so routing always sees plaintext. The connection keeps answering the address that
-    // opened it.
+    const dtls = this.dtls;
+    if (dtls === undefined) {
+      this.route(msg, host, rinfo.port, rinfo.address, undefined);
+      return;
+    }
+    // A load balancer's probe is plaintext even on a dtls listener.
+    if (this.healthRequest !== undefined && msg.equals(this.healthRequest)) {
+      this.sock?.send(this.healthReply!, rinfo.port, rinfo.address);
+      return;
+    }
+    dtls.receive(msg, host, rinfo.port, rinfo.address);
+  }
+
+  /** A plaintext datagram (as received on udp, decrypted on dtls) to its peer's connection. */
+  private route(
+    msg: Buffer,
+    host: string,
+    port: number,
+    address: string,
+    session: DtlsSession | undefined,
+  ): void {
+    // A gateway may route by what the datagram says (CoAP: client id, token). The connection keeps
+    // answering the address that opened it.
     const route = this.spec.routeDatagram;
-    const key = route === undefined ? peerKey(host, rinfo.port) : route(msg, { host, port: rinfo.port });
+    const key = route === undefined ? peerKey(host, port) : route(msg, { host, port });
     if (key === undefined) return;
     const known = this.peers.get(key);
     if (known !== undefined) {
@@ -154,22 +193,23 @@ export class UdpListener implements TransportListener, DatagramOwner {
       return;
     }
     if (!this.accepting) return;
-    if (this.healthRequest !== undefined && msg.equals(this.healthRequest)) {
-      this.sock?.send(this.healthReply!, rinfo.port, rinfo.address);
+    if (session === undefined && this.healthRequest !== undefined && msg.equals(this.healthRequest)) {
+      this.sock?.send(this.healthReply!, port, address);
       return;
     }
     if (this.peers.size >= this.spec.maxConnections) {
       this.refuse('max_connections', host, 'max_connections reached');
-      this.answerRefused(msg, rinfo);
+      this.answerRefused(msg, port, address, session);
       return;
     }
     // Over the rate the datagram is dropped: the device retries, as it would after a lost datagram.
     if (this.bucket !== undefined && !this.bucket.take()) {
       this.refuse('max_connections', host, 'max_conn_rate exceeded');
-      this.answerRefused(msg, rinfo);
+      this.answerRefused(msg, port, address, session);
       return;
     }
-    const conn = new DatagramConnection(this, host, rinfo.port, rinfo.address);
+    const conn = new DatagramConnection(this, host, port, address, session && securityOf(session));
+    if (session !== undefined) session.inUse = true;
     this.peers.set(key, conn);
     this.keys.set(conn, key);
     this.events.onConnection(conn);
@@ -177,9 +217,35 @@ export class UdpListener implements TransportListener, DatagramOwner {
   }
 
   /** Sends a refused peer the gateway's "busy" answer to its datagram, when the gateway has one. */
-  private answerRefused(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  private answerRefused(msg: Buffer, port: number, address: string, session: DtlsSession | undefined): void {
     const reply = this.spec.refusalReply?.(msg);
-    if (reply !== undefined) this.sock?.send(reply, rinfo.port, rinfo.address);
+    if (reply === undefined) return;
+    if (session !== undefined) session.send(reply);
+    else this.sock?.send(reply, port, address);
+  }
+
+  /** The DTLS layer: established sessions feed the router; a session's end ends its connections. */
+  private dtlsServer(setup: DtlsListenerSetup, sock: dgram.Socket): DtlsServer {
+    return new DtlsServer(
+      {
+        ...setup,
+        maxSessions: this.spec.maxConnections,
+        transmit: (d, port, address) => sock.send(d, port, address),
+      },
+      {
+        onSession: (s) => {
+          s.onData = (d) => this.route(d, s.host, s.port, s.address, s);
+          s.onClose = () => {
+            for (const c of [...this.peers.values()])
+              if (c.peerhost === s.host && c.peerport === s.port) c.peerClosed();
+          };
+        },
+        // Failed handshakes are a peer's problem, reported like refused TLS handshakes: one line per window,
+        // so a flood of bad ClientHellos cannot flood the log.
+        onFailure: (peer, reason) =>
+          this.refuse('tls_handshake', peer.split('|')[0]!, `dtls handshake: ${reason}`),
+      },
+    );
   }
 
   /** Reports the first refusal of a window at once and the rest of that window as one summary. */
@@ -207,16 +273,28 @@ export class UdpListener implements TransportListener, DatagramOwner {
   private sweep(): void {
     const limit = Date.now() - this.spec.idleTimeoutMs;
     for (const c of [...this.peers.values()]) if (!c.answered && c.lastReceived <= limit) c.expire();
+    this.dtls?.sweep(limit);
   }
 
   private async closeSocket(): Promise<void> {
     const sock = this.sock;
     if (sock === undefined) return;
     this.sock = undefined;
+    this.dtls?.closeAll();
+    this.dtls = undefined;
     for (const r of this.refusals.values()) clearTimeout(r.timer);
     this.refusals.clear();
     await new Promise<void>((resolve) => sock.close(() => resolve()));
   }
+}
+
+/** What a DTLS session proved, as a connection reports it. */
+function securityOf(s: DtlsSession): { peerCert?: PeerCertificate; pskIdentity?: string } {
+  const cert = s.identity.certificate;
+  return {
+    ...(cert === undefined ? {} : { peerCert: certificateIdentity(cert) }),
+    ...(s.identity.pskIdentity === undefined ? {} : { pskIdentity: s.identity.pskIdentity }),
+  };
 }
 
 function peerKey(host: string, port: number): string {

@@ -1,6 +1,7 @@
 /** Line clients for ExProto tests: a raw TCP socket and a UDP socket, each reading "\n"-ended lines. */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { DtlsClient, type DtlsClientOptions } from '../../src/transport/dtls/client.js';
 
 /** Lines received, and waiting for one. */
 class Lines {
@@ -87,5 +88,27 @@ export class UdpLines extends Lines {
 
   end(): void {
     this.sock.close();
+  }
+}
+
+/** A line client inside a DTLS session (this project's DTLS client): one line per datagram. */
+export class DtlsLines extends Lines {
+  private constructor(private readonly client: DtlsClient) {
+    super();
+    client.onData = (m) => this.push(m);
+  }
+
+  static async connect(port: number, opts: Partial<DtlsClientOptions>): Promise<DtlsLines> {
+    const c = new DtlsClient({ host: '127.0.0.1', port, ...opts });
+    await c.connect();
+    return new DtlsLines(c);
+  }
+
+  send(line: string): void {
+    this.client.send(`${line}\n`);
+  }
+
+  end(): void {
+    this.client.close();
   }
 }

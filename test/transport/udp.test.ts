@@ -5,7 +5,7 @@ import type { GatewayListenerConfig } from '../../src/config/schema/gateway-comm
 import type { TransportListener, TransportListenerSpec } from '../../src/gateway/types.js';
 import type { CloseReason, Connection } from '../../src/transport/connection.js';
 import type { ListenerRefusal } from '../../src/transport/listener.js';
-import { createDatagramListener, DTLS_UNSUPPORTED, parseSize } from '../../src/transport/udp.js';
+import { createDatagramListener, parseSize } from '../../src/transport/udp.js';
 import { waitFor } from './helpers.js';
 
 interface UdpHarness {
@@ -268,9 +268,12 @@ describe('udp listener', () => {
     assert.equal(h.listener.address(), undefined);
   });
 
-  it('refuses dtls with a clear error', () => {
-    assert.throws(() => createDatagramListener(spec({ type: 'dtls' }), { onConnection() {} }), {
-      message: DTLS_UNSUPPORTED,
-    });
+  it('a dtls listener with neither PSK nor a certificate refuses to start, saying what is missing', async () => {
+    const l = createDatagramListener(spec({ type: 'dtls' }), { onConnection() {} });
+    await assert.rejects(
+      l.start(),
+      /no usable cipher suite: enable psk_authentication or set dtls_options certfile/,
+    );
+    assert.equal(l.running, false);
   });
 });

@@ -4,7 +4,7 @@
  * (`src/gateway/<name>/schema.ts`) spreads `gatewayCommonFields(...)` and adds `listeners: gatewayListeners(...)`.
  */
 import { type StaticDecode, type TSchema, Type } from '@sinclair/typebox';
-import { Bind, Bool, Duration, Enum, Int, IntOrInfinity, Section, Str } from './fields.js';
+import { Bind, Bool, CommaList, Duration, Enum, Int, IntOrInfinity, Section, Str } from './fields.js';
 import { SslListenerSchema, TcpListenerSchema } from './listeners.js';
 
 /** Listener types a gateway may allow. */
@@ -122,6 +122,10 @@ const HealthCheck = Type.Object(
 const DtlsOptions = Section(
   {
     ...SslListenerSchema.properties.ssl_options.properties,
+    ciphers: CommaList([], {
+      description:
+        'DTLS suites to offer, IANA or OpenSSL names (PSK-AES128-CCM8, ECDHE-ECDSA-AES128-GCM-SHA256, …); empty = all.',
+    }),
     versions: Type.Array(Enum(['dtlsv1.2', 'dtlsv1'], 'dtlsv1.2', 'A DTLS version.'), {
       default: ['dtlsv1.2', 'dtlsv1'],
       description: 'DTLS versions offered.',

@@ -16,6 +16,7 @@ import { ListenersSchema } from './listeners.js';
 import { MqttSchema } from './mqtt.js';
 import { LogSchema, NodeSchema } from './node.js';
 import { PluginsSchema } from './plugins.js';
+import { PskAuthenticationSchema } from './psk.js';
 import { RetainerSchema } from './retainer.js';
 import { SysTopicsSchema } from './sys.js';
 
@@ -38,6 +39,7 @@ export const RootSchema = Type.Object(
     alarm: AlarmSchema,
     plugins: PluginsSchema,
     auto_subscribe: AutoSubscribeSchema,
+    psk_authentication: PskAuthenticationSchema,
   },
   { additionalProperties: false, default: {} },
 );

@@ -1,4 +1,4 @@
-/** The CoAP gateway module: RFC 7252 over udp (default port 5683; dtls is refused by the transport). */
+/** The CoAP gateway module: RFC 7252 over udp (default port 5683; dtls on 5684). */
 import type { GatewayModule } from '../types.js';
 import { CoapChannel } from './channel.js';
 import { CoapCodec, type CoapMessage } from './message.js';

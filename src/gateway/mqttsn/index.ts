@@ -1,4 +1,4 @@
-/** The MQTT-SN gateway module: MQTT-SN 1.2 over udp (default port 1884; dtls is refused by the transport). */
+/** The MQTT-SN gateway module: MQTT-SN 1.2 over udp (default port 1884; dtls on 1885). */
 import type { GatewayModule } from '../types.js';
 import { Advertiser } from './broadcast.js';
 import { MqttSnChannel } from './channel.js';

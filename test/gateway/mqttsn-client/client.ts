@@ -1,32 +1,52 @@
-/** A small MQTT-SN test client over real UDP (loopback), with its own codec. */
+/** A small MQTT-SN test client over real UDP (loopback) or DTLS, with its own codec. */
 import dgram from 'node:dgram';
+import { DtlsClient, type DtlsClientOptions } from '../../../src/transport/dtls/client.js';
 import { build, decode, type Msg, T, typeName } from './codec.js';
+
+/** How the client's datagrams travel: plain UDP or a DTLS session. */
+interface SnLink {
+  send(datagram: Buffer): void;
+  close(): void;
+  readonly localPort: number;
+}
 
 export class SnClient {
   readonly inbox: Msg[] = [];
   private waiters: Array<() => void> = [];
-  private constructor(
-    readonly sock: dgram.Socket,
-    readonly port: number,
-  ) {
-    sock.on('message', (raw) => {
-      let m: Msg;
-      try {
-        m = decode(raw);
-      } catch (err) {
-        m = { type: -1, raw };
-        process.emitWarning(`mqttsn test client: undecodable datagram: ${(err as Error).message}`);
-      }
-      this.inbox.push(m);
-      for (const w of this.waiters.splice(0)) w();
-    });
+  private constructor(private readonly link: SnLink) {}
+
+  private receive(raw: Buffer): void {
+    let m: Msg;
+    try {
+      m = decode(raw);
+    } catch (err) {
+      m = { type: -1, raw };
+      process.emitWarning(`mqttsn test client: undecodable datagram: ${(err as Error).message}`);
+    }
+    this.inbox.push(m);
+    for (const w of this.waiters.splice(0)) w();
   }
 
   /** A client bound on an ephemeral loopback port, talking to the gateway on `port`. */
   static async open(port: number): Promise<SnClient> {
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-    return new SnClient(sock, port);
+    const c = new SnClient({
+      send: (d) => sock.send(d, port, '127.0.0.1'),
+      close: () => sock.close(),
+      localPort: sock.address().port,
+    });
+    sock.on('message', (raw) => c.receive(raw));
+    return c;
+  }
+
+  /** A client with a DTLS session (this project's DTLS client) to the gateway's dtls listener on `port`. */
+  static async overDtls(port: number, opts: Partial<DtlsClientOptions>): Promise<SnClient> {
+    const d = new DtlsClient({ host: '127.0.0.1', port, ...opts });
+    await d.connect();
+    const c = new SnClient({ send: (x) => d.send(x), close: () => d.close(), localPort: d.localPort });
+    d.onData = (raw) => c.receive(raw);
+    return c;
   }
 
   /** Opens a client and logs in (clean session unless told otherwise). */
@@ -43,11 +63,11 @@ export class SnClient {
   }
 
   get localPort(): number {
-    return this.sock.address().port;
+    return this.link.localPort;
   }
 
   send(datagram: Buffer): void {
-    this.sock.send(datagram, this.port, '127.0.0.1');
+    this.link.send(datagram);
   }
 
   /** The next message (of `type` when given; others before it are skipped and kept out of the inbox). */
@@ -95,7 +115,7 @@ export class SnClient {
 
   close(): void {
     try {
-      this.sock.close();
+      this.link.close();
     } catch {
       // already closed
     }
