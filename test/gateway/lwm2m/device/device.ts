@@ -5,6 +5,7 @@
  * queue mode sleeps (answers nothing) until it wakes with an Update. Own CoAP codec and encodings.
  */
 import dgram from 'node:dgram';
+import { DtlsClient, type DtlsClientOptions } from '../../../../src/transport/dtls/client.js';
 import {
   ACCEPT,
   ACK,
@@ -125,6 +126,8 @@ export class Lwm2mDevice {
   private readonly listeners: Array<() => void> = [];
   private mid = Math.floor(Math.random() * 0xffff);
   private readonly sock = dgram.createSocket('udp4');
+  /** Set when the device talks through a DTLS session instead of its plain socket. */
+  private dtls: DtlsClient | undefined;
 
   private constructor(readonly o: DeviceOptions) {
     this.sock.on('message', (b) => this.onDatagram(b));
@@ -136,8 +139,19 @@ export class Lwm2mDevice {
     return d;
   }
 
+  /** A device whose CoAP goes through a DTLS session (the gateway's dtls listener on `o.port`). */
+  static async overDtls(o: DeviceOptions, dtls: Partial<DtlsClientOptions>): Promise<Lwm2mDevice> {
+    const d = new Lwm2mDevice(o);
+    const c = new DtlsClient({ host: '127.0.0.1', port: o.port, ...dtls });
+    await c.connect();
+    c.onData = (raw) => d.onDatagram(raw);
+    d.dtls = c;
+    return d;
+  }
+
   close(): void {
-    this.sock.close();
+    if (this.dtls !== undefined) this.dtls.close();
+    else this.sock.close();
   }
 
   private nextMid(): number {
@@ -146,7 +160,8 @@ export class Lwm2mDevice {
   }
 
   sendRaw(b: Buffer): void {
-    this.sock.send(b, this.o.port, '127.0.0.1');
+    if (this.dtls !== undefined) this.dtls.send(b);
+    else this.sock.send(b, this.o.port, '127.0.0.1');
   }
 
   private send(m: Msg): void {
