@@ -293,12 +293,21 @@ export const OTHER_PLUGINS: Readonly<
 export const UNSUPPORTED_PLUGINS: Readonly<Record<string, { prefixes: string[]; reason: string }>> = {
   emqx_lua_hook: {
     prefixes: ['lua.hook.'],
-    reason: 'Lua hook scripts: port them to a Hermod plugin (TypeScript)',
+    reason:
+      'Lua hook scripts run as they are under the shipped lua_hook plugin: copy them to <data_dir>/scripts and start it (hermod ctl plugins start lua_hook)',
   },
   emqx_rule_engine: { prefixes: ['rule_engine.'], reason: 'no rule engine yet' },
   emqx_bridge_mqtt: { prefixes: ['bridge.'], reason: 'no MQTT bridge yet' },
-  emqx_recon: { prefixes: ['recon.'], reason: 'Erlang VM tool: Hermod runs on Node.js' },
-  emqx_reloader: { prefixes: ['reloader.'], reason: 'Erlang VM tool: Hermod runs on Node.js' },
+  emqx_recon: {
+    prefixes: ['recon.'],
+    reason:
+      'Erlang VM tool: the shipped diagnostics plugin answers hermod ctl recon memory|allocated|bin_leak|node_stats for Node.js',
+  },
+  emqx_reloader: {
+    prefixes: ['reloader.'],
+    reason:
+      'Erlang VM tool: the shipped diagnostics plugin answers hermod ctl recon memory|allocated|bin_leak|node_stats for Node.js',
+  },
   emqx_telemetry: { prefixes: ['telemetry.'], reason: 'Hermod sends no telemetry' },
   emqx_prometheus: {
     prefixes: ['prometheus.'],
