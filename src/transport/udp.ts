@@ -53,6 +53,12 @@ export class UdpListener implements TransportListener, DatagramOwner {
   private readonly refusals = new Map<ListenerRefusal, { count: number; timer: NodeJS.Timeout }>();
   /** The DTLS layer of a dtls listener. */
   private dtls: DtlsServer | undefined;
+  /**
+   * On a dtls listener, the connections each session opened (one, unless the gateway routes by what the
+   * datagram says), so a close on either side finds its counterparts without scanning every connection.
+   */
+  private readonly sessionConns = new Map<DtlsSession, Set<DatagramConnection>>();
+  private readonly connSession = new Map<DatagramConnection, DtlsSession>();
 
   /** Does not bind: `start` does. */
   constructor(
@@ -150,12 +156,16 @@ export class UdpListener implements TransportListener, DatagramOwner {
     this.keys.delete(conn);
     if (key !== undefined && this.peers.get(key) === conn) this.peers.delete(key);
     // The channel is done with the peer: say close_notify unless another connection still uses the session.
-    const dtls = this.dtls;
-    if (
-      dtls !== undefined &&
-      ![...this.keys.keys()].some((c) => c.peerhost === conn.peerhost && c.peerport === conn.peerport)
-    )
-      dtls.session(conn.peerhost, conn.peerport)?.close();
+    const session = this.connSession.get(conn);
+    if (session !== undefined) {
+      this.connSession.delete(conn);
+      const conns = this.sessionConns.get(session);
+      conns?.delete(conn);
+      if (conns === undefined || conns.size === 0) {
+        this.sessionConns.delete(session);
+        session.close();
+      }
+    }
     if (!this.accepting && this.peers.size === 0) void this.closeSocket();
   }
 
@@ -209,7 +219,13 @@ export class UdpListener implements TransportListener, DatagramOwner {
       return;
     }
     const conn = new DatagramConnection(this, host, port, address, session && securityOf(session));
-    if (session !== undefined) session.inUse = true;
+    if (session !== undefined) {
+      session.inUse = true;
+      this.connSession.set(conn, session);
+      const conns = this.sessionConns.get(session);
+      if (conns === undefined) this.sessionConns.set(session, new Set([conn]));
+      else conns.add(conn);
+    }
     this.peers.set(key, conn);
     this.keys.set(conn, key);
     this.events.onConnection(conn);
@@ -236,8 +252,10 @@ export class UdpListener implements TransportListener, DatagramOwner {
         onSession: (s) => {
           s.onData = (d) => this.route(d, s.host, s.port, s.address, s);
           s.onClose = () => {
-            for (const c of [...this.peers.values()])
-              if (c.peerhost === s.host && c.peerport === s.port) c.peerClosed();
+            const conns = this.sessionConns.get(s);
+            if (conns === undefined) return;
+            this.sessionConns.delete(s);
+            for (const c of [...conns]) c.peerClosed();
           };
         },
         // Failed handshakes are a peer's problem, reported like refused TLS handshakes: one line per window,
