@@ -6,7 +6,11 @@
  *
  * Samples live in memory for seven days at falling resolution (EMQX's tiers: 10 s for the last hour, 1 min
  * for the last day, 5 min up to three days, 10 min up to seven), so the buffer stays a few thousand entries.
+ * With a MonitorHistory they also survive a restart.
  */
+
+import { logger } from '../log.js';
+import type { MonitorHistory, MonitorPoint } from './monitor-store.js';
 
 /** Gauges: the value at the moment of sampling. */
 export const GAUGE_NAMES = [
@@ -41,10 +45,7 @@ export interface MonitorReading {
 export type MonitorSample = { time_stamp: number } & Partial<Record<GaugeName | DeltaName, number>>;
 
 /** Stored form: values in GAUGE_NAMES then DELTA_NAMES order. */
-interface Stored {
-  time: number;
-  values: number[];
-}
+type Stored = MonitorPoint;
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -107,11 +108,17 @@ export class Monitor {
     /** Milliseconds between samples (read each time, so a config change applies at the next one). */
     private readonly interval: () => number,
     private readonly clock: () => number = Date.now,
+    /** Where the series survives a restart; none keeps it in memory only. */
+    private readonly history?: MonitorHistory,
   ) {}
 
   /** Takes the baseline reading and schedules sampling on the interval's wall-clock boundaries. */
   start(): void {
     const now = this.clock();
+    if (this.history !== undefined) {
+      this.samples = this.history.load().filter((p) => p.time <= now);
+      this.compact(now);
+    }
     this.last = { time: now, reading: this.read() };
     this.lastCompaction = now;
     this.schedule();
@@ -120,6 +127,15 @@ export class Monitor {
   stop(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.persist();
+  }
+
+  private persist(): void {
+    try {
+      this.history?.save(this.samples);
+    } catch (err) {
+      logger.warn({ err }, 'dashboard monitor history not saved');
+    }
   }
 
   /** The sample interval, kept within EMQX's 1 s … 60 s. */
@@ -148,7 +164,10 @@ export class Monitor {
     if (tail !== undefined && tail.time >= time) mergeInto(tail.values, values);
     else this.samples.push({ time, values });
     this.last = { time, reading };
-    if (time - this.lastCompaction >= COMPACT_EVERY_MS) this.compact(time);
+    if (time - this.lastCompaction >= COMPACT_EVERY_MS) {
+      this.compact(time);
+      this.persist();
+    }
   }
 
   /** Drops samples past the retention and merges older ones into their age's bucket width. */

@@ -22,7 +22,8 @@ import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
 import { acceptEmptyJsonBody } from './empty-json-body.js';
 import { ApiError } from './errors.js';
-import { Monitor, type MonitorReading } from './monitor.js';
+import { DELTA_NAMES, GAUGE_NAMES, Monitor, type MonitorReading } from './monitor.js';
+import { monitorHistory } from './monitor-store.js';
 import { loopbackUrl, removeRuntimeFiles, writeRuntimeFiles } from './runtime.js';
 import type { Api, ConfigReloader, MgmtNode, MgmtPlane, TypeBoxProvider } from './types.js';
 import { serveWeb } from './web-static.js';
@@ -72,6 +73,8 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
     monitor: new Monitor(
       () => monitorReading(node),
       () => node.config.dashboard.sample_interval,
+      Date.now,
+      monitorHistory(db, [...GAUGE_NAMES, ...DELTA_NAMES]),
     ),
     lastConn: new WeakMap(),
     reloadConfig: undefined,

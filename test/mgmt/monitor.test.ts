@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Monitor, type MonitorReading, RETENTION_MS } from '../../src/mgmt/monitor.js';
@@ -18,9 +21,6 @@ describe('monitor API with real clients (1 s samples)', () => {
     api = await adminClient(b);
   });
   after(() => b.stop());
-
-  const sum = (rows: Array<Record<string, number>>, key: string) =>
-    rows.reduce((n, r) => n + (r[key] ?? 0), 0);
 
   it('samples gauges and per-slot message counts that add up to what clients did', async () => {
     const sub = await connectClient(b.port);
@@ -198,3 +198,38 @@ describe('monitor series: resolution and retention', () => {
     );
   });
 });
+
+describe('monitor history across a restart', () => {
+  it('a node restarted on the same data dir still shows the traffic of its previous run', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hermod-monitor-'));
+    try {
+      const config = { dashboard: { sample_interval: '1s' } };
+      const first = await startBroker({ api: true, dataDir, config });
+      const firstApi = await adminClient(first);
+      const pub = await connectClient(first.port);
+      for (let i = 0; i < 5; i++) await publish(pub, 'history/t', 'x', { qos: 1 });
+      await until(
+        async () => sum((await firstApi.get('/monitor?latest=300')).body, 'received') === 5,
+        10_000,
+        'the first run sampled its traffic',
+      );
+      await end(pub);
+      await first.stop();
+
+      const second = await startBroker({ api: true, dataDir, config });
+      try {
+        const rows = (await (await adminClient(second)).get('/monitor?latest=300')).body;
+        assert.equal(sum(rows, 'received'), 5, 'the earlier run is still in the series');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The total of one column of a /monitor answer. */
+function sum(rows: Array<Record<string, number>>, key: string): number {
+  return rows.reduce((n, r) => n + (r[key] ?? 0), 0);
+}
