@@ -16,9 +16,8 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import mqttPacket from 'mqtt-packet';
-import { resolveConfig } from '../src/config/resolve.js';
 import { encodeMessage, Opt } from '../src/gateway/coap/message.js';
-import { HermodNode } from '../src/node.js';
+import { startBenchNode } from './bench-node.js';
 import { childLines } from './children.js';
 import { packetTypes } from './mqtt-frames.js';
 
@@ -237,14 +236,11 @@ async function load(
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '5'));
   const peers = Number(arg('peers', '1000'));
-  const resolved = resolveConfig({
-    node: { name: 'bench@127.0.0.1' },
+  const node = await startBenchNode({
     listeners: {
       tcp: { default: { bind: '127.0.0.1:0', max_connections: 100000 } },
       ws: { default: { enable: false } },
     },
-    sys_topics: { sys_msg_interval: 'disabled', sys_heartbeat_interval: 'disabled' },
-    dashboard: { listeners: { http: { enable: false } } },
     gateway: {
       coap: {
         heartbeat: '10m',
@@ -254,9 +250,6 @@ async function main(): Promise<void> {
       },
     },
   });
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  const node = new HermodNode(resolved.value, { store: ':memory:' });
-  await node.start();
   const mqttPort = node.port('tcp:default');
   const coapPort = node.gateways.get('coap')!.listeners.get('coap:udp:default')!.transport!.address()!.port;
   console.log(`${peers} peers, QoS 0, 64-byte payloads, ${seconds}s per phase`);

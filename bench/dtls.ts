@@ -14,11 +14,10 @@ import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../src/config/resolve.js';
 import { encodeMessage, Opt } from '../src/gateway/coap/message.js';
-import { HermodNode } from '../src/node.js';
 import { DtlsClient } from '../src/transport/dtls/client.js';
 import { SUITES } from '../src/transport/dtls/suites.js';
+import { startBenchNode } from './bench-node.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -91,11 +90,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hermod-bench-dtls-'));
   const pskFile = join(dir, 'psk.txt');
   writeFileSync(pskFile, `${PSK.identity}:${PSK.key.toString()}\n`);
-  const resolved = resolveConfig({
-    node: { name: 'bench@127.0.0.1' },
-    listeners: { tcp: { default: { bind: '127.0.0.1:0' } } },
-    dashboard: { listeners: { http: { enable: false } } },
-    sys_topics: { sys_msg_interval: 'disabled', sys_heartbeat_interval: 'disabled' },
+  const node = await startBenchNode({
     psk_authentication: { enable: true, init_file: pskFile },
     gateway: {
       coap: {
@@ -106,9 +101,6 @@ async function main(): Promise<void> {
       },
     },
   });
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  const node = new HermodNode(resolved.value, { store: ':memory:' });
-  await node.start();
   const port = (id: string): number =>
     node.gateways.get('coap')!.listeners.get(id)!.transport!.address()!.port;
   try {

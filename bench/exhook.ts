@@ -16,11 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import mqttPacket from 'mqtt-packet';
-import { resolveConfig } from '../src/config/resolve.js';
 import type { ExhookServerConfig } from '../src/config/schema/exhook.js';
 import { connectProvider } from '../src/exhook/connection.js';
 import { LOADER_OPTIONS, protoPath } from '../src/exhook/proto.js';
-import { HermodNode } from '../src/node.js';
+import { startBenchNode } from './bench-node.js';
 import { BROKER_CPU, LOADGEN_CPU as OTHER_CPU } from './brokers.js';
 import { childLines } from './children.js';
 import { packetTypes } from './mqtt-frames.js';
@@ -185,15 +184,7 @@ async function main(): Promise<void> {
   spawnSync('taskset', ['-a', '-p', '-c', BROKER_CPU, String(process.pid)], { stdio: 'ignore' });
   const prov = pinned(['provider', answer]);
   const providerPort = Number(await firstLine(prov));
-  const resolved = resolveConfig({
-    node: { name: 'bench@127.0.0.1' },
-    listeners: { tcp: { default: { bind: '127.0.0.1:0' } }, ws: { default: { enable: false } } },
-    sys_topics: { sys_msg_interval: 'disabled', sys_heartbeat_interval: 'disabled' },
-    dashboard: { listeners: { http: { enable: false } } },
-  });
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  const node = new HermodNode(resolved.value, { store: ':memory:' });
-  await node.start();
+  const node = await startBenchNode();
   const port = node.port('tcp:default');
   const results = new Map<Phase, PhaseResult[]>(phases.map((p) => [p, []]));
   console.log(

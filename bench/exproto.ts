@@ -16,10 +16,10 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Client, credentials, Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { resolveConfig } from '../src/config/resolve.js';
 import type { ExhookServerConfig } from '../src/config/schema/exhook.js';
 import { exprotoProtoPath } from '../src/gateway/exproto/proto.js';
-import { HermodNode } from '../src/node.js';
+import type { HermodNode } from '../src/node.js';
+import { startBenchNode } from './bench-node.js';
 import { BROKER_CPU, LOADGEN_CPU as OTHER_CPU } from './brokers.js';
 import { childLines, freePort } from './children.js';
 
@@ -133,11 +133,7 @@ function pinned(args: string[]): ChildProcess {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function startNode(adapterPort: number, handlerPort: number, kind: ClientKind): Promise<HermodNode> {
-  const resolved = resolveConfig({
-    node: { name: 'bench@127.0.0.1' },
-    listeners: { tcp: { default: { bind: '127.0.0.1:0' } }, ws: { default: { enable: false } } },
-    sys_topics: { sys_msg_interval: 'disabled', sys_heartbeat_interval: 'disabled' },
-    dashboard: { listeners: { http: { enable: false } } },
+  const node = await startBenchNode({
     gateway: {
       exproto: {
         server: { bind: `127.0.0.1:${adapterPort}` },
@@ -146,9 +142,6 @@ async function startNode(adapterPort: number, handlerPort: number, kind: ClientK
       },
     },
   });
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  const node = new HermodNode(resolved.value, { store: ':memory:' });
-  await node.start();
   return node;
 }
 

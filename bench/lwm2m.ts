@@ -13,7 +13,6 @@ import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { resolveConfig } from '../src/config/resolve.js';
 import {
   type CoapMessage,
   decodeMessage,
@@ -21,7 +20,7 @@ import {
   isDecodeError,
   Opt,
 } from '../src/gateway/coap/message.js';
-import { HermodNode } from '../src/node.js';
+import { startBenchNode } from './bench-node.js';
 
 const self = fileURLToPath(import.meta.url);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -102,11 +101,7 @@ async function load(mqttPort: number, lwm2mPort: number, seconds: number, peers:
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '5'));
   const peers = Number(arg('peers', '200'));
-  const resolved = resolveConfig({
-    node: { name: 'bench@127.0.0.1' },
-    listeners: { tcp: { default: { bind: '127.0.0.1:0' } }, ws: { default: { enable: false } } },
-    sys_topics: { sys_msg_interval: 'disabled', sys_heartbeat_interval: 'disabled' },
-    dashboard: { listeners: { http: { enable: false } } },
+  const node = await startBenchNode({
     gateway: {
       lwm2m: {
         listeners: {
@@ -115,9 +110,6 @@ async function main(): Promise<void> {
       },
     },
   });
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  const node = new HermodNode(resolved.value, { store: ':memory:' });
-  await node.start();
   const mqttPort = node.port('tcp:default');
   const lwm2mPort = node.gateways
     .get('lwm2m')!
