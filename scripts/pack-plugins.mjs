@@ -14,13 +14,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import {
+  copyFileSync,
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,20 +69,34 @@ async function packPlain(name, dir) {
   }
 }
 
-/** A scaffolded TypeScript project: built with this repo's compiler, then packed by its own scripts/pack.mjs. */
+/**
+ * A scaffolded TypeScript project: built with this repo's compiler, then packed by its own scripts/pack.mjs.
+ * Both run on a private copy, never in plugins/<name>/: test files pack in parallel, and a build in the shared
+ * folder let one run delete the dist/ another was packing.
+ */
 function packProject(name, dir) {
   const pkg = readJson(join(dir, 'package.json'));
   if (pkg.name !== name) throw new Error(`plugins/${name}/package.json names ${pkg.name}`);
-  rmSync(join(dir, 'dist'), { recursive: true, force: true });
-  // --noCheck: the project's `hermod` dev dependency is not installed here; the repo's tests type-check it.
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--noCheck'], { cwd: dir, stdio: 'inherit' });
   const nameVsn = `${pkg.name}-${pkg.version}`;
-  execFileSync(process.execPath, ['scripts/pack.mjs'], { cwd: dir, stdio: 'ignore' });
-  clearOld(name);
-  renameSync(join(dir, `${nameVsn}.tar.gz`), join(out, `${nameVsn}.tar.gz`));
-  rmSync(join(dir, 'dist'), { recursive: true, force: true });
-  return nameVsn;
+  const work = mkdtempSync(join(tmpdir(), 'hermod-pack-project-'));
+  try {
+    cpSync(dir, work, {
+      recursive: true,
+      filter: (from) => !/[\\/](dist|node_modules)$|\.tar\.gz$/.test(from),
+    });
+    // --noCheck: the project's `hermod` dev dependency is not installed here; the repo's tests type-check it.
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--noCheck'], {
+      cwd: work,
+      stdio: 'inherit',
+    });
+    execFileSync(process.execPath, ['scripts/pack.mjs'], { cwd: work, stdio: 'ignore' });
+    clearOld(name);
+    copyFileSync(join(work, `${nameVsn}.tar.gz`), join(out, `${nameVsn}.tar.gz`));
+    return nameVsn;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 mkdirSync(out, { recursive: true });
