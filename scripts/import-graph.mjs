@@ -43,6 +43,7 @@ const ORDER = [
   ['cli', 'index'],
   ['node'],
   ['mgmt'],
+  ['cluster'],
   ['exhook', 'plugins'],
   ['mqtt', 'gateway'],
   ['access'],

@@ -33,6 +33,8 @@ const NEEDED = [
   [() => hasFile('/usr/sbin/mariadbd') && has('mariadb-install-db'), 'mariadb-server'],
   [() => has('redis-server'), 'redis-server'],
   [() => hasFile('/usr/sbin/slapd'), 'slapd'],
+  // cluster: nodes talk over a private nats-server with JetStream (test/helpers/servers/nats.ts).
+  [() => hasFile('/usr/sbin/nats-server'), 'nats-server'],
   [() => has('ldapadd'), 'ldap-utils'],
   // dashboard: the browser tests (test/web/) drive Debian's chromium through playwright-core.
   [() => hasFile('/usr/bin/chromium'), 'chromium'],

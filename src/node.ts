@@ -17,6 +17,7 @@ import { setMessageNodeTag } from './broker/message.js';
 import { Metrics } from './broker/metrics.js';
 import type { Retainer } from './broker/retainer.js';
 import type { SysPublisher } from './broker/sys.js';
+import type { ClusterRuntime } from './cluster/runtime.js';
 import type { HermodConfig } from './config/schema/index.js';
 import type { ListenerConfig, ListenerType } from './config/schema/listeners.js';
 import { ConfigService, OVERRIDE_FILE, type RootKey } from './config/service.js';
@@ -24,6 +25,7 @@ import { ExHookService } from './exhook/service.js';
 import { GatewayRegistry } from './gateway/registry.js';
 import { type Management, startManagement } from './mgmt/server.js';
 import type { MqttHost } from './mqtt/host.js';
+import { ClusterComponent } from './node/cluster.js';
 import { type Component, Lifecycle, named } from './node/component.js';
 import {
   AutoSubscribeComponent,
@@ -76,6 +78,7 @@ export class HermodNode {
   private readonly retainerPart: RetainerComponent;
   private readonly sysPart: SysComponent;
   private readonly mqttListeners: MqttListeners;
+  private readonly clusterPart: ClusterComponent;
   private readonly lifecycle: Lifecycle;
   /** REST API, alarms, dashboard users; set once its component started. */
   private management: Management | undefined;
@@ -121,6 +124,7 @@ export class HermodNode {
     this.exhook = new ExHookService(this);
     this.gateways = new GatewayRegistry(this);
     this.plugins = new PluginManager(this);
+    this.clusterPart = new ClusterComponent(this);
 
     // Start order; stop runs it backwards. Listeners and the API open last so clients meet a ready node, and
     // close first so sessions are saved after every channel is gone.
@@ -132,6 +136,7 @@ export class HermodNode {
     );
     const parts: Component[] = [
       this.store,
+      this.clusterPart,
       this.bans,
       new FlappingComponent(this.hooks, this.configService, this.bans),
       this.retainerPart,
@@ -144,6 +149,7 @@ export class HermodNode {
       this.plugins,
       named('gateways', this.gateways),
       this.mqttListeners,
+      this.clusterPart.readyComponent(),
       named('management', {
         start: async () => {
           this.management = await startManagement(this);
@@ -184,6 +190,11 @@ export class HermodNode {
   /** The $SYS publisher, once started. */
   get sys(): SysPublisher | undefined {
     return this.sysPart.publisher;
+  }
+
+  /** This node's cluster membership (bus, node list, parts); undefined for a single node. */
+  get cluster(): ClusterRuntime | undefined {
+    return this.clusterPart.runtime;
   }
 
   /** REST API, bans, alarms, dashboard users; set at the end of start(). */

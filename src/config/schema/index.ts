@@ -7,6 +7,7 @@ import { AlarmSchema } from './alarm.js';
 import { AuthenticationSchema } from './authn.js';
 import { AuthorizationSchema } from './authz.js';
 import { AutoSubscribeSchema } from './auto-subscribe.js';
+import { ClusterSchema } from './cluster.js';
 import { ApiKeySchema, DashboardSchema } from './dashboard.js';
 import { DurabilitySchema } from './durability.js';
 import { ExhookSchema } from './exhook.js';
@@ -23,6 +24,7 @@ import { SysTopicsSchema } from './sys.js';
 export const RootSchema = Type.Object(
   {
     node: NodeSchema,
+    cluster: ClusterSchema,
     mqtt: MqttSchema,
     listeners: ListenersSchema,
     retainer: RetainerSchema,
@@ -53,3 +55,4 @@ export type RetainerConfig = HermodConfig['retainer'];
 export type DurabilityConfig = HermodConfig['durability'];
 export type SysTopicsConfig = HermodConfig['sys_topics'];
 export type DashboardConfig = HermodConfig['dashboard'];
+export type ClusterConfig = HermodConfig['cluster'];

@@ -4,12 +4,15 @@ import { Bool, ByteSize, Duration, Enum, Int, NamedMap, Section, Str } from './f
 
 export const NodeSchema = Section(
   {
-    name: Str('hermod@127.0.0.1', 'Node name, used in $SYS topics, the API and message ids.'),
+    name: Str(
+      'hermod@127.0.0.1',
+      'Node name, used in $SYS topics, the API and message ids; unique in a cluster.',
+    ),
     data_dir: Str(
       'data',
       'Directory of the embedded store and runtime files (relative to the working directory).',
     ),
-    cookie: Str('hermodsecretcookie', 'Kept for compatibility (no clustering yet).'),
+    cookie: Str('hermodsecretcookie', 'Kept for compatibility (cluster nodes authenticate to NATS instead).'),
     process_limit: Int(2097152, 'Kept for compatibility.'),
     max_ports: Int(1048576, 'Kept for compatibility.'),
     profile: Type.Union([Type.Literal('prod'), Type.Literal('dev')], {

@@ -1,0 +1,6 @@
+/** The cluster parts, in start order (they stop in reverse). */
+import type { ClusterPart } from './types.js';
+
+export function clusterParts(): ClusterPart[] {
+  return [];
+}
