@@ -4,6 +4,7 @@
  */
 import { logger } from '../log.js';
 import { ClientRegistry, type KickReason, type LiveChannel, SessionRecord } from './client-registry.js';
+import type { BrokerCluster } from './cluster-seam.js';
 import type { Hooks } from './hooks.js';
 import type { Message } from './message.js';
 import type { Metrics } from './metrics.js';
@@ -61,6 +62,8 @@ export class Broker {
   private readonly matchBuffer: RouteEntry[] = [];
   /** Set by the node when durability is on. */
   journal: BrokerJournal | undefined;
+  /** Set by the cluster parts on a cluster node (cluster-seam.ts); undefined on a single node. */
+  cluster: BrokerCluster | undefined;
 
   constructor(
     readonly settings: BrokerSettings,
