@@ -44,37 +44,37 @@ export function isHashedKey(key: string): boolean {
 
 /** The value stored for a retained message. */
 export function encodeRetained(m: Message): Buffer {
-  const topic = Buffer.from(m.topic, 'utf8');
-  const from = Buffer.from(m.from, 'utf8');
-  const username = m.headers.username;
-  const user = typeof username === 'string' ? Buffer.from(username, 'utf8') : undefined;
-  const props = m.props === undefined ? undefined : Buffer.from(stringifyWithBuffers(m.props), 'utf8');
-  if (topic.length > 0xffff || from.length > 0xffff || (user !== undefined && user.length > 0xffff))
+  const username = typeof m.headers.username === 'string' ? m.headers.username : undefined;
+  const props = m.props === undefined ? undefined : stringifyWithBuffers(m.props);
+  const topicLen = Buffer.byteLength(m.topic, 'utf8');
+  const fromLen = Buffer.byteLength(m.from, 'utf8');
+  const userLen = username === undefined ? 0 : Buffer.byteLength(username, 'utf8');
+  const propsLen = props === undefined ? 0 : Buffer.byteLength(props, 'utf8');
+  if (topicLen > 0xffff || fromLen > 0xffff || userLen > 0xffff)
     throw new RangeError('retained message: topic, client id or username longer than 65535 bytes');
   const size =
     HEAD +
-    topic.length +
-    from.length +
-    (user === undefined ? 0 : 2 + user.length) +
-    (props === undefined ? 0 : 4 + props.length) +
+    topicLen +
+    fromLen +
+    (username === undefined ? 0 : 2 + userLen) +
+    (props === undefined ? 0 : 4 + propsLen) +
     m.payload.length;
   const out = Buffer.allocUnsafe(size);
   let flags = m.qos & 3;
   if (m.flags.sys) flags |= FLAG_SYS;
   if (props !== undefined) flags |= FLAG_PROPS;
-  if (user !== undefined) flags |= FLAG_USERNAME;
+  if (username !== undefined) flags |= FLAG_USERNAME;
   out[0] = VERSION;
   out[1] = flags;
   out.writeDoubleBE(m.timestamp, 2);
   out.writeDoubleBE(m.expiresAt, 10);
-  let at = 18;
-  at = putShort(out, at, topic);
-  at = putShort(out, at, from);
-  if (user !== undefined) at = putShort(out, at, user);
+  let at = putShort(out, 18, m.topic, topicLen);
+  at = putShort(out, at, m.from, fromLen);
+  if (username !== undefined) at = putShort(out, at, username, userLen);
   if (props !== undefined) {
-    out.writeUInt32BE(props.length, at);
-    props.copy(out, at + 4);
-    at += 4 + props.length;
+    out.writeUInt32BE(propsLen, at);
+    out.write(props, at + 4, 'utf8');
+    at += 4 + propsLen;
   }
   m.payload.copy(out, at);
   return out;
@@ -134,10 +134,10 @@ export function decodeRetained(value: Uint8Array): Message | Error {
   return m;
 }
 
-function putShort(out: Buffer, at: number, bytes: Buffer): number {
-  out.writeUInt16BE(bytes.length, at);
-  bytes.copy(out, at + 2);
-  return at + 2 + bytes.length;
+function putShort(out: Buffer, at: number, text: string, len: number): number {
+  out.writeUInt16BE(len, at);
+  out.write(text, at + 2, 'utf8');
+  return at + 2 + len;
 }
 
 function getShort(buf: Buffer, r: { at: number }): string | undefined {

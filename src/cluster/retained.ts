@@ -126,7 +126,10 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
     }
     const lost = this.unsent.size + this.inflight.size;
     if (lost > 0)
-      logger.warn({ topics: lost }, 'cluster: retained changes not written to the cluster before stop (lost)');
+      logger.warn(
+        { topics: lost },
+        'cluster: retained changes not written to the cluster before stop (lost)',
+      );
     this.watcher?.stop();
     this.watcher = undefined;
   }
@@ -158,7 +161,11 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
 
   // ---------------------------------------------------------------- reading the bucket
 
-  private async follow(watch: QueuedIterator<KvWatchEntry>, lastSeq: number, loaded: () => void): Promise<void> {
+  private async follow(
+    watch: QueuedIterator<KvWatchEntry>,
+    lastSeq: number,
+    loaded: () => void,
+  ): Promise<void> {
     let initial = true;
     try {
       for await (const e of watch) {
@@ -180,7 +187,10 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
     if (e.operation === 'PUT') {
       const m = decodeRetained(e.value);
       if (m instanceof Error) {
-        logger.warn({ key: e.key, revision: e.revision, err: m.message }, 'cluster: unreadable retained entry skipped');
+        logger.warn(
+          { key: e.key, revision: e.revision, err: m.message },
+          'cluster: unreadable retained entry skipped',
+        );
         return;
       }
       msg = m;

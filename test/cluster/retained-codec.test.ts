@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Message } from '../../src/broker/message.js';
-import { decodeRetained, encodeRetained, isHashedKey, retainedKey } from '../../src/cluster/retained-codec.js';
+import {
+  decodeRetained,
+  encodeRetained,
+  isHashedKey,
+  retainedKey,
+} from '../../src/cluster/retained-codec.js';
 
 /** What a JetStream KV key may hold. */
 const KV_KEY = /^[-/_=.A-Za-z0-9]+$/;
@@ -24,7 +29,9 @@ const message = fc
           payloadFormatIndicator: fc.constantFrom(0, 1),
           responseTopic: fc.string({ maxLength: 20 }),
           correlationData: fc.uint8Array({ maxLength: 16 }).map((a) => Buffer.from(a)),
-          userProperties: fc.array(fc.tuple(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 })), { maxLength: 4 }),
+          userProperties: fc.array(fc.tuple(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 })), {
+            maxLength: 4,
+          }),
         },
         { requiredKeys: [] },
       ),

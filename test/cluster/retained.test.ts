@@ -3,11 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { FROM_NODE_HEADER } from '../../src/broker/cluster-seam.js';
 import { Message } from '../../src/broker/message.js';
-import { decodeRetained, retainedKey } from '../../src/cluster/retained-codec.js';
 import type { RetainedPart } from '../../src/cluster/retained.js';
+import { decodeRetained, retainedKey } from '../../src/cluster/retained-codec.js';
 import { merge, startBroker, type TestBroker } from '../helpers/broker.js';
-import { clusterConfig, eventually, startClusterNodes } from '../helpers/cluster.js';
 import { collect, connectClient, end, publish, run, subscribe } from '../helpers/clients.js';
+import { clusterConfig, eventually, startClusterNodes } from '../helpers/cluster.js';
 import { type NatsServer, startNats } from '../helpers/servers/nats.js';
 import { adminClient } from '../mgmt/http.js';
 
@@ -75,16 +75,36 @@ describe('cluster retained messages (JetStream KV, every node)', () => {
 
   it('mosquitto: retained on B with mosquitto_pub -r, read on C with --retained-only, cleared on C with -r -n, gone on A', async () => {
     const args = (n: TestBroker) => ['-h', '127.0.0.1', '-p', String(n.port), '-V', 'mqttv311'];
-    const p = await run('mosquitto_pub', [...args(b), '-t', 'ret/mosq', '-m', 'from-mosquitto', '-r', '-q', '1']);
+    const p = await run('mosquitto_pub', [
+      ...args(b),
+      '-t',
+      'ret/mosq',
+      '-m',
+      'from-mosquitto',
+      '-r',
+      '-q',
+      '1',
+    ]);
     assert.equal(p.code, 0, p.stderr);
     await eventually('C has ret/mosq', () => seen(c, 'ret/mosq') === 'from-mosquitto');
-    const s = await run('mosquitto_sub', [...args(c), '-t', 'ret/mosq', '--retained-only', '-C', '1', '-v', '-W', '10']);
+    const s = await run('mosquitto_sub', [
+      ...args(c),
+      '-t',
+      'ret/mosq',
+      '--retained-only',
+      '-C',
+      '1',
+      '-v',
+      '-W',
+      '10',
+    ]);
     assert.equal(s.code, 0, s.stderr);
     assert.equal(s.stdout.trim(), 'ret/mosq from-mosquitto');
 
     const del = await run('mosquitto_pub', [...args(c), '-t', 'ret/mosq', '-r', '-n', '-q', '1']);
     assert.equal(del.code, 0, del.stderr);
-    for (const n of [a, b, c]) await eventually(`${n.node.name} lost ret/mosq`, () => seen(n, 'ret/mosq') === '');
+    for (const n of [a, b, c])
+      await eventually(`${n.node.name} lost ret/mosq`, () => seen(n, 'ret/mosq') === '');
     // A new subscriber on A gets nothing retained for that topic (a sentinel retained later arrives alone).
     await publish(pub, 'ret/mosq2', 'sentinel', { qos: 1, retain: true });
     await eventually('A has the sentinel', () => seen(a, 'ret/mosq2') === 'sentinel');
@@ -116,7 +136,11 @@ describe('cluster retained messages (JetStream KV, every node)', () => {
     try {
       const sends: Array<Promise<unknown>> = [];
       for (let i = 0; i < 150; i++)
-        for (const [name, cl] of [['a', pub], ['b', onB], ['c', onC]] as const)
+        for (const [name, cl] of [
+          ['a', pub],
+          ['b', onB],
+          ['c', onC],
+        ] as const)
           sends.push(publish(cl, 'ret/race', `${name}${i}`, { qos: 1, retain: true }));
       await Promise.all(sends);
       const kv = await a.node.cluster!.bus.kv('retained');
@@ -140,7 +164,11 @@ describe('cluster retained messages (JetStream KV, every node)', () => {
 
   it('expired retained messages are ignored by every node and removed once from the bucket', async () => {
     const kv = await a.node.cluster!.bus.kv('retained');
-    await publish(pub, 'ret/short', 'brief', { qos: 1, retain: true, properties: { messageExpiryInterval: 1 } });
+    await publish(pub, 'ret/short', 'brief', {
+      qos: 1,
+      retain: true,
+      properties: { messageExpiryInterval: 1 },
+    });
     await eventually('C has ret/short', () => c.node.retainer.match('ret/short').length === 1);
     await eventually(
       'ret/short gone from the bucket and every node',
@@ -166,12 +194,17 @@ describe('cluster retained messages (JetStream KV, every node)', () => {
     const total = 10_000;
     const loader = await connectClient(b.port);
     try {
-      for (let i = 0; i < total; i++) loader.publish(`bulk/${i % 100}/${i}`, `v${i}`, { qos: 0, retain: true });
+      for (let i = 0; i < total; i++)
+        loader.publish(`bulk/${i % 100}/${i}`, `v${i}`, { qos: 0, retain: true });
       await publish(loader, 'bulk/done', 'x', { qos: 1, retain: true });
     } finally {
       await end(loader);
     }
-    await eventually('A has the bulk set', () => a.node.retainer.match('bulk/#').length === total + 1, 60_000);
+    await eventually(
+      'A has the bulk set',
+      () => a.node.retainer.match('bulk/#').length === total + 1,
+      60_000,
+    );
     const before = a.node.retainer.count;
     const d = await startBroker({ config: merge(clusterConfig(nats.url, 'hermod-4@127.0.0.1'), extra) });
     nodes.push(d);
@@ -189,10 +222,17 @@ describe('cluster retained messages (JetStream KV, every node)', () => {
     assert.equal(seen(a, 'ret/offline'), 'while-down');
     const [m] = await retainedOn(a, 'ret/offline', 1);
     assert.equal(m!.payload.toString(), 'while-down');
-    await eventually('A counted the failed write', () => part(a).stats.unsent > 0 || part(a).stats.failedWrites > 0);
+    await eventually(
+      'A counted the failed write',
+      () => part(a).stats.unsent > 0 || part(a).stats.failedWrites > 0,
+    );
     nats = (await nats.restart()) as NatsServer;
     for (const n of [b, c])
-      await eventually(`${n.node.name} got ret/offline`, () => seen(n, 'ret/offline') === 'while-down', 30_000);
+      await eventually(
+        `${n.node.name} got ret/offline`,
+        () => seen(n, 'ret/offline') === 'while-down',
+        30_000,
+      );
     // The watch carries on after the restart: a change on C reaches A.
     const onC = await connectClient(c.port);
     await publish(onC, 'ret/after', 'back', { qos: 1, retain: true });
