@@ -21,8 +21,8 @@ import mqtt from 'mqtt';
 import { parseWithBuffers, stringifyWithBuffers } from '../src/broker/json-buffers.js';
 import { Message } from '../src/broker/message.js';
 import type { MessageProperties } from '../src/broker/types.js';
-import { decodeRetained, encodeRetained, retainedKey } from '../src/cluster/retained-codec.js';
 import type { RetainedPart } from '../src/cluster/retained.js';
+import { decodeRetained, encodeRetained, retainedKey } from '../src/cluster/retained-codec.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { HermodNode } from '../src/node.js';
 
@@ -102,13 +102,16 @@ function codecs(): void {
   }
 }
 
-function node(natsUrl: string, cluster: string, name: string): HermodNode {
+function node(natsUrl: string | undefined, cluster: string, name: string): HermodNode {
   const r = resolveConfig({
     node: { name },
     listeners: { tcp: { default: { bind: '127.0.0.1:0' } }, ws: { default: { enable: false } } },
     dashboard: { listeners: { http: { enable: false } } },
     sys_topics: { sys_msg_interval: 'disabled', sys_heartbeat_interval: 'disabled' },
-    cluster: { name: cluster, nats: { servers: [natsUrl], request_timeout: '30s' } },
+    cluster: {
+      name: cluster,
+      nats: { servers: natsUrl === undefined ? [] : [natsUrl], request_timeout: '30s' },
+    },
   });
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return new HermodNode(r.value, { store: ':memory:' });
@@ -150,38 +153,47 @@ async function joins(natsUrl: string): Promise<void> {
   }
 }
 
-/** CPU of a node (in this process) per retained publish it writes to the bucket, against non-retained. */
+/** CPU per publish of a node (in this process) and its client: not retained, retained, retained + KV write. */
 async function writes(natsUrl: string): Promise<void> {
   console.log('\n## Publishing node CPU per message (node and mqtt.js client in this one process)\n');
-  const hn = node(natsUrl, 'writes', 'writer');
-  await hn.start();
-  const port = hn.port('tcp:default');
   const total = 20_000;
-  const run = async (retain: boolean): Promise<number> => {
-    const c = mqtt.connect({ host: '127.0.0.1', port, protocolVersion: 4 });
+  const run = async (hn: HermodNode, retain: boolean, kvBucket?: string): Promise<number> => {
+    const c = mqtt.connect({ host: '127.0.0.1', port: hn.port('tcp:default'), protocolVersion: 4 });
     await new Promise((r) => c.once('connect', r));
     const t = process.cpuUsage();
     const tasks: Array<Promise<unknown>> = [];
     for (let i = 0; i < total; i++)
       tasks.push(c.publishAsync(`w/${retain ? 'r' : 'n'}/${i}`, 'x'.repeat(64), { qos: 1, retain }));
     await Promise.all(tasks);
-    if (retain) {
-      const part = hn.broker.cluster?.retained as RetainedPart;
-      const kv = await new Kvm(jetstream(await connect({ servers: natsUrl }))).open('hm_writes_retained');
+    if (kvBucket !== undefined) {
+      // The writes are done when the bucket holds them all.
+      const nc = await connect({ servers: natsUrl });
+      const kv = await new Kvm(jetstream(nc)).open(kvBucket);
       while ((await kv.status()).values < total) await new Promise((r) => setTimeout(r, 50));
-      if (part.stats.failedWrites > 0) throw new Error('writes failed');
+      await nc.close();
+      if ((hn.broker.cluster?.retained as RetainedPart).stats.failedWrites > 0)
+        throw new Error('writes failed');
     }
     const d = process.cpuUsage(t);
     await c.endAsync();
     return (d.user + d.system) / total;
   };
-  const plain = await run(false);
-  const retained = await run(true);
-  console.log('| publish | µs CPU per message (broker + mqtt.js client, one process) |');
+  const single = node(undefined, 'single', 'single');
+  await single.start();
+  const plain = await run(single, false);
+  const local = await run(single, true);
+  await single.stop();
+  const member = node(natsUrl, 'writes', 'writer');
+  await member.start();
+  const clustered = await run(member, true, 'hm_writes_retained');
+  await member.stop();
+  console.log('| publish (QoS 1, 64 B) | µs CPU per message (broker + mqtt.js client, one process) |');
   console.log('|---|---|');
-  console.log(`| QoS 1, not retained | ${plain.toFixed(1)} |`);
-  console.log(`| QoS 1, retained (+ KV write) | ${retained.toFixed(1)} |`);
-  await hn.stop();
+  console.log(`| not retained, single node | ${plain.toFixed(1)} |`);
+  console.log(`| retained, single node (in memory) | ${local.toFixed(1)} |`);
+  console.log(
+    `| retained, cluster node (+ KV write, until the bucket holds them all) | ${clustered.toFixed(1)} |`,
+  );
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'hermod-retained-bench-'));

@@ -21,6 +21,7 @@ import { Empty, headers, type QueuedIterator } from '@nats-io/transport-node';
 import type { RetainedSeam, RetainedSink } from '../broker/cluster-seam.js';
 import type { Message } from '../broker/message.js';
 import { logger } from '../log.js';
+import { JetStreamAcks } from './retained-acks.js';
 import { decodeRetained, encodeRetained, isHashedKey, retainedKey } from './retained-codec.js';
 import { fromKvKey } from './subject.js';
 import type { ClusterContext, ClusterPart } from './types.js';
@@ -44,7 +45,7 @@ interface KeyWrite {
   /** Revision of this node's last acknowledged write. */
   rev: number;
   /** The newest entry of the watch held back while this node's writes were on their way. */
-  held: { rev: number; msg: Message | null } | undefined;
+  held: { rev: number; value: Uint8Array | null } | undefined;
 }
 
 /** What the part measured, for logs and tests. */
@@ -64,6 +65,7 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
   private kv: KV | undefined;
   /** `$KV.<bucket>.`: the subject prefix of the bucket's keys. */
   private keySubject = '';
+  private acks: JetStreamAcks | undefined;
   private watcher: QueuedIterator<KvWatchEntry> | undefined;
   private sink: RetainedSink | undefined;
   /** Messages seen before the retainer attached (topic → message). */
@@ -88,6 +90,7 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
     const kv = await ctx.bus.kv('retained', { history: 1, storage: StorageType.File });
     this.kv = kv;
     this.keySubject = `$KV.${ctx.bus.bucket('retained')}.`;
+    this.acks = new JetStreamAcks(ctx.bus.control, ctx.bus.config.nats.request_timeout);
     const status = await kv.status();
     const lastSeq = status.streamInfo.state.last_seq;
     let loaded: () => void = () => undefined;
@@ -132,6 +135,7 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
       );
     this.watcher?.stop();
     this.watcher = undefined;
+    this.acks?.stop();
   }
 
   // ---------------------------------------------------------------- the retainer's side (RetainedSeam)
@@ -183,23 +187,12 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
   }
 
   private onEntry(e: KvWatchEntry): void {
-    let msg: Message | null = null;
-    if (e.operation === 'PUT') {
-      const m = decodeRetained(e.value);
-      if (m instanceof Error) {
-        logger.warn(
-          { key: e.key, revision: e.revision, err: m.message },
-          'cluster: unreadable retained entry skipped',
-        );
-        return;
-      }
-      msg = m;
-    }
     const w = this.writes.get(e.key);
     if (w !== undefined) {
       if (w.busy || w.next !== undefined) {
         // Our own write lands after this entry: keep it only in case that write fails for good.
-        if (w.held === undefined || e.revision > w.held.rev) w.held = { rev: e.revision, msg };
+        if (w.held === undefined || e.revision > w.held.rev)
+          w.held = { rev: e.revision, value: e.operation === 'PUT' ? e.value.slice() : null };
         return;
       }
       // Our write's echo (or something older) changes nothing; anything newer is another node's.
@@ -209,12 +202,18 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
       }
       this.writes.delete(e.key);
     }
-    this.apply(e.key, msg);
+    this.apply(e.key, e.operation === 'PUT' ? e.value : null, e.revision);
   }
 
-  /** A change made by another node reaches the retainer (or waits for it). */
-  private apply(key: string, msg: Message | null): void {
-    if (msg !== null) {
+  /** A change made by another node reaches the retainer (or waits for it); null value: a delete. */
+  private apply(key: string, value: Uint8Array | null, revision: number): void {
+    if (value !== null) {
+      // Decoded only here: this node's own writes come back through the watch too, and are skipped above.
+      const msg = decodeRetained(value);
+      if (msg instanceof Error) {
+        logger.warn({ key, revision, err: msg.message }, 'cluster: unreadable retained entry skipped');
+        return;
+      }
       if (isHashedKey(key)) this.hashedTopics.set(key, msg.topic);
       if (this.sink !== undefined) this.sink.put(msg);
       else this.early.set(msg.topic, msg);
@@ -269,14 +268,18 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
   }
 
   /** One KV put (or delete marker) through JetStream; resolves with the entry's revision. */
-  private async publish(key: string, value: Message | null): Promise<number> {
-    const bus = this.ctx!.bus;
+  private publish(key: string, value: Message | null): Promise<number> {
+    const acks = this.acks!;
     if (value === null) {
       const h = headers();
       h.set('KV-Operation', 'DEL');
-      return (await bus.js.publish(this.keySubject + key, Empty, { headers: h })).seq;
+      return acks.publish(this.keySubject + key, Empty, h);
     }
-    return (await bus.js.publish(this.keySubject + key, encodeRetained(value))).seq;
+    try {
+      return acks.publish(this.keySubject + key, encodeRetained(value));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   private written(w: KeyWrite, rev: number): void {
@@ -330,7 +333,7 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
     if (held === undefined) return;
     if (held.rev > w.rev) {
       this.writes.delete(w.key);
-      this.apply(w.key, held.msg);
+      this.apply(w.key, held.value, held.rev);
     } else if (held.rev === w.rev) this.writes.delete(w.key);
   }
 
