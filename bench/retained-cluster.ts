@@ -171,8 +171,8 @@ async function writes(natsUrl: string): Promise<void> {
       const kv = await new Kvm(jetstream(nc)).open(kvBucket);
       while ((await kv.status()).values < total) await new Promise((r) => setTimeout(r, 50));
       await nc.close();
-      if ((hn.broker.cluster?.retained as RetainedPart).stats.failedWrites > 0)
-        throw new Error('writes failed');
+      const part = hn.broker.cluster?.retained as RetainedPart | undefined;
+      if (part === undefined || part.stats.failedWrites > 0) throw new Error('writes failed');
     }
     const d = process.cpuUsage(t);
     await c.endAsync();
