@@ -76,6 +76,8 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
   private readonly queued = new Set<KeyWrite>();
   private readonly unsent = new Set<KeyWrite>();
   private readonly inflight = new Set<Promise<void>>();
+  /** Revision of the last entry the watch delivered (where a new watch resumes). */
+  private lastRevision = 0;
   private flushScheduled: NodeJS.Immediate | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
@@ -99,7 +101,7 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
     });
     if (status.values === 0) loaded();
     this.watcher = await kv.watch();
-    void this.follow(this.watcher, lastSeq, loaded);
+    void this.follow(this.watcher, status.values === 0 ? 0 : lastSeq, loaded);
     await initial;
     this.stats.loadMs = Math.round(performance.now() - began);
     logger.info(
@@ -165,15 +167,17 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
 
   // ---------------------------------------------------------------- reading the bucket
 
+  /** Feeds the watch's entries to the retainer; `loaded` once the entries up to `lastSeq` (0: none) came. */
   private async follow(
     watch: QueuedIterator<KvWatchEntry>,
     lastSeq: number,
     loaded: () => void,
   ): Promise<void> {
-    let initial = true;
+    let initial = lastSeq > 0;
     try {
       for await (const e of watch) {
         if (initial) this.stats.loaded++;
+        this.lastRevision = e.revision;
         this.onEntry(e);
         if (initial && (e.revision >= lastSeq || e.delta === 0)) {
           initial = false;
@@ -181,9 +185,27 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
         }
       }
     } catch (err) {
-      logger.warn({ err }, 'cluster: retained watch ended');
+      logger.warn({ err }, 'cluster: retained watch failed');
     }
     loaded();
+    if (this.watcher === watch) this.rewatch();
+  }
+
+  /** The watch ended without stop(): carry on after the last entry seen, once the bus lets us. */
+  private rewatch(): void {
+    const again = setTimeout(async () => {
+      const kv = this.kv;
+      if (kv === undefined || this.watcher === undefined) return;
+      try {
+        const watch = await kv.watch({ resumeFromRevision: this.lastRevision + 1 });
+        this.watcher = watch;
+        logger.info({ from: this.lastRevision + 1 }, 'cluster: retained watch resumed');
+        void this.follow(watch, 0, () => undefined);
+      } catch {
+        this.rewatch();
+      }
+    }, RETRY_MS);
+    again.unref();
   }
 
   private onEntry(e: KvWatchEntry): void {

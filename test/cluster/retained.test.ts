@@ -190,6 +190,13 @@ describe('cluster retained messages (JetStream KV, every node)', () => {
     assert.equal(seen(b, 'ret/copy'), '');
   });
 
+  it('a watch that ends (consumer gone) is resumed after its last entry', async () => {
+    // Ending the iterator stands in for the server dropping the watch's consumer.
+    (part(c) as unknown as { watcher: { stop(): void } }).watcher.stop();
+    await publish(pub, 'ret/resumed', 'yes', { qos: 1, retain: true });
+    await eventually('C resumed its watch', () => seen(c, 'ret/resumed') === 'yes');
+  });
+
   it('a node that joins has every retained message before its listeners open', async (t) => {
     const total = 10_000;
     const loader = await connectClient(b.port);
