@@ -84,6 +84,7 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
   private offBus: (() => void) | undefined;
   /** True while writes fail (one warning per outage). */
   private failing = false;
+  private stopping = false;
   readonly stats: RetainedStats = { loaded: 0, loadMs: 0, failedWrites: 0, unsent: 0 };
 
   async start(ctx: ClusterContext): Promise<void> {
@@ -123,8 +124,10 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
     clearInterval(this.purgeTimer);
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    // The last writes go out before the bus closes.
+    this.stopping = true;
+    // The last writes (and those that failed before) go out before the bus closes.
     this.flush();
+    this.retry();
     if (this.inflight.size > 0) {
       const wait = new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref());
       await Promise.race([Promise.allSettled([...this.inflight]), wait]);
@@ -341,6 +344,7 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
     if (w.next === undefined) w.next = value;
     this.unsent.add(w);
     this.stats.unsent = this.unsent.size;
+    if (this.stopping) return;
     this.retryTimer ??= setTimeout(() => {
       this.retryTimer = undefined;
       this.retry();
