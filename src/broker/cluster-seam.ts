@@ -35,6 +35,8 @@ export interface RetainedSeam {
   stored(msg: Message): void;
   /** A topic's retained message removed on this node (empty retained publish, API, expiry). */
   removed(topic: string): void;
+  /** True when the cluster held no retained message at all when this node joined (a new cluster). */
+  readonly empty: boolean;
   /** True on the one node that removes expired messages for the whole cluster. */
   readonly housekeeper: boolean;
 }

@@ -77,6 +77,8 @@ export class Retainer {
           if (this.index.delete(topic)) this.broker.metrics.setStat('retained', this.index.size);
         },
       });
+      if (this.seam.empty && this.db !== undefined && this.config.backend.storage_type === 'disc')
+        this.importIntoCluster(this.seam);
     } else if (this.db !== undefined && this.config.backend.storage_type === 'disc') {
       this.upsert = this.db.prepare(
         `INSERT INTO retained (topic, payload, qos, props, from_clientid, from_username, publish_at, expires_at)
@@ -272,15 +274,42 @@ export class Retainer {
   }
 
   private load(): void {
-    const now = Date.now();
-    const rows = this.db!.prepare('SELECT * FROM retained').all() as RetainedRow[];
+    const rows = this.storedRows();
     let expired = 0;
     for (const r of rows) {
-      if (r.expires_at !== 0 && r.expires_at <= now) {
+      if (typeof r === 'string') {
         expired++;
-        this.remove!.run(r.topic);
+        this.remove!.run(r);
         continue;
       }
+      this.index.set(r);
+    }
+    if (rows.length > 0)
+      logger.info({ loaded: rows.length - expired, expired }, 'retainer: loaded retained messages');
+  }
+
+  /**
+   * The first node of a new cluster brings the retained messages of its single-node life along: they are
+   * copied from its embedded store into the (empty) cluster store.
+   */
+  private importIntoCluster(seam: RetainedSeam): void {
+    let copied = 0;
+    for (const m of this.storedRows()) {
+      if (typeof m === 'string') continue;
+      this.index.set(m);
+      seam.stored(m);
+      copied++;
+    }
+    if (copied > 0)
+      logger.info({ copied }, "retainer: this node's stored retained messages copied into the new cluster");
+  }
+
+  /** The embedded store's retained messages; the topic alone for an expired one. */
+  private storedRows(): Array<Message | string> {
+    const now = Date.now();
+    const rows = this.db!.prepare('SELECT * FROM retained').all() as RetainedRow[];
+    return rows.map((r) => {
+      if (r.expires_at !== 0 && r.expires_at <= now) return r.topic;
       const props = r.props === null ? undefined : parseWithBuffers<MessageProperties>(r.props);
       const m = new Message(
         r.topic,
@@ -295,10 +324,8 @@ export class Retainer {
         r.publish_at,
       );
       m.expiresAt = r.expires_at;
-      this.index.set(m);
-    }
-    if (rows.length > 0)
-      logger.info({ loaded: rows.length - expired, expired }, 'retainer: loaded retained messages');
+      return m;
+    });
   }
 
   private armClear(): void {

@@ -85,6 +85,8 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
   /** True while writes fail (one warning per outage). */
   private failing = false;
   private stopping = false;
+  /** The bucket was new (nothing, not even a delete marker) when this node joined. */
+  empty = false;
   readonly stats: RetainedStats = { loaded: 0, loadMs: 0, failedWrites: 0, unsent: 0 };
 
   async start(ctx: ClusterContext): Promise<void> {
@@ -100,7 +102,8 @@ export class RetainedPart implements ClusterPart, RetainedSeam {
     const initial = new Promise<void>((resolve) => {
       loaded = resolve;
     });
-    if (status.values === 0) loaded();
+    this.empty = status.values === 0;
+    if (this.empty) loaded();
     this.watcher = await kv.watch();
     void this.follow(this.watcher, status.values === 0 ? 0 : lastSeq, loaded);
     await initial;

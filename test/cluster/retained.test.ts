@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { FROM_NODE_HEADER } from '../../src/broker/cluster-seam.js';
@@ -278,5 +281,39 @@ describe('cluster retained messages: max_retained_messages counts the whole clus
     assert.equal(seen(x, 'lim/4'), '');
     assert.equal(seen(y, 'lim/4'), '');
     assert.equal(x.node.retainer.count, 3);
+  });
+});
+
+describe('cluster retained messages: a single node becomes the first node of a new cluster', () => {
+  let nats: NatsServer;
+  let dir: string;
+  const nodes: TestBroker[] = [];
+
+  before(async () => {
+    nats = await startNats();
+    dir = mkdtempSync(join(tmpdir(), 'hermod-retained-import-'));
+  });
+  after(async () => {
+    for (const n of nodes) await n.stop();
+    await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('its stored retained messages are copied into the cluster and seen by the next node', async () => {
+    const single = await startBroker({ dataDir: dir });
+    const cl = await connectClient(single.port);
+    await publish(cl, 'old/kept', 'from-sqlite', { qos: 1, retain: true });
+    await end(cl);
+    await single.stop();
+
+    nodes.push(
+      await startBroker({ dataDir: dir, config: clusterConfig(nats.url, 'i-1@127.0.0.1', 'import') }),
+    );
+    nodes.push(await startBroker({ config: clusterConfig(nats.url, 'i-2@127.0.0.1', 'import') }));
+    const [first, second] = nodes as [TestBroker, TestBroker];
+    assert.equal(seen(first, 'old/kept'), 'from-sqlite');
+    await eventually('the second node has it', () => seen(second, 'old/kept') === 'from-sqlite');
+    const [m] = await retainedOn(second, 'old/#', 1);
+    assert.equal(m!.payload.toString(), 'from-sqlite');
   });
 });
