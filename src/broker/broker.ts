@@ -266,7 +266,11 @@ export class Broker {
     const old = this.detachRecord(record, 'discarded');
     this.metrics.c['session.discarded']++;
     if (this.hooks.has('session.discarded'))
-      this.hooks.run('session.discarded', old?.clientInfo ?? record.session.clientInfo, record.session.info());
+      this.hooks.run(
+        'session.discarded',
+        old?.clientInfo ?? record.session.clientInfo,
+        record.session.info(),
+      );
     this.terminate(record, 'discarded');
   }
 

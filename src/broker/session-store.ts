@@ -128,7 +128,14 @@ export function restoreSessions(
   for (const row of rows) {
     try {
       const saved = JSON.parse(row.state) as SavedSession;
-      const record = restoreSession(broker, row.namespace, saved, settingsFor(row.namespace), baseClientInfo, now);
+      const record = restoreSession(
+        broker,
+        row.namespace,
+        saved,
+        settingsFor(row.namespace),
+        baseClientInfo,
+        now,
+      );
       if (record === undefined) continue;
       broker.journal?.opened(record, true);
       broker.armExpiry(record);
