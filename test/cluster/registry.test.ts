@@ -35,8 +35,7 @@ describe('cluster client registry and takeover', () => {
   before(async () => {
     nats = await startNats();
     nodes = await startClusterNodes(nats.url, 3);
-    for (const n of nodes)
-      await eventually('3 nodes', () => n.node.cluster?.membership.alive().length === 3);
+    for (const n of nodes) await eventually('3 nodes', () => n.node.cluster?.membership.alive().length === 3);
   });
   after(async () => {
     for (const n of nodes) await n.stop();
@@ -77,7 +76,10 @@ describe('cluster client registry and takeover', () => {
       replayed.map((m) => m.payload.toString()),
       ['inflight-0', 'inflight-1', 'inflight-2'],
     );
-    assert.ok(replayed.every((m) => m.packet.dup === true), 'replayed with DUP');
+    assert.ok(
+      replayed.every((m) => m.packet.dup === true),
+      'replayed with DUP',
+    );
     assert.equal(await owner('mqtt', 'reg-take'), name(1));
     assert.equal(a!.node.broker.registry.get('mqtt', 'reg-take'), undefined, 'node 1 let go of the session');
     assert.equal(a!.node.metrics.c['session.takenover'], takenBefore + 1);
