@@ -39,6 +39,8 @@ export class Adoption {
   private again = false;
   private off: (() => void) | undefined;
   private stopped = false;
+  /** No scan before this time (the bus was away: the node list is not trustworthy yet). */
+  private pausedUntil = 0;
 
   constructor(
     private readonly ctx: ClusterContext,
@@ -59,8 +61,16 @@ export class Adoption {
     clearTimeout(this.timer);
   }
 
+  /** Holds adoption while the bus is away (no argument) or for `ms` after it came back. */
+  pause(ms?: number): void {
+    this.pausedUntil = ms === undefined ? Number.POSITIVE_INFINITY : Date.now() + ms;
+    if (ms !== undefined) this.schedule(ms);
+  }
+
   private schedule(ms: number): void {
     if (this.stopped) return;
+    if (this.pausedUntil === Number.POSITIVE_INFINITY) return;
+    ms = Math.max(ms, this.pausedUntil - Date.now());
     if (this.running !== undefined) {
       this.again = true;
       return;

@@ -99,10 +99,14 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
     this.offs.push(ctx.host.hooks.add('session.unsubscribed', changed, -1000, 'cluster-registry'));
     this.offs.push(
       ctx.bus.onEvent((e) => {
-        if (e === 'disconnected') this.busDown = true;
-        else if (this.busDown) {
+        if (e === 'disconnected') {
+          this.busDown = true;
+          this.adoption?.pause();
+        } else if (this.busDown) {
           this.busDown = false;
-          void this.reassertAll();
+          // Peers look down until their next heartbeat: no adoption before they had the time to show up.
+          this.adoption?.pause(this.ctx.bus.config.node_down_after * 2);
+          void this.reassertUntilDone();
         }
       }),
     );
@@ -348,19 +352,36 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
 
   // ---------------------------------------------------------------- re-assert after a partition
 
-  /** Re-writes this node's entries (after the bus came back, and at start for sessions from the store). */
-  async reassertAll(): Promise<void> {
+  /** Re-asserts after the bus came back, retrying while JetStream is not answering yet. */
+  private async reassertUntilDone(): Promise<void> {
+    for (let i = 0; i < 20 && !this.busDown; i++) {
+      if ((await this.reassertAll()) === 0) return;
+      await sleep(500);
+    }
+  }
+
+  /**
+   * Re-writes this node's entries (after the bus came back, and at start for sessions from the store).
+   * Returns how many could not be written.
+   */
+  async reassertAll(): Promise<number> {
     const broker = this.ctx.host.broker;
-    const jobs: Promise<void>[] = [];
+    const jobs: Promise<number>[] = [];
     for (const record of [...broker.registry.records()]) {
       const key = registryKey(record.namespace, record.session.clientid);
       jobs.push(
-        this.serial(key, () => this.reassertOne(key, record)).catch((err) =>
-          logger.warn({ err: (err as Error).message, key }, 'cluster registry: entry not re-asserted'),
+        this.serial(key, () => this.reassertOne(key, record)).then(
+          () => 0,
+          (err) => {
+            logger.warn({ err: (err as Error).message, key }, 'cluster registry: entry not re-asserted');
+            return 1;
+          },
         ),
       );
     }
-    await Promise.all(jobs);
+    let failed = 0;
+    for (const n of await Promise.all(jobs)) failed += n;
+    return failed;
   }
 
   /**
@@ -393,8 +414,8 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
       if ((await this.write(key, mine, cur.revision)) !== undefined) await this.persist(key, record);
       return;
     }
-    const otherLive = other.state !== 'offline' && this.ctx.membership.isAlive(other.node);
-    if (otherLive && other.connected_at >= mine.connected_at) {
+    // Newest connection wins. Liveness is not asked: right after an outage every peer looks down.
+    if (other.state === 'connected' && other.connected_at >= mine.connected_at) {
       logger.warn(
         { clientid: mine.clientid, namespace: mine.namespace, winner: other.node },
         'cluster registry: conflict after a partition; the newer connection on the other node wins, this one is closed (session taken over)',
@@ -406,15 +427,13 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
     }
     if ((await this.write(key, mine, cur.revision)) === undefined) return;
     await this.persist(key, record);
-    if (this.ctx.membership.isAlive(other.node)) {
-      try {
-        await this.takeover!.yieldOn(other.node, mine);
-      } catch (err) {
-        logger.warn(
-          { err: (err as Error).message, node: other.node },
-          'cluster registry: peer did not drop its copy',
-        );
-      }
+    try {
+      await this.takeover!.yieldOn(other.node, mine);
+    } catch (err) {
+      logger.warn(
+        { err: (err as Error).message, node: other.node },
+        'cluster registry: peer did not drop its copy',
+      );
     }
   }
 }

@@ -58,7 +58,9 @@ export class TakeoverService {
       bus.handle('reg_takeover_begin', (b) => this.begin(targetOf(b))),
       bus.handle('reg_takeover_end', (b) => this.end(targetOf(b))),
       bus.handle('reg_discard', (b) => this.discard(targetOf(b))),
-      bus.handle('reg_yield', (b) => this.yieldCopy(targetOf(b))),
+      bus.handle('reg_yield', (b) =>
+        this.yieldCopy(targetOf(b), Number((b as { connected_at?: unknown }).connected_at ?? 0)),
+      ),
     ];
   }
 
@@ -122,7 +124,7 @@ export class TakeoverService {
     await this.ctx.bus.call(
       node,
       'reg_yield',
-      { namespace: entry.namespace, clientid: entry.clientid },
+      { namespace: entry.namespace, clientid: entry.clientid, connected_at: entry.connected_at },
       this.rpcTimeout,
     );
   }
@@ -172,9 +174,11 @@ export class TakeoverService {
     return true;
   }
 
-  private yieldCopy(t: Target): boolean {
+  private yieldCopy(t: Target, theirs: number): boolean {
     const record = this.broker.registry.get(t.namespace, t.clientid);
     if (record === undefined) return false;
+    // Our connection is the newer one after all: keep it (our own re-assert claims the entry back).
+    if ((record.channel?.connInfo.connected_at ?? 0) > theirs) return false;
     logger.warn(
       { clientid: t.clientid, namespace: t.namespace },
       'cluster registry: another node re-asserted this client after a partition; closing the local copy (session taken over)',
