@@ -41,6 +41,8 @@ export class Adoption {
   private stopped = false;
   /** No scan before this time (the bus was away: the node list is not trustworthy yet). */
   private pausedUntil = 0;
+  /** The next scan takes every orphan, ignoring the rendezvous pick. */
+  private everything = false;
 
   constructor(
     private readonly ctx: ClusterContext,
@@ -52,6 +54,9 @@ export class Adoption {
     this.off = this.ctx.membership.on((e) => {
       if (e.type === 'down') this.schedule(100);
     });
+    // At start every orphan is taken, not only this node's rendezvous share: after a cluster-wide outage
+    // the other nodes may not look again (they scan on a node going down, not on one coming up).
+    this.everything = true;
     this.schedule(this.ctx.bus.config.heartbeat_interval * 2);
   }
 
@@ -77,7 +82,9 @@ export class Adoption {
     }
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.running = this.scan()
+      const all = this.everything;
+      this.everything = false;
+      this.running = this.scan(all)
         .then(() => undefined)
         .catch((err) => logger.warn({ err: (err as Error).message }, 'cluster adoption: scan failed'))
         .finally(() => {
@@ -91,8 +98,8 @@ export class Adoption {
     this.timer.unref();
   }
 
-  /** One pass over the registry: adopts the orphaned entries this node is the rendezvous pick for. */
-  async scan(): Promise<number> {
+  /** One pass over the registry: adopts the orphaned entries this node is the rendezvous pick for (or all). */
+  async scan(all = false): Promise<number> {
     const kv = this.registry.kv;
     const self = this.ctx.host.name;
     const alive = this.ctx.membership.alive();
@@ -111,7 +118,7 @@ export class Adoption {
         (v.node === self &&
           v.incarnation !== this.registry.incarnation &&
           broker.registry.get(v.namespace, v.clientid) === undefined);
-      if (!orphan || rendezvous(v.clientid, alive) !== self) continue;
+      if (!orphan || (!all && rendezvous(v.clientid, alive) !== self)) continue;
       if (await this.registry.serial(key, () => this.adopt(key, e, v))) adopted++;
     }
     if (adopted > 0) logger.info({ adopted }, 'cluster adoption: took over clients of nodes that are down');

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import mqtt from 'mqtt';
-import type { TestBroker } from '../helpers/broker.js';
+import { registryKey } from '../../src/cluster/registry-entry.js';
+import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
-import { eventually, startClusterNodes } from '../helpers/cluster.js';
+import { clusterConfig, eventually, startClusterNodes } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { type NatsServer, startNats } from '../helpers/servers/nats.js';
 
@@ -126,6 +127,85 @@ describe('cluster client registry and takeover', () => {
     const rec = b!.node.broker.registry.get('mqtt', 'reg-clean')!;
     assert.equal(rec.session.subscriptions.size, 0, 'a fresh session');
     await end(second);
+  });
+
+  it('a node starting adopts the sessions of a node that died while nobody watched, and publishes its will', async () => {
+    // What a node that died with the rest of the cluster down leaves behind: its entries and records.
+    const bus = nodes[0]!.node.cluster!.bus;
+    const clients = await bus.kv('clients');
+    const sessions = await bus.kv('sessions');
+    const key = registryKey('mqtt', 'reg-ghost');
+    const client = {
+      clientid: 'reg-ghost',
+      protocol: 'mqtt',
+      mountpoint: '',
+      listener: 'tcp:default',
+      zone: 'default',
+      peerhost: '127.0.0.1',
+    };
+    await sessions.put(
+      key,
+      JSON.stringify({
+        clientid: 'reg-ghost',
+        namespace: 'mqtt',
+        node: 'ghost@127.0.0.1',
+        expiry_interval: 600,
+        disconnected_at: 0,
+        created_at: Date.now(),
+        updated_at: Date.now(),
+        receive_maximum: 10,
+        client,
+        subscriptions: [['ghost/+', { qos: 1, nl: 0, rap: 0, rh: 0 }]],
+      }),
+    );
+    await clients.put(
+      key,
+      JSON.stringify({
+        clientid: 'reg-ghost',
+        namespace: 'mqtt',
+        node: 'ghost@127.0.0.1',
+        incarnation: 'x',
+        state: 'connected',
+        connected_at: Date.now(),
+        claimed_at: Date.now(),
+        expiry_interval: 600,
+        will: {
+          topic: 'ghost/will',
+          payload: Buffer.from('ghost gone').toString('base64'),
+          qos: 1,
+          retain: false,
+          delay: 0,
+        },
+      }),
+    );
+    const fourth = await startBroker({ config: clusterConfig(nats.url, 'hermod-4@127.0.0.1') });
+    nodes.push(fourth);
+    await eventually(
+      'node 4 adopts the session',
+      async () => (await owner('mqtt', 'reg-ghost')) === 'hermod-4@127.0.0.1',
+    );
+    const adopted = fourth.node.broker.registry.get('mqtt', 'reg-ghost')!;
+    assert.deepEqual([...adopted.session.subscriptions.keys()], ['ghost/+']);
+    // The will went out on node 4; the adopted session itself matches it, so it waits in its queue.
+    await eventually('the will is queued', () => adopted.session.mqueue.length === 1);
+
+    // The client comes back on node 1: the session is taken over from node 4, will included.
+    const back = mqtt.connect({
+      host: '127.0.0.1',
+      port: nodes[0]!.port,
+      protocolVersion: 5,
+      clientId: 'reg-ghost',
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+      reconnectPeriod: 0,
+    });
+    const got = collect(back);
+    const connack = await new Promise<mqtt.IConnackPacket>((resolve) => back.once('connect', resolve));
+    assert.equal(connack.sessionPresent, true);
+    const [will] = await got.next(1);
+    assert.equal(will!.topic, 'ghost/will');
+    assert.equal(will!.payload.toString(), 'ghost gone');
+    await end(back);
   });
 
   it('many concurrent connects of one client id on three nodes leave exactly one connected', async () => {
