@@ -292,6 +292,11 @@ export class Broker {
   forget(record: SessionRecord): void {
     if (this.registry.get(record.namespace, record.session.clientid) !== record) return;
     this.detachRecord(record, 'takenover');
+    this.dropRecord(record);
+  }
+
+  /** Removes a session's routes and state and its registry entry (local and stored). */
+  private dropRecord(record: SessionRecord): void {
     const session = record.session;
     for (const topic of [...session.subscriptions.keys()]) {
       const parsed = parseSubscriptionTopic(topic);
@@ -410,17 +415,8 @@ export class Broker {
     // The session ended, so a delayed will goes out now [MQTT-3.1.3-9].
     this.cancelPendingWill(record, true);
     this.redispatchShared(session);
-    for (const topic of [...session.subscriptions.keys()]) {
-      const parsed = parseSubscriptionTopic(topic);
-      if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
-    }
-    session.subscriptions.clear();
-    this.refreshRouteStats();
-    session.terminate();
-    this.registry.delete(record.namespace, record);
-    this.journal?.ended(record);
+    this.dropRecord(record);
     this.cluster?.registry?.ended(record);
-    this.metrics.setStat('sessions', this.registry.count());
     this.metrics.c['session.terminated']++;
     if (this.hooks.has('session.terminated')) {
       this.hooks.run('session.terminated', session.clientInfo, reason, session.info());

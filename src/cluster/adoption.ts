@@ -11,12 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { KvEntry } from '@nats-io/kv';
-import { parseWithBuffers } from '../broker/json-buffers.js';
-import { Message } from '../broker/message.js';
-import type { MessageProperties } from '../broker/types.js';
 import { logger } from '../log.js';
 import { sessionSettings } from '../mqtt/handlers/connect.js';
-import type { RegistryCore, RegistryEntry } from './registry-entry.js';
+import { type RegistryCore, type RegistryEntry, willMessage } from './registry-entry.js';
 import type { ClusterContext } from './types.js';
 
 /** The live node that adopts `clientid`: highest hash of (node, clientid), the same answer on every node. */
@@ -168,21 +165,7 @@ export class Adoption {
     );
     const will = v.will;
     if (will !== undefined) {
-      const publish = (): void => {
-        const props = will.props === undefined ? undefined : parseWithBuffers<MessageProperties>(will.props);
-        const msg = new Message(
-          will.topic,
-          Buffer.from(will.payload, 'base64'),
-          will.qos,
-          v.clientid,
-          will.retain,
-          props,
-          {
-            protocol: v.namespace,
-          },
-        );
-        void broker.publish(msg);
-      };
+      const publish = (): void => void broker.publish(willMessage(will));
       if (record !== undefined && will.delay > 0) {
         const delay = Math.min(will.delay, record.session.expiryInterval);
         broker.scheduleWill(v.namespace, v.clientid, delay * 1000, publish);

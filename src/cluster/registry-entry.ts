@@ -7,22 +7,20 @@ import type { KV } from '@nats-io/kv';
 import type { SessionRecord } from '../broker/client-registry.js';
 import type { ClaimRequest, ClusterWill } from '../broker/cluster-seam.js';
 import { stringifyWithBuffers } from '../broker/json-buffers.js';
+import type { Message } from '../broker/message.js';
+import { loadMessage, type SavedMessage } from '../broker/session-store.js';
 import type { PersistedSession, SessionRecords } from './sessions.js';
 import { kvKey } from './subject.js';
 
 export type EntryState = 'connected' | 'offline' | 'taking_over';
 
-/** A will as the registry keeps it (JSON). */
+/** A will as the registry keeps it: the message in its stored form, plus the Will Delay Interval. */
 export interface SavedWill {
-  topic: string;
-  /** base64 */
-  payload: string;
-  qos: 0 | 1 | 2;
-  retain: boolean;
-  /** Will properties without the delay (JSON with buffers, see json-buffers.ts). */
-  props?: string;
+  msg: SavedMessage;
   /** Will Delay Interval, seconds. */
   delay: number;
+  /** Message Expiry Interval of the will, seconds (0: none), counted from its publication. */
+  expiry: number;
 }
 
 /** The value of a registry key. */
@@ -59,16 +57,28 @@ export function lostRace(err: unknown): boolean {
   return /wrong last sequence|key exists/i.test((err as Error).message ?? '');
 }
 
-export function savedWill(w: ClusterWill): SavedWill {
+export function savedWill(w: ClusterWill, clientid: string): SavedWill {
   const { willDelayInterval, ...props } = w.properties ?? {};
   return {
-    topic: w.topic,
-    payload: w.payload.toString('base64'),
-    qos: w.qos,
-    retain: w.retain,
-    props: Object.keys(props).length > 0 ? stringifyWithBuffers(props) : undefined,
+    msg: {
+      topic: w.topic,
+      payload: w.payload.toString('base64'),
+      qos: w.qos,
+      from: clientid,
+      retain: w.retain,
+      props: Object.keys(props).length > 0 ? stringifyWithBuffers(props) : undefined,
+      timestamp: 0,
+      expiresAt: 0,
+    },
     delay: willDelayInterval ?? 0,
+    expiry: props.messageExpiryInterval ?? 0,
   };
+}
+
+/** The will as a message published now. */
+export function willMessage(w: SavedWill): Message {
+  const now = Date.now();
+  return loadMessage({ ...w.msg, timestamp: now, expiresAt: w.expiry > 0 ? now + w.expiry * 1000 : 0 });
 }
 
 /** What takeover and adoption need of the registry. */

@@ -188,7 +188,7 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
       connected_at: Date.now(),
       claimed_at: Date.now(),
       expiry_interval: req.expiryInterval,
-      will: req.will === undefined ? undefined : savedWill(req.will),
+      will: req.will === undefined ? undefined : savedWill(req.will, req.clientid),
       ...extra,
     });
     try {
