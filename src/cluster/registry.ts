@@ -192,6 +192,8 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
       ...extra,
     });
     try {
+      // Most logins are of a client id nobody holds: one create, no read.
+      if ((await this.write(key, entry('connected'), 0)) !== undefined) return OK;
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const cur = await this.kv.get(key);
         if (cur === null || cur.operation !== 'PUT') {
