@@ -49,6 +49,8 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
   private readonly toPersist = new Set<SessionRecord>();
   private persistScheduled = false;
   private busDown = false;
+  /** Keys of sessions that ended while the bus was away: their entries go once it is back. */
+  private readonly endedOffline = new Set<string>();
   private readonly offs: Array<() => void> = [];
   private takeover: TakeoverService | undefined;
   private adoption: Adoption | undefined;
@@ -158,7 +160,10 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
     void this.serial(key, async () => {
       const o = this.owned.get(key);
       this.owned.delete(key);
-      if (this.busDown) return;
+      if (this.busDown) {
+        this.endedOffline.add(key);
+        return;
+      }
       if (o !== undefined) {
         try {
           await this.kv.delete(key, { previousSeq: o.rev });
@@ -381,9 +386,36 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
         ),
       );
     }
+    for (const key of [...this.endedOffline]) {
+      this.endedOffline.delete(key);
+      jobs.push(
+        this.serial(key, () => this.removeIfOurs(key)).then(
+          () => 0,
+          () => {
+            this.endedOffline.add(key);
+            return 1;
+          },
+        ),
+      );
+    }
     let failed = 0;
     for (const n of await Promise.all(jobs)) failed += n;
     return failed;
+  }
+
+  /** Deletes the entry of a session that ended here while the bus was away, unless another node has it now. */
+  private async removeIfOurs(key: string): Promise<void> {
+    const broker = this.ctx.host.broker;
+    const cur = await this.kv.get(key);
+    if (cur === null || cur.operation !== 'PUT') return;
+    const e = cur.json<RegistryEntry>();
+    if (e.node !== this.node || broker.registry.get(e.namespace, e.clientid) !== undefined) return;
+    try {
+      await this.kv.delete(key, { previousSeq: cur.revision });
+    } catch {
+      // written meanwhile: no longer stale
+    }
+    await this.records.remove(key, true);
   }
 
   /**
