@@ -140,24 +140,33 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
 
   opened(record: SessionRecord): void {
     const key = registryKey(record.namespace, record.session.clientid);
-    // Opened without a claim (an embedding or test calling openSession directly): register it now.
-    if (!this.owned.has(key)) void this.serial(key, () => this.reassertOne(key, record));
-    else this.persistSoon(record);
+    // Opened without a claim (the bus was away, or an embedding called openSession directly): register it
+    // now, or once the bus is back (re-assert covers every local session).
+    if (this.owned.has(key)) this.persistSoon(record);
+    else if (!this.busDown) this.background(key, 'entry not written', () => this.reassertOne(key, record));
   }
 
   closed(record: SessionRecord): void {
     const key = registryKey(record.namespace, record.session.clientid);
-    void this.serial(key, async () => {
+    this.background(key, 'disconnect not recorded', async () => {
       const o = this.owned.get(key);
-      if (o !== undefined) await this.write(key, { ...o.entry, state: 'offline', will: undefined }, o.rev);
+      if (o !== undefined && !this.busDown)
+        await this.write(key, { ...o.entry, state: 'offline', will: undefined }, o.rev);
       await this.persist(key, record);
     });
+  }
+
+  /** Queues registry work for `key` whose failure (the bus away) is logged; re-assert repairs it later. */
+  private background(key: string, what: string, fn: () => Promise<void>): void {
+    this.serial(key, fn).catch((err) =>
+      logger.warn({ err: (err as Error).message, key }, `cluster registry: ${what}`),
+    );
   }
 
   ended(record: SessionRecord): void {
     this.toPersist.delete(record);
     const key = registryKey(record.namespace, record.session.clientid);
-    void this.serial(key, async () => {
+    this.background(key, 'could not remove an ended session', async () => {
       const o = this.owned.get(key);
       this.owned.delete(key);
       if (this.busDown) {
@@ -172,7 +181,7 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
         }
       }
       await this.records.remove(key);
-    }).catch((err) => logger.warn({ err, key }, 'cluster registry: could not remove an ended session'));
+    });
   }
 
   async ownerOf(namespace: string, clientid: string): Promise<string | undefined> {
@@ -342,9 +351,7 @@ export class ClusterRegistry implements ClusterPart, RegistrySeam, RegistryCore 
     this.persistScheduled = false;
     for (const record of this.toPersist) {
       const key = registryKey(record.namespace, record.session.clientid);
-      void this.serial(key, () => this.persist(key, record)).catch((err) =>
-        logger.warn({ err: (err as Error).message, key }, 'cluster registry: session record not written'),
-      );
+      this.background(key, 'session record not written', () => this.persist(key, record));
     }
     this.toPersist.clear();
   }
