@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { KV } from '@nats-io/kv';
 import type { MqttClient } from 'mqtt';
 import mqtt from 'mqtt';
 import { registryKey } from '../../src/cluster/registry-entry.js';
@@ -25,6 +26,62 @@ const v5 = (clientId: string, extra: mqtt.IClientOptions = {}): mqtt.IClientOpti
 /** Resolves with the reason code of the DISCONNECT the broker sends this client. */
 function disconnectCode(client: MqttClient): Promise<number | undefined> {
   return new Promise((resolve) => client.once('disconnect', (p) => resolve(p.reasonCode)));
+}
+
+/** Writes the registry entry and session record a node leaves behind for `clientid` (its will on `<id>/will`). */
+async function leaveGhost(clients: KV, sessions: KV, clientid: string, willDelay: number): Promise<void> {
+  const key = registryKey('mqtt', clientid);
+  const client = {
+    clientid,
+    protocol: 'mqtt',
+    mountpoint: '',
+    listener: 'tcp:default',
+    zone: 'default',
+    peerhost: '127.0.0.1',
+  };
+  const now = Date.now();
+  await sessions.put(
+    key,
+    JSON.stringify({
+      clientid,
+      namespace: 'mqtt',
+      node: 'ghost@127.0.0.1',
+      expiry_interval: 600,
+      disconnected_at: 0,
+      created_at: now,
+      updated_at: now,
+      receive_maximum: 10,
+      client,
+      subscriptions: [[`${clientid}/+`, { qos: 1, nl: 0, rap: 0, rh: 0 }]],
+    }),
+  );
+  const payload = Buffer.from('ghost gone').toString('base64');
+  await clients.put(
+    key,
+    JSON.stringify({
+      clientid,
+      namespace: 'mqtt',
+      node: 'ghost@127.0.0.1',
+      incarnation: 'x',
+      state: 'connected',
+      connected_at: now,
+      claimed_at: now,
+      expiry_interval: 600,
+      will: {
+        msg: {
+          topic: `${clientid}/will`,
+          payload,
+          qos: 1,
+          from: clientid,
+          retain: false,
+          timestamp: 0,
+          expiresAt: 0,
+        },
+        delay: willDelay,
+        expiry: 0,
+      },
+    }),
+  );
 }
 
 describe('cluster client registry and takeover', () => {
@@ -132,58 +189,9 @@ describe('cluster client registry and takeover', () => {
   it("a dead node's sessions left in the registry are adopted when a node starts, and its will published", async () => {
     // What a node that died with the rest of the cluster down leaves behind: its entries and records.
     const bus = nodes[0]!.node.cluster!.bus;
-    const clients = await bus.kv('clients');
-    const sessions = await bus.kv('sessions');
-    const key = registryKey('mqtt', 'reg-ghost');
-    const client = {
-      clientid: 'reg-ghost',
-      protocol: 'mqtt',
-      mountpoint: '',
-      listener: 'tcp:default',
-      zone: 'default',
-      peerhost: '127.0.0.1',
-    };
-    await sessions.put(
-      key,
-      JSON.stringify({
-        clientid: 'reg-ghost',
-        namespace: 'mqtt',
-        node: 'ghost@127.0.0.1',
-        expiry_interval: 600,
-        disconnected_at: 0,
-        created_at: Date.now(),
-        updated_at: Date.now(),
-        receive_maximum: 10,
-        client,
-        subscriptions: [['ghost/+', { qos: 1, nl: 0, rap: 0, rh: 0 }]],
-      }),
-    );
-    await clients.put(
-      key,
-      JSON.stringify({
-        clientid: 'reg-ghost',
-        namespace: 'mqtt',
-        node: 'ghost@127.0.0.1',
-        incarnation: 'x',
-        state: 'connected',
-        connected_at: Date.now(),
-        claimed_at: Date.now(),
-        expiry_interval: 600,
-        will: {
-          msg: {
-            topic: 'ghost/will',
-            payload: Buffer.from('ghost gone').toString('base64'),
-            qos: 1,
-            from: 'reg-ghost',
-            retain: false,
-            timestamp: 0,
-            expiresAt: 0,
-          },
-          delay: 0,
-          expiry: 0,
-        },
-      }),
-    );
+    await leaveGhost(await bus.kv('clients'), await bus.kv('sessions'), 'reg-ghost', 0);
+    // This one's will waits 30 s for the client, which comes back before.
+    await leaveGhost(await bus.kv('clients'), await bus.kv('sessions'), 'reg-ghost-late', 30);
     const fourth = await startBroker({ config: clusterConfig(nats.url, 'hermod-4@127.0.0.1') });
     nodes.push(fourth);
     // The starting node adopts it, unless a node that started just before took it first.
@@ -194,7 +202,7 @@ describe('cluster client registry and takeover', () => {
       return adopter !== undefined;
     });
     const adopted = adopter!.node.broker.registry.get('mqtt', 'reg-ghost')!;
-    assert.deepEqual([...adopted.session.subscriptions.keys()], ['ghost/+']);
+    assert.deepEqual([...adopted.session.subscriptions.keys()], ['reg-ghost/+']);
     // The will went out on the adopter; the adopted session itself matches it, so it waits in its queue.
     await eventually('the will is queued', () => adopted.session.mqueue.length === 1);
 
@@ -212,9 +220,30 @@ describe('cluster client registry and takeover', () => {
     const connack = await new Promise<mqtt.IConnackPacket>((resolve) => back.once('connect', resolve));
     assert.equal(connack.sessionPresent, true);
     const [will] = await got.next(1);
-    assert.equal(will!.topic, 'ghost/will');
+    assert.equal(will!.topic, 'reg-ghost/will');
     assert.equal(will!.payload.toString(), 'ghost gone');
     await end(back);
+
+    // The delayed will is pending on its adopter, and cancelled when the client resumes elsewhere.
+    let lateAdopter: TestBroker | undefined;
+    await eventually('the second session is adopted', async () => {
+      const node = await owner('mqtt', 'reg-ghost-late');
+      lateAdopter = nodes.find((n) => n.node.name === node);
+      return lateAdopter !== undefined;
+    });
+    const late = lateAdopter!.node.broker.registry.get('mqtt', 'reg-ghost-late')!;
+    assert.ok(late.pendingWill !== undefined, 'the will waits for its delay');
+    assert.equal(late.session.mqueue.length, 0, 'not published yet');
+    const other = nodes.find((n) => n !== lateAdopter && n.node.cluster !== undefined)!;
+    const lateBack = await connectClient(other.port, {
+      clientId: 'reg-ghost-late',
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+    });
+    assert.equal(late.pendingWill, undefined, 'the will is cancelled: the client is back');
+    assert.equal(lateAdopter!.node.broker.registry.get('mqtt', 'reg-ghost-late'), undefined);
+    await end(lateBack);
   });
 
   it('many concurrent connects of one client id on three nodes leave exactly one connected', async () => {
