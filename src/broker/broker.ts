@@ -214,19 +214,9 @@ export class Broker {
     const existing = this.registry.get(p.namespace, p.clientid);
     const hooks = this.hooks;
     if (existing !== undefined) {
-      this.cancelPendingWill(existing, false);
-      if (existing.expiryTimer !== undefined) clearTimeout(existing.expiryTimer);
-      existing.expiryTimer = undefined;
-      const old = existing.channel;
-      existing.channel = undefined;
-      if (old !== undefined) old.kick(p.cleanStart ? 'discarded' : 'takenover');
-      existing.session.detach();
       if (!p.cleanStart) {
+        this.takeOver(existing);
         const session = existing.session;
-        if (old !== undefined) {
-          this.metrics.c['session.takenover']++;
-          if (hooks.has('session.takenover')) hooks.run('session.takenover', old.clientInfo, session.info());
-        }
         this.attachClient(session, p.clientInfo);
         session.applySettings(p.settings);
         session.expiryInterval = p.expiryInterval;
@@ -236,16 +226,10 @@ export class Broker {
         this.journal?.touch(session);
         this.metrics.c['session.resumed']++;
         if (hooks.has('session.resumed')) hooks.run('session.resumed', p.clientInfo, session.info());
+        this.cluster?.registry?.opened(existing);
         return { session, present: true };
       }
-      this.metrics.c['session.discarded']++;
-      if (hooks.has('session.discarded'))
-        hooks.run(
-          'session.discarded',
-          old?.clientInfo ?? existing.session.clientInfo,
-          existing.session.info(),
-        );
-      this.terminate(existing, 'discarded');
+      this.discardRecord(existing);
     }
     const session = new Session(p.clientid, p.clientInfo, p.settings, this);
     session.expiryInterval = p.expiryInterval;
@@ -260,7 +244,70 @@ export class Broker {
     this.metrics.setStat('sessions', this.registry.count());
     this.metrics.c['session.created']++;
     if (hooks.has('session.created')) hooks.run('session.created', p.clientInfo, session.info());
+    this.cluster?.registry?.opened(record);
     return { session, present: false };
+  }
+
+  /**
+   * Takes a session away from its connection for a new one (here or on another node): a pending will is
+   * cancelled (the client is back), the expiry stops, the old connection is closed with 'takenover' and
+   * session.takenover runs. The session keeps its subscriptions, so deliveries queue in it meanwhile.
+   */
+  takeOver(record: SessionRecord): void {
+    const old = this.detachRecord(record, 'takenover');
+    if (old === undefined) return;
+    this.metrics.c['session.takenover']++;
+    if (this.hooks.has('session.takenover'))
+      this.hooks.run('session.takenover', old.clientInfo, record.session.info());
+  }
+
+  /** Ends a session because its client logged in again with clean start (here or on another node). */
+  discardRecord(record: SessionRecord): void {
+    const old = this.detachRecord(record, 'discarded');
+    this.metrics.c['session.discarded']++;
+    if (this.hooks.has('session.discarded'))
+      this.hooks.run(
+        'session.discarded',
+        old?.clientInfo ?? record.session.clientInfo,
+        record.session.info(),
+      );
+    this.terminate(record, 'discarded');
+  }
+
+  private detachRecord(record: SessionRecord, reason: 'takenover' | 'discarded'): LiveChannel | undefined {
+    this.cancelPendingWill(record, false);
+    if (record.expiryTimer !== undefined) clearTimeout(record.expiryTimer);
+    record.expiryTimer = undefined;
+    const old = record.channel;
+    record.channel = undefined;
+    if (old !== undefined) old.kick(reason);
+    record.session.detach();
+    return old;
+  }
+
+  /**
+   * Forgets a session that moved to another node: its routes and registry entry go, with no will, no hooks
+   * and no redispatch (its messages went with it).
+   */
+  forget(record: SessionRecord): void {
+    if (this.registry.get(record.namespace, record.session.clientid) !== record) return;
+    this.detachRecord(record, 'takenover');
+    this.dropRecord(record);
+  }
+
+  /** Removes a session's routes and state and its registry entry (local and stored). */
+  private dropRecord(record: SessionRecord): void {
+    const session = record.session;
+    for (const topic of [...session.subscriptions.keys()]) {
+      const parsed = parseSubscriptionTopic(topic);
+      if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
+    }
+    session.subscriptions.clear();
+    this.refreshRouteStats();
+    session.terminate();
+    this.registry.delete(record.namespace, record);
+    this.journal?.ended(record);
+    this.metrics.setStat('sessions', this.registry.count());
   }
 
   /** Points a (resumed) session at the ClientInfo of its new connection. */
@@ -287,6 +334,7 @@ export class Broker {
       return;
     }
     this.armExpiry(record);
+    this.cluster?.registry?.closed(record);
   }
 
   /** Starts the expiry countdown of an offline session (none for 'never'). */
@@ -367,16 +415,8 @@ export class Broker {
     // The session ended, so a delayed will goes out now [MQTT-3.1.3-9].
     this.cancelPendingWill(record, true);
     this.redispatchShared(session);
-    for (const topic of [...session.subscriptions.keys()]) {
-      const parsed = parseSubscriptionTopic(topic);
-      if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
-    }
-    session.subscriptions.clear();
-    this.refreshRouteStats();
-    session.terminate();
-    this.registry.delete(record.namespace, record);
-    this.journal?.ended(record);
-    this.metrics.setStat('sessions', this.registry.count());
+    this.dropRecord(record);
+    this.cluster?.registry?.ended(record);
     this.metrics.c['session.terminated']++;
     if (this.hooks.has('session.terminated')) {
       this.hooks.run('session.terminated', session.clientInfo, reason, session.info());

@@ -1,7 +1,8 @@
 /** The cluster parts, in start order (they stop in reverse). */
+import { ClusterRegistry } from './registry.js';
 import { RetainedPart } from './retained.js';
 import type { ClusterPart } from './types.js';
 
 export function clusterParts(): ClusterPart[] {
-  return [new RetainedPart()];
+  return [new ClusterRegistry(), new RetainedPart()];
 }

@@ -199,10 +199,37 @@ export class GatewayChannelContext implements ChannelContext {
     this.connInfo = connInfo;
     this.expireAt = auth.expire_at;
     const ok =
-      req.sessionMode === 'none' ? this.sessionless(ci, connInfo) : this.openSession(req, ci, connInfo);
+      req.sessionMode === 'none' ? this.sessionless(ci, connInfo) : this.claimSession(req, ci, connInfo);
     const hooks = env.broker.hooks;
     if (!hooks.has('client.connack')) return ok;
-    return andThen(hooks.runFold('client.connack', [connInfo, 'success'], {}), () => ok);
+    return andThen(ok, (res) =>
+      res.ok ? andThen(hooks.runFold('client.connack', [connInfo, 'success'], {}), () => res) : res,
+    );
+  }
+
+  /** On a cluster node the client id is first claimed cluster-wide (its session may come from another node). */
+  private claimSession(
+    req: LoginRequest,
+    ci: ClientInfo,
+    connInfo: ConnInfo,
+  ): LoginResult | Promise<LoginResult> {
+    const env = this.gw.env;
+    const settings = { ...env.sessionDefaults(), ...req.session };
+    const claim = env.broker.cluster?.registry?.claim({
+      namespace: this.gw.name,
+      clientid: ci.clientid,
+      cleanStart: req.clean_start,
+      expiryInterval: req.expiry_interval,
+      clientInfo: ci,
+      settings,
+    });
+    if (claim === undefined) return this.openSession(req, ci, connInfo);
+    return claim.then((r): LoginResult => {
+      if (this.driver.isClosed())
+        return { ok: false, reason: 'not_authorized', message: 'connection closed during login' };
+      if (!r.ok) return this.refuse(connInfo, 'server_unavailable', r.message);
+      return this.openSession(req, ci, connInfo);
+    });
   }
 
   private openSession(req: LoginRequest, ci: ClientInfo, connInfo: ConnInfo): LoginResult {

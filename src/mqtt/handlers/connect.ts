@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { applyAuthResult, isBanned, newAuthzCache, renderMountpoint } from '../../access/login.js';
 import { NEVER_EXPIRE } from '../../broker/broker.js';
 import type { SessionSettings } from '../../broker/session.js';
-import { topicNameError } from '../../broker/topic.js';
+import { mount, topicNameError } from '../../broker/topic.js';
 import type { AuthnResult, ClientInfo, ConnInfo, Credential } from '../../broker/types.js';
 import type { MqttConfig } from '../../config/schema/index.js';
 import { logger } from '../../log.js';
@@ -229,6 +229,34 @@ function completeConnect(
   ch.pendingConnect = undefined;
   ch.authzCache = newAuthzCache(host.access.authzCache);
 
+  const settings = sessionSettings(cfg, p.protocolVersion);
+  // A cluster node first claims the client id cluster-wide (the session may come from another node).
+  const claim = host.broker.cluster?.registry?.claim({
+    namespace: ch.namespace,
+    clientid: ci.clientid,
+    cleanStart: p.cleanStart,
+    expiryInterval: ch.connectExpiry,
+    clientInfo: ci,
+    settings,
+    will: ch.will === undefined ? undefined : { ...ch.will, topic: mount(ci.mountpoint, ch.will.topic) },
+  });
+  if (claim === undefined) return openAndAnswer(ch, p, auth, connack, settings);
+  return claim.then((r) => {
+    if (ch.state !== ChannelState.Connecting) return;
+    if (!r.ok) return refuse(ch, RC.SERVER_BUSY, r.message);
+    return openAndAnswer(ch, p, auth, connack, settings);
+  });
+}
+
+function openAndAnswer(
+  ch: MqttClient,
+  p: ConnectPacket,
+  auth: Extract<AuthnResult, { kind: 'ok' }>,
+  connack: ConnackProps,
+  settings: SessionSettings,
+): HandlerResult {
+  const host = ch.host;
+  const ci = ch.clientInfo;
   const { session, present } = host.broker.openSession({
     namespace: ch.namespace,
     clientid: ci.clientid,
@@ -236,7 +264,7 @@ function completeConnect(
     expiryInterval: ch.connectExpiry,
     channel: ch,
     clientInfo: ci,
-    settings: sessionSettings(cfg, p.protocolVersion),
+    settings,
   });
   ch.session = session;
   session.receiveMaximum = ch.connInfo.receive_maximum ?? 65535;
