@@ -6,9 +6,11 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { SessionRecord } from '../../broker/client-registry.js';
 import { joinShare, mount, parseSubscriptionTopic, topicFilterError } from '../../broker/topic.js';
 import type { QoS, SubOpts } from '../../broker/types.js';
+import type { Slice, SliceRequest } from '../../cluster/mgmt-rpc.js';
 import { badRequest, ErrorBody, NoContent } from '../errors.js';
 import { parseTime } from '../format.js';
-import { PageQuery, paginate } from '../pagination.js';
+import { PageQuery } from '../pagination.js';
+import { findElsewhere, okAnswers, pageAcross } from '../peers.js';
 import type { Api, MgmtPlane } from '../types.js';
 import { MessagesQuery, messagesPage } from './client-messages.js';
 import { clientNotFound, connOf, findClient, formatClient, MQTT, mqttChannel } from './client-view.js';
@@ -160,29 +162,61 @@ export function formatSubscriptions(ctx: MgmtPlane, r: SessionRecord): Array<Sta
   }));
 }
 
+/** This node's part of a `/clients` page: its matches in registry order, formatted. */
+export function clientSlice(ctx: MgmtPlane, req: SliceRequest): Slice {
+  const q = req.query as Filters;
+  const rows = [...ctx.node.broker.registry.records(MQTT)].filter(clientFilter(ctx, q));
+  return {
+    count: rows.length,
+    rows: rows
+      .slice(req.offset, req.offset + req.limit)
+      .map((r) => pickFields(formatClient(ctx, r), q.fields)),
+  };
+}
+
+/** Kicks the clients this node has. */
+export function kickLocal(ctx: MgmtPlane, clientids: readonly string[]): string[] {
+  return clientids.filter((id) => ctx.node.broker.kick(MQTT, id));
+}
+
+/** Kicks the clients wherever they live: this node first, then the others for those not found here. */
+async function kickEverywhere(ctx: MgmtPlane, clientids: readonly string[]): Promise<string[]> {
+  const kicked = kickLocal(ctx, clientids);
+  const rest = clientids.filter((id) => !kicked.includes(id));
+  const others = ctx.peers.running().filter((n) => n !== ctx.peers.self);
+  if (rest.length === 0 || others.length === 0) return kicked;
+  for (const a of okAnswers(await ctx.peers.askAll('kick', { clientids: rest }, others), 'kick'))
+    kicked.push(...a.value);
+  return kicked;
+}
+
 export function clientsArea(app: Api, ctx: MgmtPlane): void {
   const registry = ctx.node.broker.registry;
 
   app.get('/clients', { schema: { tags, summary: 'List clients', querystring: ListQuery } }, async (req) => {
-    const q = req.query;
-    const rows =
-      q.node !== undefined && q.node !== ctx.node.name
-        ? []
-        : [...registry.records(MQTT)].filter(clientFilter(ctx, q));
-    return paginate(rows, q, (r) => pickFields(formatClient(ctx, r), q.fields));
+    const { page, limit, node, ...query } = req.query;
+    clientFilter(ctx, req.query); // a bad time bound is a 400 here, before any node is asked
+    return pageAcross(ctx.peers, 'clients', query, { page, limit }, node);
   });
 
   app.get(
     '/clients/:clientid',
     { schema: { tags, summary: 'One client', params: ClientParam, response: NotFound } },
-    async (req) => formatClient(ctx, findClient(ctx, req.params.clientid)),
+    async (req) => {
+      const local = registry.get(MQTT, req.params.clientid);
+      if (local !== undefined) return formatClient(ctx, local);
+      const remote = await findElsewhere(ctx.peers, 'client', { clientid: req.params.clientid });
+      if (remote === undefined) throw clientNotFound();
+      return remote;
+    },
   );
 
   app.delete(
     '/clients/:clientid',
     { schema: { tags, summary: 'Kick out a client', params: ClientParam, response: Gone } },
     async (req, reply) => {
-      if (!ctx.node.broker.kick(MQTT, req.params.clientid)) throw clientNotFound();
+      const kicked = await kickEverywhere(ctx, [req.params.clientid]);
+      if (kicked.length === 0) throw clientNotFound();
       return reply.code(204).send();
     },
   );
@@ -193,7 +227,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
       schema: { tags, summary: 'Kick out several clients', body: Type.Array(Type.String(), { minItems: 1 }) },
     },
     async (req, reply) => {
-      for (const id of req.body) ctx.node.broker.kick(MQTT, id);
+      await kickEverywhere(ctx, req.body);
       return reply.code(204).send();
     },
   );
@@ -208,7 +242,15 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: { 200: Type.Array(Subscription), ...NotFound },
       },
     },
-    async (req) => formatSubscriptions(ctx, findClient(ctx, req.params.clientid)),
+    async (req) => {
+      const local = registry.get(MQTT, req.params.clientid);
+      if (local !== undefined) return formatSubscriptions(ctx, local);
+      const remote = await findElsewhere(ctx.peers, 'client_subscriptions', {
+        clientid: req.params.clientid,
+      });
+      if (remote === undefined) throw clientNotFound();
+      return remote;
+    },
   );
 
   app.post(

@@ -1,0 +1,29 @@
+/** What this node's management plane answers other nodes (cluster/mgmt-rpc.ts carries the questions). */
+import type { MgmtAnswers } from '../cluster/mgmt-rpc.js';
+import { formatClient, MQTT } from './api/client-view.js';
+import { clientSlice, formatSubscriptions, kickLocal } from './api/clients.js';
+import { nodeMetrics, nodeStats } from './api/metrics.js';
+import { nodeInfo } from './api/nodes.js';
+import { subscriptionSlice } from './api/subscriptions.js';
+import type { MgmtPlane } from './types.js';
+
+/** The answers of the node of `ctx` (read lazily: the plane is built after its peers). */
+export function nodeAnswers(plane: () => MgmtPlane): MgmtAnswers {
+  const record = (clientid: string) => plane().node.broker.registry.get(MQTT, clientid);
+  return {
+    node: () => nodeInfo(plane()),
+    stats: () => nodeStats(plane()),
+    metrics: () => nodeMetrics(plane()),
+    clients: (req) => clientSlice(plane(), req),
+    subscriptions: (req) => subscriptionSlice(plane(), req),
+    client: ({ clientid }) => {
+      const r = record(clientid);
+      return r === undefined ? null : formatClient(plane(), r);
+    },
+    client_subscriptions: ({ clientid }) => {
+      const r = record(clientid);
+      return r === undefined ? null : formatSubscriptions(plane(), r);
+    },
+    kick: ({ clientids }) => kickLocal(plane(), clientids),
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The nodes the API speaks for. A single node is a cluster of one (LocalPeers, no cluster code loaded);
+ * in a cluster the bus carries the questions (cluster/mgmt-rpc.ts). The helpers here are what the list
+ * endpoints share: one page across nodes, and finding the node that has a client.
+ */
+import {
+  type AnswerOf,
+  answerLocally,
+  type BodyOf,
+  type MgmtAnswers,
+  type MgmtPeers,
+  MgmtRpc,
+  type NodeAnswer,
+  type Question,
+  type Row,
+} from '../cluster/mgmt-rpc.js';
+import { logger } from '../log.js';
+import { ApiError } from './errors.js';
+import type { PageMeta } from './pagination.js';
+import type { MgmtNode } from './types.js';
+
+/** A node without a cluster: it answers for itself only. */
+class LocalPeers implements MgmtPeers {
+  constructor(
+    readonly self: string,
+    readonly clusterName: string,
+    private readonly answers: MgmtAnswers,
+  ) {}
+
+  running(): string[] {
+    return [this.self];
+  }
+
+  stopped(): string[] {
+    return [];
+  }
+
+  async ask<Q extends Question>(
+    node: string,
+    question: Q,
+    body: BodyOf<Q>,
+  ): Promise<NodeAnswer<AnswerOf<Q>>> {
+    if (node !== this.self)
+      return { node, ok: false, code: 'no_node', error: `node ${node} is not in the cluster` };
+    return answerLocally(this.answers, node, question, body);
+  }
+
+  askAll<Q extends Question>(
+    question: Q,
+    body: BodyOf<Q>,
+    nodes = this.running(),
+  ): Promise<NodeAnswer<AnswerOf<Q>>[]> {
+    return Promise.all(nodes.map((n) => this.ask(n, question, body)));
+  }
+}
+
+/** The peers of a node, serving its answers to the others when it is in a cluster; `close` stops that. */
+export function openPeers(node: MgmtNode, answers: MgmtAnswers): { peers: MgmtPeers; close(): void } {
+  const cluster = node.cluster;
+  if (cluster === undefined)
+    return { peers: new LocalPeers(node.name, node.config.cluster.name, answers), close: () => undefined };
+  const rpc = new MgmtRpc(cluster.bus, cluster.membership, answers);
+  rpc.serve();
+  return { peers: rpc, close: () => rpc.close() };
+}
+
+/** Logs the nodes that did not answer a listing (the listing goes on without them, as EMQX's does). */
+export function okAnswers<T>(answers: NodeAnswer<T>[], what: string): Array<{ node: string; value: T }> {
+  const out: Array<{ node: string; value: T }> = [];
+  for (const a of answers) {
+    if (a.ok) out.push({ node: a.node, value: a.value });
+    else logger.warn({ node: a.node, error: a.error }, `management: a node did not answer ${what}`);
+  }
+  return out;
+}
+
+/**
+ * One page of a list spread over nodes (clients, subscriptions): the nodes in name order, each node's
+ * matches in its own order. Every node is asked once, for its count and the part of the page it holds, so
+ * `meta.count` is the cluster's total. `node` restricts the list to one node (an unknown node lists nothing).
+ */
+export async function pageAcross(
+  peers: MgmtPeers,
+  question: 'clients' | 'subscriptions',
+  query: Row,
+  page: { page: number; limit: number },
+  node?: string,
+): Promise<{ data: Row[]; meta: PageMeta }> {
+  const nodes = node === undefined ? peers.running() : peers.running().filter((n) => n === node);
+  const start = (page.page - 1) * page.limit;
+  let skip = start;
+  let count = 0;
+  const data: Row[] = [];
+  for (const n of nodes) {
+    const a = await peers.ask(n, question, { query, offset: skip, limit: page.limit - data.length });
+    if (!a.ok) {
+      logger.warn({ node: n, error: a.error }, `management: a node did not answer ${question}`);
+      continue;
+    }
+    count += a.value.count;
+    data.push(...a.value.rows);
+    skip = Math.max(0, skip - a.value.count);
+  }
+  return { data, meta: { page: page.page, limit: page.limit, count, hasnext: start + data.length < count } };
+}
+
+/** The first answer of the nodes other than this one that is not null (a client lives on one node). */
+export async function findElsewhere<Q extends 'client' | 'client_subscriptions'>(
+  peers: MgmtPeers,
+  question: Q,
+  body: BodyOf<Q>,
+): Promise<NonNullable<AnswerOf<Q>> | undefined> {
+  const others = peers.running().filter((n) => n !== peers.self);
+  if (others.length === 0) return undefined;
+  for (const a of okAnswers(await peers.askAll(question, body, others), question)) {
+    if (a.value !== null) return a.value as NonNullable<AnswerOf<Q>>;
+  }
+  return undefined;
+}
+
+/** A node that is known but did not answer: 503, not a hang or a 500. */
+export function nodeDown(a: { node: string; error: string }): ApiError {
+  return new ApiError(503, 'NODE_DOWN', `node ${a.node} did not answer: ${a.error}`);
+}
