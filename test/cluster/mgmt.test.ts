@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
+import type { MgmtRpc } from '../../src/cluster/mgmt-rpc.js';
 import type { TestBroker } from '../helpers/broker.js';
 import { hermod } from '../helpers/cli.js';
 import { connectClient, end, subscribe } from '../helpers/clients.js';
@@ -246,6 +247,34 @@ describe('cluster management: nodes, cluster, stats and clients across nodes, ct
       assert.match(r.stderr, /join the cluster on their own/);
     }
     assert.equal((await ctl('cluster', 'bogus')).code, 1);
+  });
+
+  it('a running node that does not answer in time is listed as stopped with the reason, not waited on forever', async () => {
+    const peers = nodes[1]!.node.mgmt!.ctx.peers as MgmtRpc;
+    const bus = nodes[1]!.node.cluster!.bus;
+    peers.close();
+    const never = bus.handle('mgmt_node', () => new Promise(() => undefined));
+    try {
+      const list = await api1.get('/nodes');
+      assert.equal(list.status, 200);
+      const two = list.body.find((n: { node: string }) => n.node === N2);
+      assert.equal(two.node_status, 'stopped');
+      assert.match(two.reason, /did not answer mgmt_node within/);
+      assert.equal(list.body.find((n: { node: string }) => n.node === N1).node_status, 'running');
+    } finally {
+      never();
+      peers.serve();
+    }
+    assert.equal((await api1.get(`/nodes/${encodeURIComponent(N2)}`)).body.node_status, 'running');
+  });
+
+  it('$SYS/brokers lists the running nodes', async () => {
+    nodes[0]!.node.sys!.publishInfo();
+    const c = await connectClient(nodes[0]!.port);
+    const got = new Promise<string>((resolve) => c.on('message', (_t, p) => resolve(p.toString())));
+    await subscribe(c, '$SYS/brokers');
+    assert.equal(await got, [N1, N2, N3].join(','));
+    await end(c);
   });
 
   it('a node cut off from the bus is shown stopped; the others still list, sum and answer', async () => {
