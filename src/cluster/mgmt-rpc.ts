@@ -33,6 +33,8 @@ export interface MgmtAnswers {
   node(body: undefined): Row;
   stats(body: undefined): Record<string, number>;
   metrics(body: undefined): Record<string, number>;
+  /** `/monitor_current/nodes/{node}` of this node: gauges and per-second rates. */
+  monitor_current(body: undefined): Record<string, number>;
   clients(body: SliceRequest): Slice;
   subscriptions(body: SliceRequest): Slice;
   /** One client as `/clients/{clientid}` shows it, or null when this node does not have it. */
@@ -74,6 +76,7 @@ const QUESTIONS: readonly Question[] = [
   'node',
   'stats',
   'metrics',
+  'monitor_current',
   'clients',
   'subscriptions',
   'client',

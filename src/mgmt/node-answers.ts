@@ -3,6 +3,7 @@ import type { MgmtAnswers } from '../cluster/mgmt-rpc.js';
 import { formatClient, MQTT } from './api/client-view.js';
 import { clientSlice, formatSubscriptions, kickLocal } from './api/clients.js';
 import { nodeMetrics, nodeStats } from './api/metrics.js';
+import { monitorCurrent } from './api/monitor.js';
 import { nodeInfo } from './api/nodes.js';
 import { subscriptionSlice } from './api/subscriptions.js';
 import type { MgmtPlane } from './types.js';
@@ -14,6 +15,7 @@ export function nodeAnswers(plane: () => MgmtPlane): MgmtAnswers {
     node: () => nodeInfo(plane()),
     stats: () => nodeStats(plane()),
     metrics: () => nodeMetrics(plane()),
+    monitor_current: () => monitorCurrent(plane()),
     clients: (req) => clientSlice(plane(), req),
     subscriptions: (req) => subscriptionSlice(plane(), req),
     client: ({ clientid }) => {

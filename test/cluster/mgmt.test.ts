@@ -126,6 +126,13 @@ describe('cluster management: nodes, cluster, stats and clients across nodes, ct
     const aggMetrics = await api1.get('/metrics?aggregate=true');
     assert.equal(aggMetrics.body['packets.connect.received'], sum);
     assert.ok(sum >= 4);
+    const current = await api1.get('/monitor_current');
+    assert.equal(current.body.live_connections, 4);
+    assert.equal(current.body.subscriptions, 4);
+    const currentTwo = await api1.get(`/monitor_current/nodes/${encodeURIComponent(N2)}`);
+    assert.equal(currentTwo.body.live_connections, 2);
+    assert.equal(typeof currentTwo.body.node_uptime, 'number');
+    assert.equal((await api1.get('/monitor_current/nodes/nobody@host')).status, 404);
   });
 
   it('GET /clients lists the clients of every node with their node; node filter, other filters, paging across nodes', async () => {

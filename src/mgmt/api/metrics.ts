@@ -37,7 +37,7 @@ export function nodeMetrics(ctx: MgmtPlane): Record<string, number> {
 }
 
 /** Sums the nodes' values (the cluster-wide ones: the largest). */
-function aggregate(
+export function aggregate(
   values: Array<Record<string, number>>,
   global: ReadonlySet<string>,
 ): Record<string, number> {
