@@ -27,6 +27,18 @@ export interface Slice {
   rows: Row[];
 }
 
+/** A per-client endpoint to run where the client lives: `op` names it, `body` is its request body or query. */
+export interface ClientOpRequest {
+  clientid: string;
+  op: string;
+  body?: unknown;
+}
+
+/** The endpoint's answer, or its API error (status and EMQX code) to send back as is. */
+export type ClientOpResult =
+  | { ok: true; value: unknown }
+  | { ok: false; status: number; code: string; message: string };
+
 /** What a node's management plane answers about itself (JSON in, JSON out). */
 export interface MgmtAnswers {
   /** `/nodes` entry of this node. */
@@ -37,10 +49,8 @@ export interface MgmtAnswers {
   monitor_current(body: undefined): Record<string, number>;
   clients(body: SliceRequest): Slice;
   subscriptions(body: SliceRequest): Slice;
-  /** One client as `/clients/{clientid}` shows it, or null when this node does not have it. */
-  client(body: { clientid: string }): Row | null;
-  /** A client's subscriptions, or null when this node does not have it. */
-  client_subscriptions(body: { clientid: string }): Row[] | null;
+  /** Runs a `/clients/{clientid}/…` endpoint on this node's client; null when this node does not have it. */
+  client_op(body: ClientOpRequest): ClientOpResult | null;
   /** Kicks those of the clients this node has; answers the ones it kicked. */
   kick(body: { clientids: string[] }): string[];
 }
@@ -79,8 +89,7 @@ const QUESTIONS: readonly Question[] = [
   'monitor_current',
   'clients',
   'subscriptions',
-  'client',
-  'client_subscriptions',
+  'client_op',
   'kick',
 ];
 

@@ -1,7 +1,6 @@
 /** What this node's management plane answers other nodes (cluster/mgmt-rpc.ts carries the questions). */
 import type { MgmtAnswers } from '../cluster/mgmt-rpc.js';
-import { formatClient, MQTT } from './api/client-view.js';
-import { clientSlice, formatSubscriptions, kickLocal } from './api/clients.js';
+import { clientOpHere, clientSlice, kickLocal } from './api/clients.js';
 import { nodeMetrics, nodeStats } from './api/metrics.js';
 import { monitorCurrent } from './api/monitor.js';
 import { nodeInfo } from './api/nodes.js';
@@ -10,7 +9,6 @@ import type { MgmtPlane } from './types.js';
 
 /** The answers of the node of `ctx` (read lazily: the plane is built after its peers). */
 export function nodeAnswers(plane: () => MgmtPlane): MgmtAnswers {
-  const record = (clientid: string) => plane().node.broker.registry.get(MQTT, clientid);
   return {
     node: () => nodeInfo(plane()),
     stats: () => nodeStats(plane()),
@@ -18,14 +16,7 @@ export function nodeAnswers(plane: () => MgmtPlane): MgmtAnswers {
     monitor_current: () => monitorCurrent(plane()),
     clients: (req) => clientSlice(plane(), req),
     subscriptions: (req) => subscriptionSlice(plane(), req),
-    client: ({ clientid }) => {
-      const r = record(clientid);
-      return r === undefined ? null : formatClient(plane(), r);
-    },
-    client_subscriptions: ({ clientid }) => {
-      const r = record(clientid);
-      return r === undefined ? null : formatSubscriptions(plane(), r);
-    },
+    client_op: (req) => clientOpHere(plane(), req),
     kick: ({ clientids }) => kickLocal(plane(), clientids),
   };
 }

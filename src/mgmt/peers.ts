@@ -105,7 +105,7 @@ export async function pageAcross(
 }
 
 /** The first answer of the nodes other than this one that is not null (a client lives on one node). */
-export async function findElsewhere<Q extends 'client' | 'client_subscriptions'>(
+export async function findElsewhere<Q extends 'client_op'>(
   peers: MgmtPeers,
   question: Q,
   body: BodyOf<Q>,

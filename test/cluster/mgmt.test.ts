@@ -219,6 +219,23 @@ describe('cluster management: nodes, cluster, stats and clients across nodes, ct
       subs.body.map((s: { topic: string; node: string }) => [s.topic, s.node]),
       [['t/b1', N2]],
     );
+    // The other per-client endpoints run where the client lives, their errors passed through as they are.
+    const sub = await api1.post('/clients/b1/subscribe', { topic: 'x/+', qos: 1 });
+    assert.equal(sub.status, 200);
+    assert.deepEqual([sub.body.topic, sub.body.node], ['x/+', N2]);
+    assert.equal((await api1.get('/clients/b1')).body.subscriptions_cnt, 2);
+    const badTopic = await api1.post('/clients/b1/subscribe', { topic: 'x/#/y' });
+    assert.equal(badTopic.status, 400);
+    assert.match(badTopic.body.message, /invalid topic filter/);
+    assert.equal((await api1.post('/clients/b1/unsubscribe', { topic: 'x/+' })).status, 204);
+    assert.equal((await api1.get('/clients/b1')).body.subscriptions_cnt, 1);
+    const keepalive = await api1.put('/clients/b1/keepalive', { interval: 42 });
+    assert.equal(keepalive.body.keepalive, 42);
+    const mqueue = await api1.get('/clients/b1/mqueue_messages');
+    assert.equal(mqueue.status, 200);
+    assert.deepEqual(mqueue.body.data, []);
+    assert.equal((await api1.get('/clients/b1/authorization/cache')).status, 200);
+    assert.equal((await api1.post('/clients/nobody/subscribe', { topic: 'x' })).status, 404);
     const gone = closed(clients[1]!);
     const kick = await api1.del('/clients/b1');
     assert.equal(kick.status, 204);

@@ -6,14 +6,14 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { SessionRecord } from '../../broker/client-registry.js';
 import { joinShare, mount, parseSubscriptionTopic, topicFilterError } from '../../broker/topic.js';
 import type { QoS, SubOpts } from '../../broker/types.js';
-import type { Slice, SliceRequest } from '../../cluster/mgmt-rpc.js';
-import { badRequest, ErrorBody, NoContent } from '../errors.js';
+import type { ClientOpRequest, ClientOpResult, Slice, SliceRequest } from '../../cluster/mgmt-rpc.js';
+import { ApiError, badRequest, ErrorBody, NoContent } from '../errors.js';
 import { parseTime } from '../format.js';
 import { PageQuery } from '../pagination.js';
 import { findElsewhere, okAnswers, pageAcross } from '../peers.js';
 import type { Api, MgmtPlane } from '../types.js';
 import { MessagesQuery, messagesPage } from './client-messages.js';
-import { clientNotFound, connOf, findClient, formatClient, MQTT, mqttChannel } from './client-view.js';
+import { clientNotFound, connOf, formatClient, MQTT, mqttChannel } from './client-view.js';
 
 const Time = Type.Union([Type.Integer(), Type.String()]);
 const ListQuery = Type.Object({
@@ -179,6 +179,73 @@ export function kickLocal(ctx: MgmtPlane, clientids: readonly string[]): string[
   return clientids.filter((id) => ctx.node.broker.kick(MQTT, id));
 }
 
+/** What each per-client endpoint does with the client's session record, on the node that has it. */
+const CLIENT_OPS = {
+  get: (ctx, r) => formatClient(ctx, r),
+  subscriptions: (ctx, r) => formatSubscriptions(ctx, r),
+  subscribe: (ctx, r, body) => subscribe(ctx, r, body as Static<typeof SubscribeBody>),
+  subscribe_bulk: (ctx, r, body) =>
+    (body as Array<Static<typeof SubscribeBody>>).map((b) => subscribe(ctx, r, b)),
+  unsubscribe: (ctx, r, body) => {
+    unsubscribe(ctx, r, (body as Static<typeof UnsubscribeBody>).topic);
+    return null;
+  },
+  unsubscribe_bulk: (ctx, r, body) => {
+    for (const b of body as Array<Static<typeof UnsubscribeBody>>) unsubscribe(ctx, r, b.topic);
+    return null;
+  },
+  keepalive: (ctx, r, body) => {
+    const ch = mqttChannel(r);
+    if (ch === undefined) throw clientNotFound();
+    const interval = (body as { interval: number }).interval;
+    ch.keepaliveMs = interval * 1000;
+    ch.connInfo.keepalive = interval;
+    return formatClient(ctx, r);
+  },
+  mqueue: (_ctx, r, body) => messagesPage(r, 'mqueue', body as Static<typeof MessagesQuery>),
+  inflight: (_ctx, r, body) => messagesPage(r, 'inflight', body as Static<typeof MessagesQuery>),
+  authz_cache: (_ctx, r) => {
+    const ch = mqttChannel(r);
+    if (ch === undefined) throw clientNotFound();
+    return ch.authzCache?.list() ?? [];
+  },
+  authz_clean: (_ctx, r) => {
+    const ch = mqttChannel(r);
+    if (ch === undefined) throw clientNotFound();
+    ch.authzCache?.clear();
+    return null;
+  },
+} satisfies Record<string, (ctx: MgmtPlane, r: SessionRecord, body: unknown) => unknown>;
+
+type ClientOp = keyof typeof CLIENT_OPS;
+
+/** Runs a per-client endpoint here; null when this node does not have the client. Its API errors travel as values. */
+export function clientOpHere(ctx: MgmtPlane, req: ClientOpRequest): ClientOpResult | null {
+  const r = ctx.node.broker.registry.get(MQTT, req.clientid);
+  if (r === undefined) return null;
+  const op = CLIENT_OPS[req.op as ClientOp] as
+    | ((c: MgmtPlane, r: SessionRecord, b: unknown) => unknown)
+    | undefined;
+  if (op === undefined)
+    return { ok: false, status: 400, code: 'BAD_REQUEST', message: `no client operation ${req.op}` };
+  try {
+    return { ok: true, value: op(ctx, r, req.body) };
+  } catch (err) {
+    if (err instanceof ApiError)
+      return { ok: false, status: err.status, code: err.code, message: err.message };
+    throw err;
+  }
+}
+
+/** Runs a per-client endpoint on whichever node has the client (this one first); 404 when none has it. */
+async function onClient(ctx: MgmtPlane, clientid: string, op: ClientOp, body?: unknown): Promise<unknown> {
+  const req = { clientid, op, body };
+  const res = clientOpHere(ctx, req) ?? (await findElsewhere(ctx.peers, 'client_op', req));
+  if (res === undefined) throw clientNotFound();
+  if (!res.ok) throw new ApiError(res.status, res.code, res.message);
+  return res.value;
+}
+
 /** Kicks the clients wherever they live: this node first, then the others for those not found here. */
 async function kickEverywhere(ctx: MgmtPlane, clientids: readonly string[]): Promise<string[]> {
   const kicked = kickLocal(ctx, clientids);
@@ -202,13 +269,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
   app.get(
     '/clients/:clientid',
     { schema: { tags, summary: 'One client', params: ClientParam, response: NotFound } },
-    async (req) => {
-      const local = registry.get(MQTT, req.params.clientid);
-      if (local !== undefined) return formatClient(ctx, local);
-      const remote = await findElsewhere(ctx.peers, 'client', { clientid: req.params.clientid });
-      if (remote === undefined) throw clientNotFound();
-      return remote;
-    },
+    async (req) => onClient(ctx, req.params.clientid, 'get'),
   );
 
   app.delete(
@@ -242,15 +303,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: { 200: Type.Array(Subscription), ...NotFound },
       },
     },
-    async (req) => {
-      const local = registry.get(MQTT, req.params.clientid);
-      if (local !== undefined) return formatSubscriptions(ctx, local);
-      const remote = await findElsewhere(ctx.peers, 'client_subscriptions', {
-        clientid: req.params.clientid,
-      });
-      if (remote === undefined) throw clientNotFound();
-      return remote;
-    },
+    async (req) => onClient(ctx, req.params.clientid, 'subscriptions'),
   );
 
   app.post(
@@ -264,7 +317,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: { 200: Subscription, ...NotFound },
       },
     },
-    async (req) => subscribe(ctx, findClient(ctx, req.params.clientid), req.body),
+    async (req) => onClient(ctx, req.params.clientid, 'subscribe', req.body),
   );
 
   app.post(
@@ -278,10 +331,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: { 200: Type.Array(Subscription), ...NotFound },
       },
     },
-    async (req) => {
-      const r = findClient(ctx, req.params.clientid);
-      return req.body.map((b) => subscribe(ctx, r, b));
-    },
+    async (req) => onClient(ctx, req.params.clientid, 'subscribe_bulk', req.body),
   );
 
   app.post(
@@ -296,7 +346,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
       },
     },
     async (req, reply) => {
-      unsubscribe(ctx, findClient(ctx, req.params.clientid), req.body.topic);
+      await onClient(ctx, req.params.clientid, 'unsubscribe', req.body);
       return reply.code(204).send();
     },
   );
@@ -313,8 +363,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
       },
     },
     async (req, reply) => {
-      const r = findClient(ctx, req.params.clientid);
-      for (const b of req.body) unsubscribe(ctx, r, b.topic);
+      await onClient(ctx, req.params.clientid, 'unsubscribe_bulk', req.body);
       return reply.code(204).send();
     },
   );
@@ -330,14 +379,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: NotFound,
       },
     },
-    async (req) => {
-      const r = findClient(ctx, req.params.clientid);
-      const ch = mqttChannel(r);
-      if (ch === undefined) throw clientNotFound();
-      ch.keepaliveMs = req.body.interval * 1000;
-      ch.connInfo.keepalive = req.body.interval;
-      return formatClient(ctx, r);
-    },
+    async (req) => onClient(ctx, req.params.clientid, 'keepalive', req.body),
   );
 
   app.get(
@@ -351,7 +393,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: NotFound,
       },
     },
-    async (req) => messagesPage(findClient(ctx, req.params.clientid), 'mqueue', req.query),
+    async (req) => onClient(ctx, req.params.clientid, 'mqueue', req.query),
   );
 
   app.get(
@@ -365,17 +407,13 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: NotFound,
       },
     },
-    async (req) => messagesPage(findClient(ctx, req.params.clientid), 'inflight', req.query),
+    async (req) => onClient(ctx, req.params.clientid, 'inflight', req.query),
   );
 
   app.get(
     '/clients/:clientid/authorization/cache',
     { schema: { tags, summary: "A client's authorization cache", params: ClientParam, response: NotFound } },
-    async (req) => {
-      const ch = mqttChannel(findClient(ctx, req.params.clientid));
-      if (ch === undefined) throw clientNotFound();
-      return ch.authzCache?.list() ?? [];
-    },
+    async (req) => onClient(ctx, req.params.clientid, 'authz_cache'),
   );
 
   app.delete(
@@ -384,9 +422,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
       schema: { tags, summary: "Clean a client's authorization cache", params: ClientParam, response: Gone },
     },
     async (req, reply) => {
-      const ch = mqttChannel(findClient(ctx, req.params.clientid));
-      if (ch === undefined) throw clientNotFound();
-      ch.authzCache?.clear();
+      await onClient(ctx, req.params.clientid, 'authz_clean');
       return reply.code(204).send();
     },
   );
