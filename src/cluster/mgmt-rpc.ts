@@ -49,6 +49,8 @@ export interface MgmtAnswers {
   monitor_current(body: undefined): Record<string, number>;
   clients(body: SliceRequest): Slice;
   subscriptions(body: SliceRequest): Slice;
+  /** `/gateways/{name}/clients` of this node; the gateway's name is `query.gateway`. */
+  gateway_clients(body: SliceRequest): Slice;
   /** Runs a `/clients/{clientid}/…` endpoint on this node's client; null when this node does not have it. */
   client_op(body: ClientOpRequest): ClientOpResult | null;
   /** Kicks those of the clients this node has; answers the ones it kicked. */
@@ -89,6 +91,7 @@ const QUESTIONS: readonly Question[] = [
   'monitor_current',
   'clients',
   'subscriptions',
+  'gateway_clients',
   'client_op',
   'kick',
 ];

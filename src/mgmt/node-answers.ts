@@ -1,6 +1,7 @@
 /** What this node's management plane answers other nodes (cluster/mgmt-rpc.ts carries the questions). */
 import type { MgmtAnswers } from '../cluster/mgmt-rpc.js';
 import { clientOpHere, clientSlice, kickLocal } from './api/clients.js';
+import { gatewayClientSlice } from './api/gateways-clients.js';
 import { nodeMetrics, nodeStats } from './api/metrics.js';
 import { monitorCurrent } from './api/monitor.js';
 import { nodeInfo } from './api/nodes.js';
@@ -16,6 +17,7 @@ export function nodeAnswers(plane: () => MgmtPlane): MgmtAnswers {
     monitor_current: () => monitorCurrent(plane()),
     clients: (req) => clientSlice(plane(), req),
     subscriptions: (req) => subscriptionSlice(plane(), req),
+    gateway_clients: (req) => gatewayClientSlice(plane(), req),
     client_op: (req) => clientOpHere(plane(), req),
     kick: ({ clientids }) => kickLocal(plane(), clientids),
   };

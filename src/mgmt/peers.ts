@@ -81,7 +81,7 @@ export function okAnswers<T>(answers: NodeAnswer<T>[], what: string): Array<{ no
  */
 export async function pageAcross(
   peers: MgmtPeers,
-  question: 'clients' | 'subscriptions',
+  question: 'clients' | 'subscriptions' | 'gateway_clients',
   query: Row,
   page: { page: number; limit: number },
   node?: string,

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import type { MgmtRpc } from '../../src/cluster/mgmt-rpc.js';
+import { gatewayPort, stompConfig } from '../gateway/helpers.js';
+import { StompRaw } from '../gateway/stomp-client.js';
 import type { TestBroker } from '../helpers/broker.js';
 import { hermod } from '../helpers/cli.js';
 import { connectClient, end, subscribe } from '../helpers/clients.js';
@@ -27,7 +29,12 @@ describe('cluster management: nodes, cluster, stats and clients across nodes, ct
 
   before(async () => {
     nats = await startNats();
-    nodes = await startClusterNodes(nats.url, 3, {}, { api: true, tempDataDir: true });
+    nodes = await startClusterNodes(
+      nats.url,
+      3,
+      { gateway: { stomp: stompConfig() } },
+      { api: true, tempDataDir: true },
+    );
     for (const n of nodes)
       await eventually(`${n.node.name} sees 3 nodes`, () => n.node.cluster?.membership.alive().length === 3);
     api1 = await adminClient(nodes[0]!);
@@ -206,6 +213,36 @@ describe('cluster management: nodes, cluster, stats and clients across nodes, ct
     assert.deepEqual(matching.body.meta, { page: 2, limit: 2, count: 4, hasnext: false });
     const onThree = await api2.get(`/subscriptions?node=${encodeURIComponent(N3)}`);
     assert.equal(onThree.body.meta.count, 1);
+  });
+
+  it('GET /gateways/{name}/clients lists the gateway clients of every node', async () => {
+    const s2 = await StompRaw.login(gatewayPort(nodes[1]!.node), { 'client-id': 'stomp-2' });
+    const s3 = await StompRaw.login(gatewayPort(nodes[2]!.node), { 'client-id': 'stomp-3' });
+    try {
+      const all = await api1.get('/gateways/stomp/clients');
+      assert.equal(all.status, 200);
+      assert.deepEqual(
+        all.body.data.map((c: { clientid: string; node: string }) => [c.clientid, c.node]),
+        [
+          ['stomp-2', N2],
+          ['stomp-3', N3],
+        ],
+      );
+      assert.deepEqual(all.body.meta, { page: 1, limit: 100, count: 2, hasnext: false });
+      const page2 = await api1.get('/gateways/stomp/clients?limit=1&page=2');
+      assert.deepEqual(
+        page2.body.data.map((c: { clientid: string }) => c.clientid),
+        ['stomp-3'],
+      );
+      const onThree = await api1.get(`/gateways/stomp/clients?node=${encodeURIComponent(N3)}`);
+      assert.equal(onThree.body.meta.count, 1);
+      assert.equal((await api1.get('/gateways/stomp/clients?gte_created_at=never')).status, 400);
+      // MQTT lists stay MQTT: gateway clients are not in /clients.
+      assert.equal((await api1.get('/clients?like_clientid=stomp')).body.meta.count, 0);
+    } finally {
+      s2.c.destroy();
+      s3.c.destroy();
+    }
   });
 
   it('finds a client on another node, shows its subscriptions and kicks it there', async () => {
