@@ -75,9 +75,10 @@ export function okAnswers<T>(answers: NodeAnswer<T>[], what: string): Array<{ no
 }
 
 /**
- * One page of a list spread over nodes (clients, subscriptions): the nodes in name order, each node's
- * matches in its own order. Every node is asked once, for its count and the part of the page it holds, so
- * `meta.count` is the cluster's total. `node` restricts the list to one node (an unknown node lists nothing).
+ * One page of a list spread over nodes (clients, subscriptions, gateway clients): the nodes in name order,
+ * each node's matches in its own order, `meta.count` the cluster's total. Every node is asked at once for its
+ * count, then the nodes holding part of the page for those rows, so a silent node costs one timeout, not one
+ * per node. A single node is asked once. `node` restricts the list to one node (an unknown node lists nothing).
  */
 export async function pageAcross(
   peers: MgmtPeers,
@@ -88,20 +89,40 @@ export async function pageAcross(
 ): Promise<{ data: Row[]; meta: PageMeta }> {
   const nodes = node === undefined ? peers.running() : peers.running().filter((n) => n === node);
   const start = (page.page - 1) * page.limit;
-  let skip = start;
-  let count = 0;
-  const data: Row[] = [];
-  for (const n of nodes) {
-    const a = await peers.ask(n, question, { query, offset: skip, limit: page.limit - data.length });
-    if (!a.ok) {
-      logger.warn({ node: n, error: a.error }, `management: a node did not answer ${question}`);
-      continue;
-    }
-    count += a.value.count;
-    data.push(...a.value.rows);
-    skip = Math.max(0, skip - a.value.count);
+  const meta = (count: number, rows: number) => ({
+    page: page.page,
+    limit: page.limit,
+    count,
+    hasnext: start + rows < count,
+  });
+  if (nodes.length === 1) {
+    const [a] = okAnswers(
+      [await peers.ask(nodes[0]!, question, { query, offset: start, limit: page.limit })],
+      question,
+    );
+    return a === undefined
+      ? { data: [], meta: meta(0, 0) }
+      : { data: a.value.rows, meta: meta(a.value.count, a.value.rows.length) };
   }
-  return { data, meta: { page: page.page, limit: page.limit, count, hasnext: start + data.length < count } };
+  const counts = okAnswers(await peers.askAll(question, { query, offset: 0, limit: 0 }, nodes), question);
+  let count = 0;
+  let skip = start;
+  let need = page.limit;
+  const parts: Array<{ node: string; offset: number; limit: number }> = [];
+  for (const { node: n, value } of counts) {
+    count += value.count;
+    if (need > 0 && skip < value.count) {
+      const take = Math.min(need, value.count - skip);
+      parts.push({ node: n, offset: skip, limit: take });
+      need -= take;
+    }
+    skip = Math.max(0, skip - value.count);
+  }
+  const slices = await Promise.all(
+    parts.map((p) => peers.ask(p.node, question, { query, offset: p.offset, limit: p.limit })),
+  );
+  const data = okAnswers(slices, question).flatMap((a) => a.value.rows);
+  return { data, meta: meta(count, data.length) };
 }
 
 /** The first answer of the nodes other than this one that is not null (a client lives on one node). */
