@@ -133,9 +133,15 @@ export class MgmtRpc implements MgmtPeers {
   serve(): void {
     for (const q of QUESTIONS) {
       this.offs.push(
-        this.bus.handle(`mgmt_${q}`, (body) =>
-          (this.answers[q] as (b: unknown) => unknown).call(this.answers, body),
-        ),
+        this.bus.handle(`mgmt_${q}`, async (body) => {
+          const value = await (this.answers[q] as (b: unknown) => unknown).call(this.answers, body);
+          // An answer over the server's max_payload could not be sent: say so in a small error instead.
+          const size = Buffer.byteLength(JSON.stringify({ ok: value }) ?? '');
+          const max = this.bus.control.info?.max_payload ?? 1024 * 1024;
+          if (size > max)
+            throw new Error(`the answer to mgmt_${q} is ${size} bytes, over the bus's max_payload of ${max}`);
+          return value;
+        }),
       );
     }
   }

@@ -74,11 +74,14 @@ export function okAnswers<T>(answers: NodeAnswer<T>[], what: string): Array<{ no
   return out;
 }
 
+/** Rows per answer from another node: a client row is about 2 KB of JSON. */
+const ROWS_PER_ANSWER = 200;
+
 /**
  * One page of a list spread over nodes (clients, subscriptions, gateway clients): the nodes in name order,
  * each node's matches in its own order, `meta.count` the cluster's total. Every node is asked at once for its
  * count, then the nodes holding part of the page for those rows, so a silent node costs one timeout, not one
- * per node. A single node is asked once. `node` restricts the list to one node (an unknown node lists nothing).
+ * per node. This node alone is asked once. `node` restricts the list to one node (an unknown node lists nothing).
  */
 export async function pageAcross(
   peers: MgmtPeers,
@@ -95,7 +98,7 @@ export async function pageAcross(
     count,
     hasnext: start + rows < count,
   });
-  if (nodes.length === 1) {
+  if (nodes.length === 1 && nodes[0] === peers.self) {
     const [a] = okAnswers(
       [await peers.ask(nodes[0]!, question, { query, offset: start, limit: page.limit })],
       question,
@@ -118,8 +121,16 @@ export async function pageAcross(
     }
     skip = Math.max(0, skip - value.count);
   }
+  // Another node's rows travel over the bus in chunks that stay well under NATS's max_payload (1 MB).
+  const asks = parts.flatMap((p) => {
+    const step = p.node === peers.self ? p.limit : ROWS_PER_ANSWER;
+    const out: Array<{ node: string; offset: number; limit: number }> = [];
+    for (let o = 0; o < p.limit; o += step)
+      out.push({ node: p.node, offset: p.offset + o, limit: Math.min(step, p.limit - o) });
+    return out;
+  });
   const slices = await Promise.all(
-    parts.map((p) => peers.ask(p.node, question, { query, offset: p.offset, limit: p.limit })),
+    asks.map((p) => peers.ask(p.node, question, { query, offset: p.offset, limit: p.limit })),
   );
   const data = okAnswers(slices, question).flatMap((a) => a.value.rows);
   return { data, meta: meta(count, data.length) };

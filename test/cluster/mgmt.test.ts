@@ -213,6 +213,25 @@ describe('cluster management: nodes, cluster, stats and clients across nodes, ct
     assert.deepEqual(matching.body.meta, { page: 2, limit: 2, count: 4, hasnext: false });
     const onThree = await api2.get(`/subscriptions?node=${encodeURIComponent(N3)}`);
     assert.equal(onThree.body.meta.count, 1);
+    // A page larger than one bus answer: 450 subscriptions of one client on node 3, read from node 2.
+    const many = await connectClient(nodes[2]!.port, { clientId: 'many' });
+    try {
+      await subscribe(
+        many,
+        Array.from({ length: 450 }, (_, i) => `many/${i}`),
+        { qos: 0 },
+      );
+      const big = await api2.get('/subscriptions?clientid=many&limit=1000');
+      assert.equal(big.body.meta.count, 450);
+      assert.equal(big.body.data.length, 450);
+      assert.equal(new Set(big.body.data.map((s: { topic: string }) => s.topic)).size, 450);
+      const mid = await api2.get(
+        `/subscriptions?node=${encodeURIComponent(N3)}&clientid=many&limit=300&page=2`,
+      );
+      assert.equal(mid.body.data.length, 150);
+    } finally {
+      await end(many, true);
+    }
   });
 
   it('GET /gateways/{name}/clients lists the gateway clients of every node', async () => {
