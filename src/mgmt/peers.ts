@@ -1,5 +1,5 @@
 /**
- * The nodes the API speaks for. A single node is a cluster of one (LocalPeers, no cluster code loaded);
+ * The nodes the API speaks for. A single node is a cluster of one (LocalPeers; NATS is never loaded);
  * in a cluster the bus carries the questions (cluster/mgmt-rpc.ts). The helpers here are what the list
  * endpoints share: one page across nodes, and finding the node that has a client.
  */
