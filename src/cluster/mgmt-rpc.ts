@@ -53,6 +53,8 @@ export interface MgmtAnswers {
   gateway_clients(body: SliceRequest): Slice;
   /** Runs a `/clients/{clientid}/…` endpoint on this node's client; null when this node does not have it. */
   client_op(body: ClientOpRequest): ClientOpResult | null;
+  /** `/sessions_count` of this node: sessions connected now or disconnected since `since` (epoch seconds). */
+  sessions_count(body: { since: number }): number;
   /** Kicks those of the clients this node has; answers the ones it kicked. */
   kick(body: { clientids: string[] }): string[];
 }
@@ -93,6 +95,7 @@ const QUESTIONS: readonly Question[] = [
   'subscriptions',
   'gateway_clients',
   'client_op',
+  'sessions_count',
   'kick',
 ];
 

@@ -1,6 +1,6 @@
 /** What this node's management plane answers other nodes (cluster/mgmt-rpc.ts carries the questions). */
 import type { MgmtAnswers } from '../cluster/mgmt-rpc.js';
-import { clientOpHere, clientSlice, kickLocal } from './api/clients.js';
+import { clientOpHere, clientSlice, kickLocal, sessionsCount } from './api/clients.js';
 import { gatewayClientSlice } from './api/gateways-clients.js';
 import { nodeMetrics, nodeStats } from './api/metrics.js';
 import { monitorCurrent } from './api/monitor.js';
@@ -20,5 +20,6 @@ export function nodeAnswers(plane: () => MgmtPlane): MgmtAnswers {
     gateway_clients: (req) => gatewayClientSlice(plane(), req),
     client_op: (req) => clientOpHere(plane(), req),
     kick: ({ clientids }) => kickLocal(plane(), clientids),
+    sessions_count: ({ since }) => sessionsCount(plane(), since),
   };
 }

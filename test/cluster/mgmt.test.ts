@@ -155,6 +155,7 @@ describe('cluster management: nodes, cluster, stats and clients across nodes, ct
       ],
     );
     assert.deepEqual(all.body.meta, { page: 1, limit: 100, count: 4, hasnext: false });
+    assert.equal((await api1.get('/sessions_count')).body, 4);
     const onTwo = await api1.get(`/clients?node=${encodeURIComponent(N2)}`);
     assert.deepEqual(
       onTwo.body.data.map((c: { clientid: string }) => c.clientid),

@@ -174,6 +174,15 @@ export function clientSlice(ctx: MgmtPlane, req: SliceRequest): Slice {
   };
 }
 
+/** This node's sessions connected now or disconnected since `since` (epoch seconds). */
+export function sessionsCount(ctx: MgmtPlane, since: number): number {
+  let n = 0;
+  for (const r of ctx.node.broker.registry.records(MQTT)) {
+    if (r.channel !== undefined || (r.disconnectedAt ?? 0) >= since * 1000) n++;
+  }
+  return n;
+}
+
 /** Kicks the clients this node has. */
 export function kickLocal(ctx: MgmtPlane, clientids: readonly string[]): string[] {
   return clientids.filter((id) => ctx.node.broker.kick(MQTT, id));
@@ -258,8 +267,6 @@ async function kickEverywhere(ctx: MgmtPlane, clientids: readonly string[]): Pro
 }
 
 export function clientsArea(app: Api, ctx: MgmtPlane): void {
-  const registry = ctx.node.broker.registry;
-
   app.get('/clients', { schema: { tags, summary: 'List clients', querystring: ListQuery } }, async (req) => {
     const { page, limit, node, ...query } = req.query;
     clientFilter(ctx, req.query); // a bad time bound is a 400 here, before any node is asked
@@ -439,12 +446,8 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
       },
     },
     async (req) => {
-      const since = req.query.since * 1000;
-      let n = 0;
-      for (const r of registry.records(MQTT)) {
-        if (r.channel !== undefined || (r.disconnectedAt ?? 0) >= since) n++;
-      }
-      return n;
+      const answers = await ctx.peers.askAll('sessions_count', { since: req.query.since });
+      return okAnswers(answers, 'sessions_count').reduce((n, a) => n + a.value, 0);
     },
   );
 }
