@@ -19,6 +19,8 @@ export class SysPublisher {
     private readonly broker: Broker,
     private readonly config: SysTopicsConfig,
     private readonly extraStats: () => Record<string, number> = () => ({}),
+    /** The running nodes of the cluster ($SYS/brokers); a single node lists itself. */
+    private readonly brokers: () => string[] = () => [broker.settings.node],
   ) {
     this.base = `$SYS/brokers/${broker.settings.node}`;
   }
@@ -84,7 +86,7 @@ export class SysPublisher {
 
   /** version, sysdescr, the node list, stats and metrics. */
   publishInfo(): void {
-    this.publish('$SYS/brokers', this.broker.settings.node, true);
+    this.publish('$SYS/brokers', this.brokers().join(','), true);
     this.publish(`${this.base}/version`, VERSION, true);
     this.publish(`${this.base}/sysdescr`, SYSDESCR, true);
     const stats = { ...this.broker.metrics.stats(), ...this.extraStats() };

@@ -210,6 +210,8 @@ export class SysComponent implements Component {
   constructor(
     private readonly broker: Broker,
     private readonly configs: ConfigService,
+    /** The running nodes ($SYS/brokers). */
+    private readonly brokers?: () => string[],
   ) {}
 
   start(): void {
@@ -224,7 +226,7 @@ export class SysComponent implements Component {
 
   private replace(cfg: ConfigService['config']['sys_topics']): void {
     this.publisher?.stop();
-    this.publisher = new SysPublisher(this.broker, cfg);
+    this.publisher = new SysPublisher(this.broker, cfg, undefined, this.brokers);
     this.publisher.start();
   }
 }
