@@ -15,13 +15,7 @@ import { packagedPluginsDir } from '../plugins/shipped.js';
 import { ensurePrivateDir } from '../private-files.js';
 import { setDatagramRole } from '../transport/datagram-role.js';
 import { VERSION } from '../version.js';
-import {
-  MAX_WORKERS,
-  WorkerSupervisor,
-  type WorkerReady,
-  workerIndex,
-  workersRefusal,
-} from './workers.js';
+import { MAX_WORKERS, type WorkerReady, WorkerSupervisor, workerIndex, workersRefusal } from './workers.js';
 
 /** The pid file `hermod stop` reads, relative to node.data_dir. */
 export const PID_FILE = 'hermod.pid';
