@@ -37,7 +37,13 @@ die() {
 # Something accepts TCP connections on 127.0.0.1:$1.
 in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# Process $1 runs. A child that exited but is not reaped yet (bash may reap late) is a zombie: gone.
+alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [ "$state" != Z ]
+}
 
 pid_of() { cat "$1" 2>/dev/null || true; }
 
