@@ -12,8 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { MqttClient } from 'mqtt';
-import { restartDelay, workerLogPath, workerName } from '../../src/cli/workers.js';
+import { restartDelay, workerEnv, workerLogPath, workerName } from '../../src/cli/workers.js';
 import { fromKvKey } from '../../src/cluster/subject.js';
+import { loadConfig } from '../../src/config/load.js';
 import { SnClient } from '../gateway/mqttsn-client/client.js';
 import { build, T } from '../gateway/mqttsn-client/codec.js';
 import { hermod } from '../helpers/cli.js';
@@ -66,6 +67,27 @@ describe('worker names and restart back-off', () => {
     assert.equal(workerName('edge', 3), 'edge-w3');
     assert.equal(workerLogPath('log/hermod.log', 2), 'log/hermod-w2.log');
     assert.equal(workerLogPath('log/hermod', 2), 'log/hermod-w2');
+  });
+
+  it('a worker config differs by name, data dir, log files, and (k ≥ 2) no management API', () => {
+    const base = loadConfig({ env: { HERMOD_LOG__FILE__DEFAULT__PATH: 'log/hermod.log' } });
+    assert.ok(base.ok);
+    const worker = (k: number) => {
+      const env = { HERMOD_LOG__FILE__DEFAULT__PATH: 'log/hermod.log', ...workerEnv(base.config, k) };
+      const r = loadConfig({ env });
+      assert.ok(r.ok);
+      return r.config;
+    };
+    const w1 = worker(1);
+    const w2 = worker(2);
+    assert.deepEqual(
+      [w1.node.name, w1.node.data_dir, w1.log.file.default!.path, w1.dashboard.listeners.http.enable],
+      [W1, 'data', 'log/hermod-w1.log', true],
+    );
+    assert.deepEqual(
+      [w2.node.name, w2.node.data_dir, w2.log.file.default!.path, w2.dashboard.listeners.http.enable],
+      [W2, join('data', 'w2'), 'log/hermod-w2.log', false],
+    );
   });
 
   it('the restart delay doubles per crash in a row, up to a minute', () => {
