@@ -83,19 +83,8 @@ export async function start(
   if (parsed.workers !== undefined && worker === undefined)
     return runWorkers(args, config, env, parsed.workers);
   const pidPath = join(config.node.data_dir, PID_FILE);
-  if (worker === undefined) {
-    const running = runningPid(pidPath);
-    if (running !== undefined && running !== process.pid) {
-      process.stderr.write(`hermod: already running as pid ${running} (${pidPath})\n`);
-      return 1;
-    }
-  }
-  try {
-    configureLogging(config.log);
-  } catch (err) {
-    process.stderr.write(`hermod: cannot set up logging: ${(err as Error).message}\n`);
-    return 1;
-  }
+  // A worker shares the primary's pid file: the primary checked it.
+  if (!claimProcess(config, worker === undefined ? pidPath : undefined)) return 1;
   if (worker !== undefined) setDatagramRole(worker === 1 ? 'own' : 'skip');
   // A node run from this installation gets the plugins packed with it; an embedded node only when asked.
   if (config.plugins.shipped_dir === '') config.plugins.shipped_dir = packagedPluginsDir();
@@ -149,6 +138,25 @@ export async function start(
   });
 }
 
+/**
+ * Refuses when the pid file names another live node (when `pidPath` is given), then sets up logging; false
+ * (with the reason on stderr) when either fails.
+ */
+function claimProcess(config: HermodConfig, pidPath: string | undefined): boolean {
+  const running = pidPath === undefined ? undefined : runningPid(pidPath);
+  if (running !== undefined && running !== process.pid) {
+    process.stderr.write(`hermod: already running as pid ${running} (${pidPath})\n`);
+    return false;
+  }
+  try {
+    configureLogging(config.log);
+    return true;
+  } catch (err) {
+    process.stderr.write(`hermod: cannot set up logging: ${(err as Error).message}\n`);
+    return false;
+  }
+}
+
 /** The primary of `--workers N`: runs no broker, supervises N worker nodes (./workers.ts). */
 async function runWorkers(
   args: string[],
@@ -162,17 +170,7 @@ async function runWorkers(
     return 1;
   }
   const pidPath = join(config.node.data_dir, PID_FILE);
-  const running = runningPid(pidPath);
-  if (running !== undefined && running !== process.pid) {
-    process.stderr.write(`hermod: already running as pid ${running} (${pidPath})\n`);
-    return 1;
-  }
-  try {
-    configureLogging(config.log);
-  } catch (err) {
-    process.stderr.write(`hermod: cannot set up logging: ${(err as Error).message}\n`);
-    return 1;
-  }
+  if (!claimProcess(config, pidPath)) return 1;
   for (const name of Object.keys(config.log.file))
     if (name !== name.toLowerCase() || name.includes('__'))
       logger.warn({ handler: name }, 'log file handler name is not lower case: every worker writes its file');

@@ -5,7 +5,6 @@
  * session), the API runs on worker 1, a killed worker comes back, `hermod stop` stops everything.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,10 +16,9 @@ import { fromKvKey } from '../../src/cluster/subject.js';
 import { loadConfig } from '../../src/config/load.js';
 import { SnClient } from '../gateway/mqttsn-client/client.js';
 import { build, T } from '../gateway/mqttsn-client/codec.js';
-import { hermod } from '../helpers/cli.js';
+import { type HermodRun, hermod, spawnHermod } from '../helpers/cli.js';
 import { collect, connectClient, end } from '../helpers/clients.js';
 import { eventually } from '../helpers/cluster.js';
-import { repoRoot } from '../helpers/fixtures.js';
 import { freePort, tempDir } from '../helpers/servers/common.js';
 import { type NatsServer, startNats } from '../helpers/servers/nats.js';
 import { tcpServerOwners, udpOwners } from './workers-sockets.js';
@@ -28,29 +26,6 @@ import { tcpServerOwners, udpOwners } from './workers-sockets.js';
 const BASE = 'hermod@127.0.0.1';
 const W1 = 'hermod-w1@127.0.0.1';
 const W2 = 'hermod-w2@127.0.0.1';
-
-interface Primary {
-  child: ChildProcess;
-  out: () => string;
-  exit: Promise<number | null>;
-}
-
-/** `hermod <args>` in the background, with a clean HERMOD_* environment plus `env`. */
-function spawnHermod(args: string[], env: Record<string, string> = {}): Primary {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('HERMOD_') && k !== 'NODE_TEST_CONTEXT'),
-  );
-  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'hermod.js'), ...args], {
-    cwd: repoRoot(),
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, out: () => out, exit };
-}
 
 function alive(pid: number): boolean {
   try {
@@ -128,7 +103,7 @@ describe('hermod start --workers 2 with a real nats-server', () => {
   let dataDir: string;
   let mqttPort: number;
   let snPort: number;
-  let primary: Primary;
+  let primary: HermodRun;
   let pids: Record<string, number> = {};
   const clients: MqttClient[] = [];
 
@@ -172,13 +147,13 @@ describe('hermod start --workers 2 with a real nats-server', () => {
       ].join('\n'),
     );
     primary = spawnHermod(['start', '--config', conf, '--workers', '2']);
-    await eventually('both workers up', () => /is running 2 workers/.test(primary.out()), 60_000).catch(
+    const out = () => primary.stdout() + primary.stderr();
+    await eventually('both workers up', () => /is running 2 workers/.test(out()), 60_000).catch(
       (err: Error) => {
-        throw new Error(`${err.message}\n${primary.out()}`);
+        throw new Error(`${err.message}\n${out()}`);
       },
     );
-    for (const m of primary.out().matchAll(/(hermod-w\d@127\.0\.0\.1) pid (\d+)/g))
-      pids[m[1]!] = Number(m[2]);
+    for (const m of out().matchAll(/(hermod-w\d@127\.0\.0\.1) pid (\d+)/g)) pids[m[1]!] = Number(m[2]);
   });
 
   after(async () => {
@@ -271,7 +246,7 @@ describe('hermod start --workers 2 with a real nats-server', () => {
     );
     pids = await members();
     assert.equal(primary.child.exitCode, null);
-    assert.match(primary.out(), /worker ended unexpectedly; restarting it/);
+    assert.match(primary.stdout(), /worker ended unexpectedly; restarting it/);
     // New connections are shared with the new worker 2 again.
     await eventually('a connection on the new worker 2', async () => {
       const c = await connectClient(mqttPort);
@@ -283,7 +258,7 @@ describe('hermod start --workers 2 with a real nats-server', () => {
   it('hermod stop stops the primary and every worker; exit 0, pid file removed', async () => {
     const r = await hermod(['stop', '--data-dir', dataDir]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(await primary.exit, 0);
+    assert.equal((await primary.exit).code, 0);
     for (const pid of Object.values(pids)) assert.equal(alive(pid), false, `worker pid ${pid} gone`);
     assert.equal(existsSync(join(dataDir, 'hermod.pid')), false);
     await eventually('both left the cluster', async () => Object.keys(await members()).length === 0);
