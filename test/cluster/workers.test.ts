@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Kvm } from '@nats-io/kv';
@@ -253,6 +254,29 @@ describe('hermod start --workers 2 with a real nats-server', () => {
       clients.push(c);
       return ownerOf(c) === pids[W2];
     });
+  });
+
+  it('a worker that cannot start fails the whole start (exit 1) and the others are stopped', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+    const taken = (holder.address() as { port: number }).port;
+    try {
+      const r = await hermod(['start', '--workers', '2'], {
+        HERMOD_NODE__NAME: 'fail@127.0.0.1',
+        HERMOD_NODE__DATA_DIR: join(dir, 'fail'),
+        HERMOD_CLUSTER__NAME: 'wkfail',
+        HERMOD_CLUSTER__NATS__SERVERS: `["${nats.url}"]`,
+        HERMOD_LISTENERS__TCP__DEFAULT__BIND: `127.0.0.1:${taken}`,
+        HERMOD_LISTENERS__WS__DEFAULT__ENABLE: 'false',
+        HERMOD_DASHBOARD__LISTENERS__HTTP__BIND: '127.0.0.1:0',
+      });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /worker \d \(fail-w\d@127\.0\.0\.1\) failed to start/);
+      assert.match(r.stderr, /EADDRINUSE/);
+      assert.doesNotMatch(r.stdout, /is running/);
+    } finally {
+      holder.close();
+    }
   });
 
   it('hermod stop stops the primary and every worker; exit 0, pid file removed', async () => {
