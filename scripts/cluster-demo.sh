@@ -82,7 +82,14 @@ wait_for() {
   return 1
 }
 
-api_up() { curl -fsS -o /dev/null "http://127.0.0.1:$1/api/v5/status" 2>/dev/null; }
+# The API on port $1 answers GET /api/v5/status with 200 (plain bash: no curl needed).
+api_up() {
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+      printf 'GET /api/v5/status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
+      IFS= read -r -t 5 line <&3 && [[ "$line" == *" 200"* ]]
+  ) 2>/dev/null
+}
 
 node_port() { printf '%s' $(($1 + $2 - 1)); }
 
