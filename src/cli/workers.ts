@@ -2,7 +2,8 @@
  * `hermod start --workers N`: N Hermod nodes on one machine under `node:cluster` (Node 20 has no
  * SO_REUSEPORT). The primary process runs no broker: it forks the workers, shares their TCP/TLS/WebSocket
  * listening sockets (it accepts and hands each connection to a worker, round robin), restarts a worker that
- * crashed (with back-off), and stops them all gracefully on SIGTERM/SIGINT or `hermod stop`.
+ * crashed (with back-off; a worker that stopped cleanly, e.g. on a SIGTERM to its own pid, stays stopped), and
+ * stops them all gracefully on SIGTERM/SIGINT or `hermod stop`.
  *
  * Each worker is a full node and a member of one cluster over NATS, so `cluster.nats.servers` is required.
  * Worker k (1-based, stable across restarts) differs from the configured node only by what must be unique:
@@ -207,6 +208,12 @@ export class WorkerSupervisor {
       this.exitCode = 1;
       startup.reject(new Error(`worker ${slot.index} (${slot.name}) failed to start (${how})`));
       this.stop();
+      return;
+    }
+    if (code === 0 && signal === null) {
+      // Stopped on purpose (SIGTERM to its pid): like systemd's Restart=on-failure, only failures restart.
+      logger.warn({ worker: slot.index, node: slot.name }, 'worker stopped; it is not restarted');
+      if (this.slots.every((s) => s.worker === undefined && s.restart === undefined)) this.stop();
       return;
     }
     const ranMs = Date.now() - slot.startedAt;

@@ -279,6 +279,17 @@ describe('hermod start --workers 2 with a real nats-server', () => {
     }
   });
 
+  it('a worker stopped cleanly (SIGTERM to its own pid) stays stopped; the primary keeps the others', async () => {
+    const w2 = pids[W2]!;
+    process.kill(w2, 'SIGTERM');
+    await eventually('worker 2 left the cluster', async () => (await members())[W2] === undefined);
+    await eventually('worker 2 exited', () => !alive(w2));
+    assert.match(primary.stdout(), /worker stopped; it is not restarted/);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(Object.keys(await members()), [W1]);
+    assert.equal(primary.child.exitCode, null);
+  });
+
   it('hermod stop stops the primary and every worker; exit 0, pid file removed', async () => {
     const r = await hermod(['stop', '--data-dir', dataDir]);
     assert.equal(r.code, 0, r.stderr);
