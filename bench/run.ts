@@ -68,7 +68,7 @@ function options(): Options {
   if (values.help) {
     console.log(
       [
-        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap,dtls,exhook,exproto] [--broker hermod,aedes,mosquitto]',
+        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap,dtls,exhook,exproto,workers] [--broker hermod,aedes,mosquitto]',
         '                        [--seconds N] [--warmup N] [--repeat N] [--profile auto|<variant>] [--no-save]',
         `variants: ${ALL_VARIANTS.map((v) => v.id).join(', ')}`,
       ].join('\n'),
@@ -455,7 +455,7 @@ async function main(): Promise<void> {
 }
 
 /** Scenarios with no Aedes or Mosquitto counterpart, each a script of its own (bench/<name>.ts). */
-const SOLO_SCENARIOS = ['coap', 'dtls', 'exhook', 'exproto'] as const;
+const SOLO_SCENARIOS = ['coap', 'dtls', 'exhook', 'exproto', 'workers'] as const;
 type SoloScenario = (typeof SOLO_SCENARIOS)[number];
 
 const SOLO_TITLES: Record<SoloScenario, string> = {
@@ -463,6 +463,7 @@ const SOLO_TITLES: Record<SoloScenario, string> = {
   dtls: 'DTLS (CoAP gateway): handshakes/s and CoAP publishes/s over DTLS next to UDP',
   exhook: 'ExHook (one message.publish server): grpc-js client against the HTTP/2 client',
   exproto: 'ExProto gateway echo',
+  workers: 'Connections held by hermod start --workers 2 against one process (same fd limit per process)',
 };
 
 /**
