@@ -154,7 +154,7 @@ export class Broker {
     if (typeof parsed === 'string') throw new Error(parsed);
     const subOpts: SubOpts = parsed.group === undefined ? opts : { ...opts, share: parsed.group };
     const isNew = !session.subscriptions.has(topic);
-    session.subscriptions.set(topic, subOpts);
+    session.setSubscription(topic, subOpts);
     this.router.add(parsed.filter, session, subOpts);
     this.refreshRouteStats();
     session.touched();
@@ -168,7 +168,7 @@ export class Broker {
   restoreSubscription(session: Session, topic: string, opts: SubOpts): void {
     const parsed = parseSubscriptionTopic(topic);
     if (typeof parsed === 'string') return;
-    session.subscriptions.set(topic, opts);
+    session.setSubscription(topic, opts);
     this.router.add(parsed.filter, session, opts);
     this.refreshRouteStats();
   }
@@ -177,7 +177,7 @@ export class Broker {
   unsubscribe(session: Session, topic: string): boolean {
     const opts = session.subscriptions.get(topic);
     if (opts === undefined) return false;
-    session.subscriptions.delete(topic);
+    session.deleteSubscription(topic);
     const parsed = parseSubscriptionTopic(topic);
     if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
     this.refreshRouteStats();
@@ -368,7 +368,7 @@ export class Broker {
       const parsed = parseSubscriptionTopic(topic);
       if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
     }
-    session.subscriptions.clear();
+    session.clearSubscriptions();
     this.refreshRouteStats();
     session.terminate();
     this.registry.delete(record.namespace, record);
