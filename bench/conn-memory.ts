@@ -91,9 +91,7 @@ async function snapshotByClass(): Promise<Record<string, [number, number]>> {
     const type = types[snap.nodes[i + iType]];
     // Strings and code are grouped by kind only: their names are their contents.
     const name =
-      type === 'object' || type === 'closure' || type === 'native'
-        ? snap.strings[snap.nodes[i + iName]]
-        : '';
+      type === 'object' || type === 'closure' || type === 'native' ? snap.strings[snap.nodes[i + iName]] : '';
     const key = `${type}:${name}`;
     const e = (out[key] ??= [0, 0]);
     e[0] += snap.nodes[i + iSize];
@@ -120,7 +118,15 @@ async function main(): Promise<void> {
   const n = Number(values.connections);
   const child = spawn(
     'taskset',
-    ['-c', BROKER_CPU, process.execPath, '--expose-gc', process.argv[1], '--serve', ...(values.floor ? ['--floor'] : [])],
+    [
+      '-c',
+      BROKER_CPU,
+      process.execPath,
+      '--expose-gc',
+      process.argv[1],
+      '--serve',
+      ...(values.floor ? ['--floor'] : []),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
   );
   const next = () => new Promise<unknown>((resolve) => child.once('message', resolve));
@@ -154,7 +160,9 @@ async function main(): Promise<void> {
   console.log(`${n} idle connections (opened at ${Math.round(n / seconds)}/s), per connection, bytes:`);
   console.log(`  RSS          ${per(before.rss, after.rss)}`);
   console.log(`  V8 heap used ${per(before.heapUsed, after.heapUsed)}`);
-  console.log(`  external     ${per(before.external, after.external)}  (of which array buffers ${per(before.arrayBuffers, after.arrayBuffers).trim()})`);
+  console.log(
+    `  external     ${per(before.external, after.external)}  (of which array buffers ${per(before.arrayBuffers, after.arrayBuffers).trim()})`,
+  );
   if (before.byClass !== undefined && after.byClass !== undefined) {
     const rows: Array<[string, number, number]> = [];
     for (const [k, [size, count]] of Object.entries(after.byClass)) {

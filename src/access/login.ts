@@ -12,6 +12,12 @@ import { AuthzCache, type AuthzCacheSettings } from './authz-cache.js';
 /** An accepted authentication. */
 export type AuthnOk = Extract<AuthnResult, { kind: 'ok' }>;
 
+/**
+ * The attributes of a client no authenticator gave any: one frozen object for all of them (applyAuthResult
+ * replaces it rather than writing into it), instead of an empty object per connection.
+ */
+export const NO_CLIENT_ATTRS: Record<string, string> = Object.freeze({});
+
 /** True when a ban matches the client (clientid, username or peer host); false without a ban list. */
 export function isBanned(bans: BanChecker | undefined, client: ClientInfo): boolean {
   return bans?.isBanned(client) ?? false;
