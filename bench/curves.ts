@@ -493,7 +493,13 @@ async function runPoint(b: BrokerDef, curve: Curve, size: number, budgetS: numbe
   const port = await freePort();
   const logFile = join(LOGS, `${b.name}-curve-${curve.id}-${size}.log`);
   const load = loadAverage();
-  const broker = await b.start({ port, logFile });
+  // BENCH_CURVE_PROFILE=1: Hermod runs under --cpu-prof (bench/results/hermod-curve-<id>-<N>.cpuprofile,
+  // summarised by `node dist/bench/profile.js <file>`); the figures of such a run are not results.
+  const cpuProf =
+    process.env.BENCH_CURVE_PROFILE === '1' && b.name === 'hermod'
+      ? { dir: RESULTS, name: `hermod-curve-${curve.id}-${size}.cpuprofile` }
+      : undefined;
+  const broker = await b.start({ port, logFile, cpuProf });
   let exited: number | null | undefined;
   void broker.exited.then((c) => {
     exited = c;
