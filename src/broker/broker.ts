@@ -59,6 +59,7 @@ export class Broker {
   private readonly sessionsByClient = new WeakMap<ClientInfo, Session>();
   private dispatchDepth = 0;
   private readonly matchBuffer: RouteEntry[] = [];
+  private readonly probeBuffer: RouteEntry[] = [];
   /** Set by the node when durability is on. */
   journal: BrokerJournal | undefined;
 
@@ -130,6 +131,20 @@ export class Broker {
       if (g.size === 1) return 0;
     }
     return 0;
+  }
+
+  /**
+   * Whether a message on `topic` could reach anyone: a subscription matches, or a message.publish callback
+   * may act on it. The $SYS client events ask first, so nobody pays for building an event no one receives
+   * (about 5 % of a CONNECT's broker CPU in S4, 2026-12-04). A cluster must answer for remote routes too.
+   */
+  mayDeliver(topic: string): boolean {
+    if (this.hooks.has('message.publish')) return true;
+    const out = this.probeBuffer;
+    this.router.match(topic, out);
+    const any = out.length > 0;
+    out.length = 0;
+    return any;
   }
 
   private dropped(msg: Message, reason: string): void {

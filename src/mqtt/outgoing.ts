@@ -80,7 +80,7 @@ export class OutgoingPublisher {
     c['messages.sent']++;
     c['bytes.sent'] += frame.length;
     ch.counts.sendPkt++;
-    ch.counts.sendMsg[qos]!++;
+    ch.counts.sent(qos);
     if (qos === 0) {
       c['messages.qos0.sent']++;
       ch.writePublish(frame, -1, 0);

@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   applyAuthResult,
+  credentialOf,
   isBanned,
   NO_CLIENT_ATTRS,
   newAuthzCache,
@@ -13,7 +14,7 @@ import {
 import { NEVER_EXPIRE } from '../../broker/broker.js';
 import type { SessionSettings } from '../../broker/session.js';
 import { topicNameError } from '../../broker/topic.js';
-import type { AuthnResult, ClientInfo, ConnInfo, Credential } from '../../broker/types.js';
+import type { AuthnResult, ClientInfo, ConnInfo } from '../../broker/types.js';
 import type { MqttConfig } from '../../config/schema/index.js';
 import { logger } from '../../log.js';
 import type { ConnackProperties, ConnectPacket, ConnectProperties } from '../codec/packets.js';
@@ -146,12 +147,7 @@ function afterConnectHook(ch: MqttClient, p: ConnectPacket, connack: ConnackProp
   }
   if (enable === false) return completeConnect(ch, p, { kind: 'ok' }, connack);
   const method = p.properties?.authenticationMethod;
-  const credential: Credential = {
-    ...ch.clientInfo,
-    password: p.password,
-    auth_method: method,
-    auth_data: p.properties?.authenticationData,
-  };
+  const credential = credentialOf(ch.clientInfo, p.password, method, p.properties?.authenticationData);
   if (method !== undefined) {
     ch.enhancedAuth = { method, state: undefined, reauth: false };
     ch.authMethod = method;
