@@ -5,6 +5,7 @@
  * and array buffers after two forced GCs, and with `--snapshot` the heap-snapshot self size by
  * constructor (the objects each connection adds, e.g. MqttChannel, Socket, closures, Maps).
  *
+ * CONN_MEMORY_SNAPSHOT_FILE=<path> with `--snapshot` also writes the last full heap snapshot there.
  * `--floor` runs a plain `net` server instead (answers CONNECT with a CONNACK, keeps the socket): Node's
  * own cost per idle TCP connection, which no broker change can go below.
  *
@@ -64,6 +65,8 @@ async function serve(floor: boolean): Promise<void> {
       arrayBuffers: mu.arrayBuffers,
     };
     if (m.snapshot) s.byClass = await snapshotByClass();
+    if (process.env.CONN_MEMORY_SNAPSHOT_FILE !== undefined && m.snapshot)
+      v8.writeHeapSnapshot(process.env.CONN_MEMORY_SNAPSHOT_FILE);
     process.send!(s);
   });
   process.send!({ port });
