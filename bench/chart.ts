@@ -148,12 +148,14 @@ export function barChartPng(c: BarChart): Buffer {
   const img = new Bitmap(W, H);
   img.text(left, 14, c.title, INK, 2);
   img.text(left, 40, c.unit, MUTED, 2);
-  // Legend.
+  // Legend, right-aligned on the unit line, or on the title line when the unit is too long to share its line.
+  const legendW = c.brokers.reduce((w, b) => w + textWidth(b.label) + 24, 0);
+  const ly = left + textWidth(c.unit) + 16 > W - right - legendW ? 14 : 42;
   let lx = W - right;
   for (const b of [...c.brokers].reverse()) {
     lx -= textWidth(b.label) + 24;
-    img.rect(lx, 42, 12, 12, COLORS[b.name] ?? INK);
-    img.text(lx + 16, 42, b.label, INK, 2);
+    img.rect(lx, ly, 12, 12, COLORS[b.name] ?? INK);
+    img.text(lx + 16, ly, b.label, INK, 2);
   }
   const vals = c.groups.flatMap((g) => c.brokers.map((b) => g.bars[b.name]?.value));
   const max = niceMax(Math.max(0, ...vals.filter((n): n is number => n !== undefined)));
@@ -281,6 +283,8 @@ const FONT: Record<string, string> = {
   '+': '..... ..#.. ..#.. ##### ..#.. ..#.. .....',
   '=': '..... ..... ##### ..... ##### ..... .....',
   '?': '.###. #...# ....# ...#. ..#.. ..... ..#..',
+  // µ (micro), under the key its toUpperCase() gives (Greek capital mu).
+  Μ: '..... #...# #...# #...# ##.## #.#.. #....',
 };
 
 const GLYPHS: Record<string, string[]> = Object.fromEntries(

@@ -348,7 +348,7 @@ const retained: Curve = {
   metrics: [
     { key: 'storeRate', label: 'retained PUBLISH/s stored', lowerIsBetter: false },
     { key: 'bytesPerRetained', label: 'RSS bytes per retained message (64 B payload)', lowerIsBetter: true },
-    { key: 'msPer100', label: 'ms until ret/<g>/+ (100 matches) delivered', lowerIsBetter: true },
+    { key: 'msPer100', label: 'ms until ret/g/+ (100 matches) delivered', lowerIsBetter: true },
     { key: 'msColumn', label: 'ms until ret/+/7 (N/100 matches) delivered', lowerIsBetter: true },
     { key: 'secondsAll', label: 's until ret/# (all N) delivered', lowerIsBetter: true },
   ],
@@ -604,7 +604,7 @@ function chartName(curve: Curve): string {
   return `${new Date().toISOString().slice(0, 10)}-curve-${curve.id}.png`;
 }
 
-function writeCurveChart(curve: Curve, results: PointResult[], brokers: BrokerDef[]): void {
+export function writeCurveChart(curve: Curve, results: PointResult[], brokers: BrokerDef[]): void {
   const rows = results.filter((r) => r.curve === curve.id);
   if (rows.length === 0) return;
   const def = curve.metrics.find((m) => m.key === curve.chart)!;
