@@ -60,6 +60,7 @@ export class Broker {
   private readonly sessionsByClient = new WeakMap<ClientInfo, Session>();
   private dispatchDepth = 0;
   private readonly matchBuffer: RouteEntry[] = [];
+  private readonly probeBuffer: RouteEntry[] = [];
   /** Set by the node when durability is on. */
   journal: BrokerJournal | undefined;
   /** Set by the cluster parts on a cluster node (cluster-seam.ts); undefined on a single node. */
@@ -135,6 +136,21 @@ export class Broker {
     return 0;
   }
 
+  /**
+   * Whether a message on `topic` could reach anyone: a subscription matches, or a message.publish callback
+   * may act on it. The $SYS client events ask first, so nobody pays for building an event no one receives
+   * (about 5 % of a CONNECT's broker CPU in S4, 2026-12-04). A cluster must answer for remote routes too.
+   */
+  mayDeliver(topic: string): boolean {
+    // On a cluster node a subscriber may live on another node: the local router cannot say no.
+    if (this.hooks.has('message.publish') || this.cluster !== undefined) return true;
+    const out = this.probeBuffer;
+    this.router.match(topic, out);
+    const any = out.length > 0;
+    out.length = 0;
+    return any;
+  }
+
   private dropped(msg: Message, reason: string): void {
     // The broker's own $SYS messages often have no subscriber; counting them would drown real drops (as EMQX).
     if (msg.flags.sys) return;
@@ -155,14 +171,23 @@ export class Broker {
   subscribe(session: Session, topic: string, opts: SubOpts): boolean {
     const parsed = parseSubscriptionTopic(topic);
     if (typeof parsed === 'string') throw new Error(parsed);
-    const subOpts: SubOpts = parsed.group === undefined ? opts : { ...opts, share: parsed.group };
+    // Object.assign, not `{ ...opts, share }`: in Node 20's V8 a spread followed by a key the source lacks
+    // takes a slow path, 2–7 µs against 0.1 µs (measured 2026-12-04); the same below for is_new, which every
+    // SUBSCRIBE pays per filter.
+    const subOpts: SubOpts =
+      parsed.group === undefined ? opts : Object.assign({}, opts, { share: parsed.group });
     const isNew = !session.subscriptions.has(topic);
-    session.subscriptions.set(topic, subOpts);
+    session.setSubscription(topic, subOpts);
     this.router.add(parsed.filter, session, subOpts);
     this.refreshRouteStats();
     session.touched();
     if (this.hooks.has('session.subscribed')) {
-      this.hooks.run('session.subscribed', session.clientInfo, topic, { ...subOpts, is_new: isNew });
+      this.hooks.run(
+        'session.subscribed',
+        session.clientInfo,
+        topic,
+        Object.assign({}, subOpts, { is_new: isNew }),
+      );
     }
     return isNew;
   }
@@ -171,7 +196,7 @@ export class Broker {
   restoreSubscription(session: Session, topic: string, opts: SubOpts): void {
     const parsed = parseSubscriptionTopic(topic);
     if (typeof parsed === 'string') return;
-    session.subscriptions.set(topic, opts);
+    session.setSubscription(topic, opts);
     this.router.add(parsed.filter, session, opts);
     this.refreshRouteStats();
   }
@@ -180,7 +205,7 @@ export class Broker {
   unsubscribe(session: Session, topic: string): boolean {
     const opts = session.subscriptions.get(topic);
     if (opts === undefined) return false;
-    session.subscriptions.delete(topic);
+    session.deleteSubscription(topic);
     const parsed = parseSubscriptionTopic(topic);
     if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
     this.refreshRouteStats();
@@ -302,7 +327,7 @@ export class Broker {
       const parsed = parseSubscriptionTopic(topic);
       if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
     }
-    session.subscriptions.clear();
+    session.clearSubscriptions();
     this.refreshRouteStats();
     session.terminate();
     this.registry.delete(record.namespace, record);

@@ -171,7 +171,7 @@ export function restoreSession(
   session.expiryInterval = saved.expiresAt === 0 ? NEVER_EXPIRE : Math.ceil((saved.expiresAt - now) / 1000);
   session.receiveMaximum = saved.receiveMaximum;
   for (const r of saved.inflight) {
-    session.inflight.set(r.pid, {
+    session.restoreInflight(r.pid, {
       msg: loadMessage(r.msg),
       qos: r.qos,
       opts: r.opts,
@@ -181,7 +181,7 @@ export function restoreSession(
     });
   }
   for (const q of saved.queue) session.mqueue.push(loadMessage(q.msg), q.opts, q.retained);
-  for (const pid of saved.awaitingRel) session.awaitingRel.set(pid, now);
+  for (const pid of saved.awaitingRel) session.restoreAwaitingRel(pid, now);
   const record = new SessionRecord(namespace, session);
   record.disconnectedAt = now;
   broker.registry.set(namespace, clientid, record);

@@ -105,8 +105,10 @@ export class SysPublisher {
   }
 
   private connected(ci: ClientInfo, conn: ConnInfo): undefined {
+    const topic = this.clientTopic(ci, 'connected');
+    if (!this.broker.mayDeliver(topic)) return undefined;
     this.publish(
-      this.clientTopic(ci, 'connected'),
+      topic,
       JSON.stringify({
         clientid: ci.clientid,
         username: ci.username ?? null,
@@ -128,8 +130,10 @@ export class SysPublisher {
   }
 
   private disconnected(ci: ClientInfo, reason: string, conn: ConnInfo): undefined {
+    const topic = this.clientTopic(ci, 'disconnected');
+    if (!this.broker.mayDeliver(topic)) return undefined;
     this.publish(
-      this.clientTopic(ci, 'disconnected'),
+      topic,
       JSON.stringify({
         clientid: ci.clientid,
         username: ci.username ?? null,
@@ -153,8 +157,10 @@ export class SysPublisher {
     topic: string,
     opts: SubOpts,
   ): undefined {
+    const topicName = this.clientTopic(ci, event);
+    if (!this.broker.mayDeliver(topicName)) return undefined;
     this.publish(
-      this.clientTopic(ci, event),
+      topicName,
       JSON.stringify({
         clientid: ci.clientid,
         username: ci.username ?? null,

@@ -138,9 +138,8 @@ export class TakeoverService {
     const state = sessionState(record, Date.now(), false);
     // Inflight and queued messages go with the state; what arrives from now on is returned by `end`.
     const s = record.session;
-    s.inflight.clear();
+    s.forgetDeliveryState();
     s.mqueue.clear();
-    s.awaitingRel.clear();
     const timer = setTimeout(() => {
       this.handingOver.delete(record);
       logger.warn(

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AuthzCache } from '../access/authz-cache.js';
-import { applyAuthResult, newAuthzCache, renderMountpoint } from '../access/login.js';
+import { applyAuthResult, credentialOf, newAuthzCache, renderMountpoint } from '../access/login.js';
 import type { TopicFilterEntry } from '../broker/hooks.js';
 import { Message } from '../broker/message.js';
 import { renderTemplate } from '../broker/placeholders.js';
@@ -19,15 +19,7 @@ import {
   topicNameError,
   unmount,
 } from '../broker/topic.js';
-import type {
-  AuthnResult,
-  AuthzAction,
-  ClientInfo,
-  ConnInfo,
-  Credential,
-  QoS,
-  SubOpts,
-} from '../broker/types.js';
+import type { AuthnResult, AuthzAction, ClientInfo, ConnInfo, QoS, SubOpts } from '../broker/types.js';
 import type { Logger } from '../log.js';
 import { andThen } from './maybe-async.js';
 import { applyOverride } from './override.js';
@@ -161,7 +153,7 @@ export class GatewayChannelContext implements ChannelContext {
     }
     if (env.isBanned(ci)) return this.refuse(connInfo, 'banned', 'banned');
     if (!this.listener.enableAuthn) return this.complete(req, ci, connInfo, { kind: 'ok' });
-    const credential: Credential = { ...ci, password };
+    const credential = credentialOf(ci, password);
     return andThen(env.access.authenticate(credential), (r) => {
       switch (r.kind) {
         case 'ok':

@@ -3,11 +3,18 @@
  * session (taking over an existing one) and answer CONNACK.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { applyAuthResult, isBanned, newAuthzCache, renderMountpoint } from '../../access/login.js';
+import {
+  applyAuthResult,
+  credentialOf,
+  isBanned,
+  NO_CLIENT_ATTRS,
+  newAuthzCache,
+  renderMountpoint,
+} from '../../access/login.js';
 import { NEVER_EXPIRE } from '../../broker/broker.js';
 import type { SessionSettings } from '../../broker/session.js';
 import { mount, topicNameError } from '../../broker/topic.js';
-import type { AuthnResult, ClientInfo, ConnInfo, Credential } from '../../broker/types.js';
+import type { AuthnResult, ClientInfo, ConnInfo } from '../../broker/types.js';
 import type { MqttConfig } from '../../config/schema/index.js';
 import { logger } from '../../log.js';
 import type { ConnackProperties, ConnectPacket, ConnectProperties } from '../codec/packets.js';
@@ -110,7 +117,7 @@ export function handleConnect(ch: MqttClient, p: ConnectPacket): HandlerResult {
     is_bridge: p.bridge,
     cn: cert?.cn,
     dn: cert?.dn,
-    client_attrs: {},
+    client_attrs: NO_CLIENT_ATTRS,
   };
   applyCertIdentity(clientInfo, connInfo, cfg, cert);
   ch.connInfo = connInfo;
@@ -140,12 +147,7 @@ function afterConnectHook(ch: MqttClient, p: ConnectPacket, connack: ConnackProp
   }
   if (enable === false) return completeConnect(ch, p, { kind: 'ok' }, connack);
   const method = p.properties?.authenticationMethod;
-  const credential: Credential = {
-    ...ch.clientInfo,
-    password: p.password,
-    auth_method: method,
-    auth_data: p.properties?.authenticationData,
-  };
+  const credential = credentialOf(ch.clientInfo, p.password, method, p.properties?.authenticationData);
   if (method !== undefined) {
     ch.enhancedAuth = { method, state: undefined, reauth: false };
     ch.authMethod = method;
@@ -378,7 +380,21 @@ function sessionExpiry(p: ConnectPacket, cfg: MqttConfig): number {
 }
 
 /** Session settings for a connection of protocol level `version`. */
+// One SessionSettings per (config, MQTT 5 or not), shared by every session made with it (nothing mutates
+// one): a copy per connection was ~100 B of each idle connection's heap (bench/conn-memory.ts).
+const settingsCache = new WeakMap<MqttConfig, [SessionSettings | undefined, SessionSettings | undefined]>();
+
 export function sessionSettings(cfg: MqttConfig, version: number): SessionSettings {
+  let pair = settingsCache.get(cfg);
+  if (pair === undefined) {
+    pair = [undefined, undefined];
+    settingsCache.set(cfg, pair);
+  }
+  const k = version === 5 ? 1 : 0;
+  return (pair[k] ??= buildSessionSettings(cfg, version));
+}
+
+function buildSessionSettings(cfg: MqttConfig, version: number): SessionSettings {
   return {
     maxInflight: cfg.max_inflight,
     maxMqueueLen: cfg.max_mqueue_len,
