@@ -21,18 +21,18 @@ export const H2Error = {
   COMPRESSION_ERROR: 9,
 } as const;
 
-const enum FrameType {
-  DATA = 0,
-  HEADERS = 1,
-  PRIORITY = 2,
-  RST_STREAM = 3,
-  SETTINGS = 4,
-  PUSH_PROMISE = 5,
-  PING = 6,
-  GOAWAY = 7,
-  WINDOW_UPDATE = 8,
-  CONTINUATION = 9,
-}
+const FrameType = {
+  DATA: 0,
+  HEADERS: 1,
+  PRIORITY: 2,
+  RST_STREAM: 3,
+  SETTINGS: 4,
+  PUSH_PROMISE: 5,
+  PING: 6,
+  GOAWAY: 7,
+  WINDOW_UPDATE: 8,
+  CONTINUATION: 9,
+} as const;
 
 const FLAG_END_STREAM = 0x1;
 const FLAG_ACK = 0x1;
@@ -194,7 +194,8 @@ export class H2Session {
       return;
     }
     // Cancelled from the sink while the server's END_STREAM is being reported: no reset when both sides ended.
-    if (!(s.remoteEnded && s.localEnded)) this.queue(rstStream(s.id, s.remoteEnded ? H2Error.NO_ERROR : code));
+    if (!(s.remoteEnded && s.localEnded))
+      this.queue(rstStream(s.id, s.remoteEnded ? H2Error.NO_ERROR : code));
     this.finish(s);
   }
 
@@ -304,7 +305,10 @@ export class H2Session {
     let pos = 0;
     while (buf.length - pos >= 9) {
       const len = (buf[pos]! << 16) | (buf[pos + 1]! << 8) | buf[pos + 2]!;
-      if (len > MAX_FRAME_IN) return this.fail(H2Error.FRAME_SIZE_ERROR, `frame of ${len} bytes`);
+      if (len > MAX_FRAME_IN) {
+        this.fail(H2Error.FRAME_SIZE_ERROR, `frame of ${len} bytes`);
+        return;
+      }
       if (buf.length - pos - 9 < len) break;
       const type = buf[pos + 3]!;
       const flags = buf[pos + 4]!;
@@ -318,24 +322,45 @@ export class H2Session {
   }
 
   private onFrame(type: number, flags: number, id: number, p: Buffer): void {
-    if (!this.gotSettings && type !== FrameType.SETTINGS)
-      return this.fail(H2Error.PROTOCOL_ERROR, 'the server did not start with SETTINGS (not HTTP/2?)');
-    if (this.partial !== undefined && type !== FrameType.CONTINUATION)
-      return this.fail(H2Error.PROTOCOL_ERROR, 'header block interrupted');
+    if (!this.gotSettings && type !== FrameType.SETTINGS) {
+      this.fail(H2Error.PROTOCOL_ERROR, 'the server did not start with SETTINGS (not HTTP/2?)');
+      return;
+    }
+    if (this.partial !== undefined && type !== FrameType.CONTINUATION) {
+      this.fail(H2Error.PROTOCOL_ERROR, 'header block interrupted');
+      return;
+    }
     switch (type) {
-      case FrameType.DATA:
-        return this.onDataFrame(flags, id, p);
-      case FrameType.HEADERS:
-        return this.onHeaders(flags, id, p);
-      case FrameType.CONTINUATION:
-        return this.onContinuation(flags, id, p);
+      case FrameType.DATA: {
+        this.onDataFrame(flags, id, p);
+        return;
+      }
+      case FrameType.HEADERS: {
+        this.onHeaders(flags, id, p);
+        return;
+      }
+      case FrameType.CONTINUATION: {
+        this.onContinuation(flags, id, p);
+        return;
+      }
       case FrameType.RST_STREAM:
-        if (id === 0 || p.length !== 4) return this.fail(H2Error.PROTOCOL_ERROR, 'bad RST_STREAM');
-        return this.onReset(id, p.readUInt32BE(0));
-      case FrameType.SETTINGS:
-        return this.onSettings(flags, id, p);
+        if (id === 0 || p.length !== 4) {
+          this.fail(H2Error.PROTOCOL_ERROR, 'bad RST_STREAM');
+          return;
+        }
+        {
+          this.onReset(id, p.readUInt32BE(0));
+          return;
+        }
+      case FrameType.SETTINGS: {
+        this.onSettings(flags, id, p);
+        return;
+      }
       case FrameType.PING:
-        if (id !== 0 || p.length !== 8) return this.fail(H2Error.PROTOCOL_ERROR, 'bad PING');
+        if (id !== 0 || p.length !== 8) {
+          this.fail(H2Error.PROTOCOL_ERROR, 'bad PING');
+          return;
+        }
         if ((flags & FLAG_ACK) === 0) {
           const ack = Buffer.allocUnsafe(17);
           frameHeader(ack, 0, 8, FrameType.PING, FLAG_ACK, 0);
@@ -344,13 +369,27 @@ export class H2Session {
         }
         return;
       case FrameType.GOAWAY:
-        if (id !== 0 || p.length < 8) return this.fail(H2Error.PROTOCOL_ERROR, 'bad GOAWAY');
-        return this.onGoaway(p.readUInt32BE(0) & MAX_STREAM_ID, p.readUInt32BE(4), p.subarray(8));
+        if (id !== 0 || p.length < 8) {
+          this.fail(H2Error.PROTOCOL_ERROR, 'bad GOAWAY');
+          return;
+        }
+        {
+          this.onGoaway(p.readUInt32BE(0) & MAX_STREAM_ID, p.readUInt32BE(4), p.subarray(8));
+          return;
+        }
       case FrameType.WINDOW_UPDATE:
-        if (p.length !== 4) return this.fail(H2Error.FRAME_SIZE_ERROR, 'bad WINDOW_UPDATE');
-        return this.onWindowUpdate(id, p.readUInt32BE(0) & MAX_STREAM_ID);
-      case FrameType.PUSH_PROMISE:
-        return this.fail(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
+        if (p.length !== 4) {
+          this.fail(H2Error.FRAME_SIZE_ERROR, 'bad WINDOW_UPDATE');
+          return;
+        }
+        {
+          this.onWindowUpdate(id, p.readUInt32BE(0) & MAX_STREAM_ID);
+          return;
+        }
+      case FrameType.PUSH_PROMISE: {
+        this.fail(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
+        return;
+      }
       default:
         // PRIORITY and unknown frame types are ignored (RFC 9113 §5.5).
         return;
@@ -365,7 +404,10 @@ export class H2Session {
   }
 
   private onDataFrame(flags: number, id: number, p: Buffer): void {
-    if (id === 0) return this.fail(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
+    if (id === 0) {
+      this.fail(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
+      return;
+    }
     // Flow control counts the whole frame, padding included.
     this.connReceived += p.length;
     if (this.connReceived >= CONN_WINDOW / 2) {
@@ -373,7 +415,10 @@ export class H2Session {
       this.connReceived = 0;
     }
     const body = this.unpad(flags, p);
-    if (body === undefined) return this.fail(H2Error.PROTOCOL_ERROR, 'bad padding');
+    if (body === undefined) {
+      this.fail(H2Error.PROTOCOL_ERROR, 'bad padding');
+      return;
+    }
     const s = this.streams.get(id);
     if (s === undefined || s.remoteEnded) return;
     const end = (flags & FLAG_END_STREAM) !== 0;
@@ -388,26 +433,43 @@ export class H2Session {
   }
 
   private onHeaders(flags: number, id: number, p: Buffer): void {
-    if (id === 0) return this.fail(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0');
+    if (id === 0) {
+      this.fail(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0');
+      return;
+    }
     let block = this.unpad(flags, p);
-    if (block === undefined) return this.fail(H2Error.PROTOCOL_ERROR, 'bad padding');
+    if (block === undefined) {
+      this.fail(H2Error.PROTOCOL_ERROR, 'bad padding');
+      return;
+    }
     if (flags & FLAG_PRIORITY) {
-      if (block.length < 5) return this.fail(H2Error.PROTOCOL_ERROR, 'bad HEADERS priority');
+      if (block.length < 5) {
+        this.fail(H2Error.PROTOCOL_ERROR, 'bad HEADERS priority');
+        return;
+      }
       block = block.subarray(5);
     }
     const endStream = (flags & FLAG_END_STREAM) !== 0;
-    if (flags & FLAG_END_HEADERS) return this.headerBlock(id, endStream, block);
+    if (flags & FLAG_END_HEADERS) {
+      this.headerBlock(id, endStream, block);
+      return;
+    }
     // Copied: the socket's chunk may be reused before the block is complete.
     this.partial = { id, endStream, parts: [Buffer.from(block)], size: block.length };
   }
 
   private onContinuation(flags: number, id: number, p: Buffer): void {
     const partial = this.partial;
-    if (partial === undefined || partial.id !== id)
-      return this.fail(H2Error.PROTOCOL_ERROR, 'unexpected CONTINUATION');
+    if (partial === undefined || partial.id !== id) {
+      this.fail(H2Error.PROTOCOL_ERROR, 'unexpected CONTINUATION');
+      return;
+    }
     partial.parts.push(Buffer.from(p));
     partial.size += p.length;
-    if (partial.size > MAX_HEADER_BLOCK) return this.fail(H2Error.PROTOCOL_ERROR, 'header block too large');
+    if (partial.size > MAX_HEADER_BLOCK) {
+      this.fail(H2Error.PROTOCOL_ERROR, 'header block too large');
+      return;
+    }
     if ((flags & FLAG_END_HEADERS) === 0) return;
     this.partial = undefined;
     this.headerBlock(id, partial.endStream, Buffer.concat(partial.parts, partial.size));
@@ -419,7 +481,10 @@ export class H2Session {
       // Decoded even for a stream already gone: the dynamic table must stay in step with the server's.
       fields = this.decoder.decode(block);
     } catch (err) {
-      if (err instanceof HpackError) return this.fail(H2Error.COMPRESSION_ERROR, err.message);
+      if (err instanceof HpackError) {
+        this.fail(H2Error.COMPRESSION_ERROR, err.message);
+        return;
+      }
       throw err;
     }
     const s = this.streams.get(id);
@@ -432,7 +497,10 @@ export class H2Session {
   /** The server ended its side: the stream is over once this side ended too (or is reset now). */
   private remoteEnd(s: H2Stream): void {
     if (s.done) return;
-    if (s.localEnded) return this.finish(s);
+    if (s.localEnded) {
+      this.finish(s);
+      return;
+    }
     // A gRPC answer ends the call: what this side still had to send is dropped.
     this.queue(rstStream(s.id, H2Error.NO_ERROR));
     this.finish(s);
@@ -446,20 +514,32 @@ export class H2Session {
   }
 
   private onSettings(flags: number, id: number, p: Buffer): void {
-    if (id !== 0) return this.fail(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream');
+    if (id !== 0) {
+      this.fail(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream');
+      return;
+    }
     if (flags & FLAG_ACK) return;
-    if (p.length % 6 !== 0) return this.fail(H2Error.FRAME_SIZE_ERROR, 'bad SETTINGS');
+    if (p.length % 6 !== 0) {
+      this.fail(H2Error.FRAME_SIZE_ERROR, 'bad SETTINGS');
+      return;
+    }
     for (let at = 0; at < p.length; at += 6) {
       const key = p.readUInt16BE(at);
       const value = p.readUInt32BE(at + 2);
       if (key === 3) this.peerMaxStreams = value;
       else if (key === 4) {
-        if (value > MAX_STREAM_ID) return this.fail(H2Error.FLOW_CONTROL_ERROR, 'initial window too large');
+        if (value > MAX_STREAM_ID) {
+          this.fail(H2Error.FLOW_CONTROL_ERROR, 'initial window too large');
+          return;
+        }
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
         for (const s of this.streams.values()) s.sendWindow += delta;
       } else if (key === 5) {
-        if (value < 16_384 || value > 16_777_215) return this.fail(H2Error.PROTOCOL_ERROR, 'bad frame size');
+        if (value < 16_384 || value > 16_777_215) {
+          this.fail(H2Error.PROTOCOL_ERROR, 'bad frame size');
+          return;
+        }
         this.peerMaxFrame = value;
       }
       // HEADER_TABLE_SIZE: this side never indexes, so any size suits it; the rest do not concern a client.
@@ -476,7 +556,10 @@ export class H2Session {
   }
 
   private onWindowUpdate(id: number, increment: number): void {
-    if (increment === 0) return this.fail(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+    if (increment === 0) {
+      this.fail(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+      return;
+    }
     if (id === 0) {
       this.connSendWindow += increment;
       this.unblock();
