@@ -3,18 +3,21 @@
  * registered against none, in one run, on one broker (phases alternate: none, exhook, none, exhook).
  *
  *   npm run build && node dist/bench/exhook.js [--seconds 5] [--publishers 8] [--window 32] [--answer ignore|continue]
+ *     [--server h2|grpc-js]
  *
  * Three processes: this one runs the broker (a HermodNode on 127.0.0.1), a child runs the ExHook server
- * (@grpc/grpc-js, answering OnMessagePublish with IGNORE, or CONTINUE with the message as it came), another
+ * (bare node:http2 by default, @grpc/grpc-js with `--server grpc-js`; answering OnMessagePublish with
+ * IGNORE, or CONTINUE with the message as it came), another
  * child generates the load over raw sockets (MQTT 3.1.1 frames built once, packet ids patched). Throughput
  * is PUBACKs per second: a PUBACK leaves only after the message.publish fold, so it includes the gRPC
  * round trip. Every message is also delivered to one QoS 0 subscriber on bench/#.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 import mqttPacket from 'mqtt-packet';
 import type { ExhookServerConfig } from '../src/config/schema/exhook.js';
 import { connectProvider } from '../src/exhook/connection.js';
@@ -32,6 +35,66 @@ function arg(name: string, def: string): string {
 }
 
 // ---------------------------------------------------------------- ExHook server (child)
+
+type ServiceDefs = Record<string, MethodDefinition<object, object>>;
+
+/**
+ * The default ExHook server: node:http2 with the gRPC framing done by hand and the answers encoded once, so
+ * that the server (sharing its core with the load generator) costs less per call than the broker: with a
+ * grpc-js server the server, not the broker, set the rate once the broker's client got cheap.
+ */
+async function bareProvider(answer: string): Promise<void> {
+  const def = loadSync(protoPath(), LOADER_OPTIONS);
+  const methods = def['emqx.exhook.v3.HookProvider'] as unknown as ServiceDefs;
+  const framed = (m: Buffer) => {
+    const out = Buffer.alloc(5 + m.length);
+    out.writeUInt32BE(m.length, 1);
+    m.copy(out, 5);
+    return out;
+  };
+  const loaded = framed(
+    methods.OnProviderLoaded!.responseSerialize({ hooks: [{ name: 'message.publish' }] }),
+  );
+  const unloaded = framed(methods.OnProviderUnloaded!.responseSerialize({}));
+  const ignore = framed(methods.OnMessagePublish!.responseSerialize({ type: 'IGNORE' }));
+  const publish = methods.OnMessagePublish!;
+  const server = http2.createServer({ settings: { initialWindowSize: 4 * 1024 * 1024 } });
+  server.on('stream', (stream, headers) => {
+    const path = headers[':path'];
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('error', () => {});
+    stream.on('end', () => {
+      let body: Buffer | undefined;
+      if (path === publish.path)
+        body =
+          answer === 'continue'
+            ? framed(
+                publish.responseSerialize({
+                  type: 'CONTINUE',
+                  message: (
+                    publish.requestDeserialize(Buffer.concat(chunks).subarray(5)) as { message: unknown }
+                  ).message,
+                }),
+              )
+            : ignore;
+      else if (path === methods.OnProviderLoaded!.path) body = loaded;
+      else if (path === methods.OnProviderUnloaded!.path) body = unloaded;
+      if (body === undefined) {
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12' },
+          { endStream: true },
+        );
+        return;
+      }
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`);
+}
 
 async function provider(answer: string): Promise<void> {
   const def = loadSync(protoPath(), LOADER_OPTIONS);
@@ -182,13 +245,15 @@ async function main(): Promise<void> {
   const phases = arg('phases', 'none,grpc-js,http2').split(',') as Phase[];
   // The broker (this process) on one core; the ExHook server and the load generator on the other.
   spawnSync('taskset', ['-a', '-p', '-c', BROKER_CPU, String(process.pid)], { stdio: 'ignore' });
-  const prov = pinned(['provider', answer]);
+  const serverKind = arg('server', 'h2');
+  const prov = pinned([serverKind === 'grpc-js' ? 'provider' : 'bare-provider', answer]);
   const providerPort = Number(await firstLine(prov));
   const node = await startBenchNode();
   const port = node.port('tcp:default');
   const results = new Map<Phase, PhaseResult[]>(phases.map((p) => [p, []]));
   console.log(
     `publishers=${publishers} window=${window} QoS 1, 64-byte payloads, ${seconds}s per phase, answer=${answer}, ` +
+      `ExHook server ${serverKind === 'grpc-js' ? '@grpc/grpc-js' : 'node:http2 with pre-encoded answers'}, ` +
       `broker on CPU ${BROKER_CPU}, ExHook server and load on CPU ${OTHER_CPU}; each phase ${repeat}x, median`,
   );
   let serial = 0;
@@ -306,6 +371,7 @@ async function clientOnly(providerPort: number, kinds: GrpcClientKind[], repeat:
 
 const mode = process.argv[2];
 if (mode === 'provider') void provider(process.argv[3] ?? 'ignore');
+else if (mode === 'bare-provider') void bareProvider(process.argv[3] ?? 'ignore');
 else if (mode === 'load') {
   const [, , , port, seconds, publishers, window] = process.argv;
   void load(Number(port), Number(seconds), Number(publishers), Number(window));

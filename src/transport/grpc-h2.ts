@@ -1,21 +1,23 @@
 /**
- * A lean gRPC client over node:http2 for the calls Hermod makes on its message path (ExHook hooks, ExProto
- * handler events). One long-lived HTTP/2 session per server carries every call as its own stream, so calls
- * issued in one tick leave in one socket write; no interceptor chain, no per-call metadata objects, no
- * per-call timers (one sweep enforces deadlines). @grpc/grpc-js spends several times more CPU per unary call
- * (call stack of filters, resolving and retrying layers, a timer and metadata per call), which a profile of
- * bench/exhook.ts showed to dominate the broker's time.
+ * A lean gRPC client for the calls Hermod makes on its message path (ExHook hooks, ExProto handler events).
+ * One long-lived HTTP/2 connection per server (h2-session.ts, Hermod's own framing over a plain socket)
+ * carries every call as its own stream, so calls issued in one turn of the event loop leave in one socket
+ * write; the request headers are encoded once per method; no interceptor chain, no per-call metadata
+ * objects, no per-call timers (one sweep enforces deadlines). @grpc/grpc-js spends several times more CPU
+ * per unary call (call stack of filters, resolving and retrying layers, a timer and metadata per call), and
+ * node:http2 alone still cost ~100 µs per call (a Duplex, async-hook bindings and a write per stream): the
+ * profiles of bench/exhook.ts showed each to dominate the broker's time in turn.
  *
  * What it implements of the gRPC HTTP/2 protocol: unary and client-streaming requests, length-prefixed
  * uncompressed messages, grpc-timeout, grpc-status and percent-encoded grpc-message in trailers or in a
  * trailers-only response, HTTP statuses mapped to gRPC codes, RST_STREAM codes mapped to gRPC codes, TLS
  * (ALPN h2) with the options of grpc-endpoint.ts, and reconnecting with back-off after a failed connect.
  */
-import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
 import { type SecureContext, connect as tlsConnect } from 'node:tls';
 import { VERSION } from '../version.js';
+import { H2Error, H2Session, type H2Stream, type HeaderList, type StreamSink } from './h2-session.js';
+import { encodeIndexed, encodeLiteral } from './hpack.js';
 
 /** gRPC status codes used here (numbers as the protocol defines them). */
 export const GrpcStatus = {
@@ -82,12 +84,8 @@ const HTTP_TO_GRPC: Record<number, number> = {
   504: GrpcStatus.UNAVAILABLE,
 };
 
-/** One call in flight. */
-interface Pending {
-  stream: ClientHttp2Stream;
-  deadline: number;
-  settle: (code: number, message: string, body: Buffer | undefined) => void;
-}
+/** A response larger than this fails the call (RESOURCE_EXHAUSTED): MQTT's largest message and some room. */
+const MAX_RESPONSE = 256 * 1024 * 1024 + 64 * 1024;
 
 /** The 5-byte gRPC message prefix (uncompressed) followed by the message. */
 function frame(message: Buffer): Buffer {
@@ -99,7 +97,7 @@ function frame(message: Buffer): Buffer {
 }
 
 /** grpc-timeout: at most 8 digits, so long timeouts go in seconds. */
-function timeoutHeader(ms: number): string {
+function timeoutValue(ms: number): string {
   return ms < 100_000_000 ? `${ms}m` : `${Math.ceil(ms / 1000)}S`;
 }
 
@@ -120,31 +118,116 @@ function unframe(body: Buffer): Buffer | string {
   return body.subarray(5, 5 + len);
 }
 
+/** How a call ends: its status, message and (for OK) the response body. Called once. */
+type Settle = (code: number, message: string, body: Buffer | undefined) => void;
+
+/** One call: collects the response headers, DATA and trailers of its stream. */
+class Call implements StreamSink {
+  session: H2Session | undefined;
+  stream: H2Stream | undefined;
+  private httpStatus = 0;
+  private status: number | undefined;
+  private message = '';
+  private chunks: Buffer[] | undefined;
+  private size = 0;
+
+  constructor(
+    private readonly client: H2GrpcClient,
+    readonly deadline: number,
+    private readonly onSettle: Settle,
+  ) {}
+
+  headers(fields: HeaderList, end: boolean): void {
+    for (const [name, value] of fields) {
+      if (name === ':status') this.httpStatus = Number(value);
+      else if (name === 'grpc-status')
+        // Anything but a plain decimal code is a broken answer, not OK.
+        this.status = /^[0-9]{1,3}$/.test(value) ? Number(value) : GrpcStatus.UNKNOWN;
+      else if (name === 'grpc-message') this.message = percentDecode(value);
+    }
+    if (this.httpStatus !== 200 && this.status === undefined) {
+      const code = HTTP_TO_GRPC[this.httpStatus] ?? GrpcStatus.UNKNOWN;
+      this.settle(code, `HTTP status ${this.httpStatus}`, undefined);
+      return;
+    }
+    if (end) this.complete();
+  }
+
+  data(chunk: Buffer, end: boolean): void {
+    if (chunk.length > 0) {
+      this.size += chunk.length;
+      if (this.size > MAX_RESPONSE) {
+        this.settle(GrpcStatus.RESOURCE_EXHAUSTED, 'response too large', undefined);
+        return;
+      }
+      (this.chunks ??= []).push(chunk);
+    }
+    if (end) this.complete();
+  }
+
+  aborted(code: number, reason: string): void {
+    if (code === -1) this.settle(GrpcStatus.UNAVAILABLE, `connection lost: ${reason}`, undefined);
+    else if (code === H2Error.REFUSED_STREAM)
+      this.settle(GrpcStatus.UNAVAILABLE, `stream refused by the server: ${reason}`, undefined);
+    else if (code === H2Error.CANCEL)
+      this.settle(GrpcStatus.CANCELLED, 'call cancelled by the server', undefined);
+    else this.settle(GrpcStatus.INTERNAL, reason, undefined);
+  }
+
+  private complete(): void {
+    if (this.status === undefined) {
+      this.settle(GrpcStatus.INTERNAL, 'call ended without a status', undefined);
+      return;
+    }
+    const c = this.chunks;
+    this.settle(
+      this.status,
+      this.message,
+      c === undefined ? undefined : c.length === 1 ? c[0] : Buffer.concat(c),
+    );
+  }
+
+  /** Ends the call (the stream is reset if it still runs). */
+  settle(code: number, message: string, body: Buffer | undefined): void {
+    if (!this.client.forget(this)) return;
+    this.onSettle(code, message, body);
+  }
+}
+
 /** A gRPC connection to one server. */
 export class H2GrpcClient {
-  private session: ClientHttp2Session | undefined;
+  private session: H2Session | undefined;
+  private socket: net.Socket | undefined;
   private connected = false;
-  private readonly pending = new Set<Pending>();
+  private readonly pending = new Set<Call>();
   private sweeper: NodeJS.Timeout | undefined;
   /** After a failed connect: no new attempt before this time (epoch ms). */
   private retryAt = 0;
   private backoff = BACKOFF_MIN;
   private lastError = '';
   private closed = false;
-  private readonly baseHeaders: Record<string, string>;
+  /** probe() callers waiting for the connection to be made or to fail. */
+  private readonly probes = new Set<(ok: boolean) => void>();
+  /** Per method path: the request header block, without grpc-timeout (encoded once). */
+  private readonly blocks = new Map<string, Buffer>();
+  /** The pseudo-header fields before :path, and the regular fields after it (pseudo-headers come first). */
+  private readonly pseudoBlock: Buffer;
+  private readonly regularBlock: Buffer;
 
   constructor(private readonly dial: H2Dial) {
-    this.baseHeaders = {
-      ':method': 'POST',
-      ':authority': dial.authority,
-      ':scheme': dial.tls === undefined ? 'http' : 'https',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'user-agent': `hermod/${VERSION}`,
-    };
+    this.pseudoBlock = Buffer.concat([
+      encodeIndexed(3), // :method POST
+      encodeIndexed(dial.tls === undefined ? 6 : 7), // :scheme http / https
+      encodeLiteral(':authority', dial.authority),
+    ]);
+    this.regularBlock = Buffer.concat([
+      encodeLiteral('content-type', 'application/grpc'),
+      encodeLiteral('te', 'trailers'),
+      encodeLiteral('user-agent', `hermod/${VERSION}`),
+    ]);
   }
 
-  /** True once the session is connected (and until it closes). */
+  /** True once the connection is made (and until it closes). */
   get ready(): boolean {
     return this.connected;
   }
@@ -163,7 +246,7 @@ export class H2GrpcClient {
         });
         return;
       }
-      this.start(method.path, deadline, bytes, true, (code, message, body) => {
+      this.start(method.path, deadline, bytes, (code, message, body) => {
         if (code !== GrpcStatus.OK) {
           resolve({ ok: false, code, message });
           return;
@@ -187,202 +270,141 @@ export class H2GrpcClient {
   }
 
   /**
-   * Opens a client-streaming call: `write` queues messages (several written in one tick leave together);
-   * `onEnd` is called once, when the call ends for any reason (OK and the answer after `end`, or the failure).
+   * Opens a client-streaming call: `write` queues messages (several written in one turn of the event loop
+   * leave together); `onEnd` is called once, when the call ends for any reason (OK and the answer after
+   * `end`, or the failure).
    */
   clientStream<Req>(
     method: Pick<H2Method<Req, unknown>, 'path' | 'serialize'>,
     onEnd: (code: number, message: string, response: Buffer | undefined) => void,
   ): ClientStreamCall<Req> | CallFailure {
-    let stream: ClientHttp2Stream | undefined;
-    const ended = (code: number, message: string, body: Buffer | undefined) => {
+    let failure: CallFailure | undefined;
+    const call = this.start(method.path, Number.POSITIVE_INFINITY, undefined, (code, message, body) => {
+      if (call === undefined) {
+        failure = { ok: false, code, message };
+        return;
+      }
       const msg = body === undefined ? undefined : unframe(body);
       onEnd(code, message, typeof msg === 'string' ? undefined : msg);
-    };
-    this.start(method.path, Number.POSITIVE_INFINITY, undefined, false, ended, (s) => {
-      stream = s;
     });
-    if (stream === undefined) return { ok: false, code: GrpcStatus.UNAVAILABLE, message: this.unavailable() };
-    return new ClientStreamCall(stream, method.serialize);
+    if (call === undefined || call.stream === undefined || this.session === undefined)
+      return failure ?? { ok: false, code: GrpcStatus.UNAVAILABLE, message: this.unavailable() };
+    return new ClientStreamCall(this.session, call.stream, method.serialize);
   }
 
   /** True when the server can be reached before `deadline`: connects (ignoring back-off) if need be. */
   probe(deadline: number): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
-    if (this.connected) return Promise.resolve(true);
-    const session = this.session ?? this.connect();
+    if (this.connected && this.session?.usable) return Promise.resolve(true);
+    if (this.session === undefined || !this.session.usable) this.connect();
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(false), Math.max(0, deadline - Date.now()));
       const done = (ok: boolean) => {
         clearTimeout(timer);
-        session.off('connect', onConnect);
-        session.off('close', onClose);
+        this.probes.delete(done);
         resolve(ok);
       };
-      const onConnect = () => done(true);
-      const onClose = () => done(false);
-      session.once('connect', onConnect);
-      session.once('close', onClose);
+      this.probes.add(done);
     });
   }
 
-  /** Closes the session; calls still running fail with CANCELLED. */
+  /** Closes the connection; calls still running fail with CANCELLED. */
   close(): void {
     this.closed = true;
-    for (const p of [...this.pending]) p.settle(GrpcStatus.CANCELLED, 'client closed', undefined);
+    for (const c of [...this.pending]) c.settle(GrpcStatus.CANCELLED, 'client closed', undefined);
     this.session?.destroy();
     this.session = undefined;
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    for (const p of [...this.probes]) p(false);
+  }
+
+  /** Takes a call out of the running ones (resetting its stream); false if it was already settled. */
+  forget(call: Call): boolean {
+    if (!this.pending.delete(call)) return false;
+    if (call.stream !== undefined && !call.stream.done) call.session?.cancel(call.stream);
+    if (this.pending.size === 0) this.socket?.unref();
+    return true;
   }
 
   private unavailable(): string {
     return this.closed ? 'client closed' : `server unreachable: ${this.lastError}`;
   }
 
-  /** Opens a stream and tracks it until it settles. `settle` is called exactly once. */
-  private start(
-    path: string,
-    deadline: number,
-    body: Buffer | undefined,
-    unary: boolean,
-    settle: (code: number, message: string, body: Buffer | undefined) => void,
-    opened?: (s: ClientHttp2Stream) => void,
-  ): void {
+  /** Starts a call; `settle` is called exactly once. Returns the call unless it failed at once. */
+  private start(path: string, deadline: number, body: Buffer | undefined, settle: Settle): Call | undefined {
     const left = deadline - Date.now();
     if (left <= 0) {
       settle(GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded before the call was made', undefined);
-      return;
+      return undefined;
     }
     const session = this.usableSession();
     if (session === undefined) {
       settle(GrpcStatus.UNAVAILABLE, this.unavailable(), undefined);
-      return;
+      return undefined;
     }
-    const headers: Record<string, string> = { ...this.baseHeaders, ':path': path };
-    if (Number.isFinite(deadline)) headers['grpc-timeout'] = timeoutHeader(left);
-    let stream: ClientHttp2Stream;
-    try {
-      stream = session.request(headers, { endStream: false });
-    } catch (err) {
-      settle(GrpcStatus.UNAVAILABLE, (err as Error).message, undefined);
-      return;
+    let block = this.blocks.get(path);
+    if (block === undefined) {
+      block = Buffer.concat([this.pseudoBlock, encodeLiteral(':path', path), this.regularBlock]);
+      this.blocks.set(path, block);
     }
-    let status: number | undefined;
-    let message = '';
-    let chunks: Buffer[] | undefined;
-    let httpError: string | undefined;
-    const p: Pending = {
-      stream,
-      deadline,
-      settle: (code, msg, b) => {
-        if (!this.pending.delete(p)) return;
-        if (this.pending.size === 0) this.session?.unref();
-        if (!stream.closed)
-          stream.close(
-            code === GrpcStatus.OK ? http2.constants.NGHTTP2_NO_ERROR : http2.constants.NGHTTP2_CANCEL,
-          );
-        settle(code, msg, b);
-      },
-    };
-    if (this.pending.size === 0) session.ref();
-    this.pending.add(p);
-    if (unary && this.sweeper === undefined) {
+    if (Number.isFinite(deadline))
+      block = Buffer.concat([block, encodeLiteral('grpc-timeout', timeoutValue(left))]);
+    const call = new Call(this, deadline, settle);
+    call.session = session;
+    if (this.pending.size === 0) this.socket?.ref();
+    this.pending.add(call);
+    if (Number.isFinite(deadline) && this.sweeper === undefined) {
       this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
       this.sweeper.unref();
     }
-    const readStatus = (h: http2.IncomingHttpHeaders) => {
-      const s = h['grpc-status'];
-      if (s === undefined) return;
-      // Anything but a plain decimal code is a broken answer, not OK.
-      status = typeof s === 'string' && /^[0-9]{1,3}$/.test(s) ? Number(s) : GrpcStatus.UNKNOWN;
-      const m = h['grpc-message'];
-      if (typeof m === 'string') message = percentDecode(m);
-    };
-    stream.on('response', (h) => {
-      const code = Number(h[':status']);
-      if (code !== 200) httpError = `HTTP status ${code}`;
-      readStatus(h);
-      if (httpError !== undefined && status === undefined)
-        p.settle(HTTP_TO_GRPC[code] ?? GrpcStatus.UNKNOWN, httpError, undefined);
-    });
-    stream.on('trailers', readStatus);
-    stream.on('data', (c: Buffer) => {
-      (chunks ??= []).push(c);
-    });
-    stream.on('error', () => {
-      // The close handler below tells what happened.
-    });
-    stream.on('close', () => {
-      if (status !== undefined) {
-        const b = chunks === undefined ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-        p.settle(status, message, b);
-        return;
-      }
-      const rst = stream.rstCode;
-      if (rst === http2.constants.NGHTTP2_REFUSED_STREAM)
-        return p.settle(GrpcStatus.UNAVAILABLE, 'stream refused by the server', undefined);
-      // A stream that ends without a status because its connection went away (or never came) is UNAVAILABLE.
-      if (session.destroyed || session.closed || this.session !== session)
-        return p.settle(GrpcStatus.UNAVAILABLE, `connection lost: ${this.lastError || 'closed'}`, undefined);
-      if (rst === http2.constants.NGHTTP2_CANCEL)
-        return p.settle(GrpcStatus.CANCELLED, 'call cancelled', undefined);
-      p.settle(
-        GrpcStatus.INTERNAL,
-        rst !== undefined && rst !== 0 ? `stream reset (HTTP/2 code ${rst})` : 'call ended without a status',
-        undefined,
-      );
-    });
-    opened?.(stream);
-    if (body !== undefined) stream.end(body);
+    call.stream = session.open(call, block, body, body !== undefined);
+    return call;
   }
 
   /** The session to open a stream on: the current one, a new one, or none while backing off. */
-  private usableSession(): ClientHttp2Session | undefined {
+  private usableSession(): H2Session | undefined {
     if (this.closed) return undefined;
-    if (this.session !== undefined) return this.session;
+    if (this.session?.usable) return this.session;
     if (Date.now() < this.retryAt) return undefined;
     return this.connect();
   }
 
-  private connect(): ClientHttp2Session {
-    const session = http2.connect(this.dial.origin, {
-      createConnection: () => this.socket(),
-      // Hooks may carry whole messages: generous windows, no server push.
-      maxSessionMemory: 64,
-      settings: { enablePush: false, initialWindowSize: 4 * 1024 * 1024 },
+  private connect(): H2Session {
+    const socket = this.openSocket();
+    this.socket = socket;
+    this.connected = false;
+    const session: H2Session = new H2Session(socket, {
+      ready: () => {
+        if (this.session !== session) return;
+        this.connected = true;
+        this.backoff = BACKOFF_MIN;
+        this.retryAt = 0;
+        this.lastError = '';
+        for (const p of [...this.probes]) p(true);
+      },
+      draining: () => {
+        // New calls go to a new connection; calls in flight finish on this one.
+        if (this.session === session) this.session = undefined;
+      },
+      closed: (error) => {
+        if (error !== '') this.lastError = error;
+        if (this.session !== session && this.session !== undefined) return;
+        if (!this.connected && this.session === session) {
+          this.retryAt = Date.now() + this.backoff;
+          this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX);
+        }
+        if (this.session === session) this.session = undefined;
+        this.connected = false;
+        for (const p of [...this.probes]) p(false);
+      },
     });
     this.session = session;
-    this.connected = false;
-    session.once('connect', () => {
-      if (this.session !== session) return;
-      this.connected = true;
-      this.backoff = BACKOFF_MIN;
-      this.retryAt = 0;
-      this.lastError = '';
-      // The connection-level window, so large payloads are not throttled by the 64 KB default.
-      session.setLocalWindowSize(16 * 1024 * 1024);
-    });
-    session.on('error', (err: Error) => {
-      if (this.session !== session) return;
-      this.lastError = err.message;
-      if (!this.connected) {
-        this.retryAt = Date.now() + this.backoff;
-        this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX);
-      }
-    });
-    session.on('goaway', () => {
-      // New calls go to a new session; calls in flight finish on this one.
-      if (this.session === session) this.forget(session);
-    });
-    session.once('close', () => {
-      if (this.session === session) this.forget(session);
-    });
-    if (this.pending.size === 0) session.unref();
+    if (this.pending.size === 0) socket.unref();
     return session;
   }
 
-  /** The TCP or TLS socket of a new session, Nagle off (HTTP/2 already batches what it writes). */
-  private socket(): Duplex {
+  /** The TCP or TLS socket of a new connection, Nagle off (the session already batches what it writes). */
+  private openSocket(): net.Socket {
     const url = new URL(this.dial.origin);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port);
@@ -399,14 +421,10 @@ export class H2GrpcClient {
       ...(tls.skipNameCheck ? { checkServerIdentity: () => undefined } : {}),
     });
     s.setNoDelay(true);
+    s.once('secureConnect', () => {
+      if (s.alpnProtocol !== 'h2') s.destroy(new Error('the server did not agree to HTTP/2 (ALPN h2)'));
+    });
     return s;
-  }
-
-  private forget(session: ClientHttp2Session): void {
-    if (this.session === session) {
-      this.session = undefined;
-      this.connected = false;
-    }
   }
 
   /** Fails the calls whose deadline passed. */
@@ -417,21 +435,16 @@ export class H2GrpcClient {
       return;
     }
     const now = Date.now();
-    for (const p of this.pending)
-      if (p.deadline <= now) p.settle(GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded', undefined);
+    for (const c of this.pending)
+      if (c.deadline <= now) c.settle(GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded', undefined);
   }
 }
 
-/**
- * The writing side of a client-streaming call. Messages written in one tick are sent as one DATA write:
- * a burst of events costs one pass through the stream machinery, not one per event.
- */
+/** The writing side of a client-streaming call. */
 export class ClientStreamCall<Req> {
-  private batch: Buffer[] = [];
-  private waiting: Array<(err?: Error) => void> = [];
-
   constructor(
-    private readonly stream: ClientHttp2Stream,
+    private readonly session: H2Session,
+    private readonly stream: H2Stream,
     private readonly serialize: (request: Req) => Buffer,
   ) {}
 
@@ -444,39 +457,16 @@ export class ClientStreamCall<Req> {
       done(err as Error);
       return;
     }
-    if (this.ended) {
-      done(new Error('stream closed'));
-      return;
-    }
-    if (this.batch.length === 0) queueMicrotask(() => this.flush());
-    this.batch.push(bytes);
-    this.waiting.push(done);
+    if (!this.session.write(this.stream, bytes, false, done)) done(new Error('stream closed'));
   }
 
   /** True once the call ended (a new one must be opened). */
   get ended(): boolean {
-    return this.stream.closed || this.stream.destroyed;
+    return this.stream.done || this.stream.localEnded;
   }
 
   /** Half-closes the call: the server answers and the call ends. */
   end(): void {
-    this.flush();
-    if (!this.stream.closed) this.stream.end();
-  }
-
-  private flush(): void {
-    const bufs = this.batch;
-    const waiting = this.waiting;
-    if (bufs.length === 0) return;
-    this.batch = [];
-    this.waiting = [];
-    const settle = (err?: Error | null) => {
-      for (const done of waiting) done(err ?? undefined);
-    };
-    if (this.ended || this.stream.writableEnded) {
-      settle(new Error('stream closed'));
-      return;
-    }
-    this.stream.write(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs), settle);
+    this.session.write(this.stream, Buffer.alloc(0), true);
   }
 }
