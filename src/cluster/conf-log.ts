@@ -27,7 +27,8 @@ import type { ConfigService, RootKey } from '../config/service.js';
 import { logger } from '../log.js';
 import type { PluginChange } from '../plugins/manager.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../private-files.js';
-import { jsonBytes, jsonOf } from './bus.js';
+import { jsonBytes } from './bus.js';
+import { type ConfEntry, describeEntry, type PluginEntry, parseEntry } from './conf-entry.js';
 import { PluginPackages } from './plugin-packages.js';
 import { kvKey } from './subject.js';
 import type { ClusterContext, ClusterPart } from './types.js';
@@ -38,21 +39,6 @@ const LOCAL_KEYS: ReadonlySet<string> = new Set(['node', 'cluster', 'plugins']);
 const MAX_ENTRIES = 4096;
 /** How often a node checks the stream even without a wake-up message (one lost during a reconnect). */
 const POLL_MS = 5000;
-
-type PluginOp = PluginChange['op'];
-
-/** One entry of the log. */
-export type ConfEntry =
-  | { kind: 'config'; key: string; value: unknown; origin: string; at: number }
-  | {
-      kind: 'plugin';
-      op: PluginOp;
-      name_vsn: string;
-      sha256?: string;
-      position?: string;
-      origin: string;
-      at: number;
-    };
 
 /** A node's progress through the log, as kept in `conf_status`. */
 export interface NodeConfStatus {
@@ -250,7 +236,7 @@ export class ConfLog implements ClusterPart {
     const seq = await Promise.race([appended, late]).finally(() => clearTimeout(timer));
     if (seq === undefined) {
       logger.warn(
-        { entry: describe(entry) },
+        { entry: describeEntry(entry) },
         'cluster: config log not reachable; the change is applied on this node and goes to the cluster when the bus is back',
       );
       return;
@@ -283,7 +269,10 @@ export class ConfLog implements ClusterPart {
           await this.catchUp();
           continue;
         }
-        logger.warn({ err, entry: describe(entry) }, 'cluster: cannot append to the config log; retrying');
+        logger.warn(
+          { err, entry: describeEntry(entry) },
+          'cluster: cannot append to the config log; retrying',
+        );
         await sleep(1000);
       }
     }
@@ -352,15 +341,22 @@ export class ConfLog implements ClusterPart {
     }
   }
 
-  /** The entry at `seq`; undefined when it is gone or unreadable (skipped, with a log line). */
+  /** The entry at `seq`; undefined when it is gone or malformed (then reported as this node's error). */
   private async read(seq: number): Promise<ConfEntry | undefined> {
+    let data: Uint8Array;
     try {
       const m = await this.bus.jsm.streams.getMessage(this.stream, { seq });
-      return m === null ? undefined : (jsonOf(m.data) as ConfEntry);
+      if (m === null) return undefined;
+      data = m.data;
     } catch (err) {
       if (/no message found/i.test((err as Error).message)) return undefined;
       throw err;
     }
+    const entry = parseEntry(data);
+    if (!('error' in entry)) return entry;
+    this.lastError = { tnx_id: seq, message: `malformed entry: ${entry.error}` };
+    logger.error({ tnx_id: seq, why: entry.error }, 'cluster: skipping a malformed config log entry');
+    return undefined;
   }
 
   /** A node with no usable cursor: every root key's last value, then the tail after the oldest entry kept. */
@@ -388,7 +384,7 @@ export class ConfLog implements ClusterPart {
       const message = (err as Error).message;
       this.lastError = { tnx_id: seq, message };
       logger.error(
-        { err, tnx_id: seq, entry: describe(entry) },
+        { err, tnx_id: seq, entry: describeEntry(entry) },
         'cluster: a config change from the log failed on this node; moving on (fix this node, then change it again)',
       );
     }
@@ -403,7 +399,7 @@ export class ConfLog implements ClusterPart {
     await cs.applyReplicated(key, value);
   }
 
-  private async applyPlugin(entry: Extract<ConfEntry, { kind: 'plugin' }>): Promise<void> {
+  private async applyPlugin(entry: PluginEntry): Promise<void> {
     const nameVsn = entry.name_vsn;
     let change: PluginChange;
     if (entry.op === 'install')
@@ -482,11 +478,4 @@ export class ConfLog implements ClusterPart {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-/** An entry for a log line (values can be large). */
-function describe(entry: ConfEntry): Record<string, unknown> {
-  return entry.kind === 'config'
-    ? { kind: entry.kind, key: entry.key, origin: entry.origin }
-    : { kind: entry.kind, op: entry.op, name_vsn: entry.name_vsn, origin: entry.origin };
 }

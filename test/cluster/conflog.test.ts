@@ -179,6 +179,21 @@ describe('cluster config log: API changes on one node apply on every node', () =
       );
   });
 
+  it('a malformed entry in the log is reported and skipped; the next change applies everywhere', async () => {
+    const bus = nodes[0]!.node.cluster!.bus;
+    await bus.js.publish(
+      bus.sub('conf', 'junk'),
+      new TextEncoder().encode('{"kind":"plugin","op":"explode"'),
+    );
+    assert.equal((await apis[1]!.put('/gateways/stomp', { idle_timeout: '14s' })).status, 204);
+    const status = await synced(apis[2]!);
+    for (const n of status.nodes) {
+      assert.equal(n.tnx_id, status.latest_tnx_id);
+      assert.match((n.error as { message: string }).message, /malformed entry: not JSON/);
+    }
+    for (const n of nodes) await stompWorks(n);
+  });
+
   it('a node that was down catches up from its cursor before its listeners open', async () => {
     await nodes[2]!.stop();
     assert.equal((await apis[0]!.put('/gateways/stomp', { idle_timeout: '21s' })).status, 204);
