@@ -194,14 +194,35 @@ describe('cluster config log: API changes on one node apply on every node', () =
     for (const n of nodes) await stompWorks(n);
   });
 
+  it('a file-only change (conf reload) stays on its node', async () => {
+    const cs = nodes[0]!.node.configService;
+    const raw = cs.getAllRaw();
+    raw.flapping_detect = { ...(raw.flapping_detect as object), window_time: '2m' };
+    assert.deepEqual(await cs.reload(raw), ['flapping_detect']);
+    assert.equal((await apis[0]!.put('/gateways/stomp', { idle_timeout: '15s' })).status, 204);
+    await synced(apis[0]!);
+    const window = (b: TestBroker) =>
+      (b.node.configService.getRaw('flapping_detect') as { window_time?: string }).window_time;
+    assert.equal(window(nodes[0]!), '2m');
+    assert.notEqual(window(nodes[1]!), '2m');
+    assert.equal(
+      (nodes[1]!.node.configService.getRaw('gateway') as { stomp: { idle_timeout: string } }).stomp
+        .idle_timeout,
+      '15s',
+    );
+  });
+
   it('a node that was down catches up from its cursor before its listeners open', async () => {
     await nodes[2]!.stop();
     assert.equal((await apis[0]!.put('/gateways/stomp', { idle_timeout: '21s' })).status, 204);
+    const mqtt = nodes[0]!.node.configService.getRaw('mqtt') as Record<string, unknown>;
+    assert.equal((await apis[0]!.put('/configs/mqtt', { ...mqtt, ignore_loop_deliver: true })).status, 200);
     nodes[2] = await startNode(3, dirs[2]!);
     apis[2] = await adminClient(nodes[2]);
     // No waiting: start() returned, so the change is in before anything listened.
     const gw = nodes[2].node.configService.getRaw('gateway') as { stomp: { idle_timeout: string } };
     assert.equal(gw.stomp.idle_timeout, '21s');
+    assert.equal(nodes[2].node.broker.settings.ignoreLoopDeliver, true);
     await stompWorks(nodes[2]);
     assert.equal(nodes[2].node.plugins.status('hello-1.0.0'), 'running');
     const cursor = JSON.parse(readFileSync(join(dirs[2]!, 'configs', 'conf-log.json'), 'utf8'));
