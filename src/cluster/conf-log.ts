@@ -102,6 +102,11 @@ export class ConfLog implements ClusterPart {
   private sub: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly offs: Array<() => void> = [];
+  private markReady: () => void = () => undefined;
+  /** Resolves in ready(): a change made while the node starts is appended then (see publish). */
+  private readonly isReady = new Promise<void>((r) => {
+    this.markReady = r;
+  });
 
   /**
    * Catches up before anything else of the node starts (start() of a part runs right after the node joined,
@@ -135,6 +140,7 @@ export class ConfLog implements ClusterPart {
   async ready(): Promise<void> {
     this.phase = 'running';
     await this.serial(() => this.catchUp());
+    this.markReady();
   }
 
   async stop(): Promise<void> {
@@ -227,6 +233,16 @@ export class ConfLog implements ClusterPart {
    * logging the ones that lag. With the bus away the change stays queued and goes out once it is back.
    */
   private async publish(entry: ConfEntry, ensureLocal?: () => Promise<void>): Promise<void> {
+    if (this.phase === 'starting') {
+      // A component changing config while the node starts: appending now could wait on plugin entries
+      // that only ready() applies, and the start waits on this call; so it goes out once the node runs.
+      void this.isReady
+        .then(() => this.publish(entry, ensureLocal))
+        .catch((err) =>
+          logger.error({ err, entry: describeEntry(entry) }, 'cluster: cannot append a change'),
+        );
+      return;
+    }
     const timeoutMs = this.bus.config.nats.request_timeout;
     const appended = this.serial(() => this.append(entry, ensureLocal));
     let timer: NodeJS.Timeout | undefined;
