@@ -251,6 +251,21 @@ describe('cluster config log: API changes on one node apply on every node', () =
       await eventually(`gone on ${n.node.name}`, () => n.node.plugins.list().length === 0);
   });
 
+  it('after a nats-server restart the log is still there and changes keep reaching every node', async () => {
+    nats = await nats.restart();
+    // The change may be made while the nodes are still reconnecting: it goes out once the bus is back.
+    const put = await apis[1]!.put('/gateways/stomp', { idle_timeout: '31s' });
+    assert.equal(put.status, 204, put.text);
+    for (const n of nodes)
+      await eventually(
+        `${n.node.name} has the change`,
+        () =>
+          (n.node.configService.getRaw('gateway') as { stomp: { idle_timeout: string } }).stomp
+            .idle_timeout === '31s',
+      );
+    await synced(apis[0]!);
+  });
+
   it('a single node reports itself, in sync', async () => {
     const single = await startBroker({ api: true });
     try {
