@@ -253,7 +253,7 @@ describe('cluster config log: API changes on one node apply on every node', () =
 
   it('after a nats-server restart the log is still there and changes keep reaching every node', async () => {
     await nats.kill();
-    nats = await nats.restart();
+    nats = (await nats.restart()) as NatsServer;
     // The change may be made while the nodes are still reconnecting: it goes out once the bus is back.
     const put = await apis[1]!.put('/gateways/stomp', { idle_timeout: '31s' });
     assert.equal(put.status, 204, put.text);
