@@ -121,80 +121,108 @@ function value(r: RunResult, metric: string): number | undefined {
   return (r as unknown as Record<string, number | undefined>)[metric];
 }
 
+/** One bar of a grouped bar chart: a value, or a tag (N/A, FAILED, ...) drawn where the bar would be. */
+export interface Bar {
+  value?: number;
+  tag?: string;
+}
+
+export interface BarChart {
+  title: string;
+  /** The unit line under the title, e.g. 'deliveries/s (higher is better)'. */
+  unit: string;
+  /** Broker names (colours) and their labels, in legend and bar order. */
+  brokers: Array<{ name: string; label: string }>;
+  /** One group of bars per label (a variant, or a point of a curve). */
+  groups: Array<{ label: string; bars: Record<string, Bar | undefined> }>;
+}
+
+/** Draws a grouped bar chart (a bar per broker in each group) as a PNG. */
+export function barChartPng(c: BarChart): Buffer {
+  const W = 900;
+  const H = 460;
+  const left = 80;
+  const right = 20;
+  const top = 70;
+  const bottom = 60;
+  const img = new Bitmap(W, H);
+  img.text(left, 14, c.title, INK, 2);
+  img.text(left, 40, c.unit, MUTED, 2);
+  // Legend, right-aligned on the unit line, or on the title line when the unit is too long to share its line.
+  const legendW = c.brokers.reduce((w, b) => w + textWidth(b.label) + 24, 0);
+  const ly = left + textWidth(c.unit) + 16 > W - right - legendW ? 14 : 42;
+  let lx = W - right;
+  for (const b of [...c.brokers].reverse()) {
+    lx -= textWidth(b.label) + 24;
+    img.rect(lx, ly, 12, 12, COLORS[b.name] ?? INK);
+    img.text(lx + 16, ly, b.label, INK, 2);
+  }
+  const vals = c.groups.flatMap((g) => c.brokers.map((b) => g.bars[b.name]?.value));
+  const max = niceMax(Math.max(0, ...vals.filter((n): n is number => n !== undefined)));
+  const plotH = H - top - bottom;
+  const plotW = W - left - right;
+  for (let k = 0; k <= 5; k++) {
+    const y = top + plotH - (plotH * k) / 5;
+    img.rect(left, y, plotW, 1, GRID);
+    const label = compact((max * k) / 5);
+    img.text(left - 8 - textWidth(label), y - 7, label, MUTED, 2);
+  }
+  img.rect(left, top + plotH, plotW, 2, INK);
+  const n = c.brokers.length;
+  const groupW = plotW / Math.max(1, c.groups.length);
+  const barW = Math.min(80, (groupW * 0.75) / n);
+  c.groups.forEach((g, gi) => {
+    const gx = left + gi * groupW + (groupW - barW * n) / 2;
+    c.brokers.forEach((b, bi) => {
+      const x0 = gx + bi * barW;
+      const bar = g.bars[b.name];
+      const val = bar?.value;
+      if (val === undefined) {
+        const tag = bar?.tag ?? '';
+        if (tag !== '')
+          img.text(x0 + (barW - textWidth(tag, 1)) / 2, top + plotH - 12, tag, [200, 30, 30], 1);
+        return;
+      }
+      const h = (plotH * val) / max;
+      img.rect(x0 + 2, top + plotH - h, barW - 4, h, COLORS[b.name] ?? INK);
+      const label = compact(val);
+      const scale = textWidth(label, 2) <= barW ? 2 : 1;
+      img.text(x0 + (barW - textWidth(label, scale)) / 2, top + plotH - h - 8 * scale - 2, label, INK, scale);
+    });
+    img.text(left + gi * groupW + (groupW - textWidth(g.label)) / 2, top + plotH + 14, g.label, INK, 2);
+  });
+  return img.png();
+}
+
 /** Writes bench/results/<day>-<scenario>.png for every scenario with results; returns the paths. */
 export function writeCharts(dir: string, day: string, rep: Report): string[] {
   const written: string[] = [];
-  const brokers = rep.brokers.map((b) => b.name);
+  const brokers = rep.brokers.map((b) => ({ name: b.name, label: b.label }));
   for (const sc of SCENARIOS) {
     const variants = sc.variants.filter((v) => rep.results.some((r) => r.variant === v.id));
     if (variants.length === 0) continue;
-    const W = 900;
-    const H = 460;
-    const left = 80;
-    const right = 20;
-    const top = 70;
-    const bottom = 60;
-    const img = new Bitmap(W, H);
     const m = sc.primary.metric;
     const unit = m === 'p99' ? 'P99 LATENCY MS' : sc.primary.label;
     const better = LOWER_IS_BETTER.has(m) ? 'lower is better' : 'higher is better';
-    img.text(left, 14, `${sc.id}: ${sc.title.split(':')[0]}`, INK, 2);
-    img.text(left, 40, `${unit} (${better})`, MUTED, 2);
-    // Legend.
-    let lx = W - right;
-    for (const b of [...brokers].reverse()) {
-      const label = rep.brokers.find((x) => x.name === b)?.label ?? b;
-      lx -= textWidth(label) + 24;
-      img.rect(lx, 42, 12, 12, COLORS[b] ?? INK);
-      img.text(lx + 16, 42, label, INK, 2);
-    }
-    const vals = variants.flatMap((v) =>
-      brokers.map((b) => {
-        const r = rep.results.find((x) => x.variant === v.id && x.broker === b);
-        return r === undefined ? undefined : value(r, m);
-      }),
-    );
-    const max = niceMax(Math.max(0, ...vals.filter((n): n is number => n !== undefined)));
-    const plotH = H - top - bottom;
-    const plotW = W - left - right;
-    for (let k = 0; k <= 5; k++) {
-      const y = top + plotH - (plotH * k) / 5;
-      img.rect(left, y, plotW, 1, GRID);
-      const label = compact((max * k) / 5);
-      img.text(left - 8 - textWidth(label), y - 7, label, MUTED, 2);
-    }
-    img.rect(left, top + plotH, plotW, 2, INK);
-    const groupW = plotW / variants.length;
-    const barW = Math.min(80, (groupW * 0.75) / brokers.length);
-    variants.forEach((v, gi) => {
-      const gx = left + gi * groupW + (groupW - barW * brokers.length) / 2;
-      brokers.forEach((b, bi) => {
-        const x0 = gx + bi * barW;
-        const r = rep.results.find((x) => x.variant === v.id && x.broker === b);
-        const val = r === undefined ? undefined : value(r, m);
-        if (val === undefined) {
-          const tag = r === undefined ? '' : r.status === 'unsupported' ? 'N/A' : r.status.toUpperCase();
-          if (tag !== '')
-            img.text(x0 + (barW - textWidth(tag, 1)) / 2, top + plotH - 12, tag, [200, 30, 30], 1);
-          return;
-        }
-        const h = (plotH * val) / max;
-        img.rect(x0 + 2, top + plotH - h, barW - 4, h, COLORS[b] ?? INK);
-        const label = compact(val);
-        const scale = textWidth(label, 2) <= barW ? 2 : 1;
-        img.text(
-          x0 + (barW - textWidth(label, scale)) / 2,
-          top + plotH - h - 8 * scale - 2,
-          label,
-          INK,
-          scale,
-        );
-      });
-      const name = v.id.slice(sc.id.length + 1);
-      img.text(left + gi * groupW + (groupW - textWidth(name)) / 2, top + plotH + 14, name, INK, 2);
+    const png = barChartPng({
+      title: `${sc.id}: ${sc.title.split(':')[0]}`,
+      unit: `${unit} (${better})`,
+      brokers,
+      groups: variants.map((v) => ({
+        label: v.id.slice(sc.id.length + 1),
+        bars: Object.fromEntries(
+          brokers.map((b) => {
+            const r = rep.results.find((x) => x.variant === v.id && x.broker === b.name);
+            if (r === undefined) return [b.name, undefined];
+            const val = value(r, m);
+            const tag = r.status === 'unsupported' ? 'N/A' : r.status.toUpperCase();
+            return [b.name, val === undefined ? { tag } : { value: val }];
+          }),
+        ),
+      })),
     });
     const path = join(dir, `${day}-${sc.id}.png`);
-    writeFileSync(path, img.png());
+    writeFileSync(path, png);
     written.push(path);
   }
   return written;
@@ -255,6 +283,8 @@ const FONT: Record<string, string> = {
   '+': '..... ..#.. ..#.. ##### ..#.. ..#.. .....',
   '=': '..... ..... ##### ..... ##### ..... .....',
   '?': '.###. #...# ....# ...#. ..#.. ..... ..#..',
+  // µ (micro), under the key its toUpperCase() gives (Greek capital mu).
+  Μ: '..... #...# #...# #...# ##.## #.#.. #....',
 };
 
 const GLYPHS: Record<string, string[]> = Object.fromEntries(

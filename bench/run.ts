@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { BROKER_CPU, BROKERS, type BrokerDef, LOADGEN_CPU, ROOT, selectBrokers } from './brokers.js';
 import { writeCharts } from './chart.js';
 import { freePort } from './children.js';
+import { runCurves } from './curves.js';
 import { systemCpu } from './proc.js';
 import { renderProfile } from './profile.js';
 import { mergeReport, metricOf, primaryOf, type Report, ratio, writeReport } from './report.js';
@@ -41,6 +42,8 @@ interface Options {
   quietWait: number;
   retries: number;
   repeat: number;
+  /** --curves: the cost curves (bench/curves.ts) instead of the scenarios. */
+  curves: { curves: string[]; full: boolean; budget: number } | undefined;
   /** Hermod-only scenarios to run (bench/<name>.ts): all of them without --scenario, else those named. */
   solo: SoloScenario[];
 }
@@ -62,14 +65,19 @@ function options(): Options {
       profile: { type: 'string' },
       repeat: { type: 'string' },
       'no-save': { type: 'boolean' },
+      curves: { type: 'boolean' },
+      curve: { type: 'string', multiple: true },
+      full: { type: 'boolean' },
+      budget: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(
       [
-        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap,dtls,exhook,exproto] [--broker hermod,aedes,mosquitto]',
+        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap,dtls,exhook,exproto,workers] [--broker hermod,aedes,mosquitto]',
         '                        [--seconds N] [--warmup N] [--repeat N] [--profile auto|<variant>] [--no-save]',
+        '       npm run bench -- --curves [--curve subscriptions,retained,connections,topics] [--full] [--budget S]',
         `variants: ${ALL_VARIANTS.map((v) => v.id).join(', ')}`,
       ].join('\n'),
     );
@@ -82,7 +90,16 @@ function options(): Options {
   const soloAsked = asked.map((x) => x.toLowerCase()).filter(solo) as SoloScenario[];
   const soloOnly = asked.length > 0 && scen.length === 0;
   const brok = values.broker?.flatMap(list) ?? list(process.env.BENCH_BROKER);
+  const curves =
+    values.curves === true || values.curve !== undefined
+      ? {
+          curves: values.curve?.flatMap(list) ?? [],
+          full: values.full === true,
+          budget: Number(values.budget ?? 180),
+        }
+      : undefined;
   return {
+    curves,
     variants: soloOnly ? [] : selectVariants(scen),
     solo: asked.length === 0 ? [...SOLO_SCENARIOS] : soloAsked,
     brokers: selectBrokers(brok),
@@ -448,6 +465,7 @@ async function main(): Promise<void> {
   const needed = o.profile !== undefined ? BROKERS.filter((b) => b.name === 'hermod') : o.brokers;
   for (const b of needed) b.ensureInstalled();
   if (o.profile !== undefined) await runProfile(o);
+  else if (o.curves !== undefined) await runCurves({ ...o.curves, brokers: o.brokers, save: o.save });
   else {
     if (o.variants.length > 0) await runAll(o);
     for (const name of o.solo) runSolo(o, name);
@@ -455,7 +473,7 @@ async function main(): Promise<void> {
 }
 
 /** Scenarios with no Aedes or Mosquitto counterpart, each a script of its own (bench/<name>.ts). */
-const SOLO_SCENARIOS = ['coap', 'dtls', 'exhook', 'exproto'] as const;
+const SOLO_SCENARIOS = ['coap', 'dtls', 'exhook', 'exproto', 'workers'] as const;
 type SoloScenario = (typeof SOLO_SCENARIOS)[number];
 
 const SOLO_TITLES: Record<SoloScenario, string> = {
@@ -463,6 +481,7 @@ const SOLO_TITLES: Record<SoloScenario, string> = {
   dtls: 'DTLS (CoAP gateway): handshakes/s and CoAP publishes/s over DTLS next to UDP',
   exhook: 'ExHook (one message.publish server): grpc-js client against the HTTP/2 client',
   exproto: 'ExProto gateway echo',
+  workers: 'Connections held by hermod start --workers 2 against one process (same fd limit per process)',
 };
 
 /**

@@ -119,7 +119,9 @@ export class HermodNode {
     };
     this.mqtt = mqttHost;
     this.retainerPart = new RetainerComponent(this.broker, this.configService, this.store);
-    this.sysPart = new SysComponent(this.broker, this.configService);
+    this.sysPart = new SysComponent(this.broker, this.configService, () =>
+      this.cluster === undefined ? [this.name] : this.cluster.membership.alive(),
+    );
     this.mqttListeners = new MqttListeners(mqttHost, this.configService, this.metrics);
     this.exhook = new ExHookService(this);
     this.gateways = new GatewayRegistry(this);

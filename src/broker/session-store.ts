@@ -14,7 +14,7 @@ import { Message } from './message.js';
 import { InflightPhase, Session, type SessionSettings } from './session.js';
 import type { ClientInfo, MessageProperties, QoS, SubOpts } from './types.js';
 
-interface SavedMessage {
+export interface SavedMessage {
   topic: string;
   payload: string;
   qos: QoS;
@@ -26,7 +26,7 @@ interface SavedMessage {
   expiresAt: number;
 }
 
-interface SavedSession {
+export interface SavedSession {
   clientInfo: Pick<
     ClientInfo,
     'clientid' | 'username' | 'protocol' | 'mountpoint' | 'listener' | 'zone' | 'peerhost'
@@ -128,34 +128,16 @@ export function restoreSessions(
   for (const row of rows) {
     try {
       const saved = JSON.parse(row.state) as SavedSession;
-      if (saved.online === true && saved.expiresAt !== 0) saved.expiresAt = now + saved.expiryInterval * 1000;
-      if (saved.expiresAt !== 0 && saved.expiresAt <= now) continue;
-      const session = new Session(
-        row.clientid,
-        baseClientInfo(saved.clientInfo),
-        settingsFor(row.namespace),
+      const record = restoreSession(
         broker,
+        row.namespace,
+        saved,
+        settingsFor(row.namespace),
+        baseClientInfo,
+        now,
       );
-      session.expiryInterval =
-        saved.expiresAt === 0 ? NEVER_EXPIRE : Math.ceil((saved.expiresAt - now) / 1000);
-      session.receiveMaximum = saved.receiveMaximum;
-      for (const r of saved.inflight) {
-        session.inflight.set(r.pid, {
-          msg: loadMessage(r.msg),
-          qos: r.qos,
-          opts: r.opts,
-          retain: r.retain,
-          phase: r.phase === 1 ? InflightPhase.AwaitComp : InflightPhase.AwaitAck,
-          sentAt: now,
-        });
-      }
-      for (const q of saved.queue) session.mqueue.push(loadMessage(q.msg), q.opts, q.retained);
-      for (const pid of saved.awaitingRel) session.awaitingRel.set(pid, now);
-      const record = new SessionRecord(row.namespace, session);
-      record.disconnectedAt = now;
-      broker.registry.set(row.namespace, row.clientid, record);
+      if (record === undefined) continue;
       broker.journal?.opened(record, true);
-      for (const [topic, opts] of saved.subscriptions) broker.restoreSubscription(session, topic, opts);
       broker.armExpiry(record);
       restored++;
     } catch (err) {
@@ -170,7 +152,65 @@ export function restoreSessions(
   return restored;
 }
 
-function saveMessage(m: Message): SavedMessage {
+/**
+ * Puts one saved session into the registry as an offline session with its subscriptions, inflight
+ * messages, queue and QoS 2 ids (undefined when it has expired). The caller arms its expiry.
+ */
+export function restoreSession(
+  broker: Broker,
+  namespace: string,
+  saved: SavedSession,
+  settings: SessionSettings,
+  baseClientInfo: (saved: SavedSession['clientInfo']) => ClientInfo,
+  now = Date.now(),
+): SessionRecord | undefined {
+  if (saved.online === true && saved.expiresAt !== 0) saved.expiresAt = now + saved.expiryInterval * 1000;
+  if (saved.expiresAt !== 0 && saved.expiresAt <= now) return undefined;
+  const clientid = saved.clientInfo.clientid;
+  const session = new Session(clientid, baseClientInfo(saved.clientInfo), settings, broker);
+  session.expiryInterval = saved.expiresAt === 0 ? NEVER_EXPIRE : Math.ceil((saved.expiresAt - now) / 1000);
+  session.receiveMaximum = saved.receiveMaximum;
+  for (const r of saved.inflight) {
+    session.restoreInflight(r.pid, {
+      msg: loadMessage(r.msg),
+      qos: r.qos,
+      opts: r.opts,
+      retain: r.retain,
+      phase: r.phase === 1 ? InflightPhase.AwaitComp : InflightPhase.AwaitAck,
+      sentAt: now,
+    });
+  }
+  for (const q of saved.queue) session.mqueue.push(loadMessage(q.msg), q.opts, q.retained);
+  for (const pid of saved.awaitingRel) session.restoreAwaitingRel(pid, now);
+  const record = new SessionRecord(namespace, session);
+  record.disconnectedAt = now;
+  broker.registry.set(namespace, clientid, record);
+  for (const [topic, opts] of saved.subscriptions) broker.restoreSubscription(session, topic, opts);
+  broker.metrics.setStat('sessions', broker.registry.count());
+  return record;
+}
+
+/** The ClientInfo of a session that exists without a connection (restored, adopted), from its saved form. */
+export function offlineClientInfo(node: string, saved: SavedSession['clientInfo']): ClientInfo {
+  return {
+    node,
+    clientid: saved.clientid,
+    username: saved.username,
+    peerhost: saved.peerhost,
+    peerport: 0,
+    sockport: 0,
+    protocol: saved.protocol,
+    mountpoint: saved.mountpoint,
+    listener: saved.listener,
+    zone: saved.zone,
+    is_superuser: false,
+    anonymous: saved.username === undefined,
+    is_bridge: false,
+    client_attrs: {},
+  };
+}
+
+export function saveMessage(m: Message): SavedMessage {
   return {
     topic: m.topic,
     payload: m.payload.toString('base64'),
@@ -184,7 +224,7 @@ function saveMessage(m: Message): SavedMessage {
   };
 }
 
-function loadMessage(s: SavedMessage): Message {
+export function loadMessage(s: SavedMessage): Message {
   const props = s.props === undefined ? undefined : parseWithBuffers<MessageProperties>(s.props);
   const m = new Message(
     s.topic,

@@ -81,14 +81,29 @@ export interface InflightEntry {
 /** Result of registering an incoming QoS 2 PUBLISH. */
 export type AwaitRelResult = 'new' | 'duplicate' | 'full';
 
+/**
+ * The empty map every session's subscription, inflight and awaiting-PUBREL maps start as. An empty Map costs
+ * about 180 bytes of heap (the JSMap and its initial hash table): three per idle connection were 0.5 KB of
+ * the 4.3 KB heap per idle connection measured with `node dist/bench/conn-memory.js` (2026-12-04).
+ * Never added to: writers call ownMap first.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: one empty map serves every key and value type
+const EMPTY_MAP: Map<any, any> = new Map();
+
+/** `m`, or a fresh map in place of the shared empty one. */
+function ownMap<K, V>(m: Map<K, V>): Map<K, V> {
+  return m === EMPTY_MAP ? new Map() : m;
+}
+
 export class Session {
   readonly createdAt = Date.now();
-  /** Subscriptions keyed by the topic as the client wrote it (with any $share/ prefix). */
-  readonly subscriptions = new Map<string, SubOpts>();
-  readonly inflight = new Map<number, InflightEntry>();
   readonly mqueue: MessageQueue;
-  /** Incoming QoS 2 packet ids awaiting PUBREL, with the time they arrived (insertion = time order). */
-  readonly awaitingRel = new Map<number, number>();
+  // The three maps below start as one shared empty map and get their own on their first entry (see
+  // EMPTY_MAP): an idle connection's session never fills them. Deleting from or clearing the shared
+  // empty map changes nothing, so only the writes that add go through ownMap.
+  private subscriptionMap: Map<string, SubOpts> = EMPTY_MAP;
+  private inflightMap: Map<number, InflightEntry> = EMPTY_MAP;
+  private awaitingRelMap: Map<number, number> = EMPTY_MAP;
   /** Seconds the session outlives its connection; 0 = it ends with it; 0xFFFFFFFF = never expires. */
   expiryInterval = 0;
   /** The client's Receive Maximum (MQTT 5), bounding our inflight window. */
@@ -117,6 +132,56 @@ export class Session {
     this.mqueue = new MessageQueue(settings.maxMqueueLen, settings.dropPolicy);
   }
 
+  /** Subscriptions keyed by the topic as the client wrote it (with any $share/ prefix). */
+  get subscriptions(): ReadonlyMap<string, SubOpts> {
+    return this.subscriptionMap;
+  }
+
+  /** The outgoing QoS 1/2 messages sent and not yet acknowledged, by packet id. */
+  get inflight(): ReadonlyMap<number, InflightEntry> {
+    return this.inflightMap;
+  }
+
+  /** Incoming QoS 2 packet ids awaiting PUBREL, with the time they arrived (insertion = time order). */
+  get awaitingRel(): ReadonlyMap<number, number> {
+    return this.awaitingRelMap;
+  }
+
+  /** Adds or replaces a subscription (the broker has put it into the router). */
+  setSubscription(topic: string, opts: SubOpts): void {
+    this.subscriptionMap = ownMap(this.subscriptionMap);
+    this.subscriptionMap.set(topic, opts);
+  }
+
+  deleteSubscription(topic: string): boolean {
+    return this.subscriptionMap.delete(topic);
+  }
+
+  clearSubscriptions(): void {
+    this.subscriptionMap.clear();
+  }
+
+  /** Puts back an inflight message of a session restored from the store. */
+  restoreInflight(packetId: number, e: InflightEntry): void {
+    this.inflightMap = ownMap(this.inflightMap);
+    this.inflightMap.set(packetId, e);
+  }
+
+  /**
+   * Forgets the inflight messages and incoming QoS 2 ids, which left with a copy of this session's state
+   * (a takeover by another cluster node hands them over).
+   */
+  forgetDeliveryState(): void {
+    this.inflightMap.clear();
+    this.awaitingRelMap.clear();
+  }
+
+  /** Puts back an incoming QoS 2 packet id of a session restored from the store. */
+  restoreAwaitingRel(packetId: number, at: number): void {
+    this.awaitingRelMap = ownMap(this.awaitingRelMap);
+    this.awaitingRelMap.set(packetId, at);
+  }
+
   /** Applies the settings of a new connection (a resumed session may come back over another protocol level). */
   applySettings(settings: SessionSettings): void {
     this.settings = settings;
@@ -138,8 +203,8 @@ export class Session {
       clientid: this.clientid,
       created_at: this.createdAt,
       is_persistent: this.expiryInterval > 0,
-      subscriptions_cnt: this.subscriptions.size,
-      inflight_cnt: this.inflight.size,
+      subscriptions_cnt: this.subscriptionMap.size,
+      inflight_cnt: this.inflightMap.size,
       mqueue_len: this.mqueue.length,
       expiry_interval: this.expiryInterval,
     };
@@ -152,15 +217,15 @@ export class Session {
   attach(outlet: SessionOutlet): void {
     this.outlet = outlet;
     const now = Date.now();
-    for (const [pid, e] of this.inflight) {
+    for (const [pid, e] of this.inflightMap) {
       e.sentAt = now;
       if (e.phase === InflightPhase.AwaitComp) outlet.sendPubrel(pid);
       else if (!outlet.sendPublish(e.msg, e.qos, pid, e.retain, true, e.opts)) {
-        this.inflight.delete(pid);
+        this.inflightMap.delete(pid);
         this.dropDelivery(e.msg, 'too_large');
       }
     }
-    if (this.inflight.size > 0) this.armRetry();
+    if (this.inflightMap.size > 0) this.armRetry();
     this.drain();
   }
 
@@ -195,16 +260,16 @@ export class Session {
     if (this.mqueue.length === 0 && outlet.writable) {
       const qos = this.effectiveQos(msg, opts);
       if (qos === 0) return this.send(outlet, msg, 0, opts, asRetained);
-      if (this.inflight.size < this.window) return this.send(outlet, msg, qos, opts, asRetained);
+      if (this.inflightMap.size < this.window) return this.send(outlet, msg, qos, opts, asRetained);
     }
     return this.enqueue(msg, opts, asRetained);
   }
 
   /** PUBACK for an outgoing QoS 1 message. Returns false when the packet id was not in flight. */
   puback(packetId: number): boolean {
-    const e = this.inflight.get(packetId);
+    const e = this.inflightMap.get(packetId);
     if (e === undefined || e.qos !== 1) return false;
-    this.inflight.delete(packetId);
+    this.inflightMap.delete(packetId);
     this.touched();
     this.acked(e.msg);
     this.drain();
@@ -213,10 +278,10 @@ export class Session {
 
   /** PUBREC for an outgoing QoS 2 message: answer PUBREL. A failure reason code ends the exchange. */
   pubrec(packetId: number, failed: boolean): boolean {
-    const e = this.inflight.get(packetId);
+    const e = this.inflightMap.get(packetId);
     if (e === undefined || e.qos !== 2) return false;
     if (failed) {
-      this.inflight.delete(packetId);
+      this.inflightMap.delete(packetId);
       this.touched();
       this.drain();
       return true;
@@ -238,9 +303,9 @@ export class Session {
 
   /** PUBCOMP for an outgoing QoS 2 message. */
   pubcomp(packetId: number): boolean {
-    const e = this.inflight.get(packetId);
+    const e = this.inflightMap.get(packetId);
     if (e === undefined || e.phase !== InflightPhase.AwaitComp) return false;
-    this.inflight.delete(packetId);
+    this.inflightMap.delete(packetId);
     this.touched();
     this.acked(e.msg);
     this.drain();
@@ -249,10 +314,11 @@ export class Session {
 
   /** Records an incoming QoS 2 PUBLISH; a duplicate must not be published again [MQTT-4.3.3-10]. */
   awaitRel(packetId: number): AwaitRelResult {
-    if (this.awaitingRel.has(packetId)) return 'duplicate';
+    if (this.awaitingRelMap.has(packetId)) return 'duplicate';
     this.expireAwaitingRel(Date.now());
-    if (this.awaitingRel.size >= this.settings.maxAwaitingRel) return 'full';
-    this.awaitingRel.set(packetId, Date.now());
+    if (this.awaitingRelMap.size >= this.settings.maxAwaitingRel) return 'full';
+    this.awaitingRelMap = ownMap(this.awaitingRelMap);
+    this.awaitingRelMap.set(packetId, Date.now());
     this.touched();
     this.armRelTimer();
     return 'new';
@@ -260,7 +326,7 @@ export class Session {
 
   /** PUBREL for an incoming QoS 2 message. Returns false when the packet id was unknown. */
   release(packetId: number): boolean {
-    if (!this.awaitingRel.delete(packetId)) return false;
+    if (!this.awaitingRelMap.delete(packetId)) return false;
     this.touched();
     return true;
   }
@@ -275,7 +341,7 @@ export class Session {
         const msg = this.mqueue.peekMessage()!;
         const opts = this.mqueue.peekOpts()!;
         const qos = this.effectiveQos(msg, opts);
-        if (qos > 0 && this.inflight.size >= this.window) break;
+        if (qos > 0 && this.inflightMap.size >= this.window) break;
         const d = this.mqueue.shift()!;
         this.touched();
         if (d.msg.expiresAt !== 0 && d.msg.isExpired(Date.now())) {
@@ -294,7 +360,7 @@ export class Session {
   spareQueue(): number {
     // Without a queue only a free slot of the inflight window takes a QoS 1/2 delivery.
     if (this.mqueue.maxLen <= 0)
-      return this.outlet === undefined ? 0 : Math.max(0, this.window - this.inflight.size);
+      return this.outlet === undefined ? 0 : Math.max(0, this.window - this.inflightMap.size);
     return Math.max(0, this.mqueue.maxLen - this.mqueue.length);
   }
 
@@ -304,9 +370,9 @@ export class Session {
    */
   takeSharedDeliveries(): QueuedDelivery[] {
     const out: QueuedDelivery[] = [];
-    for (const [pid, e] of this.inflight) {
+    for (const [pid, e] of this.inflightMap) {
       if (e.opts.share !== undefined && e.phase === InflightPhase.AwaitAck) {
-        this.inflight.delete(pid);
+        this.inflightMap.delete(pid);
         out.push({ msg: e.msg, opts: e.opts, retained: e.retain });
       }
     }
@@ -324,8 +390,8 @@ export class Session {
     this.relTimer = undefined;
     this.refill = undefined;
     this.mqueue.clear();
-    this.inflight.clear();
-    this.awaitingRel.clear();
+    this.inflightMap.clear();
+    this.awaitingRelMap.clear();
   }
 
   private effectiveQos(msg: Message, opts: SubOpts): QoS {
@@ -355,7 +421,8 @@ export class Session {
       return false;
     }
     env.metrics.c['messages.delivered']++;
-    this.inflight.set(pid, { msg, qos, opts, retain, phase: InflightPhase.AwaitAck, sentAt: Date.now() });
+    this.inflightMap = ownMap(this.inflightMap);
+    this.inflightMap.set(pid, { msg, qos, opts, retain, phase: InflightPhase.AwaitAck, sentAt: Date.now() });
     this.touched();
     if (this.retryTimer === undefined) this.armRetry();
     return true;
@@ -378,7 +445,7 @@ export class Session {
     // The window is far below 65535, so a free id is always found within one lap.
     for (;;) {
       this.lastPacketId = this.lastPacketId >= 65535 ? 1 : this.lastPacketId + 1;
-      if (!this.inflight.has(this.lastPacketId)) return this.lastPacketId;
+      if (!this.inflightMap.has(this.lastPacketId)) return this.lastPacketId;
     }
   }
 
@@ -417,13 +484,13 @@ export class Session {
     if (outlet === undefined) return;
     const now = Date.now();
     const due = now - this.settings.retryInterval;
-    for (const [pid, e] of this.inflight) {
+    for (const [pid, e] of this.inflightMap) {
       if (e.sentAt > due) continue;
       e.sentAt = now;
       if (e.phase === InflightPhase.AwaitComp) outlet.sendPubrel(pid);
       else outlet.sendPublish(e.msg, e.qos, pid, e.retain, true, e.opts);
     }
-    if (this.inflight.size > 0) this.armRetry();
+    if (this.inflightMap.size > 0) this.armRetry();
   }
 
   private armRelTimer(): void {
@@ -431,7 +498,7 @@ export class Session {
     this.relTimer = setTimeout(() => {
       this.relTimer = undefined;
       this.expireAwaitingRel(Date.now());
-      if (this.awaitingRel.size > 0) this.armRelTimer();
+      if (this.awaitingRelMap.size > 0) this.armRelTimer();
     }, this.settings.awaitRelTimeout);
     this.relTimer.unref();
   }
@@ -439,9 +506,9 @@ export class Session {
   /** Forgets incoming QoS 2 ids whose PUBREL is overdue (counted as dropped). */
   private expireAwaitingRel(now: number): void {
     const limit = now - this.settings.awaitRelTimeout;
-    for (const [pid, at] of this.awaitingRel) {
+    for (const [pid, at] of this.awaitingRelMap) {
       if (at > limit) break;
-      this.awaitingRel.delete(pid);
+      this.awaitingRelMap.delete(pid);
       this.touched();
       this.env.metrics.c['messages.dropped']++;
       this.env.metrics.c['messages.dropped.await_pubrel_timeout']++;

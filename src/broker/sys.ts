@@ -19,6 +19,8 @@ export class SysPublisher {
     private readonly broker: Broker,
     private readonly config: SysTopicsConfig,
     private readonly extraStats: () => Record<string, number> = () => ({}),
+    /** The running nodes of the cluster ($SYS/brokers); a single node lists itself. */
+    private readonly brokers: () => string[] = () => [broker.settings.node],
   ) {
     this.base = `$SYS/brokers/${broker.settings.node}`;
   }
@@ -84,7 +86,7 @@ export class SysPublisher {
 
   /** version, sysdescr, the node list, stats and metrics. */
   publishInfo(): void {
-    this.publish('$SYS/brokers', this.broker.settings.node, true);
+    this.publish('$SYS/brokers', this.brokers().join(','), true);
     this.publish(`${this.base}/version`, VERSION, true);
     this.publish(`${this.base}/sysdescr`, SYSDESCR, true);
     const stats = { ...this.broker.metrics.stats(), ...this.extraStats() };
@@ -103,8 +105,10 @@ export class SysPublisher {
   }
 
   private connected(ci: ClientInfo, conn: ConnInfo): undefined {
+    const topic = this.clientTopic(ci, 'connected');
+    if (!this.broker.mayDeliver(topic)) return undefined;
     this.publish(
-      this.clientTopic(ci, 'connected'),
+      topic,
       JSON.stringify({
         clientid: ci.clientid,
         username: ci.username ?? null,
@@ -126,8 +130,10 @@ export class SysPublisher {
   }
 
   private disconnected(ci: ClientInfo, reason: string, conn: ConnInfo): undefined {
+    const topic = this.clientTopic(ci, 'disconnected');
+    if (!this.broker.mayDeliver(topic)) return undefined;
     this.publish(
-      this.clientTopic(ci, 'disconnected'),
+      topic,
       JSON.stringify({
         clientid: ci.clientid,
         username: ci.username ?? null,
@@ -151,8 +157,10 @@ export class SysPublisher {
     topic: string,
     opts: SubOpts,
   ): undefined {
+    const topicName = this.clientTopic(ci, event);
+    if (!this.broker.mayDeliver(topicName)) return undefined;
     this.publish(
-      this.clientTopic(ci, event),
+      topicName,
       JSON.stringify({
         clientid: ci.clientid,
         username: ci.username ?? null,

@@ -162,6 +162,45 @@ const COMMANDS: Record<string, Command> = {
       io.print(`Node '${s.node_name}' ${s.rel_vsn} is ${s.broker_status}`, s);
     },
   },
+  cluster: {
+    usage: [
+      'cluster status                 # Show running and stopped nodes',
+      'cluster join <Node>            # Join a cluster (automatic in Hermod: explains how)',
+      'cluster leave                  # Leave the cluster (automatic in Hermod: explains how)',
+      'cluster force-leave <Node>     # Remove a node (automatic in Hermod: explains how)',
+    ],
+    async run(api, args, io) {
+      const [sub, node] = args;
+      if (sub === 'status') {
+        need(args, 1);
+        const nodes = (await api.call('GET', '/nodes')).body as Row[];
+        const names = (status: string) =>
+          nodes
+            .filter((n) => (status === 'running') === (n.node_status === 'running'))
+            .map((n) => String(n.node))
+            .sort();
+        const info = { running_nodes: names('running'), stopped_nodes: names('stopped') };
+        const list = (xs: string[]) => `[${xs.map((x) => `'${x}'`).join(',')}]`;
+        io.print(
+          `Cluster status: #{running_nodes => ${list(info.running_nodes)},stopped_nodes => ${list(info.stopped_nodes)}}`,
+          info,
+        );
+        return;
+      }
+      // The API answers these with why membership needs no command (400), which ctl prints.
+      if (sub === 'join' && node !== undefined) {
+        need(args, 2);
+        await api.call('PUT', `/cluster/${enc(node)}/invite`, {});
+      } else if (sub === 'leave') {
+        need(args, 1);
+        await api.call('DELETE', `/cluster/${enc(api.endpoint.node)}/force_leave`);
+      } else if (sub === 'force-leave' && node !== undefined) {
+        need(args, 2);
+        await api.call('DELETE', `/cluster/${enc(node)}/force_leave`);
+      } else throw new UsageError();
+      io.print('ok', { result: 'ok' });
+    },
+  },
   broker: {
     usage: [
       'broker                         # Show broker version, uptime and description',
@@ -492,8 +531,8 @@ const COMMANDS: Record<string, Command> = {
       if (sub !== 'cache-clean' || a === undefined) throw new UsageError();
       if (a === 'all' || a === 'node') {
         need(args, a === 'node' ? 3 : 2);
-        // One node per cluster here: `node <Node>` is `all` for this node, and an error for any other.
-        if (a === 'node' && b !== ((await api.call('GET', '/nodes')).body as Row[])[0]?.node)
+        // The cache is cleared on the node ctl talks to: `node <Node>` is `all` for it, an error for any other.
+        if (a === 'node' && b !== api.endpoint.node)
           throw new NodeApiError(`Node ${b} not found`, 404, 'NOT_FOUND');
         await api.call('DELETE', '/authorization/cache');
         io.print('Authorization cache drain started on all nodes', { result: 'ok' });

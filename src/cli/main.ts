@@ -8,7 +8,8 @@ import { stop } from './stop.js';
 const USAGE = `Usage: hermod <command>
 
 Commands:
-  start [--config <file>]   run a broker node in the foreground (also -c <file>, or HERMOD_CONFIG)
+  start [--config <file>]   run a broker node in the foreground (also -c <file>, or HERMOD_CONFIG);
+                            --workers N runs N nodes of one cluster sharing the ports (docs/cluster.md)
   stop [--data-dir <dir>]   stop the running node gracefully and wait for it to exit
   ctl <command> [args]      manage the running node (hermod ctl help for the commands)
   plugin new <Name>         scaffold a TypeScript plugin project in ./<Name>

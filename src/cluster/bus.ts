@@ -244,7 +244,19 @@ export class ClusterBus {
         answer = { error: (err as Error).message };
       }
     }
-    if (msg.reply !== undefined) msg.respond(jsonBytes(answer));
+    if (msg.reply === undefined) return;
+    try {
+      msg.respond(jsonBytes(answer));
+    } catch (err) {
+      // An answer the bus refuses (over max_payload, connection closing) must not become an unhandled
+      // rejection: tell the caller why instead, so its call fails with a reason rather than a timeout.
+      logger.warn({ err, method }, 'cluster: rpc answer not sent');
+      try {
+        msg.respond(jsonBytes({ error: `answer to ${method} not sent: ${(err as Error).message}` }));
+      } catch {
+        // The connection itself is gone; the caller times out.
+      }
+    }
   }
 
   // ---------------------------------------------------------------- connection state

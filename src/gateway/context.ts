@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AuthzCache } from '../access/authz-cache.js';
-import { applyAuthResult, newAuthzCache, renderMountpoint } from '../access/login.js';
+import { applyAuthResult, credentialOf, newAuthzCache, renderMountpoint } from '../access/login.js';
 import type { TopicFilterEntry } from '../broker/hooks.js';
 import { Message } from '../broker/message.js';
 import { renderTemplate } from '../broker/placeholders.js';
@@ -19,15 +19,7 @@ import {
   topicNameError,
   unmount,
 } from '../broker/topic.js';
-import type {
-  AuthnResult,
-  AuthzAction,
-  ClientInfo,
-  ConnInfo,
-  Credential,
-  QoS,
-  SubOpts,
-} from '../broker/types.js';
+import type { AuthnResult, AuthzAction, ClientInfo, ConnInfo, QoS, SubOpts } from '../broker/types.js';
 import type { Logger } from '../log.js';
 import { andThen } from './maybe-async.js';
 import { applyOverride } from './override.js';
@@ -161,7 +153,7 @@ export class GatewayChannelContext implements ChannelContext {
     }
     if (env.isBanned(ci)) return this.refuse(connInfo, 'banned', 'banned');
     if (!this.listener.enableAuthn) return this.complete(req, ci, connInfo, { kind: 'ok' });
-    const credential: Credential = { ...ci, password };
+    const credential = credentialOf(ci, password);
     return andThen(env.access.authenticate(credential), (r) => {
       switch (r.kind) {
         case 'ok':
@@ -199,10 +191,37 @@ export class GatewayChannelContext implements ChannelContext {
     this.connInfo = connInfo;
     this.expireAt = auth.expire_at;
     const ok =
-      req.sessionMode === 'none' ? this.sessionless(ci, connInfo) : this.openSession(req, ci, connInfo);
+      req.sessionMode === 'none' ? this.sessionless(ci, connInfo) : this.claimSession(req, ci, connInfo);
     const hooks = env.broker.hooks;
     if (!hooks.has('client.connack')) return ok;
-    return andThen(hooks.runFold('client.connack', [connInfo, 'success'], {}), () => ok);
+    return andThen(ok, (res) =>
+      res.ok ? andThen(hooks.runFold('client.connack', [connInfo, 'success'], {}), () => res) : res,
+    );
+  }
+
+  /** On a cluster node the client id is first claimed cluster-wide (its session may come from another node). */
+  private claimSession(
+    req: LoginRequest,
+    ci: ClientInfo,
+    connInfo: ConnInfo,
+  ): LoginResult | Promise<LoginResult> {
+    const env = this.gw.env;
+    const settings = { ...env.sessionDefaults(), ...req.session };
+    const claim = env.broker.cluster?.registry?.claim({
+      namespace: this.gw.name,
+      clientid: ci.clientid,
+      cleanStart: req.clean_start,
+      expiryInterval: req.expiry_interval,
+      clientInfo: ci,
+      settings,
+    });
+    if (claim === undefined) return this.openSession(req, ci, connInfo);
+    return claim.then((r): LoginResult => {
+      if (this.driver.isClosed())
+        return { ok: false, reason: 'not_authorized', message: 'connection closed during login' };
+      if (!r.ok) return this.refuse(connInfo, 'server_unavailable', r.message);
+      return this.openSession(req, ci, connInfo);
+    });
   }
 
   private openSession(req: LoginRequest, ci: ClientInfo, connInfo: ConnInfo): LoginResult {

@@ -24,6 +24,8 @@ import { acceptEmptyJsonBody } from './empty-json-body.js';
 import { ApiError } from './errors.js';
 import { DELTA_NAMES, GAUGE_NAMES, Monitor, type MonitorReading } from './monitor.js';
 import { monitorHistory } from './monitor-store.js';
+import { nodeAnswers } from './node-answers.js';
+import { openPeers } from './peers.js';
 import { loopbackUrl, removeRuntimeFiles, writeRuntimeFiles } from './runtime.js';
 import type { Api, ConfigReloader, MgmtNode, MgmtPlane, TypeBoxProvider } from './types.js';
 import { serveWeb } from './web-static.js';
@@ -59,8 +61,13 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
       logger.error({ err, file: bootstrap }, 'cannot load api_key.bootstrap_file');
     }
   }
+  const peers = openPeers(
+    node,
+    nodeAnswers(() => ctx),
+  );
   const ctx: MgmtPlane = {
     node,
+    peers: peers.peers,
     users,
     apiKeys,
     tokens: new Tokens(() => node.config.dashboard.token_expired_time),
@@ -132,6 +139,7 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
     offConnected();
+    peers.close();
     ctx.monitor.stop();
     throw err;
   }
@@ -147,6 +155,7 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
       if (runtimeDir !== undefined && url !== undefined) removeRuntimeFiles(runtimeDir, process.pid);
       await Promise.all(servers.map((s) => s.close()));
       offConnected();
+      peers.close();
       ctx.monitor.stop();
     },
   };

@@ -16,6 +16,9 @@ import type { Metrics } from '../broker/metrics.js';
 import type { Retainer } from '../broker/retainer.js';
 import type { Session } from '../broker/session.js';
 import type { ConnInfo } from '../broker/types.js';
+import type { ClusterBus } from '../cluster/bus.js';
+import type { Membership } from '../cluster/membership.js';
+import type { MgmtPeers } from '../cluster/mgmt-rpc.js';
 import type { HermodConfig } from '../config/schema/index.js';
 import type { ListenerConfig, ListenerType } from '../config/schema/listeners.js';
 import type { ConfigService } from '../config/service.js';
@@ -82,6 +85,8 @@ export interface MgmtNode {
   readonly listeners: ReadonlyMap<string, Listener>;
   startListener(type: ListenerType, name: string, cfg: ListenerConfig): Promise<Listener>;
   stopListener(id: string): Promise<boolean>;
+  /** The cluster this node joined (bus and node list); undefined for a single node. */
+  readonly cluster: { readonly bus: ClusterBus; readonly membership: Membership } | undefined;
 }
 
 /** What every API area receives: the node and the management plane's own stores. */
@@ -98,6 +103,8 @@ export interface MgmtPlane {
   readonly monitor: Monitor;
   /** The last connection of each session, so offline sessions still show how their client connected. */
   readonly lastConn: WeakMap<Session, ConnInfo>;
+  /** The nodes the API speaks for: this one, and in a cluster every other node (peers.ts). */
+  readonly peers: MgmtPeers;
   /** Set by the start path (see Management.setConfigReloader); absent in embedded/test nodes. */
   reloadConfig: ConfigReloader | undefined;
 }

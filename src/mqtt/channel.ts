@@ -27,7 +27,7 @@ import { OutgoingPublisher } from './outgoing.js';
 import { RC, reasonName } from './reason-codes.js';
 import {
   ChannelState,
-  type ClientCounts,
+  ClientCounts,
   type ConnackProps,
   type EnhancedAuthState,
   type HandlerResult,
@@ -62,7 +62,7 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
   /** The CONNECT waiting for an enhanced-authentication exchange to finish. */
   pendingConnect: { packet: ConnectPacket; connack: ConnackProps } | undefined;
   /** Per-client counters for the clients API (EMQX recv_pkt, recv_msg.qosN, send_pkt, send_msg.qosN). */
-  readonly counts: ClientCounts = { recvPkt: 0, sendPkt: 0, recvMsg: [0, 0, 0], sendMsg: [0, 0, 0] };
+  readonly counts = new ClientCounts();
   /**
    * PUBLISH frames (frame, packet id offset or -1, packet id) caused by the client's own QoS 1/2 publish,
    * held until its PUBACK/PUBREC is written: clients that wait for the ack read the next packet as it.

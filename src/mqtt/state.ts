@@ -39,12 +39,43 @@ export interface ConnackProps {
   authData?: Buffer;
 }
 
-/** Per-client packet and message counters (EMQX recv_pkt, recv_msg.qosN, send_pkt, send_msg.qosN). */
-export interface ClientCounts {
-  recvPkt: number;
-  sendPkt: number;
-  recvMsg: number[];
-  sendMsg: number[];
+/**
+ * Per-client packet and message counters (EMQX recv_pkt, recv_msg.qosN, send_pkt, send_msg.qosN). Plain
+ * number fields: the two `[0, 0, 0]` arrays they replace were ~150 B of every idle connection's heap.
+ */
+export class ClientCounts {
+  recvPkt = 0;
+  sendPkt = 0;
+  private recv0 = 0;
+  private recv1 = 0;
+  private recv2 = 0;
+  private send0 = 0;
+  private send1 = 0;
+  private send2 = 0;
+
+  /** A PUBLISH received at `qos`. */
+  received(qos: number): void {
+    if (qos === 0) this.recv0++;
+    else if (qos === 1) this.recv1++;
+    else this.recv2++;
+  }
+
+  /** A PUBLISH sent at `qos`. */
+  sent(qos: number): void {
+    if (qos === 0) this.send0++;
+    else if (qos === 1) this.send1++;
+    else this.send2++;
+  }
+
+  /** Messages received by QoS 0, 1, 2. */
+  get recvMsg(): number[] {
+    return [this.recv0, this.recv1, this.recv2];
+  }
+
+  /** Messages sent by QoS 0, 1, 2. */
+  get sendMsg(): number[] {
+    return [this.send0, this.send1, this.send2];
+  }
 }
 
 /** One MQTT connection: its protocol state and the actions handlers take on it. */

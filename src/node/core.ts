@@ -9,9 +9,8 @@ import { type Durability, startDurability } from '../broker/durability.js';
 import { FlappingDetector } from '../broker/flapping.js';
 import type { Hooks } from '../broker/hooks.js';
 import { Retainer } from '../broker/retainer.js';
-import { restoreSessions, saveSessions } from '../broker/session-store.js';
+import { offlineClientInfo, restoreSessions, saveSessions } from '../broker/session-store.js';
 import { SysPublisher } from '../broker/sys.js';
-import type { ClientInfo } from '../broker/types.js';
 import type { ConfigService } from '../config/service.js';
 import { logger } from '../log.js';
 import { sessionSettings } from '../mqtt/handlers/connect.js';
@@ -183,7 +182,7 @@ export class SessionsComponent implements Component {
       this.broker,
       this.store.open(),
       () => sessionSettings(this.configs.config.mqtt, 5),
-      (saved) => this.offlineClientInfo(saved),
+      (saved) => offlineClientInfo(this.configs.config.node.name, saved),
       // With durability on, the rows stay: they are the journal that a crash restarts from.
       this.durability.durability !== undefined,
     );
@@ -200,30 +199,6 @@ export class SessionsComponent implements Component {
       if (record.pendingWill !== undefined) clearTimeout(record.pendingWill.timer);
     }
   }
-
-  private offlineClientInfo(
-    saved: Pick<
-      ClientInfo,
-      'clientid' | 'username' | 'protocol' | 'mountpoint' | 'listener' | 'zone' | 'peerhost'
-    >,
-  ): ClientInfo {
-    return {
-      node: this.configs.config.node.name,
-      clientid: saved.clientid,
-      username: saved.username,
-      peerhost: saved.peerhost,
-      peerport: 0,
-      sockport: 0,
-      protocol: saved.protocol,
-      mountpoint: saved.mountpoint,
-      listener: saved.listener,
-      zone: saved.zone,
-      is_superuser: false,
-      anonymous: saved.username === undefined,
-      is_bridge: false,
-      client_attrs: {},
-    };
-  }
 }
 
 /** The $SYS publisher; a `sys_topics` change replaces it. */
@@ -235,6 +210,8 @@ export class SysComponent implements Component {
   constructor(
     private readonly broker: Broker,
     private readonly configs: ConfigService,
+    /** The running nodes ($SYS/brokers). */
+    private readonly brokers?: () => string[],
   ) {}
 
   start(): void {
@@ -249,7 +226,7 @@ export class SysComponent implements Component {
 
   private replace(cfg: ConfigService['config']['sys_topics']): void {
     this.publisher?.stop();
-    this.publisher = new SysPublisher(this.broker, cfg);
+    this.publisher = new SysPublisher(this.broker, cfg, undefined, this.brokers);
     this.publisher.start();
   }
 }

@@ -47,6 +47,8 @@ export abstract class StreamListener implements Listener {
   readonly type: ListenerOptions['type'];
   protected readonly config: ConnectionConfig;
   private server: net.Server | undefined;
+  /** The local address of every accepted socket, when the listener is bound to one address. */
+  private localEnd: { host: string; port: number } | undefined;
   private readonly live = new Set<Connection>();
   private readonly inflight = new Set<net.Socket>();
   private readonly byKey = new Map<string, Inflight>();
@@ -105,6 +107,13 @@ export abstract class StreamListener implements Listener {
       throw err;
     }
     server.on('error', (err) => this.events.onError?.(err));
+    // Bound to one address, every accepted socket's local end is that address: no getsockname per socket
+    // (2.3 % of the broker's CPU in S4's CONNECT flood, 2026-12-04).
+    const a = server.address();
+    this.localEnd =
+      a !== null && typeof a === 'object' && a.address !== '0.0.0.0' && a.address !== '::'
+        ? { host: plainHost(a.address), port: a.port }
+        : undefined;
     this.bucket = maxConnRate > 0 && Number.isFinite(maxConnRate) ? new TokenBucket(maxConnRate) : undefined;
     this.server = server;
   }
@@ -208,11 +217,12 @@ export abstract class StreamListener implements Listener {
 
   private onSocket(raw: net.Socket): void {
     raw.on('error', ignoreError);
+    const local = this.localEnd;
     const peer = {
       peerhost: plainHost(raw.remoteAddress),
       peerport: raw.remotePort ?? 0,
-      sockhost: plainHost(raw.localAddress),
-      sockport: raw.localPort ?? 0,
+      sockhost: local !== undefined ? local.host : plainHost(raw.localAddress),
+      sockport: local !== undefined ? local.port : (raw.localPort ?? 0),
     };
     if (this.server === undefined) {
       raw.destroy();

@@ -10,7 +10,9 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { GatewayListenerConfig } from '../config/schema/gateway-common.js';
+import { logger } from '../log.js';
 import type { PeerCertificate } from './connection.js';
+import { datagramRole } from './datagram-role.js';
 import { type DtlsListenerSetup, dtlsServerSetup } from './dtls/options.js';
 import { DtlsServer, type DtlsSession } from './dtls/server.js';
 import type { TransportListener, TransportListenerSpec } from './gateway-listener.js';
@@ -105,6 +107,12 @@ export class UdpListener implements TransportListener, DatagramOwner {
   async start(): Promise<void> {
     if (this.sock !== undefined) return;
     const { bind, config } = this.spec;
+    const role = datagramRole();
+    if (role === 'skip') {
+      // Another worker owns UDP (see datagram-role.ts): this one stays unbound and reports not running.
+      logger.info({ listener: this.listenerId }, 'udp listener is served by worker 1');
+      return;
+    }
     const opts = socketOptions(bind, config);
     const setup =
       this.transport === 'dtls' ? await dtlsServerSetup(config.dtls_options, this.spec.psk) : undefined;
@@ -112,7 +120,7 @@ export class UdpListener implements TransportListener, DatagramOwner {
     sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
-      sock.bind({ address: bind.host, port: bind.port }, () => {
+      sock.bind({ address: bind.host, port: bind.port, exclusive: role === 'own' }, () => {
         sock.off('error', reject);
         resolve();
       });

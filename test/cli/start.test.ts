@@ -1,43 +1,18 @@
 /** `hermod start` as a subprocess: refuses bad config with every error, runs a good one, stops on SIGTERM. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { displayPath } from '../../src/config/hocon/index.js';
-import { fixture, repoRoot } from '../helpers/fixtures.js';
+import { spawnHermod } from '../helpers/cli.js';
+import { fixture } from '../helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hermod-start-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Runs bin/hermod.js from the repository root with a clean HERMOD_* environment plus `env`. */
-function hermod(args: string[], env: Record<string, string> = {}): Run {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('HERMOD_') && k !== 'NODE_TEST_CONTEXT'),
-  );
-  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'hermod.js'), ...args], {
-    cwd: repoRoot(),
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
+const hermod = spawnHermod;
 
 async function waitFor(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
   const until = Date.now() + ms;

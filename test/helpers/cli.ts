@@ -1,6 +1,8 @@
 /** Runs the `hermod` command line as a user would: `node bin/hermod.js <args>` in a subprocess. */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from './fixtures.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/hermod.js', import.meta.url));
 
@@ -29,4 +31,32 @@ export function hermod(args: string[], env: Record<string, string> = {}): Promis
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** A `hermod` command running in the background (see spawnHermod). */
+export interface HermodRun {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs bin/hermod.js from the repository root in the background, with a clean HERMOD_* environment plus `env`. */
+export function spawnHermod(args: string[], env: Record<string, string> = {}): HermodRun {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('HERMOD_') && k !== 'NODE_TEST_CONTEXT'),
+  );
+  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'hermod.js'), ...args], {
+    cwd: repoRoot(),
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, stdout: () => out, stderr: () => err, exit };
 }

@@ -6,6 +6,7 @@
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../log.js';
+import { datagramRole } from '../../transport/datagram-role.js';
 import type { GatewayCommonConfig, GatewayService } from '../types.js';
 import { serializeMessage } from './frame.js';
 import type { MqttSnConfig } from './schema.js';
@@ -79,7 +80,8 @@ export class Advertiser implements GatewayService {
   }
 
   private apply(): void {
-    if (!this.config.broadcast) {
+    // Under --workers only the worker that owns the UDP listeners advertises the gateway.
+    if (!this.config.broadcast || datagramRole() === 'skip') {
       this.stop();
       return;
     }

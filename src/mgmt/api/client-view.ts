@@ -12,13 +12,6 @@ export const MQTT = 'mqtt';
 /** EMQX answers this for an unknown client id. */
 export const clientNotFound = () => notFound('Client ID not found', 'CLIENTID_NOT_FOUND');
 
-/** The session record of a client id, or a 404. */
-export function findClient(ctx: MgmtPlane, clientid: string): SessionRecord {
-  const r = ctx.node.broker.registry.get(MQTT, clientid);
-  if (r === undefined) throw clientNotFound();
-  return r;
-}
-
 /** The live MQTT channel of a record, if connected over MQTT. */
 export function mqttChannel(r: SessionRecord): MqttChannel | undefined {
   return r.channel instanceof MqttChannel ? r.channel : undefined;

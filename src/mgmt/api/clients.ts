@@ -6,12 +6,14 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { SessionRecord } from '../../broker/client-registry.js';
 import { joinShare, mount, parseSubscriptionTopic, topicFilterError } from '../../broker/topic.js';
 import type { QoS, SubOpts } from '../../broker/types.js';
-import { badRequest, ErrorBody, NoContent } from '../errors.js';
+import type { ClientOpRequest, ClientOpResult, Slice, SliceRequest } from '../../cluster/mgmt-rpc.js';
+import { ApiError, badRequest, ErrorBody, NoContent } from '../errors.js';
 import { parseTime } from '../format.js';
-import { PageQuery, paginate } from '../pagination.js';
+import { PageQuery } from '../pagination.js';
+import { findElsewhere, okAnswers, pageAcross } from '../peers.js';
 import type { Api, MgmtPlane } from '../types.js';
 import { MessagesQuery, messagesPage } from './client-messages.js';
-import { clientNotFound, connOf, findClient, formatClient, MQTT, mqttChannel } from './client-view.js';
+import { clientNotFound, connOf, formatClient, MQTT, mqttChannel } from './client-view.js';
 
 const Time = Type.Union([Type.Integer(), Type.String()]);
 const ListQuery = Type.Object({
@@ -160,29 +162,129 @@ export function formatSubscriptions(ctx: MgmtPlane, r: SessionRecord): Array<Sta
   }));
 }
 
-export function clientsArea(app: Api, ctx: MgmtPlane): void {
-  const registry = ctx.node.broker.registry;
+/** This node's part of a `/clients` page: its matches in registry order, formatted. */
+export function clientSlice(ctx: MgmtPlane, req: SliceRequest): Slice {
+  const q = req.query as Filters;
+  const rows = [...ctx.node.broker.registry.records(MQTT)].filter(clientFilter(ctx, q));
+  return {
+    count: rows.length,
+    rows: rows
+      .slice(req.offset, req.offset + req.limit)
+      .map((r) => pickFields(formatClient(ctx, r), q.fields)),
+  };
+}
 
+/** This node's sessions connected now or disconnected since `since` (epoch seconds). */
+export function sessionsCount(ctx: MgmtPlane, since: number): number {
+  let n = 0;
+  for (const r of ctx.node.broker.registry.records(MQTT)) {
+    if (r.channel !== undefined || (r.disconnectedAt ?? 0) >= since * 1000) n++;
+  }
+  return n;
+}
+
+/** Kicks the clients this node has. */
+export function kickLocal(ctx: MgmtPlane, clientids: readonly string[]): string[] {
+  return clientids.filter((id) => ctx.node.broker.kick(MQTT, id));
+}
+
+/** What each per-client endpoint does with the client's session record, on the node that has it. */
+const CLIENT_OPS = {
+  get: (ctx, r) => formatClient(ctx, r),
+  subscriptions: (ctx, r) => formatSubscriptions(ctx, r),
+  subscribe: (ctx, r, body) => subscribe(ctx, r, body as Static<typeof SubscribeBody>),
+  subscribe_bulk: (ctx, r, body) =>
+    (body as Array<Static<typeof SubscribeBody>>).map((b) => subscribe(ctx, r, b)),
+  unsubscribe: (ctx, r, body) => {
+    unsubscribe(ctx, r, (body as Static<typeof UnsubscribeBody>).topic);
+    return null;
+  },
+  unsubscribe_bulk: (ctx, r, body) => {
+    for (const b of body as Array<Static<typeof UnsubscribeBody>>) unsubscribe(ctx, r, b.topic);
+    return null;
+  },
+  keepalive: (ctx, r, body) => {
+    const ch = mqttChannel(r);
+    if (ch === undefined) throw clientNotFound();
+    const interval = (body as { interval: number }).interval;
+    ch.keepaliveMs = interval * 1000;
+    ch.connInfo.keepalive = interval;
+    return formatClient(ctx, r);
+  },
+  mqueue: (_ctx, r, body) => messagesPage(r, 'mqueue', body as Static<typeof MessagesQuery>),
+  inflight: (_ctx, r, body) => messagesPage(r, 'inflight', body as Static<typeof MessagesQuery>),
+  authz_cache: (_ctx, r) => {
+    const ch = mqttChannel(r);
+    if (ch === undefined) throw clientNotFound();
+    return ch.authzCache?.list() ?? [];
+  },
+  authz_clean: (_ctx, r) => {
+    const ch = mqttChannel(r);
+    if (ch === undefined) throw clientNotFound();
+    ch.authzCache?.clear();
+    return null;
+  },
+} satisfies Record<string, (ctx: MgmtPlane, r: SessionRecord, body: unknown) => unknown>;
+
+type ClientOp = keyof typeof CLIENT_OPS;
+
+/** Runs a per-client endpoint here; null when this node does not have the client. Its API errors travel as values. */
+export function clientOpHere(ctx: MgmtPlane, req: ClientOpRequest): ClientOpResult | null {
+  const r = ctx.node.broker.registry.get(MQTT, req.clientid);
+  if (r === undefined) return null;
+  const op = CLIENT_OPS[req.op as ClientOp] as
+    | ((c: MgmtPlane, r: SessionRecord, b: unknown) => unknown)
+    | undefined;
+  if (op === undefined)
+    return { ok: false, status: 400, code: 'BAD_REQUEST', message: `no client operation ${req.op}` };
+  try {
+    return { ok: true, value: op(ctx, r, req.body) };
+  } catch (err) {
+    if (err instanceof ApiError)
+      return { ok: false, status: err.status, code: err.code, message: err.message };
+    throw err;
+  }
+}
+
+/** Runs a per-client endpoint on whichever node has the client (this one first); 404 when none has it. */
+async function onClient(ctx: MgmtPlane, clientid: string, op: ClientOp, body?: unknown): Promise<unknown> {
+  const req = { clientid, op, body };
+  const res = clientOpHere(ctx, req) ?? (await findElsewhere(ctx.peers, 'client_op', req));
+  if (res === undefined) throw clientNotFound();
+  if (!res.ok) throw new ApiError(res.status, res.code, res.message);
+  return res.value;
+}
+
+/** Kicks the clients wherever they live: this node first, then the others for those not found here. */
+async function kickEverywhere(ctx: MgmtPlane, clientids: readonly string[]): Promise<string[]> {
+  const kicked = kickLocal(ctx, clientids);
+  const rest = clientids.filter((id) => !kicked.includes(id));
+  const others = ctx.peers.running().filter((n) => n !== ctx.peers.self);
+  if (rest.length === 0 || others.length === 0) return kicked;
+  for (const a of okAnswers(await ctx.peers.askAll('kick', { clientids: rest }, others), 'kick'))
+    kicked.push(...a.value);
+  return kicked;
+}
+
+export function clientsArea(app: Api, ctx: MgmtPlane): void {
   app.get('/clients', { schema: { tags, summary: 'List clients', querystring: ListQuery } }, async (req) => {
-    const q = req.query;
-    const rows =
-      q.node !== undefined && q.node !== ctx.node.name
-        ? []
-        : [...registry.records(MQTT)].filter(clientFilter(ctx, q));
-    return paginate(rows, q, (r) => pickFields(formatClient(ctx, r), q.fields));
+    const { page, limit, node, ...query } = req.query;
+    clientFilter(ctx, req.query); // a bad time bound is a 400 here, before any node is asked
+    return pageAcross(ctx.peers, 'clients', query, { page, limit }, node);
   });
 
   app.get(
     '/clients/:clientid',
     { schema: { tags, summary: 'One client', params: ClientParam, response: NotFound } },
-    async (req) => formatClient(ctx, findClient(ctx, req.params.clientid)),
+    async (req) => onClient(ctx, req.params.clientid, 'get'),
   );
 
   app.delete(
     '/clients/:clientid',
     { schema: { tags, summary: 'Kick out a client', params: ClientParam, response: Gone } },
     async (req, reply) => {
-      if (!ctx.node.broker.kick(MQTT, req.params.clientid)) throw clientNotFound();
+      const kicked = await kickEverywhere(ctx, [req.params.clientid]);
+      if (kicked.length === 0) throw clientNotFound();
       return reply.code(204).send();
     },
   );
@@ -193,7 +295,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
       schema: { tags, summary: 'Kick out several clients', body: Type.Array(Type.String(), { minItems: 1 }) },
     },
     async (req, reply) => {
-      for (const id of req.body) ctx.node.broker.kick(MQTT, id);
+      await kickEverywhere(ctx, req.body);
       return reply.code(204).send();
     },
   );
@@ -208,7 +310,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: { 200: Type.Array(Subscription), ...NotFound },
       },
     },
-    async (req) => formatSubscriptions(ctx, findClient(ctx, req.params.clientid)),
+    async (req) => onClient(ctx, req.params.clientid, 'subscriptions'),
   );
 
   app.post(
@@ -222,7 +324,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: { 200: Subscription, ...NotFound },
       },
     },
-    async (req) => subscribe(ctx, findClient(ctx, req.params.clientid), req.body),
+    async (req) => onClient(ctx, req.params.clientid, 'subscribe', req.body),
   );
 
   app.post(
@@ -236,10 +338,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: { 200: Type.Array(Subscription), ...NotFound },
       },
     },
-    async (req) => {
-      const r = findClient(ctx, req.params.clientid);
-      return req.body.map((b) => subscribe(ctx, r, b));
-    },
+    async (req) => onClient(ctx, req.params.clientid, 'subscribe_bulk', req.body),
   );
 
   app.post(
@@ -254,7 +353,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
       },
     },
     async (req, reply) => {
-      unsubscribe(ctx, findClient(ctx, req.params.clientid), req.body.topic);
+      await onClient(ctx, req.params.clientid, 'unsubscribe', req.body);
       return reply.code(204).send();
     },
   );
@@ -271,8 +370,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
       },
     },
     async (req, reply) => {
-      const r = findClient(ctx, req.params.clientid);
-      for (const b of req.body) unsubscribe(ctx, r, b.topic);
+      await onClient(ctx, req.params.clientid, 'unsubscribe_bulk', req.body);
       return reply.code(204).send();
     },
   );
@@ -288,14 +386,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: NotFound,
       },
     },
-    async (req) => {
-      const r = findClient(ctx, req.params.clientid);
-      const ch = mqttChannel(r);
-      if (ch === undefined) throw clientNotFound();
-      ch.keepaliveMs = req.body.interval * 1000;
-      ch.connInfo.keepalive = req.body.interval;
-      return formatClient(ctx, r);
-    },
+    async (req) => onClient(ctx, req.params.clientid, 'keepalive', req.body),
   );
 
   app.get(
@@ -309,7 +400,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: NotFound,
       },
     },
-    async (req) => messagesPage(findClient(ctx, req.params.clientid), 'mqueue', req.query),
+    async (req) => onClient(ctx, req.params.clientid, 'mqueue', req.query),
   );
 
   app.get(
@@ -323,17 +414,13 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
         response: NotFound,
       },
     },
-    async (req) => messagesPage(findClient(ctx, req.params.clientid), 'inflight', req.query),
+    async (req) => onClient(ctx, req.params.clientid, 'inflight', req.query),
   );
 
   app.get(
     '/clients/:clientid/authorization/cache',
     { schema: { tags, summary: "A client's authorization cache", params: ClientParam, response: NotFound } },
-    async (req) => {
-      const ch = mqttChannel(findClient(ctx, req.params.clientid));
-      if (ch === undefined) throw clientNotFound();
-      return ch.authzCache?.list() ?? [];
-    },
+    async (req) => onClient(ctx, req.params.clientid, 'authz_cache'),
   );
 
   app.delete(
@@ -342,9 +429,7 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
       schema: { tags, summary: "Clean a client's authorization cache", params: ClientParam, response: Gone },
     },
     async (req, reply) => {
-      const ch = mqttChannel(findClient(ctx, req.params.clientid));
-      if (ch === undefined) throw clientNotFound();
-      ch.authzCache?.clear();
+      await onClient(ctx, req.params.clientid, 'authz_clean');
       return reply.code(204).send();
     },
   );
@@ -361,12 +446,8 @@ export function clientsArea(app: Api, ctx: MgmtPlane): void {
       },
     },
     async (req) => {
-      const since = req.query.since * 1000;
-      let n = 0;
-      for (const r of registry.records(MQTT)) {
-        if (r.channel !== undefined || (r.disconnectedAt ?? 0) >= since) n++;
-      }
-      return n;
+      const answers = await ctx.peers.askAll('sessions_count', { since: req.query.since });
+      return okAnswers(answers, 'sessions_count').reduce((n, a) => n + a.value, 0);
     },
   );
 }

@@ -1,14 +1,17 @@
 /**
  * A gateway's clients (`/gateways/:name/clients[...]`): list with every filter of EMQX's gateway clients
- * API, one client, kick, and subscriptions (list, add through the client's channel, remove).
+ * API, one client, kick, and subscriptions (list, add through the client's channel, remove). The list spans
+ * every running node; the per-client endpoints act on this node's clients.
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Slice, SliceRequest } from '../../cluster/mgmt-rpc.js';
 import type { ClientFilter } from '../../gateway/clients.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { ApiError, ErrorBody, NoContent } from '../errors.js';
 import { parseTime, rfc3339 } from '../format.js';
-import { PageQuery, paginate } from '../pagination.js';
+import { PageQuery } from '../pagination.js';
+import { pageAcross } from '../peers.js';
 import type { Api, MgmtPlane } from '../types.js';
 import { loadedOf, route } from './gateways-common.js';
 
@@ -84,6 +87,17 @@ function client(g: Gateway, clientid: string) {
   return r;
 }
 
+/** This node's part of a `/gateways/{name}/clients` page (`query.gateway` names the gateway). */
+export function gatewayClientSlice(ctx: MgmtPlane, req: SliceRequest): Slice {
+  const { gateway, ...q } = req.query as Static<typeof ListQuery> & { gateway: string };
+  const g = loadedOf(ctx, gateway);
+  const rows = g.clients.list(filter(q));
+  return {
+    count: rows.length,
+    rows: rows.slice(req.offset, req.offset + req.limit).map((r) => g.clients.format(r, rfc3339)),
+  };
+}
+
 /** Registers the clients routes. */
 export function gatewayClientRoutes(app: Api, ctx: MgmtPlane): void {
   route(
@@ -97,8 +111,17 @@ export function gatewayClientRoutes(app: Api, ctx: MgmtPlane): void {
       response: { 404: ErrorBody },
     },
     async (req: FastifyRequest<{ Params: { name: string }; Querystring: Static<typeof ListQuery> }>) => {
-      const g = loadedOf(ctx, req.params.name);
-      return paginate(g.clients.list(filter(req.query)), req.query, (r) => g.clients.format(r, rfc3339));
+      // Checked here first: an unknown gateway or a bad time bound is this request's 4xx.
+      loadedOf(ctx, req.params.name);
+      filter(req.query);
+      const { page, limit, node, ...query } = req.query;
+      return pageAcross(
+        ctx.peers,
+        'gateway_clients',
+        { ...query, gateway: req.params.name },
+        { page, limit },
+        node,
+      );
     },
   );
 

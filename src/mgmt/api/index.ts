@@ -13,6 +13,7 @@ import { authorizationArea } from './authorization.js';
 import { autoSubscribeArea } from './auto-subscribe.js';
 import { bannedArea } from './banned.js';
 import { clientsArea } from './clients.js';
+import { clusterArea } from './cluster.js';
 import { clusterRpcArea } from './cluster-rpc.js';
 import { configsArea } from './configs.js';
 import { configsEmqxArea } from './configs-emqx.js';
@@ -23,6 +24,7 @@ import { listenersArea } from './listeners.js';
 import { listenersStatusArea } from './listeners-status.js';
 import { metricsArea } from './metrics.js';
 import { monitorArea } from './monitor.js';
+import { nodesArea } from './nodes.js';
 import { pluginsArea } from './plugins.js';
 import { prometheusArea } from './prometheus.js';
 import { publishArea } from './publish.js';
@@ -37,6 +39,8 @@ export const AREAS: ApiArea[] = [
   usersArea,
   apiKeysArea,
   metricsArea,
+  nodesArea,
+  clusterArea,
   clientsArea,
   subscriptionsArea,
   topicsArea,

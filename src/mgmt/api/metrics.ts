@@ -1,8 +1,9 @@
-/** Nodes, stats, metrics and the Prometheus exposition (`/nodes`, `/stats`, `/metrics`, `/prometheus/stats`). */
-import { loadavg } from 'node:os';
+/**
+ * Stats, metrics and the Prometheus exposition (`/stats`, `/metrics`, `/prometheus/stats`). In a cluster
+ * `/stats` and `/metrics` ask every running node; the Prometheus text stays this node's (scrape each node).
+ */
 import { Type } from '@sinclair/typebox';
-import { VERSION } from '../../version.js';
-import { ErrorBody, notFound } from '../errors.js';
+import { okAnswers } from '../peers.js';
 import type { Api, MgmtPlane } from '../types.js';
 
 const Aggregate = Type.Object({
@@ -11,44 +12,18 @@ const Aggregate = Type.Object({
     description: 'true: one object for the cluster; false: one per node.',
   }),
 });
-const NodeParam = Type.Object({ node: Type.String() });
-const Counters = Type.Record(Type.String(), Type.Union([Type.Number(), Type.String()]));
+/** Stats EMQX keeps cluster-wide (one table for all nodes): aggregated as the largest node's value, not summed. */
+const GLOBAL_STATS = new Set([
+  'retained.count',
+  'retained.max',
+  'topics.count',
+  'topics.max',
+  'subscriptions.shared.count',
+  'subscriptions.shared.max',
+]);
 
-/** What `/nodes` says about this node (EMQX field names). */
-export function nodeInfo(ctx: MgmtPlane): Record<string, unknown> {
-  const node = ctx.node;
-  const mem = process.memoryUsage();
-  const [load1, load5, load15] = loadavg();
-  const live = node.broker.registry.liveCount();
-  return {
-    node: node.name,
-    node_status: 'running',
-    version: VERSION,
-    edition: 'Opensource',
-    otp_release: `node ${process.version}`,
-    uptime: node.sys?.uptime ?? 0,
-    role: 'core',
-    connections: live,
-    live_connections: live,
-    cluster_sessions: node.broker.registry.count(),
-    memory_total: mem.rss,
-    memory_used: mem.heapUsed,
-    process_available: node.config.node.process_limit,
-    process_used: node.mqtt.channels.size,
-    max_fds: node.config.node.max_ports,
-    load1: round2(load1 ?? 0),
-    load5: round2(load5 ?? 0),
-    load15: round2(load15 ?? 0),
-    sys_path: process.cwd(),
-    log_path: 'log',
-  };
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
-}
-
-function stats(ctx: MgmtPlane): Record<string, number> {
+/** This node's stats (gauges). */
+export function nodeStats(ctx: MgmtPlane): Record<string, number> {
   const out = ctx.node.metrics.stats();
   out['live_connections.count'] = ctx.node.broker.registry.liveCount();
   out['cluster_sessions.count'] = ctx.node.broker.registry.count();
@@ -56,12 +31,39 @@ function stats(ctx: MgmtPlane): Record<string, number> {
   return out;
 }
 
-function metrics(ctx: MgmtPlane): Record<string, number> {
+/** This node's metrics (counters). */
+export function nodeMetrics(ctx: MgmtPlane): Record<string, number> {
   return ctx.node.metrics.snapshot();
 }
 
-function mustBeThisNode(ctx: MgmtPlane, name: string): void {
-  if (name !== ctx.node.name) throw notFound('Node not found', 'NOT_FOUND');
+/** Sums the nodes' values (the cluster-wide ones: the largest). */
+export function aggregate(
+  values: Array<Record<string, number>>,
+  global: ReadonlySet<string>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) {
+    for (const [k, n] of Object.entries(v)) {
+      if (typeof n !== 'number') continue;
+      out[k] = global.has(k) ? Math.max(out[k] ?? 0, n) : (out[k] ?? 0) + n;
+    }
+  }
+  return out;
+}
+
+/** `/stats` or `/metrics` of every running node: one object with aggregate, else one per node (failing nodes left out). */
+async function clusterValues(
+  ctx: MgmtPlane,
+  question: 'stats' | 'metrics',
+  aggregated: boolean,
+): Promise<Record<string, number> | Array<Record<string, unknown>>> {
+  const answers = okAnswers(await ctx.peers.askAll(question, undefined), question);
+  if (aggregated)
+    return aggregate(
+      answers.map((a) => a.value),
+      question === 'stats' ? GLOBAL_STATS : new Set(),
+    );
+  return answers.map((a) => ({ node: a.node, ...a.value }));
 }
 
 /** Metric names as Prometheus wants them (EMQX's exporter prefixes emqx_, which dashboards expect). */
@@ -82,8 +84,8 @@ export function promLines(type: 'gauge' | 'counter', values: Iterable<[string, n
 /** The Prometheus text exposition of stats (gauges) and metrics (counters). */
 export function prometheusText(ctx: MgmtPlane): string {
   const lines = [
-    ...promLines('gauge', Object.entries(stats(ctx))),
-    ...promLines('counter', Object.entries(metrics(ctx))),
+    ...promLines('gauge', Object.entries(nodeStats(ctx))),
+    ...promLines('counter', Object.entries(nodeMetrics(ctx))),
     ...promLines('gauge', [['uptime_seconds', Math.floor((ctx.node.sys?.uptime ?? 0) / 1000)]]),
   ];
   lines.push(...ctx.node.plugins.prometheusLines());
@@ -94,54 +96,13 @@ export function metricsArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['Metrics'];
   app.get(
     '/stats',
-    { schema: { tags, summary: 'Broker statistics (gauges)', querystring: Aggregate } },
-    async (req) => (req.query.aggregate ? stats(ctx) : [{ node: ctx.node.name, ...stats(ctx) }]),
+    { schema: { tags, summary: 'Broker statistics (gauges), of every node', querystring: Aggregate } },
+    async (req) => clusterValues(ctx, 'stats', req.query.aggregate),
   );
   app.get(
     '/metrics',
-    { schema: { tags, summary: 'Broker metrics (counters)', querystring: Aggregate } },
-    async (req) => (req.query.aggregate ? metrics(ctx) : [{ node: ctx.node.name, ...metrics(ctx) }]),
-  );
-  app.get('/nodes', { schema: { tags: ['Nodes'], summary: 'Nodes of the cluster' } }, async () => [
-    nodeInfo(ctx),
-  ]);
-  app.get(
-    '/nodes/:node',
-    { schema: { tags: ['Nodes'], summary: 'One node', params: NodeParam, response: { 404: ErrorBody } } },
-    async (req) => {
-      mustBeThisNode(ctx, req.params.node);
-      return nodeInfo(ctx);
-    },
-  );
-  app.get(
-    '/nodes/:node/metrics',
-    {
-      schema: {
-        tags: ['Nodes'],
-        summary: 'Metrics of one node',
-        params: NodeParam,
-        response: { 200: Counters, 404: ErrorBody },
-      },
-    },
-    async (req) => {
-      mustBeThisNode(ctx, req.params.node);
-      return { node: ctx.node.name, ...metrics(ctx) };
-    },
-  );
-  app.get(
-    '/nodes/:node/stats',
-    {
-      schema: {
-        tags: ['Nodes'],
-        summary: 'Stats of one node',
-        params: NodeParam,
-        response: { 200: Counters, 404: ErrorBody },
-      },
-    },
-    async (req) => {
-      mustBeThisNode(ctx, req.params.node);
-      return { node: ctx.node.name, ...stats(ctx) };
-    },
+    { schema: { tags, summary: 'Broker metrics (counters), of every node', querystring: Aggregate } },
+    async (req) => clusterValues(ctx, 'metrics', req.query.aggregate),
   );
   // Scrapers have no credentials by default (EMQX prometheus.enable_basic_auth = false).
   app.get(

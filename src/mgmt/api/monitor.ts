@@ -2,12 +2,15 @@
  * The dashboard's monitor (EMQX `/monitor`, `/monitor/nodes/:node`, `/monitor_current`,
  * `/monitor_current/nodes/:node`): the sampled time series and the current gauges and per-second rates.
  * The cluster forms add what EMQX adds when it sums nodes (`subscriptions_ram`); the node forms add the
- * node's own facts (`node_uptime`).
+ * node's own facts (`node_uptime`). `/monitor_current` sums every running node's current values; the sampled
+ * series (`/monitor`) stay this node's.
  */
 import { Type } from '@sinclair/typebox';
 import { ErrorBody, notFound } from '../errors.js';
 import { DELTA_NAMES, GAUGE_NAMES, type MonitorSample, RATE_NAME } from '../monitor.js';
+import { nodeDown, okAnswers } from '../peers.js';
 import type { Api, MgmtPlane } from '../types.js';
+import { aggregate } from './metrics.js';
 
 const Latest = Type.Object({
   latest: Type.Optional(
@@ -54,17 +57,35 @@ function clusterForm<T extends Partial<Record<string, number>>>(m: T): T & { sub
   };
 }
 
+/** Gauges every node sees whole (retained messages, topics, shared subscriptions): the cluster shows the largest. */
+const CLUSTER_WIDE = new Set(['retained_msg_count', 'topics', 'shared_subscriptions']);
+
+/** This node's current gauges and rates, with its uptime (`/monitor_current/nodes/{node}`). */
+export function monitorCurrent(ctx: MgmtPlane): Record<string, number> {
+  const node = ctx.node;
+  return {
+    ...ctx.monitor.current(),
+    retained_msg_count: node.retainer.count,
+    shared_subscriptions: node.metrics.stat('subscriptions.shared').count,
+    node_uptime: node.sys?.uptime ?? 0,
+  };
+}
+
 export function monitorArea(app: Api, ctx: MgmtPlane): void {
   const tags = ['Metrics'];
   const node = ctx.node;
   const mustBeThisNode = (name: string) => {
     if (name !== node.name) throw notFound('Node not found', 'NOT_FOUND');
   };
-  const current = () => ({
-    ...ctx.monitor.current(),
-    retained_msg_count: node.retainer.count,
-    shared_subscriptions: node.metrics.stat('subscriptions.shared').count,
-  });
+  /** Every running node's current values, summed (a node that does not answer is left out). */
+  const clusterCurrent = async () => {
+    const answers = okAnswers(await ctx.peers.askAll('monitor_current', undefined), 'monitor_current');
+    const { node_uptime: _, ...sum } = aggregate(
+      answers.map((a) => a.value),
+      CLUSTER_WIDE,
+    );
+    return sum;
+  };
 
   app.get(
     '/monitor',
@@ -103,7 +124,7 @@ export function monitorArea(app: Api, ctx: MgmtPlane): void {
         response: { 200: Current },
       },
     },
-    async () => clusterForm(current()),
+    async () => clusterForm(await clusterCurrent()),
   );
   app.get(
     '/monitor_current/nodes/:node',
@@ -116,8 +137,11 @@ export function monitorArea(app: Api, ctx: MgmtPlane): void {
       },
     },
     async (req) => {
-      mustBeThisNode(req.params.node);
-      return { ...current(), node_uptime: node.sys?.uptime ?? 0 };
+      const a = await ctx.peers.ask(req.params.node, 'monitor_current', undefined);
+      if (a.ok) return a.value;
+      if (a.code === 'no_node' && !ctx.peers.stopped().includes(req.params.node))
+        throw notFound('Node not found', 'NOT_FOUND');
+      throw nodeDown(a);
     },
   );
 }

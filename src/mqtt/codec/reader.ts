@@ -34,6 +34,11 @@ export class FrameReader {
     this.version = version;
   }
 
+  /** Lets go of the buffer read last. */
+  release(): void {
+    this.buf = EMPTY;
+  }
+
   /** Throws the MqttParseError for this packet. */
   fail(reasonCode: number, message: string): never {
     throw new MqttParseError(

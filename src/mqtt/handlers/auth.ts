@@ -2,6 +2,7 @@
  * AUTH (MQTT 5 enhanced authentication): continues a login exchange, or re-authenticates a connected
  * client. The authenticators behind client.authenticate (e.g. SCRAM) produce the challenge data.
  */
+import { credentialOf as loginCredential } from '../../access/login.js';
 import type { AuthnResult, Credential } from '../../broker/types.js';
 import type { AuthPacket } from '../codec/packets.js';
 import { RC } from '../reason-codes.js';
@@ -41,13 +42,13 @@ export function handleAuth(ch: MqttClient, p: AuthPacket): HandlerResult {
 }
 
 function credentialOf(ch: MqttClient, p: AuthPacket, state: unknown): Credential {
-  return {
-    ...ch.clientInfo,
-    password: undefined,
-    auth_method: p.properties?.authenticationMethod,
-    auth_data: p.properties?.authenticationData,
-    auth_state: state,
-  };
+  return loginCredential(
+    ch.clientInfo,
+    undefined,
+    p.properties?.authenticationMethod,
+    p.properties?.authenticationData,
+    state,
+  );
 }
 
 function onReauthResult(ch: MqttClient, r: AuthnResult): void {

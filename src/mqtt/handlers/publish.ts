@@ -16,7 +16,7 @@ export function handlePublish(ch: MqttClient, p: PublishPacket): HandlerResult {
   const c = host.broker.metrics.c;
   c['packets.publish.received']++;
   c['messages.received']++;
-  ch.counts.recvMsg[p.qos]!++;
+  ch.counts.received(p.qos);
   if (p.qos === 0) c['messages.qos0.received']++;
   else if (p.qos === 1) c['messages.qos1.received']++;
   else c['messages.qos2.received']++;

@@ -43,6 +43,8 @@ export default {
     memory: 'Memory (heap / RSS)',
     load: 'Load (1 / 5 / 15 min)',
     role: 'Role',
+    cluster: 'Cluster {name}: {running} of {total} nodes running',
+    nodeDown: 'The node is down (it stopped heartbeating without leaving the cluster).',
     chartConnections: 'Connections',
     chartRoutes: 'Topics and subscriptions',
     chartRates: 'Message rates (per second)',

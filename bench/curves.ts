@@ -1,0 +1,694 @@
+/**
+ * `npm run bench -- --curves [subscriptions,retained,connections,topics] [--full]`: how each broker's cost
+ * grows with the work. Every point of a curve runs against a fresh broker process (pinned to CPU 0), with the
+ * load made here (this process, pinned to CPU 1), for Hermod, Aedes and Mosquitto in the same run. A broker's
+ * curve stops at its first point that fails a correctness check or exceeds the time budget (said so on the
+ * results page). Results: bench/results/<date>-curves.{json,md} and one PNG per curve.
+ *
+ * Correctness while measuring: every probe subscriber gets every message once, in order (QoS 1); a retained
+ * lookup delivers exactly the matching set, once.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { BROKER_CPU, type BrokerDef, LOADGEN_CPU, ROOT } from './brokers.js';
+import { barChartPng } from './chart.js';
+import { freePort } from './children.js';
+import { type ClientSink, openMany, type RawClient } from './loadgen/client.js';
+import { P_INDEX, P_SEQ, P_TIME, publishTemplate, subscribeFrame } from './loadgen/frames.js';
+import { Histogram } from './loadgen/histogram.js';
+import { cpuSeconds, rssBytes } from './proc.js';
+
+const RESULTS = join(ROOT, 'bench', 'results');
+const LOGS = join(ROOT, '.tmp', 'bench-logs');
+const WINDOW = 32;
+const SOURCES = 16;
+
+export interface PointResult {
+  curve: string;
+  size: number;
+  broker: string;
+  status: 'ok' | 'failed' | 'over budget' | 'not run';
+  metrics: Record<string, number>;
+  problems: string[];
+  notes: string[];
+  seconds: number;
+  /** 1-minute load average when the point started (the machine is shared). */
+  load: number;
+}
+
+interface Ctx {
+  port: number;
+  pid: number;
+  broker: string;
+  problems: string[];
+  notes: string[];
+}
+
+interface MetricDef {
+  key: string;
+  label: string;
+  lowerIsBetter: boolean;
+}
+
+interface Curve {
+  id: string;
+  title: string;
+  sizes: number[];
+  fullSizes: number[];
+  /** The metric the chart shows. */
+  chart: string;
+  metrics: MetricDef[];
+  run(ctx: Ctx, size: number): Promise<Record<string, number>>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const none: ClientSink = { onPublish() {}, onAck() {}, onLost() {} };
+
+function open(
+  ctx: Ctx,
+  n: number,
+  prefix: string,
+  sink: ClientSink = none,
+  keepalive = 300,
+): Promise<RawClient[]> {
+  return openMany(
+    n,
+    Math.min(256, n),
+    (i) => ({
+      host: '127.0.0.1',
+      port: ctx.port,
+      clientId: `${prefix}-${i}`,
+      keepalive,
+      localAddress: `127.0.0.${2 + (i % SOURCES)}`,
+    }),
+    sink,
+  );
+}
+
+/** Publishes `total` QoS 1 messages from one client with at most WINDOW unacknowledged, optionally paced. */
+class Flow implements ClientSink {
+  sent = 0;
+  acked = 0;
+  private done: (() => void) | undefined;
+  private fail: ((err: Error) => void) | undefined;
+  private t0 = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly client: RawClient,
+    private readonly total: number,
+    /** The frame of message `i` with packet id `pid`. */
+    private readonly frameFor: (i: number, pid: number) => Buffer,
+    private readonly rate?: number,
+  ) {
+    client.sink = this;
+  }
+
+  run(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.done = resolve;
+      this.fail = reject;
+      this.t0 = performance.now();
+      if (this.rate !== undefined) this.timer = setInterval(() => this.pump(), 5);
+      this.pump();
+      if (this.total === 0) resolve();
+    });
+  }
+
+  private pump(): void {
+    const due =
+      this.rate === undefined
+        ? this.total
+        : Math.min(this.total, ((performance.now() - this.t0) / 1000) * this.rate);
+    while (this.sent < due && this.sent - this.acked < WINDOW) {
+      const i = this.sent++;
+      this.client.write(this.frameFor(i, (i % 65535) + 1));
+    }
+  }
+
+  onAck(): void {
+    this.acked++;
+    if (this.acked === this.total) {
+      if (this.timer !== undefined) clearInterval(this.timer);
+      this.done?.();
+    } else if (this.rate === undefined) this.pump();
+  }
+
+  onPublish(): void {}
+  onLost(_c: RawClient, why: string): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.fail?.(new Error(`publisher: ${why}`));
+  }
+}
+
+/** A frame maker for a QoS 1 PUBLISH to `topicOf(i)` carrying (index, seq = i, send time). */
+function publishFrames(topicOf: (i: number) => string, retain = false, indexOf = (i: number) => i) {
+  const cache = new Map<string, ReturnType<typeof publishTemplate>>();
+  return (i: number, pid: number): Buffer => {
+    const topic = topicOf(i);
+    let t = cache.get(topic);
+    if (t === undefined) {
+      t = publishTemplate(topic, 1, retain);
+      if (cache.size < 10_000) cache.set(topic, t);
+    }
+    const f = Buffer.from(t.frame);
+    f.writeUInt16BE(pid, t.pidOffset);
+    f.writeUInt32LE(indexOf(i), t.payloadOffset + P_INDEX);
+    f.writeUInt32LE(i, t.payloadOffset + P_SEQ);
+    f.writeDoubleLE(performance.now(), t.payloadOffset + P_TIME);
+    return f;
+  };
+}
+
+/** Checks that each subscriber gets seq 0, 1, 2, … exactly once in order, and records latency. */
+class InOrder implements ClientSink {
+  readonly next: number[];
+  errors = 0;
+  received = 0;
+  readonly latency = new Histogram();
+  private waiters: Array<[number, () => void]> = [];
+
+  constructor(subscribers: number) {
+    this.next = new Array(subscribers).fill(0);
+  }
+
+  onPublish(
+    c: RawClient,
+    buf: Buffer,
+    payload: number,
+    _end: number,
+    _q: number,
+    _d: boolean,
+    now: number,
+  ): void {
+    const seq = buf.readUInt32LE(payload + P_SEQ);
+    if (seq !== this.next[c.index]) this.errors++;
+    this.next[c.index] = seq + 1;
+    this.received++;
+    this.latency.record((now - buf.readDoubleLE(payload + P_TIME)) * 1000);
+    for (let k = this.waiters.length - 1; k >= 0; k--) {
+      if (this.received >= this.waiters[k][0]) {
+        this.waiters[k][1]();
+        this.waiters.splice(k, 1);
+      }
+    }
+  }
+
+  /** Resolves once `n` messages arrived in all, or after `ms`. */
+  until(n: number, ms: number): Promise<void> {
+    if (this.received >= n) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.waiters.push([
+        n,
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+      ]);
+    });
+  }
+
+  onAck(): void {}
+  onLost(): void {
+    this.errors++;
+  }
+}
+
+/** Subscribes `filters` in SUBSCRIBE packets of `perPacket` filters, one packet at a time per client. */
+async function subscribeAll(c: RawClient, filters: string[], perPacket = 100): Promise<void> {
+  for (let k = 0, pid = 1; k < filters.length; k += perPacket, pid++) {
+    const codes = await c.subscribe(filters.slice(k, k + perPacket), 1, (pid % 65535) + 1);
+    if (codes.some((x) => x >= 0x80)) throw new Error(`SUBSCRIBE refused (${codes.find((x) => x >= 0x80)})`);
+  }
+}
+
+// ------------------------------------------------------------------------------------ the curves
+
+/**
+ * Subscriptions spread over max(10, N/1000) clients, a quarter each of `bg/c/k`, `bg/c/+/k`, `+/c/k` and
+ * `bg/c/k/#`; then 10 probe subscribers (5 × `probe/x`, 5 × `probe/+`) and one publisher sending 10 000
+ * QoS 1 messages to `probe/x`: the topic matches 10 subscriptions at every size.
+ */
+const subscriptions: Curve = {
+  id: 'subscriptions',
+  title: 'Subscriptions: N filters, then publishes to a topic matching 10 of them',
+  sizes: [1_000, 10_000, 100_000],
+  fullSizes: [1_000, 10_000, 100_000, 1_000_000],
+  chart: 'cpuPerPublish',
+  metrics: [
+    { key: 'subscribeRate', label: 'SUBSCRIBE filters/s', lowerIsBetter: false },
+    { key: 'bytesPerSub', label: 'RSS bytes per subscription', lowerIsBetter: true },
+    { key: 'cpuPerPublish', label: 'broker CPU µs per publish (match + 10 deliveries)', lowerIsBetter: true },
+    { key: 'p99', label: 'publish → delivery p99 ms', lowerIsBetter: true },
+  ],
+  async run(ctx, n) {
+    const clients = Math.max(10, Math.round(n / 1000));
+    const per = Math.round(n / clients);
+    const subs = await open(ctx, clients, 'sub');
+    const rss0 = rssBytes(ctx.pid);
+    const t0 = performance.now();
+    await Promise.all(
+      subs.map((c, ci) =>
+        subscribeAll(
+          c,
+          Array.from({ length: per }, (_, k) =>
+            k % 4 === 0
+              ? `bg/${ci}/${k}`
+              : k % 4 === 1
+                ? `bg/${ci}/+/${k}`
+                : k % 4 === 2
+                  ? `+/${ci}/${k}`
+                  : `bg/${ci}/${k}/#`,
+          ),
+        ),
+      ),
+    );
+    const subscribeRate = (clients * per) / ((performance.now() - t0) / 1000);
+    await sleep(1000);
+    const bytesPerSub = (rssBytes(ctx.pid) - rss0) / (clients * per);
+    const check = new InOrder(10);
+    const probes = await open(ctx, 10, 'probe', check);
+    for (const [i, p] of probes.entries()) {
+      p.index = i;
+      await subscribeAll(p, [i < 5 ? 'probe/x' : 'probe/+']);
+    }
+    const [pub] = await open(ctx, 1, 'pub');
+    const total = 10_000;
+    const cpu0 = cpuSeconds(ctx.pid);
+    await new Flow(
+      pub,
+      total,
+      publishFrames(() => 'probe/x'),
+    ).run();
+    await check.until(total * 10, 30_000);
+    const cpuPerPublish = ((cpuSeconds(ctx.pid) - cpu0) * 1e6) / total;
+    if (check.received !== total * 10 || check.errors > 0) {
+      ctx.problems.push(
+        `probe subscribers got ${check.received} of ${total * 10} deliveries, ${check.errors} out of order or repeated`,
+      );
+    }
+    for (const c of [...subs, ...probes, pub]) c.reset();
+    return { subscribeRate, bytesPerSub, cpuPerPublish, p99: check.latency.summary().p99 };
+  },
+};
+
+/** Checks a retained lookup: each index of `expected` arrives once, nothing else. */
+class RetainedSet implements ClientSink {
+  seen: Uint8Array;
+  got = 0;
+  wrong = 0;
+  private want = 0;
+  private done: (() => void) | undefined;
+
+  constructor(
+    size: number,
+    private readonly expected: (i: number) => boolean,
+  ) {
+    this.seen = new Uint8Array(size);
+  }
+
+  wait(want: number, ms: number): Promise<boolean> {
+    this.want = want;
+    if (this.got >= want) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      this.done = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+    });
+  }
+
+  onPublish(_c: RawClient, buf: Buffer, payload: number): void {
+    const i = buf.readUInt32LE(payload + P_INDEX);
+    if (i >= this.seen.length || !this.expected(i) || this.seen[i] !== 0) this.wrong++;
+    else this.seen[i] = 1;
+    this.got++;
+    if (this.got >= this.want) this.done?.();
+  }
+  onAck(): void {}
+  onLost(): void {
+    this.wrong++;
+  }
+}
+
+/**
+ * N retained topics `ret/<g>/<k>` (g = i / 100, k = i % 100) stored by 10 QoS 1 publishers; then lookups:
+ * `ret/<g>/+` (100 matches at every size, 20 different g), `ret/+/7` (N/100 matches) and `ret/#` (all N).
+ */
+const retained: Curve = {
+  id: 'retained',
+  title: 'Retained: N retained topics, then wildcard subscribers',
+  sizes: [10_000, 100_000],
+  fullSizes: [10_000, 100_000, 1_000_000],
+  chart: 'msPer100',
+  metrics: [
+    { key: 'storeRate', label: 'retained PUBLISH/s stored', lowerIsBetter: false },
+    { key: 'bytesPerRetained', label: 'RSS bytes per retained message (64 B payload)', lowerIsBetter: true },
+    { key: 'msPer100', label: 'ms until ret/g/+ (100 matches) delivered', lowerIsBetter: true },
+    { key: 'msColumn', label: 'ms until ret/+/7 (N/100 matches) delivered', lowerIsBetter: true },
+    { key: 'secondsAll', label: 's until ret/# (all N) delivered', lowerIsBetter: true },
+  ],
+  async run(ctx, n) {
+    const pubs = await open(ctx, 10, 'rpub');
+    const rss0 = rssBytes(ctx.pid);
+    const t0 = performance.now();
+    const share = Math.ceil(n / 10);
+    await Promise.all(
+      pubs.map((p, j) => {
+        const count = Math.max(0, Math.min(share, n - j * share));
+        const idx = (i: number) => j * share + i;
+        const frames = publishFrames((i) => `ret/${Math.floor(idx(i) / 100)}/${idx(i) % 100}`, true, idx);
+        return new Flow(p, count, frames).run();
+      }),
+    );
+    const storeRate = n / ((performance.now() - t0) / 1000);
+    await sleep(1000);
+    const bytesPerRetained = (rssBytes(ctx.pid) - rss0) / n;
+    const lookup = async (filter: string, expect: (i: number) => boolean, count: number): Promise<number> => {
+      const check = new RetainedSet(n, expect);
+      const [c] = await open(ctx, 1, `look-${filter.replaceAll('/', '_')}`, check);
+      const t = performance.now();
+      c.write(subscribeFrame(1, [filter], 1));
+      const ok = await check.wait(count, 120_000);
+      const ms = performance.now() - t;
+      await sleep(50);
+      if (!ok || check.got !== count || check.wrong > 0)
+        ctx.problems.push(
+          `${filter}: ${check.got} of ${count} retained messages, ${check.wrong} wrong or repeated`,
+        );
+      c.reset();
+      return ms;
+    };
+    let sum = 0;
+    const groups = n / 100;
+    for (let k = 0; k < 20; k++) {
+      const g = Math.floor((k * groups) / 20);
+      sum += await lookup(`ret/${g}/+`, (i) => Math.floor(i / 100) === g, 100);
+    }
+    const msColumn = await lookup('ret/+/7', (i) => i % 100 === 7, n / 100);
+    const secondsAll = (await lookup('ret/#', () => true, n)) / 1000;
+    for (const p of pubs) p.reset();
+    return { storeRate, bytesPerRetained, msPer100: sum / 20, msColumn, secondsAll };
+  },
+};
+
+/**
+ * N idle connections (no authentication, keepalive 60 s) opened 256 at a time; then every client sends one
+ * PINGREQ, spread over 5 s: the cost of a keepalive-only fleet.
+ */
+const connections: Curve = {
+  id: 'connections',
+  title: 'Connections: N idle clients, then one PINGREQ each over 5 s',
+  sizes: [1_000, 5_000, 10_000, 19_000],
+  fullSizes: [1_000, 5_000, 10_000, 19_000],
+  chart: 'connRate',
+  metrics: [
+    { key: 'connRate', label: 'CONNECT/s (256 handshakes in flight)', lowerIsBetter: false },
+    { key: 'bytesPerConn', label: 'RSS bytes per idle connection', lowerIsBetter: true },
+    { key: 'cpuPerPing', label: 'broker CPU µs per PINGREQ', lowerIsBetter: true },
+  ],
+  async run(ctx, n) {
+    const rss0 = rssBytes(ctx.pid);
+    const t0 = performance.now();
+    let lost = 0;
+    const clients = await open(ctx, n, 'idle', { onPublish() {}, onAck() {}, onLost: () => void lost++ }, 60);
+    const connRate = n / ((performance.now() - t0) / 1000);
+    await sleep(2000);
+    const bytesPerConn = (rssBytes(ctx.pid) - rss0) / n;
+    const ping = Buffer.from([0xc0, 0]);
+    const cpu0 = cpuSeconds(ctx.pid);
+    const steps = 50;
+    for (let s = 0; s < steps; s++) {
+      for (let i = s; i < n; i += steps) clients[i].write(ping);
+      await sleep(100);
+    }
+    await sleep(500);
+    const cpuPerPing = ((cpuSeconds(ctx.pid) - cpu0) * 1e6) / n;
+    if (lost > 0) ctx.problems.push(`${lost} idle connections closed by the broker`);
+    for (const c of clients) c.reset();
+    return { connRate, bytesPerConn, cpuPerPing };
+  },
+};
+
+/**
+ * N distinct topics `t/<i mod N>` published round-robin at 10 000 msgs/s (QoS 1) to one `t/#` subscriber,
+ * for max(5 s, N / 10 000 s) so every topic is used.
+ */
+const topics: Curve = {
+  id: 'topics',
+  title: 'Topics: N distinct topics round-robin at 10 000 msgs/s into t/#',
+  sizes: [1_000, 10_000, 100_000],
+  fullSizes: [1_000, 10_000, 100_000, 1_000_000],
+  chart: 'p99',
+  metrics: [
+    { key: 'p99', label: 'publish → delivery p99 ms', lowerIsBetter: true },
+    { key: 'cpuPerMessage', label: 'broker CPU µs per message', lowerIsBetter: true },
+    { key: 'rssGrowthMB', label: 'broker RSS growth MB', lowerIsBetter: true },
+  ],
+  async run(ctx, n) {
+    const rate = 10_000;
+    const total = Math.max(5 * rate, n);
+    const check = new InOrder(1);
+    const [sub] = await open(ctx, 1, 'tsub', check);
+    await subscribeAll(sub, ['t/#']);
+    const [pub] = await open(ctx, 1, 'tpub');
+    const rss0 = rssBytes(ctx.pid);
+    const cpu0 = cpuSeconds(ctx.pid);
+    const t0 = performance.now();
+    await new Flow(
+      pub,
+      total,
+      publishFrames((i) => `t/${i % n}`),
+      rate,
+    ).run();
+    await check.until(total, 30_000);
+    const seconds = (performance.now() - t0) / 1000;
+    if (seconds > (total / rate) * 1.2)
+      ctx.notes.push(`paced ${total} messages took ${seconds.toFixed(1)} s (behind the rate)`);
+    const cpuPerMessage = ((cpuSeconds(ctx.pid) - cpu0) * 1e6) / total;
+    const rssGrowthMB = (rssBytes(ctx.pid) - rss0) / 2 ** 20;
+    if (check.received !== total || check.errors > 0)
+      ctx.problems.push(
+        `subscriber got ${check.received} of ${total}, ${check.errors} out of order or repeated`,
+      );
+    sub.reset();
+    pub.reset();
+    return { p99: check.latency.summary().p99, cpuPerMessage, rssGrowthMB };
+  },
+};
+
+export const CURVES: Curve[] = [subscriptions, retained, connections, topics];
+
+// ------------------------------------------------------------------------------------ running and reporting
+
+function loadAverage(): number {
+  return Number(spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ')[0]);
+}
+
+async function runPoint(b: BrokerDef, curve: Curve, size: number, budgetS: number): Promise<PointResult> {
+  const port = await freePort();
+  const logFile = join(LOGS, `${b.name}-curve-${curve.id}-${size}.log`);
+  const load = loadAverage();
+  // BENCH_CURVE_PROFILE=1: Hermod runs under --cpu-prof (bench/results/hermod-curve-<id>-<N>.cpuprofile,
+  // summarised by `node dist/bench/profile.js <file>`); the figures of such a run are not results.
+  const cpuProf =
+    process.env.BENCH_CURVE_PROFILE === '1' && b.name === 'hermod'
+      ? { dir: RESULTS, name: `hermod-curve-${curve.id}-${size}.cpuprofile` }
+      : undefined;
+  const broker = await b.start({ port, logFile, cpuProf });
+  let exited: number | null | undefined;
+  void broker.exited.then((c) => {
+    exited = c;
+  });
+  await sleep(300);
+  const ctx: Ctx = { port, pid: broker.pid, broker: b.name, problems: [], notes: [] };
+  const t0 = performance.now();
+  let metrics: Record<string, number> = {};
+  let over = false;
+  try {
+    const budget = new Promise<'budget'>((r) => setTimeout(() => r('budget'), budgetS * 1000).unref());
+    const r = await Promise.race([curve.run(ctx, size), budget]);
+    if (r === 'budget') over = true;
+    else metrics = r;
+  } catch (err) {
+    ctx.problems.push((err as Error).message);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (exited !== undefined) ctx.problems.push(`broker exited (code ${exited}); see ${logFile}`);
+  await broker.stop();
+  return {
+    curve: curve.id,
+    size,
+    broker: b.name,
+    status: over ? 'over budget' : ctx.problems.length > 0 ? 'failed' : 'ok',
+    metrics,
+    problems: over ? [`did not finish within the ${budgetS} s budget`, ...ctx.problems] : ctx.problems,
+    notes: ctx.notes,
+    seconds,
+    load,
+  };
+}
+
+const fmt = (v: number | undefined): string =>
+  v === undefined
+    ? '–'
+    : v >= 100
+      ? Math.round(v).toLocaleString('en-US')
+      : v >= 1
+        ? v.toFixed(2)
+        : v.toFixed(3);
+
+function renderMd(results: PointResult[], brokers: BrokerDef[], command: string, seconds: number): string {
+  const out: string[] = [
+    `# Hermod benchmark curves — ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `\`${command}\` (${(seconds / 60).toFixed(1)} min). Every point against a fresh broker process pinned to CPU ${BROKER_CPU}; ` +
+      `the load from one process pinned to CPU ${LOADGEN_CPU}. Broker settings as on the main results page (bench/brokers.ts). ` +
+      `Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}; shared with other jobs, so each ` +
+      'point carries the 1-minute load average when it started. Compare brokers within one point, not across runs.',
+    '',
+    'A broker’s curve stops at its first point that fails (a correctness check or an error) or exceeds the time ' +
+      'budget; the larger points are then “not run” for it.',
+  ];
+  for (const curve of CURVES) {
+    const rows = results.filter((r) => r.curve === curve.id);
+    if (rows.length === 0) continue;
+    out.push('', `## ${curve.title}`, '', `![${curve.id}](${chartName(curve)})`, '');
+    out.push(
+      `| N | broker | status | ${curve.metrics.map((m) => m.label).join(' | ')} | load | s |`,
+      `|---:|---|---|${curve.metrics.map(() => '---:').join('|')}|---:|---:|`,
+    );
+    const sizes = [...new Set(rows.map((r) => r.size))].sort((a, b) => a - b);
+    for (const size of sizes) {
+      for (const b of brokers) {
+        const r = rows.find((x) => x.size === size && x.broker === b.name);
+        if (r === undefined) continue;
+        out.push(
+          `| ${size.toLocaleString('en-US')} | ${b.label} | ${r.status} | ${curve.metrics.map((m) => fmt(r.metrics[m.key])).join(' | ')} | ${r.load.toFixed(2)} | ${r.seconds.toFixed(1)} |`,
+        );
+      }
+    }
+    const ratios: string[] = [];
+    for (const size of sizes) {
+      const h = rows.find((r) => r.size === size && r.broker === 'hermod');
+      const m = rows.find((r) => r.size === size && r.broker === 'mosquitto');
+      if (h?.status !== 'ok' || m?.status !== 'ok') continue;
+      const parts = curve.metrics
+        .filter((d) => h.metrics[d.key] !== undefined && m.metrics[d.key] !== undefined)
+        .map((d) => {
+          const x = d.lowerIsBetter
+            ? m.metrics[d.key] / h.metrics[d.key]
+            : h.metrics[d.key] / m.metrics[d.key];
+          return `${d.key} ${x.toFixed(2)}×`;
+        });
+      ratios.push(
+        `- N = ${size.toLocaleString('en-US')}: Hermod vs Mosquitto (> 1 = Hermod better): ${parts.join(', ')}`,
+      );
+    }
+    if (ratios.length > 0) out.push('', ...ratios);
+    const issues = rows.filter((r) => r.problems.length > 0 || r.notes.length > 0);
+    if (issues.length > 0) out.push('');
+    for (const r of issues)
+      out.push(
+        `- ${r.broker} N = ${r.size.toLocaleString('en-US')}: ${[...r.problems, ...r.notes].join('; ')}`,
+      );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function chartName(curve: Curve): string {
+  return `${new Date().toISOString().slice(0, 10)}-curve-${curve.id}.png`;
+}
+
+export function writeCurveChart(curve: Curve, results: PointResult[], brokers: BrokerDef[]): void {
+  const rows = results.filter((r) => r.curve === curve.id);
+  if (rows.length === 0) return;
+  const def = curve.metrics.find((m) => m.key === curve.chart)!;
+  const sizes = [...new Set(rows.map((r) => r.size))].sort((a, b) => a - b);
+  const compactN = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}K` : String(n));
+  const png = barChartPng({
+    title: `Curve: ${curve.id}`,
+    unit: `${def.label} (${def.lowerIsBetter ? 'lower' : 'higher'} is better)`,
+    brokers: brokers.map((b) => ({ name: b.name, label: b.label })),
+    groups: sizes.map((size) => ({
+      label: `N=${compactN(size)}`,
+      bars: Object.fromEntries(
+        brokers.map((b) => {
+          const r = rows.find((x) => x.size === size && x.broker === b.name);
+          if (r === undefined) return [b.name, undefined];
+          const v = r.metrics[curve.chart];
+          return [
+            b.name,
+            r.status === 'ok' && v !== undefined ? { value: v } : { tag: r.status.toUpperCase() },
+          ];
+        }),
+      ),
+    })),
+  });
+  writeFileSync(join(RESULTS, chartName(curve)), png);
+}
+
+export interface CurveOptions {
+  curves: string[];
+  brokers: BrokerDef[];
+  full: boolean;
+  /** Seconds one point may take. */
+  budget: number;
+  save: boolean;
+}
+
+export async function runCurves(o: CurveOptions): Promise<void> {
+  mkdirSync(LOGS, { recursive: true });
+  const selected = o.curves.length === 0 ? CURVES : CURVES.filter((c) => o.curves.includes(c.id));
+  const unknown = o.curves.filter((id) => !CURVES.some((c) => c.id === id));
+  if (unknown.length > 0)
+    throw new Error(`unknown curve ${unknown.join(', ')}; known: ${CURVES.map((c) => c.id).join(', ')}`);
+  const started = performance.now();
+  const results: PointResult[] = [];
+  for (const curve of selected) {
+    const stopped = new Set<string>();
+    for (const size of o.full ? curve.fullSizes : curve.sizes) {
+      for (const b of o.brokers) {
+        if (stopped.has(b.name)) {
+          results.push({
+            curve: curve.id,
+            size,
+            broker: b.name,
+            status: 'not run',
+            metrics: {},
+            problems: [],
+            notes: ['stopped at a smaller point'],
+            seconds: 0,
+            load: loadAverage(),
+          });
+          continue;
+        }
+        console.log(`curve ${curve.id} N=${size} — ${b.label}`);
+        const r = await runPoint(b, curve, size, o.budget);
+        results.push(r);
+        if (r.status !== 'ok') stopped.add(b.name);
+        const ms = curve.metrics.map((m) => `${m.key} ${fmt(r.metrics[m.key])}`).join(', ');
+        console.log(
+          `  ${r.status} | ${ms} | ${r.seconds.toFixed(1)} s, load ${r.load.toFixed(2)}${r.problems.length > 0 ? ` — ${r.problems.join('; ')}` : ''}`,
+        );
+      }
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`\ncurves took ${(seconds / 60).toFixed(1)} min`);
+  if (!o.save) return;
+  mkdirSync(RESULTS, { recursive: true });
+  const day = new Date().toISOString().slice(0, 10);
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`;
+  writeFileSync(
+    join(RESULTS, `${day}-curves.json`),
+    `${JSON.stringify({ generated: new Date().toISOString(), command, seconds, results }, null, 2)}\n`,
+  );
+  writeFileSync(join(RESULTS, `${day}-curves.md`), renderMd(results, o.brokers, command, seconds));
+  for (const curve of selected) writeCurveChart(curve, results, o.brokers);
+  console.log(`wrote bench/results/${day}-curves.md, .json and ${selected.length} charts`);
+}
