@@ -9,6 +9,7 @@ import type { Metrics } from '../broker/metrics.js';
 import type { Retainer } from '../broker/retainer.js';
 import type { HermodConfig } from '../config/schema/index.js';
 import type { ConfigService } from '../config/service.js';
+import type { PluginManager } from '../plugins/manager.js';
 import type { ClusterBus } from './bus.js';
 import type { Membership } from './membership.js';
 
@@ -20,6 +21,8 @@ export interface ClusterHost {
   readonly broker: Broker;
   readonly hooks: Hooks;
   readonly metrics: Metrics;
+  /** Installed plugins (started after the cluster parts: use it from ready() on). */
+  readonly plugins: PluginManager;
   /** Exists from the retainer component's start on (after the cluster joined). */
   readonly retainer: Retainer;
 }

@@ -18,6 +18,13 @@ export type ChangeHandler<K extends RootKey = RootKey> = (
   prev: HermodConfig[K],
 ) => void | Promise<void>;
 
+/**
+ * Told after a runtime change (update()) was applied and persisted, outside the update queue, so it may
+ * itself apply further changes; update() resolves once every listener finished. The cluster's config log
+ * uses it to append the change for the other nodes.
+ */
+export type UpdateListener = (key: RootKey, value: unknown) => void | Promise<void>;
+
 export class ConfigUpdateError extends Error {
   constructor(
     message: string,
@@ -36,13 +43,14 @@ export class ConfigService {
   /** Root keys changed at runtime (what the override file holds). */
   private overrides: Partial<Record<RootKey, unknown>>;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly updateListeners = new Set<UpdateListener>();
 
   constructor(
     /** The merged raw config (files + environment) the node booted with, plus earlier overrides. */
     private raw: Record<string, unknown>,
     public config: HermodConfig,
     /** Path of the override file; undefined keeps runtime changes in memory only (tests). */
-    private readonly overridePath: string | undefined,
+    readonly overridePath: string | undefined,
     initialOverrides: Partial<Record<RootKey, unknown>> = {},
   ) {
     this.overrides = { ...initialOverrides };
@@ -76,7 +84,27 @@ export class ConfigService {
    * Replaces root key `key` with `value` (raw form). Validates the whole config, applies it through the
    * handlers (rolling back on failure) and persists it. Updates run one at a time.
    */
-  update(key: RootKey, value: unknown): Promise<HermodConfig[RootKey]> {
+  async update(key: RootKey, value: unknown): Promise<HermodConfig[RootKey]> {
+    const applied = await this.applyQueued(key, value);
+    for (const listener of this.updateListeners) await listener(key, structuredClone(value));
+    return applied;
+  }
+
+  /**
+   * Applies a change another node made (the cluster's config log): validated, applied and persisted as by
+   * update(), but update listeners are not told, so the change is not sent back to the cluster.
+   */
+  applyReplicated(key: RootKey, value: unknown): Promise<HermodConfig[RootKey]> {
+    return this.applyQueued(key, value);
+  }
+
+  /** Follows runtime changes made on this node (see UpdateListener). Returns an unsubscribe function. */
+  onUpdated(listener: UpdateListener): () => void {
+    this.updateListeners.add(listener);
+    return () => this.updateListeners.delete(listener);
+  }
+
+  private applyQueued(key: RootKey, value: unknown): Promise<HermodConfig[RootKey]> {
     const run = this.queue.then(() => this.apply(key, value));
     this.queue = run.catch(() => undefined);
     return run;

@@ -43,16 +43,20 @@ export class MqttListeners implements Component {
   ) {}
 
   async start(): Promise<void> {
+    // The config may have changed since the node was built (a cluster node catches up before this starts).
+    this.applyMqtt(this.configs.config.mqtt);
     for (const [type, name, cfg] of listenerEntries(this.configs.config.listeners)) {
       if (cfg.enable) await this.startListener(type, name, cfg);
     }
     this.offs = [
-      this.configs.onChange('mqtt', (next) => {
-        this.host.mqtt = next;
-        Object.assign(this.host.broker.settings, brokerSettingsOf(next));
-      }),
+      this.configs.onChange('mqtt', (next) => this.applyMqtt(next)),
       this.configs.onChange('listeners', (next, prev) => this.sync(next, prev)),
     ];
+  }
+
+  private applyMqtt(next: MutableMqttHost['mqtt']): void {
+    this.host.mqtt = next;
+    Object.assign(this.host.broker.settings, brokerSettingsOf(next));
   }
 
   async stop(): Promise<void> {

@@ -48,6 +48,17 @@ interface Installed {
 
 export { type Position, parsePosition };
 
+/**
+ * A plugin change made through the API on this node (install by upload, start, stop, move, uninstall):
+ * what the cluster's config log replays on every other node (PluginManager.applyReplicated).
+ */
+export type PluginChange =
+  | { op: 'install'; nameVsn: string; data: Buffer }
+  | { op: 'start' | 'stop' | 'uninstall'; nameVsn: string }
+  | { op: 'move'; nameVsn: string; position: string };
+
+export type PluginChangeListener = (change: PluginChange) => void | Promise<void>;
+
 /** The node parts the manager needs. */
 export interface PluginManagerEnv extends Omit<PluginHost, 'facts' | 'slowThresholdMs' | 'control'> {
   readonly configService: ConfigService;
@@ -62,8 +73,38 @@ export class PluginManager {
   private readonly allowed = new Set<string>();
   /** Operations run one at a time, so states and the disk never see two changes interleave. */
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly changeListeners = new Set<PluginChangeListener>();
 
   constructor(private readonly env: PluginManagerEnv) {}
+
+  /**
+   * Follows plugin changes made through the API on this node; told after the change took effect here and
+   * outside the manager's queue, and the API call waits for it. Returns an unsubscribe function.
+   */
+  onChanged(listener: PluginChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private async changed(change: PluginChange): Promise<void> {
+    for (const l of this.changeListeners) await l(change);
+  }
+
+  /**
+   * Repeats a change made on another node (the cluster's config log), without telling the change
+   * listeners. Converges: installing what is installed, starting what runs, removing what is gone do nothing.
+   */
+  applyReplicated(change: PluginChange): Promise<void> {
+    return this.serial(async () => {
+      const { nameVsn } = change;
+      if (change.op === 'install') {
+        if (this.byNameVsn(nameVsn) === undefined) await this.installData(nameVsn, change.data);
+      } else if (change.op === 'start') await this.doStartAndEnable(nameVsn);
+      else if (change.op === 'stop') await this.doStopAndDisable(nameVsn);
+      else if (change.op === 'move') await this.doMove(nameVsn, change.position);
+      else if (this.byNameVsn(nameVsn) !== undefined) await this.doUninstall(nameVsn, true);
+    });
+  }
 
   private get config(): HermodConfig {
     return this.env.configService.config;
@@ -207,9 +248,9 @@ export class PluginManager {
    * Installs an uploaded package (API): needs a prior allow. A different version of an installed plugin
    * replaces it (upgrade: the config and the place in plugins.states are kept, a running plugin runs again).
    */
-  installUpload(filename: string, data: Buffer): Promise<void> {
-    return this.serial(async () => {
-      const nameVsn = nameVsnOfFile(filename);
+  async installUpload(filename: string, data: Buffer): Promise<void> {
+    const nameVsn = nameVsnOfFile(filename);
+    await this.serial(async () => {
       if (!this.allowed.has(nameVsn))
         throw new PluginError(
           'FORBIDDEN',
@@ -218,17 +259,23 @@ export class PluginManager {
         );
       if (this.byNameVsn(nameVsn) !== undefined)
         throw new PluginError('ALREADY_INSTALLED', `${nameVsn} is already installed`);
-      mkdirSync(this.installDir, { recursive: true });
-      const tarball = join(this.installDir, `${nameVsn}.tar.gz`);
-      writeFileSync(tarball, data);
-      try {
-        await this.installFrom(nameVsn);
-      } catch (err) {
-        rmSync(tarball, { force: true });
-        rmSync(`${tarball}.md5sum`, { force: true });
-        throw err;
-      }
+      await this.installData(nameVsn, data);
     });
+    await this.changed({ op: 'install', nameVsn, data });
+  }
+
+  /** Writes the package into install_dir and installs it (nothing left behind when that fails). */
+  private async installData(nameVsn: string, data: Buffer): Promise<void> {
+    mkdirSync(this.installDir, { recursive: true });
+    const tarball = join(this.installDir, `${nameVsn}.tar.gz`);
+    writeFileSync(tarball, data);
+    try {
+      await this.installFrom(nameVsn);
+    } catch (err) {
+      rmSync(tarball, { force: true });
+      rmSync(`${tarball}.md5sum`, { force: true });
+      throw err;
+    }
   }
 
   /** Installs `install_dir/NAME-VSN.tar.gz` placed there by hand (`hermod ctl plugins install`). */
@@ -308,20 +355,26 @@ export class PluginManager {
   // ------------------------------------------------------------------ lifecycle
 
   /** API start: start and enable. */
-  startAndEnable(nameVsn: string): Promise<void> {
-    return this.serial(async () => {
-      this.must(nameVsn);
-      await this.startPlugin(nameVsn);
-      await this.setEnabled(nameVsn, true);
-    });
+  async startAndEnable(nameVsn: string): Promise<void> {
+    await this.serial(() => this.doStartAndEnable(nameVsn));
+    await this.changed({ op: 'start', nameVsn });
+  }
+
+  private async doStartAndEnable(nameVsn: string): Promise<void> {
+    this.must(nameVsn);
+    await this.startPlugin(nameVsn);
+    await this.setEnabled(nameVsn, true);
   }
 
   /** API stop: stop and disable. */
-  stopAndDisable(nameVsn: string): Promise<void> {
-    return this.serial(async () => {
-      await this.stopPlugin(this.must(nameVsn));
-      await this.setEnabled(nameVsn, false);
-    });
+  async stopAndDisable(nameVsn: string): Promise<void> {
+    await this.serial(() => this.doStopAndDisable(nameVsn));
+    await this.changed({ op: 'stop', nameVsn });
+  }
+
+  private async doStopAndDisable(nameVsn: string): Promise<void> {
+    await this.stopPlugin(this.must(nameVsn));
+    await this.setEnabled(nameVsn, false);
   }
 
   /** CLI start / stop / restart: the running state only. */
@@ -373,43 +426,50 @@ export class PluginManager {
   }
 
   /** Moves a plugin in plugins.states; running plugins' hooks are re-sorted at once. */
-  move(nameVsn: string, positionText: string): Promise<void> {
-    return this.serial(async () => {
-      this.must(nameVsn);
-      const position = parsePosition(positionText);
-      if (position === undefined) throw new PluginError('BAD_POSITION', `Invalid position: ${positionText}`);
-      if ('other' in position && position.other === nameVsn)
-        throw new PluginError('BAD_POSITION', `Cannot place ${nameVsn} ${position.at} itself`);
-      const states = this.states;
-      const i = states.findIndex((s) => s.name_vsn === nameVsn);
-      const entry = i >= 0 ? states.splice(i, 1)[0]! : { name_vsn: nameVsn, enable: false };
-      const placed = place(states, entry, position);
-      if (placed === undefined)
-        throw new PluginError('MOVE_FAILED', `${(position as { other: string }).other} is not configured`);
-      await this.saveStates(placed);
-    });
+  async move(nameVsn: string, positionText: string): Promise<void> {
+    await this.serial(() => this.doMove(nameVsn, positionText));
+    await this.changed({ op: 'move', nameVsn, position: positionText });
+  }
+
+  private async doMove(nameVsn: string, positionText: string): Promise<void> {
+    this.must(nameVsn);
+    const position = parsePosition(positionText);
+    if (position === undefined) throw new PluginError('BAD_POSITION', `Invalid position: ${positionText}`);
+    if ('other' in position && position.other === nameVsn)
+      throw new PluginError('BAD_POSITION', `Cannot place ${nameVsn} ${position.at} itself`);
+    const states = this.states;
+    const i = states.findIndex((s) => s.name_vsn === nameVsn);
+    const entry = i >= 0 ? states.splice(i, 1)[0]! : { name_vsn: nameVsn, enable: false };
+    const placed = place(states, entry, position);
+    if (placed === undefined)
+      throw new PluginError('MOVE_FAILED', `${(position as { other: string }).other} is not configured`);
+    await this.saveStates(placed);
   }
 
   /**
    * Uninstall. From the API (force): stop → disable → remove. From the CLI the plugin must already be
    * stopped and disabled, as in EMQX.
    */
-  uninstall(nameVsn: string, force: boolean): Promise<void> {
-    return this.serial(async () => {
-      const p = this.byNameVsn(nameVsn);
-      // EMQX answers 400 PARAM_ERROR for anything it cannot uninstall, an unknown plugin included.
-      if (p === undefined) throw new PluginError('PARAM_ERROR', `plugin_not_found: ${nameVsn}`);
-      if (!force) {
-        if (p.scope !== undefined) throw new PluginError('PARAM_ERROR', 'stop_the_plugin_first');
-        if (this.states.some((s) => s.name_vsn === nameVsn && s.enable))
-          throw new PluginError('PARAM_ERROR', 'disable_the_plugin_first');
-      }
-      await this.stopPlugin(p);
-      await this.saveStates(this.states.filter((s) => s.name_vsn !== nameVsn));
-      this.installed.delete(p.name);
-      this.removeFiles(nameVsn);
-      this.allowed.delete(nameVsn);
-    });
+  async uninstall(nameVsn: string, force: boolean): Promise<void> {
+    await this.serial(() => this.doUninstall(nameVsn, force));
+    // Only the API's uninstall (force) is cluster-wide; the CLI's acts on this node, as its install does.
+    if (force) await this.changed({ op: 'uninstall', nameVsn });
+  }
+
+  private async doUninstall(nameVsn: string, force: boolean): Promise<void> {
+    const p = this.byNameVsn(nameVsn);
+    // EMQX answers 400 PARAM_ERROR for anything it cannot uninstall, an unknown plugin included.
+    if (p === undefined) throw new PluginError('PARAM_ERROR', `plugin_not_found: ${nameVsn}`);
+    if (!force) {
+      if (p.scope !== undefined) throw new PluginError('PARAM_ERROR', 'stop_the_plugin_first');
+      if (this.states.some((s) => s.name_vsn === nameVsn && s.enable))
+        throw new PluginError('PARAM_ERROR', 'disable_the_plugin_first');
+    }
+    await this.stopPlugin(p);
+    await this.saveStates(this.states.filter((s) => s.name_vsn !== nameVsn));
+    this.installed.delete(p.name);
+    this.removeFiles(nameVsn);
+    this.allowed.delete(nameVsn);
   }
 
   private removeFiles(nameVsn: string): void {

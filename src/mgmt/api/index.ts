@@ -14,6 +14,7 @@ import { autoSubscribeArea } from './auto-subscribe.js';
 import { bannedArea } from './banned.js';
 import { clientsArea } from './clients.js';
 import { clusterArea } from './cluster.js';
+import { clusterRpcArea } from './cluster-rpc.js';
 import { configsArea } from './configs.js';
 import { configsEmqxArea } from './configs-emqx.js';
 import { errorCodesArea } from './error-codes.js';
@@ -61,6 +62,7 @@ export const AREAS: ApiArea[] = [
   pluginsArea,
   autoSubscribeArea,
   monitorArea,
+  clusterRpcArea,
 ];
 
 /** Registers each area as its own plugin scope under /api/v5; hooks of `app` (the auth guard) apply to all. */
