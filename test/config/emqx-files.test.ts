@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { describeUnsupported, emqxEdition } from '../../src/config/compat/emqx-keys.js';
-import { displayPath } from '../../src/config/hocon/index.js';
 import { formatConfigError, type LoadResult, loadConfig } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { parseRate } from '../../src/config/units.js';
@@ -48,13 +47,12 @@ describe('EMQX 5.8 example files load unchanged', () => {
 });
 
 describe('what the EMQX files mean', () => {
-  test('the shipped emqx.conf: cluster keys warned, node and dashboard as written, https off', () => {
+  test('the shipped emqx.conf: cluster keys taken as written, node and dashboard too, https off', () => {
     const r = load('emqx.conf');
-    const shown = displayPath(join(dir, 'emqx.conf'));
-    assert.deepEqual(r.warnings, [
-      `${shown}:11: cluster.name: accepted for EMQX compatibility, not implemented`,
-      `${shown}:12: cluster.discovery_strategy: accepted for EMQX compatibility, not implemented`,
-    ]);
+    assert.deepEqual(r.warnings, []);
+    assert.equal(r.config.cluster.name, 'emqxcl');
+    assert.equal(r.config.cluster.discovery_strategy, 'manual');
+    assert.deepEqual(r.config.cluster.nats.servers, [], 'no NATS servers: a single node');
     assert.equal(r.config.node.name, 'emqx@127.0.0.1');
     assert.equal(r.config.node.cookie, 'emqxsecretcookie');
     assert.deepEqual(r.config.dashboard.listeners.http.bind, { host: '0.0.0.0', port: 18083 });
@@ -251,8 +249,7 @@ describe('array element paths and EMQX_ environment variables', () => {
     assert.deepEqual(r.config.listeners.tcp.default!.bind, { host: '127.0.0.1', port: 11883 });
     assert.equal(r.config.mqtt.max_inflight, 9);
     assert.equal(r.config.authentication[1]!.enable, false);
-    assert.deepEqual(r.warnings, [
-      'env EMQX_CLUSTER__DISCOVERY_STRATEGY: cluster.discovery_strategy: accepted for EMQX compatibility, not implemented',
-    ]);
+    assert.equal(r.config.cluster.discovery_strategy, 'static');
+    assert.deepEqual(r.warnings, []);
   });
 });

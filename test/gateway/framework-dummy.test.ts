@@ -11,7 +11,9 @@ import { RootSchema } from '../../src/config/schema/index.js';
 import { GATEWAY_CATALOG } from '../../src/gateway/catalog.js';
 import { gatewayClientRoutes } from '../../src/mgmt/api/gateways-clients.js';
 import { mountGatewayRoutes } from '../../src/mgmt/api/gateways-routes.js';
-import type { MgmtPlane, TypeBoxProvider } from '../../src/mgmt/types.js';
+import { nodeAnswers } from '../../src/mgmt/node-answers.js';
+import { openPeers } from '../../src/mgmt/peers.js';
+import type { MgmtNode, MgmtPlane, TypeBoxProvider } from '../../src/mgmt/types.js';
 import type { MemoryPeer } from '../helpers/memory-connection.js';
 import { bareGateway } from './bare-gateway.js';
 import { dummyGateway, dummyGatewayWithoutCalls, gates } from './dummy-gateway.js';
@@ -81,15 +83,23 @@ describe('gateway framework with a dummy gateway (no node, no sockets)', () => {
     peer.write('CONNECT listed-nosession nosession\n');
     await line(peer, 'CONNACK');
     // The management plane as the clients routes read it: the node's gateway registry, with this gateway.
-    const plane = {
-      node: {
-        gateways: {
-          module: (n: string) => (n === 'dummy' ? dummyGateway : undefined),
-          modules: () => [dummyGateway],
-          get: (n: string) => (n === 'dummy' ? b.gw : undefined),
-        },
+    const node = {
+      name: 'dummy@127.0.0.1',
+      config: { cluster: { name: 'alone' } },
+      gateways: {
+        module: (n: string) => (n === 'dummy' ? dummyGateway : undefined),
+        modules: () => [dummyGateway],
+        get: (n: string) => (n === 'dummy' ? b.gw : undefined),
       },
-    } as unknown as MgmtPlane;
+    } as unknown as MgmtNode;
+    // The list is paged across the node's peers: on a node without a cluster, itself alone.
+    const plane = { node } as unknown as MgmtPlane;
+    Object.assign(plane, {
+      peers: openPeers(
+        node,
+        nodeAnswers(() => plane),
+      ).peers,
+    });
     const app = fastify().withTypeProvider<TypeBoxProvider>();
     gatewayClientRoutes(app, plane);
     const ids = async (query: string) => {

@@ -27,11 +27,15 @@ export const ClusterSchema = Section(
       'hermodcluster',
       'Cluster name: nodes join the cluster of the same name on the same NATS servers.',
     ),
-    discovery_strategy: Type.Union([Type.Literal('manual'), Type.Literal('static'), Type.Literal('nats')], {
-      default: 'nats',
-      description:
-        'Kept for EMQX configs: Hermod nodes find each other through the NATS servers, whatever this says.',
-    }),
+    // Every value EMQX accepts, so an EMQX config loads unchanged; none changes how Hermod nodes meet.
+    discovery_strategy: Type.Union(
+      ['nats', 'manual', 'static', 'dns', 'etcd', 'k8s', 'mcast'].map((v) => Type.Literal(v)),
+      {
+        default: 'nats',
+        description:
+          'Kept for EMQX configs: Hermod nodes find each other through the NATS servers, whatever this says.',
+      },
+    ),
     nats: Section(
       {
         servers: Type.Array(Type.String({ minLength: 1 }), {
