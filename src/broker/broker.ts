@@ -105,20 +105,61 @@ export class Broker {
     try {
       this.router.match(msg.topic, entries);
       const loop = this.settings.ignoreLoopDeliver;
+      // On a cluster node the routes part picks shared-group members cluster-wide (forward below).
+      const routes = this.cluster?.routes;
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;
         for (const [session, opts] of e.subscribers) {
           if (loop && msg.from === session.clientid) continue;
           if (session.deliver(msg, opts)) n++;
         }
-        if (e.groups !== undefined)
+        if (e.groups !== undefined && routes === undefined)
           for (const g of e.groups.values()) n += this.dispatchShared(g.name, e, msg);
       }
+      if (routes !== undefined) n += routes.forward(msg);
     } finally {
       this.dispatchDepth--;
       if (this.dispatchDepth === 0) entries.length = 0;
     }
     if (n === 0) this.dropped(msg, 'no_subscribers');
+    return n;
+  }
+
+  /**
+   * Delivers a message another node forwarded on one of this node's routes: to the plain subscribers of
+   * `filter` only (the other node sends one copy per matching route, as EMQX forwards one per (filter,
+   * node)), or, with no filter (a topic too long for a bus subject), to every matching filter's.
+   */
+  dispatchForwarded(msg: Message, filter?: string): number {
+    let n = 0;
+    if (filter !== undefined) {
+      const e = this.router.lookup(filter);
+      if (e !== undefined) n = this.deliverPlain(e, msg);
+    } else {
+      const entries: RouteEntry[] = [];
+      this.router.match(msg.topic, entries);
+      for (const e of entries) n += this.deliverPlain(e, msg);
+    }
+    if (n === 0) this.dropped(msg, 'no_subscribers');
+    return n;
+  }
+
+  /** Delivers to one member of a shared group on this node, picked with the configured strategy. */
+  dispatchGroup(group: string, filter: string, msg: Message): number {
+    const e = this.router.lookup(filter);
+    const n = e === undefined ? 0 : this.dispatchShared(group, e, msg);
+    // The member left (or its queue is full) since the publisher's node picked this one.
+    if (n === 0) this.dropped(msg, 'no_subscribers');
+    return n;
+  }
+
+  private deliverPlain(e: RouteEntry, msg: Message): number {
+    const loop = this.settings.ignoreLoopDeliver;
+    let n = 0;
+    for (const [session, opts] of e.subscribers) {
+      if (loop && msg.from === session.clientid) continue;
+      if (session.deliver(msg, opts)) n++;
+    }
     return n;
   }
 
@@ -178,7 +219,7 @@ export class Broker {
       parsed.group === undefined ? opts : Object.assign({}, opts, { share: parsed.group });
     const isNew = !session.subscriptions.has(topic);
     session.setSubscription(topic, subOpts);
-    this.router.add(parsed.filter, session, subOpts);
+    this.addRoute(parsed.filter, session, subOpts);
     this.refreshRouteStats();
     session.touched();
     if (this.hooks.has('session.subscribed')) {
@@ -197,7 +238,7 @@ export class Broker {
     const parsed = parseSubscriptionTopic(topic);
     if (typeof parsed === 'string') return;
     session.setSubscription(topic, opts);
-    this.router.add(parsed.filter, session, opts);
+    this.addRoute(parsed.filter, session, opts);
     this.refreshRouteStats();
   }
 
@@ -207,12 +248,45 @@ export class Broker {
     if (opts === undefined) return false;
     session.deleteSubscription(topic);
     const parsed = parseSubscriptionTopic(topic);
-    if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
+    if (typeof parsed !== 'string') this.removeRoute(parsed.filter, session, parsed.group);
     this.refreshRouteStats();
     session.touched();
     if (this.hooks.has('session.unsubscribed'))
       this.hooks.run('session.unsubscribed', session.clientInfo, topic, opts);
     return true;
+  }
+
+  private addRoute(filter: string, session: Session, opts: SubOpts): void {
+    if (this.router.add(filter, session, opts)) this.cluster?.routes?.added(filter, opts.share);
+  }
+
+  private removeRoute(filter: string, session: Session, group: string | undefined): void {
+    if (this.router.remove(filter, session, group)) this.cluster?.routes?.removed(filter, group);
+  }
+
+  /**
+   * On a cluster node, makes the routes of subscription topics about to be subscribed known cluster-wide
+   * before the client hears SUBACK, so anything published anywhere after SUBACK reaches it. Resolves at
+   * once (undefined) on a single node or when every route already exists; the caller calls releaseRoutes
+   * with the same topics once it subscribed (or gave up).
+   */
+  holdRoutes(topics: readonly string[]): Promise<void> | undefined {
+    const routes = this.cluster?.routes;
+    if (routes === undefined) return undefined;
+    for (const topic of topics) {
+      const parsed = parseSubscriptionTopic(topic);
+      if (typeof parsed !== 'string') routes.added(parsed.filter, parsed.group);
+    }
+    return routes.settled();
+  }
+
+  releaseRoutes(topics: readonly string[]): void {
+    const routes = this.cluster?.routes;
+    if (routes === undefined) return;
+    for (const topic of topics) {
+      const parsed = parseSubscriptionTopic(topic);
+      if (typeof parsed !== 'string') routes.removed(parsed.filter, parsed.group);
+    }
   }
 
   private refreshRouteStats(): void {
@@ -325,7 +399,7 @@ export class Broker {
     const session = record.session;
     for (const topic of [...session.subscriptions.keys()]) {
       const parsed = parseSubscriptionTopic(topic);
-      if (typeof parsed !== 'string') this.router.remove(parsed.filter, session, parsed.group);
+      if (typeof parsed !== 'string') this.removeRoute(parsed.filter, session, parsed.group);
     }
     session.clearSubscriptions();
     this.refreshRouteStats();
@@ -464,10 +538,24 @@ export class Broker {
         delivered = this.dispatchShared(share, entry, d.msg, session);
         if (delivered > 0) break;
       }
+      if (delivered === 0 && this.cluster?.routes !== undefined) {
+        const filter = sharedFilter(session, share);
+        if (filter !== undefined && this.cluster.routes.redispatch(share, filter, d.msg)) delivered = 1;
+      }
       if (delivered === 0) {
         logger.debug({ topic: d.msg.topic, group: share }, 'shared message had no other member');
         this.dropped(d.msg, 'no_subscribers');
       }
     }
   }
+}
+
+/** The filter of a session's membership in a shared group (its subscription topic names the group). */
+function sharedFilter(session: Session, group: string): string | undefined {
+  for (const [topic, opts] of session.subscriptions) {
+    if (opts.share !== group) continue;
+    const parsed = parseSubscriptionTopic(topic);
+    if (typeof parsed !== 'string') return parsed.filter;
+  }
+  return undefined;
 }

@@ -8,8 +8,33 @@ import type { Message } from './message.js';
 import type { SessionSettings } from './session.js';
 import type { ClientInfo, MessageProperties, QoS } from './types.js';
 
-/** Routes and shared subscriptions across nodes (src/cluster/routes.ts, shared.ts). */
-export type RouteSeam = {};
+/**
+ * Routes and shared subscriptions across nodes (src/cluster/routes.ts, shared-directory.ts). The broker
+ * reports every subscription the local router gains or loses (a filter, plus its group for a shared
+ * member) and hands over every message published on this node once its local plain subscribers have it.
+ */
+export interface RouteSeam {
+  /** The local router gained a subscription to `filter` (`group` set for a shared-group member). */
+  added(filter: string, group: string | undefined): void;
+  /** The local router lost one. */
+  removed(filter: string, group: string | undefined): void;
+  /**
+   * Resolves once every route added so far is known to the whole cluster, so a message published anywhere
+   * after it reaches this node; undefined when nothing is pending (no wait on an already-routed filter).
+   */
+  settled(): Promise<void> | undefined;
+  /**
+   * A message published on this node, after its local plain subscribers got it: sent to the other nodes'
+   * routes and to one member of each matching shared group cluster-wide. Returns deliveries made here
+   * (shared members on this node) plus one when the message went onto the bus.
+   */
+  forward(msg: Message): number;
+  /**
+   * A shared group's message that a leaving member on this node never acknowledged, and that no other
+   * member here can take: handed to a member on another node. True when one was found.
+   */
+  redispatch(group: string, filter: string, msg: Message): boolean;
+}
 
 /** A client's will as the cluster keeps it, so a survivor can publish it when the client's node dies. */
 export interface ClusterWill {

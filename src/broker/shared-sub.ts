@@ -109,8 +109,8 @@ export class SharedGroup {
   }
 }
 
-/** A fast, stable string hash (FNV-1a), for the hash strategies. */
-function hash(s: string): number {
+/** A fast, stable string hash (FNV-1a), for the hash strategies (here and across cluster nodes). */
+export function hash(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);

@@ -141,7 +141,7 @@ describe('scripts/cluster-demo.sh', () => {
       }
     });
 
-    it('a subscriber on node 1 gets a publish made on node 2', { todo: 'needs routes' }, async () => {
+    it('a subscriber on node 1 gets a publish made on node 2', async () => {
       const sub = await connectClient(mqtt, { clientId: 'demo-sub' });
       const pub = await connectClient(mqtt + 1, { clientId: 'demo-pub' });
       try {

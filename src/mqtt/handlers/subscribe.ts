@@ -106,7 +106,7 @@ function runSubscribeHook(
     [ch.clientInfo, { userProperties: p.properties?.userProperties }],
     entries,
   );
-  const apply = (kept: TopicFilterEntry[]): void => {
+  const apply = (kept: TopicFilterEntry[]): HandlerResult => {
     // A filter the fold removed is refused; one it rewrote is subscribed as rewritten.
     const accepted: Candidate[] = [];
     for (const cand of authorized) {
@@ -122,13 +122,34 @@ function runSubscribeHook(
       }
       accepted.push({ ...cand, topic: e.topic, filter: parsed.filter, group: parsed.group, opts: e.opts });
     }
-    finish(ch, p, accepted, codes);
+    return finish(ch, p, accepted, codes);
   };
   if (r instanceof Promise) return r.then(apply);
-  apply(r);
+  return apply(r);
 }
 
-function finish(ch: MqttClient, p: SubscribePacket, accepted: Candidate[], codes: number[]): void {
+function finish(ch: MqttClient, p: SubscribePacket, accepted: Candidate[], codes: number[]): HandlerResult {
+  // On a cluster node a new route must be known to every node before SUBACK: a client that publishes
+  // elsewhere once subscribed expects to get the message (nothing to wait for on a single node).
+  const broker = ch.host.broker;
+  const topics = accepted.map((a) => mountedTopic(ch, a.filter, a.group));
+  const held = broker.holdRoutes(topics);
+  if (held === undefined) return acknowledge(ch, p, accepted, topics, codes);
+  return held
+    .then(
+      () => acknowledge(ch, p, accepted, topics, codes),
+      () => acknowledge(ch, p, accepted, topics, codes),
+    )
+    .finally(() => broker.releaseRoutes(topics));
+}
+
+function acknowledge(
+  ch: MqttClient,
+  p: SubscribePacket,
+  accepted: Candidate[],
+  topics: string[],
+  codes: number[],
+): void {
   const c = ch.host.broker.metrics.c;
   for (const a of accepted) codes[a.index] = a.opts.qos;
   const v5 = ch.version === 5;
@@ -142,10 +163,12 @@ function finish(ch: MqttClient, p: SubscribePacket, accepted: Candidate[], codes
   ch.send({ cmd: 'suback', packetId: p.packetId, reasonCodes, properties });
   c['packets.suback.sent']++;
   const broker = ch.host.broker;
-  const session = ch.session!;
-  for (const a of accepted) {
+  const session = ch.session;
+  // The connection may have gone while the routes settled.
+  if (session === undefined) return;
+  for (let i = 0; i < accepted.length; i++) {
     c['client.subscribe']++;
-    broker.subscribe(session, mountedTopic(ch, a.filter, a.group), a.opts);
+    broker.subscribe(session, topics[i]!, accepted[i]!.opts);
   }
 }
 

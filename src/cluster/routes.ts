@@ -1,0 +1,300 @@
+/**
+ * Routes across nodes: the route table is NATS subject interest (cluster.md §4.4).
+ *
+ * - A node subscribes on its `data` connection to a filter's subjects when the filter gets its first local
+ *   subscriber, and unsubscribes when the last one leaves (reference-counted, like EMQX's routes). A new
+ *   route is flushed to the server before the client hears SUBACK (`settled`).
+ * - A message published on this node is delivered to local subscribers in-process, then published once to
+ *   its topic's subject. nats-server sends one copy to each node per matching filter subscription (EMQX
+ *   forwards one per matching (filter, node)); the receiving callback knows its filter and delivers to that
+ *   filter's local subscribers only. `data` has no echo, so the publisher never gets its own copy, and one
+ *   connection per node keeps each publisher's order.
+ * - Topics too long for a subject go to the `long` root, which every node subscribes to and matches locally.
+ * - Shared groups: the publisher picks one node from the shared directory and sends the message to that
+ *   node's inbox subject (or delivers it here), so exactly one member gets it cluster-wide.
+ *
+ * Delivery on the bus is at most once, like EMQX's gen_rpc casts: what is in flight when a node dies is lost.
+ * nats.js re-sends every subscription after a reconnect, so routes come back with the bus by themselves.
+ *
+ * Envelope of a forwarded message: u8 sender name length, sender node name, then the message
+ * (message-codec.ts). A shared-group message adds u16-length group and filter before the message.
+ */
+import type { KV } from '@nats-io/kv';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Broker } from '../broker/broker.js';
+import { FROM_NODE_HEADER, type RouteSeam } from '../broker/cluster-seam.js';
+import type { Message } from '../broker/message.js';
+import { logger } from '../log.js';
+import { decodeMessage, encodeMessage, getShort, putShort } from './message-codec.js';
+import { type GroupRoute, SharedDirectory } from './shared-directory.js';
+import { encodeLevel, filterSubjects, type SubjectRoots, topicSubject } from './subject.js';
+import type { ClusterContext, ClusterPart } from './types.js';
+
+interface Route {
+  /** Local subscriptions to the filter, plus SUBSCRIBEs holding it until their SUBACK. */
+  count: number;
+  subs: Subscription[];
+}
+
+/** Longest wait for the bus before a SUBACK goes out anyway (the bus may be away: serve locally). */
+const SETTLE_TIMEOUT_MS = 2000;
+/** At most one warning per this many ms for messages the bus refused or could not read. */
+const WARN_EVERY_MS = 10_000;
+
+export class RoutesPart implements ClusterPart, RouteSeam {
+  readonly name = 'routes';
+  private ctx: ClusterContext | undefined;
+  private data: NatsConnection | undefined;
+  private roots: SubjectRoots | undefined;
+  private broker: Broker | undefined;
+  private readonly routes = new Map<string, Route>();
+  /** Subscriptions made since the last flush. */
+  private unflushed = false;
+  private fixedSubs: Subscription[] = [];
+  private directory: SharedDirectory | undefined;
+  /** This node's name as the envelope's first bytes. */
+  private header = Buffer.alloc(0);
+  private readonly inboxes = new Map<string, string>();
+  private offBus: (() => void) | undefined;
+  private offMembership: (() => void) | undefined;
+  private matches: GroupRoute[] = [];
+  private lastWarn = 0;
+
+  async start(ctx: ClusterContext): Promise<void> {
+    this.ctx = ctx;
+    const { bus, host, membership } = ctx;
+    const self = Buffer.from(host.name, 'utf8');
+    if (self.length > 255) throw new Error(`cluster: node name ${host.name} is longer than 255 bytes`);
+    this.header = Buffer.concat([Buffer.from([self.length]), self]);
+    this.data = bus.data;
+    this.roots = bus.roots;
+    this.broker = host.broker;
+    const mqtt = host.config.mqtt;
+    this.directory = new SharedDirectory(host.name, (n) => membership.isAlive(n), {
+      strategy: host.broker.settings.sharedStrategy,
+      initialSticky: mqtt.shared_subscription_initial_sticky_pick,
+    });
+    const kv: KV = await bus.kv('shared');
+    await this.directory.start(kv);
+    this.fixedSubs = [
+      this.data.subscribe(bus.roots.long, { callback: (err, m) => this.onForwarded(err, m, undefined) }),
+      this.data.subscribe(this.inbox(host.name), { callback: (err, m) => this.onShared(err, m) }),
+    ];
+    await this.data.flush();
+    this.offBus = bus.onEvent((e) => {
+      if (e === 'reconnected') this.directory?.reassert();
+    });
+    this.offMembership = membership.on((e) => {
+      if (e.type === 'down') this.directory?.nodeDown(e.node);
+    });
+    host.broker.cluster = { ...host.broker.cluster, routes: this };
+  }
+
+  async stop(): Promise<void> {
+    const broker = this.broker;
+    if (broker?.cluster?.routes === this) broker.cluster = { ...broker.cluster, routes: undefined };
+    this.offBus?.();
+    this.offMembership?.();
+    for (const s of this.fixedSubs) s.unsubscribe();
+    for (const r of this.routes.values()) for (const s of r.subs) s.unsubscribe();
+    this.routes.clear();
+    const pending = this.directory?.settled();
+    if (pending !== undefined) await withTimeout(pending);
+    this.directory?.stop();
+  }
+
+  // ---------------------------------------------------------------- the seam
+
+  added(filter: string, group: string | undefined): void {
+    if (group !== undefined) {
+      this.directory?.memberAdded(group, filter);
+      return;
+    }
+    const r = this.routes.get(filter);
+    if (r !== undefined) {
+      r.count++;
+      return;
+    }
+    const data = this.data;
+    if (data === undefined || this.roots === undefined) return;
+    const subs: Subscription[] = [];
+    for (const subject of filterSubjects(this.roots, filter)) {
+      try {
+        subs.push(data.subscribe(subject, { callback: (err, m) => this.onForwarded(err, m, filter) }));
+      } catch (err) {
+        // Only a closed connection refuses a subscription: the node is stopping.
+        logger.warn({ err: (err as Error).message, filter }, 'cluster: route not subscribed');
+      }
+    }
+    this.routes.set(filter, { count: 1, subs });
+    this.unflushed = true;
+  }
+
+  removed(filter: string, group: string | undefined): void {
+    if (group !== undefined) {
+      this.directory?.memberRemoved(group, filter);
+      return;
+    }
+    const r = this.routes.get(filter);
+    if (r === undefined || --r.count > 0) return;
+    this.routes.delete(filter);
+    for (const s of r.subs) s.unsubscribe();
+  }
+
+  settled(): Promise<void> | undefined {
+    const shared = this.directory?.settled();
+    if (!this.unflushed) return shared === undefined ? undefined : withTimeout(shared);
+    this.unflushed = false;
+    const flushed = this.data!.flush();
+    return withTimeout(shared === undefined ? flushed : Promise.all([flushed, shared]));
+  }
+
+  forward(msg: Message): number {
+    const data = this.data;
+    if (data === undefined) return 0;
+    let body: Buffer;
+    try {
+      body = encodeMessage(msg, this.header.length);
+    } catch (err) {
+      this.warn(err, msg.topic, 'cluster: message not forwarded to other nodes');
+      return 0;
+    }
+    this.header.copy(body, 0);
+    let n = 0;
+    try {
+      data.publish(topicSubject(this.roots!, msg.topic), body);
+      this.broker!.metrics.c['messages.forward']++;
+      n = 1;
+    } catch (err) {
+      // Larger than the server's max_payload, or the connection is closing.
+      this.warn(err, msg.topic, 'cluster: message not forwarded to other nodes');
+    }
+    const directory = this.directory!;
+    if (!directory.empty) n += this.forwardShared(msg, body);
+    return n;
+  }
+
+  redispatch(group: string, filter: string, msg: Message): boolean {
+    const r = this.directory?.get(group, filter);
+    if (r === undefined) return false;
+    const node = this.directory!.pick(r, msg, true);
+    if (node === undefined) return false;
+    const body = encodeMessage(msg, this.header.length);
+    this.header.copy(body, 0);
+    return this.sendShared(node, r, body);
+  }
+
+  // ---------------------------------------------------------------- shared groups
+
+  /** One member per matching group cluster-wide: here, or on the node the directory picks. */
+  private forwardShared(msg: Message, body: Buffer): number {
+    const matches = this.matches;
+    matches.length = 0;
+    this.directory!.matching(msg.topic, matches);
+    let n = 0;
+    const self = this.ctx!.host.name;
+    for (const r of matches) {
+      const node = this.directory!.pick(r, msg);
+      if (node === undefined) continue;
+      if (node === self) n += this.broker!.dispatchGroup(r.group, r.filter, msg);
+      else if (this.sendShared(node, r, body)) n++;
+    }
+    matches.length = 0;
+    return n;
+  }
+
+  private sendShared(node: string, r: GroupRoute, body: Buffer): boolean {
+    const h = this.header.length;
+    const glen = Buffer.byteLength(r.group, 'utf8');
+    const flen = Buffer.byteLength(r.filter, 'utf8');
+    const out = Buffer.allocUnsafe(h + 2 + glen + 2 + flen + body.length - h);
+    this.header.copy(out, 0);
+    let at = putShort(out, h, r.group, glen);
+    at = putShort(out, at, r.filter, flen);
+    body.copy(out, at, h);
+    try {
+      this.data!.publish(this.inbox(node), out);
+      this.broker!.metrics.c['messages.forward']++;
+      return true;
+    } catch (err) {
+      this.warn(err, r.filter, 'cluster: shared message not sent to its node');
+      return false;
+    }
+  }
+
+  private inbox(node: string): string {
+    let s = this.inboxes.get(node);
+    if (s === undefined) {
+      s = this.ctx!.bus.sub('sh', encodeLevel(node));
+      this.inboxes.set(node, s);
+    }
+    return s;
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  private onForwarded(err: Error | null, m: Msg, filter: string | undefined): void {
+    if (err !== null) return;
+    const at = { at: 0 };
+    const from = senderOf(m.data, at);
+    const msg =
+      from === undefined
+        ? new Error('forwarded message cut short')
+        : decodeMessage(m.data, 'forwarded message', at.at);
+    if (msg instanceof Error) {
+      this.warn(msg, m.subject, 'cluster: unreadable forwarded message dropped');
+      return;
+    }
+    msg.headers[FROM_NODE_HEADER] = from;
+    this.broker!.dispatchForwarded(msg, filter);
+  }
+
+  private onShared(err: Error | null, m: Msg): void {
+    if (err !== null) return;
+    const buf = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+    const r = { at: 0 };
+    const from = senderOf(buf, r);
+    const group = from === undefined ? undefined : getShort(buf, r);
+    const filter = group === undefined ? undefined : getShort(buf, r);
+    const msg =
+      filter === undefined
+        ? new Error('shared message cut short')
+        : decodeMessage(buf, 'shared message', r.at);
+    if (msg instanceof Error) {
+      this.warn(msg, m.subject, 'cluster: unreadable shared message dropped');
+      return;
+    }
+    msg.headers[FROM_NODE_HEADER] = from;
+    this.broker!.dispatchGroup(group!, filter!, msg);
+  }
+
+  private warn(err: unknown, where: string, text: string): void {
+    const now = Date.now();
+    if (now - this.lastWarn < WARN_EVERY_MS) return;
+    this.lastWarn = now;
+    logger.warn({ err: (err as Error).message, topic: where }, text);
+  }
+}
+
+/** The sender's node name at the front of an envelope; moves r.at past it. */
+function senderOf(data: Uint8Array, r: { at: number }): string | undefined {
+  const len = data[0];
+  if (len === undefined || data.length < 1 + len) return undefined;
+  r.at = 1 + len;
+  return Buffer.from(data.buffer, data.byteOffset + 1, len).toString('utf8');
+}
+
+function withTimeout(p: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, SETTLE_TIMEOUT_MS);
+    timer.unref();
+  });
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    timeout,
+  ]).finally(() => clearTimeout(timer));
+}
