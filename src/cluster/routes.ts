@@ -16,8 +16,7 @@
  * Delivery on the bus is at most once, like EMQX's gen_rpc casts: what is in flight when a node dies is lost.
  * nats.js re-sends every subscription after a reconnect, so routes come back with the bus by themselves.
  *
- * Envelope of a forwarded message: u8 sender name length, sender node name, then the message
- * (message-codec.ts). A shared-group message adds u16-length group and filter before the message.
+ * What travels is the sender's name and the message, encoded once per publish (envelope.ts).
  */
 import type { KV } from '@nats-io/kv';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -25,7 +24,7 @@ import type { Broker } from '../broker/broker.js';
 import { FROM_NODE_HEADER, type RouteSeam } from '../broker/cluster-seam.js';
 import type { Message } from '../broker/message.js';
 import { logger } from '../log.js';
-import { decodeMessage, encodeMessage, getShort, putShort } from './message-codec.js';
+import { decodeForwarded, decodeShared, encodeForwarded, encodeShared, senderHeader } from './envelope.js';
 import { type GroupRoute, SharedDirectory } from './shared-directory.js';
 import { encodeLevel, filterSubjects, type SubjectRoots, topicSubject } from './subject.js';
 import type { ClusterContext, ClusterPart } from './types.js';
@@ -53,7 +52,7 @@ export class RoutesPart implements ClusterPart, RouteSeam {
   private fixedSubs: Subscription[] = [];
   private directory: SharedDirectory | undefined;
   /** This node's name as the envelope's first bytes. */
-  private header = Buffer.alloc(0);
+  private header: Buffer = Buffer.alloc(0);
   private readonly inboxes = new Map<string, string>();
   private offBus: (() => void) | undefined;
   private offMembership: (() => void) | undefined;
@@ -63,9 +62,7 @@ export class RoutesPart implements ClusterPart, RouteSeam {
   async start(ctx: ClusterContext): Promise<void> {
     this.ctx = ctx;
     const { bus, host, membership } = ctx;
-    const self = Buffer.from(host.name, 'utf8');
-    if (self.length > 255) throw new Error(`cluster: node name ${host.name} is longer than 255 bytes`);
-    this.header = Buffer.concat([Buffer.from([self.length]), self]);
+    this.header = senderHeader(host.name);
     this.data = bus.data;
     this.roots = bus.roots;
     this.broker = host.broker;
@@ -154,12 +151,11 @@ export class RoutesPart implements ClusterPart, RouteSeam {
     if (data === undefined) return 0;
     let body: Buffer;
     try {
-      body = encodeMessage(msg, this.header.length);
+      body = encodeForwarded(this.header, msg);
     } catch (err) {
       this.warn(err, msg.topic, 'cluster: message not forwarded to other nodes');
       return 0;
     }
-    this.header.copy(body, 0);
     let n = 0;
     try {
       data.publish(topicSubject(this.roots!, msg.topic), body);
@@ -179,9 +175,7 @@ export class RoutesPart implements ClusterPart, RouteSeam {
     if (r === undefined) return false;
     const node = this.directory!.pick(r, msg, true);
     if (node === undefined) return false;
-    const body = encodeMessage(msg, this.header.length);
-    this.header.copy(body, 0);
-    return this.sendShared(node, r, body);
+    return this.sendShared(node, r, encodeForwarded(this.header, msg));
   }
 
   // ---------------------------------------------------------------- shared groups
@@ -204,16 +198,8 @@ export class RoutesPart implements ClusterPart, RouteSeam {
   }
 
   private sendShared(node: string, r: GroupRoute, body: Buffer): boolean {
-    const h = this.header.length;
-    const glen = Buffer.byteLength(r.group, 'utf8');
-    const flen = Buffer.byteLength(r.filter, 'utf8');
-    const out = Buffer.allocUnsafe(h + 2 + glen + 2 + flen + body.length - h);
-    this.header.copy(out, 0);
-    let at = putShort(out, h, r.group, glen);
-    at = putShort(out, at, r.filter, flen);
-    body.copy(out, at, h);
     try {
-      this.data!.publish(this.inbox(node), out);
+      this.data!.publish(this.inbox(node), encodeShared(this.header, body, r.group, r.filter));
       this.broker!.metrics.c['messages.forward']++;
       return true;
     } catch (err) {
@@ -235,37 +221,24 @@ export class RoutesPart implements ClusterPart, RouteSeam {
 
   private onForwarded(err: Error | null, m: Msg, filter: string | undefined): void {
     if (err !== null) return;
-    const at = { at: 0 };
-    const from = senderOf(m.data, at);
-    const msg =
-      from === undefined
-        ? new Error('forwarded message cut short')
-        : decodeMessage(m.data, 'forwarded message', at.at);
-    if (msg instanceof Error) {
-      this.warn(msg, m.subject, 'cluster: unreadable forwarded message dropped');
+    const f = decodeForwarded(m.data);
+    if (f instanceof Error) {
+      this.warn(f, m.subject, 'cluster: unreadable forwarded message dropped');
       return;
     }
-    msg.headers[FROM_NODE_HEADER] = from;
-    this.broker!.dispatchForwarded(msg, filter);
+    f.msg.headers[FROM_NODE_HEADER] = f.from;
+    this.broker!.dispatchForwarded(f.msg, filter);
   }
 
   private onShared(err: Error | null, m: Msg): void {
     if (err !== null) return;
-    const buf = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
-    const r = { at: 0 };
-    const from = senderOf(buf, r);
-    const group = from === undefined ? undefined : getShort(buf, r);
-    const filter = group === undefined ? undefined : getShort(buf, r);
-    const msg =
-      filter === undefined
-        ? new Error('shared message cut short')
-        : decodeMessage(buf, 'shared message', r.at);
-    if (msg instanceof Error) {
-      this.warn(msg, m.subject, 'cluster: unreadable shared message dropped');
+    const c = decodeShared(m.data);
+    if (c instanceof Error) {
+      this.warn(c, m.subject, 'cluster: unreadable shared message dropped');
       return;
     }
-    msg.headers[FROM_NODE_HEADER] = from;
-    this.broker!.dispatchGroup(group!, filter!, msg);
+    c.msg.headers[FROM_NODE_HEADER] = c.from;
+    this.broker!.dispatchGroup(c.group, c.filter, c.msg);
   }
 
   private warn(err: unknown, where: string, text: string): void {
@@ -274,14 +247,6 @@ export class RoutesPart implements ClusterPart, RouteSeam {
     this.lastWarn = now;
     logger.warn({ err: (err as Error).message, topic: where }, text);
   }
-}
-
-/** The sender's node name at the front of an envelope; moves r.at past it. */
-function senderOf(data: Uint8Array, r: { at: number }): string | undefined {
-  const len = data[0];
-  if (len === undefined || data.length < 1 + len) return undefined;
-  r.at = 1 + len;
-  return Buffer.from(data.buffer, data.byteOffset + 1, len).toString('utf8');
 }
 
 function withTimeout(p: Promise<unknown>): Promise<void> {
