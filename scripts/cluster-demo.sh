@@ -100,6 +100,9 @@ write_node_config() {
 # Node $n of the cluster demo (written by scripts/cluster-demo.sh).
 node { name = "$(node_name "$n")", data_dir = "$d/data" }
 cluster { name = $CLUSTER, nats.servers = ["$nats_url"] }
+# A listener added for the whole cluster with a bare port (a gateway through the API) binds 127.0.0.$n on
+# this node, so all three listen on one machine; the listeners below name their address and stay as written.
+node.listen_host = "127.0.0.$n"
 listeners.tcp.default.bind = "127.0.0.1:$(node_port "$MQTT_PORT" "$n")"
 listeners.ws.default.bind = "127.0.0.1:$(node_port "$WS_PORT" "$n")"
 dashboard.listeners.http.bind = "127.0.0.1:$(node_port "$API_PORT" "$n")"

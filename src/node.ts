@@ -40,6 +40,7 @@ import {
 import { brokerSettingsOf, MqttListeners, type MutableMqttHost } from './node/mqtt-listeners.js';
 import { PluginManager } from './plugins/manager.js';
 import type { Db } from './store/db.js';
+import { setListenHost } from './transport/listen-host.js';
 import type { Listener } from './transport/listener.js';
 
 export { listenerEntries, toListenerOptions } from './node/mqtt-listeners.js';
@@ -96,6 +97,7 @@ export class HermodNode {
       options.overrides,
     );
     setMessageNodeTag(config.node.name);
+    setListenHost(config.node.listen_host);
     this.broker = new Broker(
       { node: config.node.name, ...brokerSettingsOf(config.mqtt) },
       this.hooks,

@@ -2,6 +2,7 @@ import net from 'node:net';
 import type tls from 'node:tls';
 import type { Connection } from './connection.js';
 import { fdBudget } from './fd-reserve.js';
+import { bindHost } from './listen-host.js';
 import type {
   BindAddress,
   Listener,
@@ -97,10 +98,13 @@ export abstract class StreamListener implements Listener {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: bind.host, port: bind.port, backlog: tcp.backlog || undefined }, () => {
-          server.off('error', reject);
-          resolve();
-        });
+        server.listen(
+          { host: bindHost(bind.host), port: bind.port, backlog: tcp.backlog || undefined },
+          () => {
+            server.off('error', reject);
+            resolve();
+          },
+        );
       });
     } catch (err) {
       await this.shutdown();

@@ -16,6 +16,7 @@ import { datagramRole } from './datagram-role.js';
 import { type DtlsListenerSetup, dtlsServerSetup } from './dtls/options.js';
 import { DtlsServer, type DtlsSession } from './dtls/server.js';
 import type { TransportListener, TransportListenerSpec } from './gateway-listener.js';
+import { bindHost } from './listen-host.js';
 import type { BindAddress, ListenerEvents, ListenerRefusal } from './listener.js';
 import { TokenBucket } from './rate-limiter.js';
 import { plainHost } from './stream-listener.js';
@@ -120,7 +121,7 @@ export class UdpListener implements TransportListener, DatagramOwner {
     sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
-      sock.bind({ address: bind.host, port: bind.port, exclusive: role === 'own' }, () => {
+      sock.bind({ address: bindHost(bind.host), port: bind.port, exclusive: role === 'own' }, () => {
         sock.off('error', reject);
         resolve();
       });
@@ -337,7 +338,7 @@ interface UdpSocketOptions {
 export function socketOptions(bind: BindAddress, config: GatewayListenerConfig): UdpSocketOptions {
   const u = config.udp_options;
   return {
-    socket: { type: isIPv6(bind.host) ? 'udp6' : 'udp4', reuseAddr: u?.reuseaddr ?? true },
+    socket: { type: isIPv6(bindHost(bind.host)) ? 'udp6' : 'udp4', reuseAddr: u?.reuseaddr ?? true },
     recbuf: parseSize(u?.recbuf),
     sndbuf: parseSize(u?.sndbuf),
   };

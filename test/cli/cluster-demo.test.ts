@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Kvm } from '@nats-io/kv';
@@ -34,6 +34,25 @@ async function freeRun(): Promise<number> {
     const p = await freePort();
     if (p < 65000 && (await listenable(p + 1)) && (await listenable(p + 2))) return p;
   }
+}
+
+/** True when a STOMP CONNECT to host:port is answered CONNECTED. */
+function stompConnects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = netConnect(port, host);
+    let got = '';
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(3000, () => done(false));
+    s.on('error', () => done(false));
+    s.on('connect', () => s.write('CONNECT\naccept-version:1.2\nhost:demo\n\n\0'));
+    s.on('data', (d: Buffer) => {
+      got += d.toString();
+      if (got.includes('\0')) done(got.startsWith('CONNECTED'));
+    });
+  });
 }
 
 interface Demo {
@@ -139,6 +158,25 @@ describe('scripts/cluster-demo.sh', () => {
       } finally {
         await nc.close();
       }
+    });
+
+    it("a STOMP gateway enabled through node 1's API listens on all three nodes", async () => {
+      const stomp = await freePort();
+      const login = await fetch(`http://127.0.0.1:${api}/api/v5/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: 'public' }),
+      });
+      const { token } = (await login.json()) as { token: string };
+      const put = await fetch(`http://127.0.0.1:${api}/api/v5/gateways/stomp`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ listeners: [{ type: 'tcp', name: 'default', bind: String(stomp) }] }),
+      });
+      assert.equal(put.status, 204, await put.text());
+      // Each node binds its own loopback address (node.listen_host in the demo's configs).
+      for (const host of ['127.0.0.1', '127.0.0.2', '127.0.0.3'])
+        await eventually(`STOMP on ${host}`, () => stompConnects(host, stomp), 20_000);
     });
 
     it('a subscriber on node 1 gets a publish made on node 2', async () => {

@@ -12,6 +12,12 @@ export const NodeSchema = Section(
       'data',
       'Directory of the embedded store and runtime files (relative to the working directory).',
     ),
+    listen_host: Type.String({
+      default: '',
+      description:
+        'Address taken by listeners whose bind names every interface (0.0.0.0, :: or a bare port): lets several nodes on one machine each listen on their own loopback address with the same binds. Empty: binds as written. Read at start.',
+      'x-hermod': true,
+    }),
     cookie: Str('hermodsecretcookie', 'Kept for compatibility (cluster nodes authenticate to NATS instead).'),
     process_limit: Int(2097152, 'Kept for compatibility.'),
     max_ports: Int(1048576, 'Kept for compatibility.'),
