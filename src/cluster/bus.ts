@@ -3,8 +3,8 @@
  *
  * - `data` (no echo) carries MQTT traffic: a node never receives its own publishes, so a message is
  *   delivered locally once, in-process, and only other nodes get the bus copy.
- * - `control` (echo on) carries queue-group members of shared subscriptions (the publishing node's own
- *   members must get their share), node-to-node requests (`rpc`) and JetStream.
+ * - `control` (echo on) carries node-to-node requests (`rpc`) and JetStream, apart from the MQTT traffic so
+ *   a burst of messages does not delay a takeover or a KV write behind it.
  *
  * Every subject and bucket is scoped by `cluster.name`, so two clusters can share NATS servers.
  */
