@@ -1,4 +1,4 @@
-/** The LwM2M gateway module: OMA LwM2M over udp (default port 5783; dtls is refused by the transport). */
+/** The LwM2M gateway module: OMA LwM2M over udp (default port 5783) and dtls (5784). */
 import { CoapCodec, type CoapMessage } from '../coap/message.js';
 import type { GatewayModule } from '../types.js';
 import { Lwm2mChannel } from './channel.js';
