@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -137,6 +139,49 @@ describe('lwm2m: API, client listing, ctl, authentication (real device)', () => 
       await good.d.deregister();
     } finally {
       await api.del('/gateways/lwm2m/authentication');
+    }
+  });
+
+  it('authentication over HTTP (seed 000): the service sees imei and password, its answer decides', async () => {
+    // A real HTTP authentication service: allows imei-http with password pw-http, denies the rest.
+    const seen: Array<{ username: string; password: string }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const b = JSON.parse(body) as { username: string; password: string };
+        seen.push(b);
+        const allow = b.username === 'imei-http' && b.password === 'pw-http';
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ result: allow ? 'allow' : 'deny' }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const auth = {
+      mechanism: 'password_based',
+      backend: 'http',
+      method: 'post',
+      url: `http://127.0.0.1:${port}/auth`,
+      headers: { 'content-type': 'application/json' },
+      body: { username: '${username}', password: '${password}' },
+    };
+    assert.equal((await api.post('/gateways/lwm2m/authentication', auth)).status, 201);
+    try {
+      const bad = await registered('http-dev', ['imei=imei-http', 'password=nope']);
+      assert.equal(codeText(bad.r.code), '4.00');
+      assert.equal(f.b.node.broker.registry.get('lwm2m', 'http-dev'), undefined);
+      const good = await registered('http-dev2', ['imei=imei-http', 'password=pw-http']);
+      assert.equal(codeText(good.r.code), '2.01');
+      assert.equal((await api.get('/gateways/lwm2m/clients/http-dev2')).body.username, 'imei-http');
+      assert.deepEqual(seen, [
+        { username: 'imei-http', password: 'nope' },
+        { username: 'imei-http', password: 'pw-http' },
+      ]);
+      await good.d.deregister();
+    } finally {
+      await api.del('/gateways/lwm2m/authentication');
+      await new Promise((r) => server.close(r));
     }
   });
 
