@@ -10,12 +10,10 @@
  * window), and messages published to B's clients between the kill and the node being found down.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Kvm } from '@nats-io/kv';
 import { type NatsConnection, connect as natsConnect } from '@nats-io/transport-node';
 import mqtt from 'mqtt';
@@ -23,61 +21,10 @@ import { rendezvous } from '../../src/cluster/adoption.js';
 import { registryKey } from '../../src/cluster/registry-entry.js';
 import { collect, connectClient, end, publish, sleep, subscribe } from '../helpers/clients.js';
 import { eventually } from '../helpers/cluster.js';
-import { freePort } from '../helpers/servers/common.js';
+import { type ChildNode, kill9, startChildNode } from '../helpers/cluster-process.js';
 import { type NatsServer, startNats } from '../helpers/servers/nats.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/hermod.js', import.meta.url));
 const NAMES = ['hermod-a@127.0.0.1', 'hermod-b@127.0.0.1', 'hermod-c@127.0.0.1'];
-
-interface ChildNode {
-  name: string;
-  port: number;
-  child: ChildProcess;
-}
-
-/** Starts `hermod start` on a config file and resolves once its MQTT port answers. */
-async function startNode(dir: string, name: string, natsUrl: string): Promise<ChildNode> {
-  const port = await freePort();
-  const file = join(dir, `${name.split('@')[0]}.conf`);
-  writeFileSync(
-    file,
-    [
-      `node { name = "${name}", data_dir = "${join(dir, name.split('@')[0]!)}" }`,
-      `cluster { name = "fo", heartbeat_interval = "300ms", node_down_after = "2s" }`,
-      `cluster.nats { servers = ["${natsUrl}"], request_timeout = "5s" }`,
-      `listeners.tcp.default { bind = "127.0.0.1:${port}" }`,
-      'listeners.ws.default { enable = false }',
-      'dashboard.listeners.http { enable = false }',
-      'log.console { level = warning }',
-    ].join('\n'),
-  );
-  const child = spawn(process.execPath, [BIN, 'start', '--config', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NODE_TEST_CONTEXT: '' },
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr += d));
-  for (let i = 0; i < 200; i++) {
-    try {
-      const c = await connectClient(port, { connectTimeout: 1000 });
-      await end(c, true);
-      return { name, port, child };
-    } catch {
-      if (child.exitCode !== null) break;
-      await sleep(100);
-    }
-  }
-  child.kill('SIGKILL');
-  throw new Error(`node ${name} did not start: ${stderr}`);
-}
-
-function kill9(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 describe('kill -9 of a node: its persistent sessions and wills survive on the other nodes', () => {
   let nats: NatsServer;
@@ -88,7 +35,7 @@ describe('kill -9 of a node: its persistent sessions and wills survive on the ot
   before(async () => {
     nats = await startNats();
     dir = mkdtempSync(join(tmpdir(), 'hermod-failover-'));
-    for (const name of NAMES) nodes.set(name, await startNode(dir, name, nats.url));
+    for (const name of NAMES) nodes.set(name, await startChildNode(dir, name, nats.url));
     nc = await natsConnect({ servers: nats.url });
   });
   after(async () => {

@@ -11,12 +11,20 @@ export interface NatsServer extends ServerProcess {
   url: string;
 }
 
+export interface NatsOptions {
+  /**
+   * How long the server lets a write to a connection block before cutting it off as a slow consumer
+   * (nats-server's default: 10s): slow-node tests shorten it so a frozen node is cut off after a short stall.
+   */
+  writeDeadline?: string;
+}
+
 /**
  * Starts nats-server with JetStream on a free port. The limits are the ones the cluster design asks for
  * (../shared/reference/cluster.md §4.2): a control line long enough for long MQTT topics, payloads above
  * the MQTT default max packet size plus the envelope.
  */
-export async function startNats(): Promise<NatsServer> {
+export async function startNats(opts: NatsOptions = {}): Promise<NatsServer> {
   const port = await freePort();
   const dir = tempDir('nats');
   const conf = join(dir, 'nats.conf');
@@ -27,6 +35,7 @@ export async function startNats(): Promise<NatsServer> {
       'max_payload: 8MB',
       'max_control_line: 32KB',
       'max_pending: 256MB',
+      ...(opts.writeDeadline === undefined ? [] : [`write_deadline: "${opts.writeDeadline}"`]),
       `jetstream { store_dir: "${join(dir, 'js')}" }`,
       '',
     ].join('\n'),
