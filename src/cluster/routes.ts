@@ -37,6 +37,8 @@ interface Route {
 
 /** Longest wait for the bus before a SUBACK goes out anyway (the bus may be away: serve locally). */
 const SETTLE_TIMEOUT_MS = 2000;
+/** How long a node stays down before its shared-group directory keys are deleted. */
+const PURGE_AFTER_MS = 60_000;
 /** At most one warning per this many ms for messages the bus refused or could not read. */
 const WARN_EVERY_MS = 10_000;
 
@@ -57,6 +59,7 @@ export class RoutesPart implements ClusterPart, RouteSeam {
   private offBus: (() => void) | undefined;
   private offMembership: (() => void) | undefined;
   private matches: GroupRoute[] = [];
+  private readonly purgeTimers = new Set<NodeJS.Timeout>();
   private lastWarn = 0;
 
   async start(ctx: ClusterContext): Promise<void> {
@@ -82,7 +85,7 @@ export class RoutesPart implements ClusterPart, RouteSeam {
       if (e === 'reconnected') this.directory?.reassert();
     });
     this.offMembership = membership.on((e) => {
-      if (e.type === 'down') this.directory?.nodeDown(e.node);
+      if (e.type === 'down') this.purgeLater(e.node);
     });
     host.broker.cluster = { ...host.broker.cluster, routes: this };
   }
@@ -92,6 +95,8 @@ export class RoutesPart implements ClusterPart, RouteSeam {
     if (broker?.cluster?.routes === this) broker.cluster = { ...broker.cluster, routes: undefined };
     this.offBus?.();
     this.offMembership?.();
+    for (const t of this.purgeTimers) clearTimeout(t);
+    this.purgeTimers.clear();
     for (const s of this.fixedSubs) s.unsubscribe();
     for (const r of this.routes.values()) for (const s of r.subs) s.unsubscribe();
     this.routes.clear();
@@ -179,6 +184,21 @@ export class RoutesPart implements ClusterPart, RouteSeam {
   }
 
   // ---------------------------------------------------------------- shared groups
+
+  /**
+   * A node that stays down for PURGE_AFTER_MS loses its directory keys; the first live node by name
+   * deletes them for everyone. A node only stalled (counted down, then up again) keeps them.
+   */
+  private purgeLater(node: string): void {
+    const timer = setTimeout(() => {
+      this.purgeTimers.delete(timer);
+      const membership = this.ctx?.membership;
+      if (membership === undefined || membership.isAlive(node)) return;
+      if (membership.alive()[0] === this.ctx!.host.name) this.directory?.purgeNode(node);
+    }, PURGE_AFTER_MS);
+    timer.unref();
+    this.purgeTimers.add(timer);
+  }
 
   /** One member per matching group cluster-wide: here, or on the node the directory picks. */
   private forwardShared(msg: Message, body: Buffer): number {

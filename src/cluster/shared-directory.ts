@@ -110,12 +110,21 @@ export class SharedDirectory {
     for (const r of this.list) if (r.nodes.has(this.self)) this.write(r);
   }
 
-  /** Forgets a node that went down (its members come back through adoption on the survivors). */
-  nodeDown(node: string): void {
+  /**
+   * Deletes the keys of a node that stayed down, for every node (the watch removes them from each table).
+   * A node merely counted down keeps its entries: `pick` skips nodes that are not alive, and a stalled node
+   * that comes back is picked again at once (its keys did not change while it stalled).
+   */
+  purgeNode(node: string): void {
+    const kv = this.kv;
     for (const r of [...this.list]) {
-      if (!r.nodes.delete(node)) continue;
-      r.sorted = undefined;
-      if (r.nodes.size === 0) this.drop(r);
+      if (!r.nodes.has(node)) continue;
+      if (kv !== undefined) void kv.delete(entryKey(node, r.group, r.filter)).catch(() => {});
+      else {
+        r.nodes.delete(node);
+        r.sorted = undefined;
+        if (r.nodes.size === 0) this.drop(r);
+      }
     }
   }
 

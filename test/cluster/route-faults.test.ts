@@ -386,7 +386,8 @@ describe('a node stalled for longer than node_down_after', () => {
   // group with a member on each node gives each message to exactly one member, on either node.
   // Lost: nothing on the routes. Shared-group messages published while A counted B down go to A's member
   // only (a down node is never picked), so none of them is lost either.
-  // Bug (the todo test): after the stall, each node keeps picking only its own group members.
+  // A node counted down keeps its directory entries (it is only skipped while down), so the group spans
+  // both nodes again as soon as they count each other up.
   let nats: NatsServer;
   let dir: string;
   let A: TestBroker;
@@ -466,13 +467,7 @@ describe('a node stalled for longer than node_down_after', () => {
     assert.deepEqual(closed, [], 'no client was disconnected');
   });
 
-  it('the shared group spans both nodes again', {
-    timeout: 30_000,
-    todo:
-      'bug: SharedDirectory.nodeDown (src/cluster/shared-directory.ts) forgets the down node’s members and nothing ' +
-      're-reads them when the node comes back up (RoutesPart.start listens to membership "down" only; reassert() runs ' +
-      'only after a bus reconnect, which a stall does not cause): after the stall each node picks its own members only',
-  }, async () => {
+  it('the shared group spans both nodes again', { timeout: 30_000 }, async () => {
     for (const pub of [pubA, pubB])
       await eventually(
         'the group spans both nodes again',
