@@ -3,7 +3,9 @@
  * GET so deep links such as /gateways/stomp/clients open the app. It runs as the not-found handler, so
  * every route the API declares (/api/v5/*, /api-docs, /status) wins, and API-looking paths keep their JSON
  * 404. Built files carry a content hash in their names (assets/), so they are cached for a year; index.html
- * is revalidated on every load so a new build is picked up.
+ * is revalidated on every load so a new build is picked up. scripts/build-web.mjs writes <file>.br and
+ * <file>.gz beside each text file; those are sent to a browser that accepts them (a quarter of the bytes on
+ * a first load) without compressing anything per request.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -44,6 +46,56 @@ const NOT_BUILT = [
   '',
 ].join('\n');
 
+/** Precompressed siblings, best first: brotli is ~15% smaller than gzip on these files. */
+const ENCODINGS: Array<{ name: string; ext: string }> = [
+  { name: 'br', ext: '.br' },
+  { name: 'gzip', ext: '.gz' },
+];
+
+/** Whether Accept-Encoding lists `name` with a non-zero q (`gzip;q=0` refuses it). */
+function accepts(header: string | string[] | undefined, name: string): boolean {
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const part of value.split(',')) {
+    const [token, ...params] = part.trim().split(';');
+    const t = token!.trim().toLowerCase();
+    if (t !== name && t !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Sends `path` (found at `file`) with the given type and cache headers, as its precompressed sibling when
+ * the browser accepts one. `vary` is set on every compressible answer so a shared cache keeps the encodings
+ * apart.
+ */
+async function sendFile(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  path: string,
+  file: { mtime: Date },
+  cacheControl: string,
+): Promise<void> {
+  let body = path;
+  let compressible = false;
+  for (const enc of ENCODINGS) {
+    if ((await fileAt(path + enc.ext)) === undefined) continue;
+    compressible = true;
+    if (!accepts(req.headers['accept-encoding'], enc.name)) continue;
+    body = path + enc.ext;
+    void reply.header('content-encoding', enc.name);
+    break;
+  }
+  if (compressible) void reply.header('vary', 'accept-encoding');
+  void reply
+    .type(TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream')
+    .header('cache-control', cacheControl)
+    .header('last-modified', file.mtime.toUTCString())
+    .header('x-content-type-options', 'nosniff')
+    .send(req.method === 'HEAD' ? undefined : await readFile(body));
+}
+
 export function isApiPath(path: string): boolean {
   return path === '/api' || API_PREFIXES.some((p) => path.startsWith(p));
 }
@@ -75,7 +127,8 @@ export async function serveWeb(
   }
   if (isApiPath(path)) return false;
   const index = join(root, 'index.html');
-  if ((await fileAt(index)) === undefined) {
+  const indexFile = await fileAt(index);
+  if (indexFile === undefined) {
     void reply
       .code(503)
       .type('text/plain; charset=utf-8')
@@ -89,12 +142,8 @@ export async function serveWeb(
   const file = inside && path !== '/' ? await fileAt(wanted) : undefined;
   if (file !== undefined) {
     const immutable = path.startsWith('/assets/');
-    void reply
-      .type(TYPES[extname(wanted).toLowerCase()] ?? 'application/octet-stream')
-      .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
-      .header('last-modified', file.mtime.toUTCString())
-      .header('x-content-type-options', 'nosniff')
-      .send(req.method === 'HEAD' ? undefined : await readFile(wanted));
+    const cache = immutable ? 'public, max-age=31536000, immutable' : 'no-cache';
+    await sendFile(req, reply, wanted, file, cache);
     return true;
   }
   // A missing asset is a 404 (a stale tab asking for an old hash), not the app.
@@ -102,10 +151,6 @@ export async function serveWeb(
     void reply.code(404).type('text/plain; charset=utf-8').send('Not found');
     return true;
   }
-  void reply
-    .type('text/html; charset=utf-8')
-    .header('cache-control', 'no-cache')
-    .header('x-content-type-options', 'nosniff')
-    .send(req.method === 'HEAD' ? undefined : await readFile(index));
+  await sendFile(req, reply, index, indexFile, 'no-cache');
   return true;
 }
