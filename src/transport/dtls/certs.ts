@@ -40,12 +40,18 @@ export function caCertificates(pem: string): X509Certificate[] {
   return pemCertificates(pem).map((der) => new X509Certificate(der));
 }
 
-const MAX_CHAIN = 10;
+/** `dtls_options.depth` when unset: EMQX's (and OpenSSL's usual) default. */
+export const DEFAULT_VERIFY_DEPTH = 10;
 
-/** Checks a presented chain (leaf first) against trusted CAs at `now`; returns the leaf. */
+/**
+ * Checks a presented chain (leaf first) against trusted CAs at `now`; returns the leaf. `maxDepth` is the
+ * most intermediate CA certificates allowed between the leaf and a trusted CA (OpenSSL's verify depth):
+ * 0 accepts only a leaf issued by a trusted CA itself.
+ */
 export function verifyChain(
   ders: readonly Buffer[],
   trusted: readonly X509Certificate[],
+  maxDepth = DEFAULT_VERIFY_DEPTH,
   now = Date.now(),
 ): X509Certificate {
   let certs: X509Certificate[];
@@ -57,7 +63,7 @@ export function verifyChain(
   const leaf = certs[0];
   if (leaf === undefined) throw new DtlsError(Alert.badCertificate, 'empty certificate chain');
   let at = leaf;
-  for (let depth = 0; depth < MAX_CHAIN; depth++) {
+  for (let depth = 0; depth <= maxDepth; depth++) {
     if (Date.parse(at.validTo) < now)
       throw new DtlsError(
         Alert.certificateExpired,
@@ -68,9 +74,15 @@ export function verifyChain(
     const current = at;
     const anchor = trusted.find((ca) => current.checkIssued(ca) && current.verify(ca.publicKey));
     if (anchor !== undefined) return leaf;
-    const next = certs.find((c) => c !== current && current.checkIssued(c) && current.verify(c.publicKey));
+    // Only a CA certificate may issue another: a leaf must not vouch for a certificate it signed.
+    const next = certs.find(
+      (c) => c !== current && c.ca && current.checkIssued(c) && current.verify(c.publicKey),
+    );
     if (next === undefined) throw new DtlsError(Alert.unknownCa, 'certificate not issued by a trusted CA');
     at = next;
   }
-  throw new DtlsError(Alert.badCertificate, 'certificate chain too long');
+  throw new DtlsError(
+    Alert.unknownCa,
+    `certificate chain longer than dtls_options.depth (${maxDepth} intermediate CA certificates)`,
+  );
 }

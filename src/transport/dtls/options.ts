@@ -21,6 +21,8 @@ export interface DtlsOptionsConfig {
   reuse_sessions?: boolean;
   /** ms (decoded from a duration). */
   handshake_timeout?: number;
+  /** Most intermediate CA certificates in a client's chain. */
+  depth?: number;
 }
 
 export type DtlsListenerSetup = Omit<DtlsServerOptions, 'transmit'>;
@@ -58,6 +60,7 @@ export async function dtlsServerSetup(
     setup.trusted = caCertificates(await readFile(o.cacertfile, 'utf8'));
     setup.verifyPeer = true;
     setup.failIfNoPeerCert = o.fail_if_no_peer_cert ?? false;
+    if (o.depth !== undefined) setup.verifyDepth = o.depth;
   }
   if (o?.reuse_sessions === false) setup.sessionCacheSize = 0;
   if (o?.handshake_timeout !== undefined) setup.handshakeTimeoutMs = o.handshake_timeout;

@@ -59,6 +59,8 @@ export interface ServerHandshakeConfig {
   verifyPeer: boolean;
   failIfNoPeerCert: boolean;
   trusted: readonly X509Certificate[];
+  /** Most intermediate CA certificates in a client's chain (dtls_options.depth). */
+  verifyDepth: number;
   sessions: SessionCache;
 }
 
@@ -232,7 +234,7 @@ export class ServerHandshake implements HandshakeLogic {
         throw new DtlsError(Alert.handshakeFailure, 'peer did not return a certificate');
       return;
     }
-    this.peerCert = verifyChain(ders, this.config.trusted);
+    this.peerCert = verifyChain(ders, this.config.trusted, this.config.verifyDepth);
   }
 
   private onClientKeyExchange(m: HandshakeMessage): void {

@@ -6,7 +6,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { Association, type AssociationEnd, describeEnd } from './association.js';
-import type { ServerCredentials } from './certs.js';
+import { DEFAULT_VERIFY_DEPTH, type ServerCredentials } from './certs.js';
 import { CookieJar } from './cookie.js';
 import { encodeHelloVerifyRequest, parseClientHello } from './messages.js';
 import type { PskLookup } from './psk.js';
@@ -34,6 +34,8 @@ export interface DtlsServerOptions {
   verifyPeer?: boolean;
   failIfNoPeerCert?: boolean;
   trusted?: readonly X509Certificate[];
+  /** Most intermediate CA certificates in a client's chain (dtls_options.depth; default 10). */
+  verifyDepth?: number;
   /** Largest datagram sent (default 1400: fits a 1500-byte path with IPv6 and UDP headers). */
   mtu?: number;
   /** Sessions (established or handshaking) kept at most; further ClientHellos are ignored. */
@@ -235,6 +237,7 @@ export class DtlsServer {
         verifyPeer: this.opts.verifyPeer ?? false,
         failIfNoPeerCert: this.opts.failIfNoPeerCert ?? false,
         trusted: this.opts.trusted ?? [],
+        verifyDepth: this.opts.verifyDepth ?? DEFAULT_VERIFY_DEPTH,
         sessions: {
           get: (id) => this.cache.get(id),
           set: (id, s) => this.remember(id, s),

@@ -20,6 +20,11 @@ export interface DtlsFixtures {
   /** A client certificate from a CA the server does not trust. */
   strangerCert: string;
   strangerKey: string;
+  /** An intermediate CA (CA:TRUE) issued by `ca`, and a client certificate it issued. */
+  interCert: string;
+  deepCert: string;
+  /** A certificate issued by the client certificate, which is no CA: a forged chain. */
+  forgedCert: string;
   remove(): void;
 }
 
@@ -27,8 +32,18 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'ignore' });
 }
 
-/** An EC key and a certificate for `subject`, signed by the CA in `ca` (or self-signed). */
-function issue(dir: string, name: string, subject: string, ca: string | undefined, days: string[]): void {
+/**
+ * An EC key and a certificate for `subject`, signed by the CA in `ca` (or self-signed); `extra` adds
+ * arguments to the signing `openssl x509` call (an extensions file).
+ */
+function issue(
+  dir: string,
+  name: string,
+  subject: string,
+  ca: string | undefined,
+  days: string[],
+  extra: string[] = [],
+): void {
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`], dir);
   if (ca === undefined) {
     openssl(
@@ -50,6 +65,7 @@ function issue(dir: string, name: string, subject: string, ca: string | undefine
       `${ca}.key`,
       '-CAcreateserial',
       ...days,
+      ...extra,
       '-out',
       `${name}.pem`,
     ],
@@ -68,6 +84,10 @@ export function makeDtlsFixtures(): DtlsFixtures {
   issue(dir, 'expired', '/CN=old', 'ca', ['-days', '-1']);
   issue(dir, 'stranger-ca', '/CN=Other CA', undefined, []);
   issue(dir, 'stranger', '/CN=stranger', 'stranger-ca', ['-days', '2']);
+  writeFileSync(join(dir, 'ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign,cRLSign\n');
+  issue(dir, 'inter', '/CN=Hermod Test Intermediate', 'ca', ['-days', '2'], ['-extfile', 'ca.ext']);
+  issue(dir, 'deep', '/CN=deep', 'inter', ['-days', '2']);
+  issue(dir, 'forged', '/CN=forged', 'client', ['-days', '2']);
   openssl(
     [
       'req',
@@ -101,6 +121,9 @@ export function makeDtlsFixtures(): DtlsFixtures {
     expiredKey: p('expired.key'),
     strangerCert: p('stranger.pem'),
     strangerKey: p('stranger.key'),
+    interCert: p('inter.pem'),
+    deepCert: p('deep.pem'),
+    forgedCert: p('forged.pem'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
