@@ -75,7 +75,7 @@ function options(): Options {
   if (values.help) {
     console.log(
       [
-        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap,dtls,exhook,exproto,workers] [--broker hermod,aedes,mosquitto]',
+        'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap,dtls,exhook,exproto,workers,cluster] [--broker hermod,aedes,mosquitto]',
         '                        [--seconds N] [--warmup N] [--repeat N] [--profile auto|<variant>] [--no-save]',
         '       npm run bench -- --curves [--curve subscriptions,retained,connections,topics] [--full] [--budget S]',
         `variants: ${ALL_VARIANTS.map((v) => v.id).join(', ')}`,
@@ -473,7 +473,7 @@ async function main(): Promise<void> {
 }
 
 /** Scenarios with no Aedes or Mosquitto counterpart, each a script of its own (bench/<name>.ts). */
-const SOLO_SCENARIOS = ['coap', 'dtls', 'exhook', 'exproto', 'workers'] as const;
+const SOLO_SCENARIOS = ['coap', 'dtls', 'exhook', 'exproto', 'workers', 'cluster'] as const;
 type SoloScenario = (typeof SOLO_SCENARIOS)[number];
 
 const SOLO_TITLES: Record<SoloScenario, string> = {
@@ -482,18 +482,26 @@ const SOLO_TITLES: Record<SoloScenario, string> = {
   exhook: 'ExHook (one message.publish server): grpc-js client against the HTTP/2 client',
   exproto: 'ExProto gateway echo',
   workers: 'Connections held by hermod start --workers 2 against one process (same fd limit per process)',
+  cluster: 'Cluster bus: 3 nodes on one nats-server (publishers on A, subscribers on B) against one node',
 };
 
 /**
  * A Hermod-only scenario: CoAP (NON publishes from many peers, MQTT fan-out to observers, each next to the
  * same traffic over MQTT), DTLS (handshakes/s, CoAP publishes over DTLS next to UDP), ExHook (publish throughput with a no-op message.publish server, through either
- * gRPC client), ExProto (TCP lines echoed by a no-op handler). Each pins its own processes.
+ * gRPC client), ExProto (TCP lines echoed by a no-op handler), cluster (cross-node deliveries and the CPU the
+ * bus adds per message). Each pins its own processes.
  */
 function runSolo(o: Options, name: SoloScenario): void {
   const script = join(ROOT, 'dist', 'bench', `${name}.js`);
   // DTLS phases are short by design: a handshake-rate and two publish-rate figures.
   const seconds = name === 'dtls' ? Math.min(o.seconds, 3) : o.seconds;
-  const r = spawnSync(process.execPath, [script, '--seconds', String(seconds)], { encoding: 'utf8' });
+  const args = [script, '--seconds', String(seconds)];
+  // The cluster phases warm up like the scenarios, and its per-phase figures also go to a JSON file.
+  if (name === 'cluster') {
+    args.push('--warmup', String(o.warmup));
+    if (o.save) args.push('--json', join(RESULTS, `${today()}-cluster.json`));
+  }
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
   // Broker info lines (JSON log records) are not part of the figures.
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`
     .split('\n')
