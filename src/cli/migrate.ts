@@ -28,16 +28,16 @@ Options:
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** NAME-VSN of the shipped web_hook plugin. */
-function webHookNameVsn(): string {
+/** NAME-VSN of a plugin shipped in plugins/ (web_hook, lua_hook), as the node installs it. */
+function shippedNameVsn(name: string): string {
   try {
-    const rel = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'plugins/web_hook/release.json'), 'utf8')) as {
+    const rel = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'plugins', name, 'release.json'), 'utf8')) as {
       name: string;
       rel_vsn: string;
     };
     return `${rel.name}-${rel.rel_vsn}`;
   } catch {
-    return 'web_hook-1.0.0';
+    return `${name}-1.0.0`;
   }
 }
 
@@ -102,7 +102,8 @@ export async function migrate(argv: string[]): Promise<number> {
   try {
     result = migrateEmqx4(dir, {
       gateways: GATEWAY_CATALOG.map((g) => g.name),
-      webHookNameVsn: webHookNameVsn(),
+      webHookNameVsn: shippedNameVsn('web_hook'),
+      luaHookNameVsn: shippedNameVsn('lua_hook'),
       ...(opts.plugins !== undefined ? { plugins: opts.plugins.split(',').map((p) => p.trim()) } : {}),
     });
   } catch (err) {

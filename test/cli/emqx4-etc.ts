@@ -295,7 +295,11 @@ mqtt.sn.predefined.topic.2 = /predefined/topic/name/nice
 mqtt.sn.username = mqtt_sn_user
 mqtt.sn.password = abc
 `,
+    // 4.4's emqx_lua_hook.conf sets nothing.
     emqx_lua_hook: '',
+    emqx_reloader: `reloader.interval = 60s
+reloader.logfile = log/reloader.log
+`,
     emqx_recon: `recon.gc_interval = 5m
 `,
     emqx_rule_engine: `rule_engine.ignore_sys_message = on
@@ -317,6 +321,8 @@ export const LOADED = [
   'emqx_exhook',
   'emqx_stomp',
   'emqx_sn',
+  'emqx_lua_hook',
+  'emqx_reloader',
 ];
 
 /** Writes `<root>/etc/…` and `<root>/data/loaded_plugins`; returns the etc directory. */

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect as tcpConnect } from 'node:net';
@@ -149,6 +149,18 @@ describe('hermod migrate emqx4', () => {
       /^unsupported .*does not post client\.connect/,
     );
     assert.match(report.get('auth.redis.auth_cmd')!, /^skipped plugin emqx_auth_redis is not loaded/);
+    // emqx_lua_hook.conf sets nothing, yet the loaded plugin gets its line, pointing at the lua_hook plugin
+    // and at where 4.x kept the scripts.
+    assert.match(
+      report.get('emqx_lua_hook')!,
+      /^renamed -> plugins\.states\[lua_hook-1\.0\.0\] \(Lua hook scripts run as they are under the shipped lua_hook plugin.*data\/scripts.*\[loaded_plugins:\d+\]$/,
+    );
+    // emqx_reloader's keys point at the reloader plugin, not at diagnostics.
+    for (const key of ['reloader.interval', 'reloader.logfile']) {
+      assert.match(report.get(key)!, /^unsupported .*shipped reloader plugin .*node\.profile = dev/);
+      assert.doesNotMatch(report.get(key)!, /diagnostics|recon/);
+    }
+    assert.match(report.get('recon.gc_interval')!, /^unsupported .*diagnostics plugin/);
     assert.match(r.stderr, /\d+ mapped, \d+ renamed, \d+ unsupported, \d+ skipped/);
 
     const parsed = parseHocon(readFileSync(out, 'utf8'), { file: out });
@@ -178,6 +190,39 @@ describe('hermod migrate emqx4', () => {
       { event: 'client.connected' },
       { event: 'message.publish', topics: ['sensors/#'] },
     ]);
+    // Both shipped plugins the 4.x install loaded are turned on.
+    assert.deepEqual(cfg.plugins.states, [
+      { name_vsn: 'web_hook-1.0.0', enable: true },
+      { name_vsn: 'lua_hook-1.0.0', enable: true },
+    ]);
+  });
+
+  it('gives a loaded plugin whose file sets nothing a line of its own, with the reason', async () => {
+    // 4.4's own files for these plugins: comments only.
+    const bare = join(root, 'bare', 'etc');
+    mkdirSync(join(bare, 'plugins'), { recursive: true });
+    writeFileSync(join(bare, 'emqx.conf'), `listener.tcp.external = ${ports.tcp}\n`);
+    for (const p of ['emqx_lua_hook', 'emqx_reloader', 'emqx_rule_engine'])
+      writeFileSync(join(bare, 'plugins', `${p}.conf`), '##--------\n## nothing set\n');
+    const r = await hermod([
+      'migrate',
+      'emqx4',
+      bare,
+      '--plugins',
+      'emqx_lua_hook,emqx_reloader,emqx_rule_engine',
+      '--output',
+      join(root, 'bare', 'hermod.conf'),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = reportOf(r.stderr);
+    assert.match(
+      report.get('emqx_lua_hook')!,
+      /^renamed -> plugins\.states\[lua_hook-1\.0\.0\] .*\[--plugins\]$/,
+    );
+    assert.match(report.get('emqx_reloader')!, /^unsupported .*shipped reloader plugin.*\[--plugins\]$/);
+    assert.doesNotMatch(report.get('emqx_reloader')!, /diagnostics|recon/);
+    assert.match(report.get('emqx_rule_engine')!, /^unsupported no rule engine yet/);
+    assert.match(r.stderr, /0 mapped, 2 renamed, 2 unsupported, 0 skipped/);
   });
 
   it('starts with `hermod start` and behaves as the 4.x install: logins, ACL, listeners, modules, gateways', async () => {

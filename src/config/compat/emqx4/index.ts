@@ -9,7 +9,7 @@ import { AUTH_PLUGINS, PLUGIN_PREFIXES } from './auth-plugins.js';
 import { type ConfEntry, parseLoadedPlugins, readConfFile } from './conf-file.js';
 import { aclFileSource, mapEmqxConf } from './emqx-conf.js';
 import { type ExtraFile, type JsonObject, Migration, type ReportLine } from './migration.js';
-import { OTHER_PLUGINS, UNSUPPORTED_PLUGINS } from './other-plugins.js';
+import { OTHER_PLUGINS, type PluginContext, UNSUPPORTED_PLUGINS } from './other-plugins.js';
 
 export { ConfSyntaxError } from './conf-file.js';
 export type { ExtraFile, ReportLine };
@@ -21,6 +21,8 @@ export interface MigrateOptions {
   gateways: readonly string[];
   /** NAME-VSN of the shipped web_hook plugin. */
   webHookNameVsn: string;
+  /** NAME-VSN of the shipped lua_hook plugin (default lua_hook-1.0.0). */
+  luaHookNameVsn?: string;
 }
 
 export interface MigrateResult {
@@ -71,11 +73,13 @@ export function migrateEmqx4(etcDir: string, opts: MigrateOptions): MigrateResul
   const lpFile = findLoadedPlugins(dir);
   let loaded: string[];
   let loadedFrom: string;
+  let lpText: string | undefined;
   if (opts.plugins !== undefined) {
     loaded = opts.plugins;
     loadedFrom = '--plugins';
   } else if (lpFile !== undefined) {
-    loaded = parseLoadedPlugins(readFileSync(lpFile, 'utf8'));
+    lpText = readFileSync(lpFile, 'utf8');
+    loaded = parseLoadedPlugins(lpText);
     loadedFrom = lpFile;
   } else {
     loaded = DEFAULT_PLUGINS;
@@ -94,16 +98,29 @@ export function migrateEmqx4(etcDir: string, opts: MigrateOptions): MigrateResul
     if (out.authenticator !== undefined) authenticators.push(out.authenticator);
     if (out.source !== undefined) sources.push(out.source);
   }
+  // Where a plugin is listed as loaded: its line of loaded_plugins, for report lines about the plugin itself.
+  const loadedAt = (plugin: string): string => {
+    if (lpText === undefined) return opts.plugins !== undefined ? '--plugins' : 'default plugins';
+    const n = lpText.split(/\r?\n/).findIndex((l) => new RegExp(`\\b${plugin}\\b`).test(l));
+    return `${basename(lpFile!)}${n < 0 ? '' : `:${n + 1}`}`;
+  };
+  const shipped: PluginContext['shipped'] = (name) =>
+    name === 'web_hook' ? opts.webHookNameVsn : (opts.luaHookNameVsn ?? 'lua_hook-1.0.0');
   for (const [plugin, spec] of Object.entries(OTHER_PLUGINS)) {
     if (!active.has(plugin)) continue;
     if (spec.gateway !== undefined && !opts.gateways.includes(spec.gateway)) {
       for (const p of spec.prefixes) m.unsupportedAll(p, `this Hermod has no ${spec.gateway} gateway`);
       continue;
     }
-    spec.map(m, opts.webHookNameVsn);
+    spec.map(m, { shipped, at: loadedAt(plugin) });
   }
-  for (const [plugin, spec] of Object.entries(UNSUPPORTED_PLUGINS))
-    if (active.has(plugin)) for (const p of spec.prefixes) m.unsupportedAll(p, spec.reason);
+  for (const [plugin, spec] of Object.entries(UNSUPPORTED_PLUGINS)) {
+    if (!active.has(plugin)) continue;
+    // A loaded plugin whose file sets nothing still gets its line: it did something in 4.x.
+    if (spec.prefixes.every((p) => m.keysUnder(p).length === 0))
+      m.plugin(plugin, loadedAt(plugin), 'unsupported', { reason: spec.reason });
+    for (const p of spec.prefixes) m.unsupportedAll(p, spec.reason);
+  }
   const notLoaded = (plugin: string) => `plugin ${plugin} is not loaded (${basename(loadedFrom)})`;
   for (const [plugin, prefixes] of Object.entries(PLUGIN_PREFIXES))
     if (!active.has(plugin)) for (const p of prefixes) m.skipAll(p, notLoaded(plugin));

@@ -105,6 +105,14 @@ export class Migration {
     if (e !== undefined) this.line(e, 'unsupported', { reason });
   }
 
+  /**
+   * A line about a loaded 4.x plugin itself (key: its name, value `loaded`), for a plugin whose file sets no
+   * key: without it, the plugin would not appear in the report at all.
+   */
+  plugin(name: string, at: string, status: ReportStatus, extra: { target?: string; reason?: string }): void {
+    this.report.push({ status, key: name, value: 'loaded', at, ...extra });
+  }
+
   /** Every remaining key under `prefix` is skipped for `reason` (a plugin that is not loaded). */
   skipAll(prefix: string, reason: string): void {
     for (const k of this.keysUnder(prefix)) this.line(this.entries.get(k)!, 'skipped', { reason });

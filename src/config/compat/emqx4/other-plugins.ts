@@ -1,12 +1,31 @@
 /**
  * EMQX 3.x/4.x plugins other than authentication → Hermod: retainer, dashboard, exhook, web_hook (a shipped
- * plugin with its own config file), the STOMP / MQTT-SN / CoAP / LwM2M gateways, and emqx_mod_subscription's
- * `module.subscription.N.*` (auto_subscribe).
+ * plugin with its own config file), lua_hook (a shipped plugin), the STOMP / MQTT-SN / CoAP / LwM2M gateways,
+ * and emqx_mod_subscription's `module.subscription.N.*` (auto_subscribe).
  */
+import { join } from 'node:path';
 import { printHocon } from '../../hocon/print.js';
 import { bind, bool, bytes, duration, int, type JsonObject, type Migration } from './migration.js';
 
 type Obj = JsonObject;
+
+/** What a plugin's mapping needs besides its keys. */
+export interface PluginContext {
+  /** NAME-VSN of the shipped Hermod plugin of that name (web_hook, lua_hook). */
+  shipped(name: 'web_hook' | 'lua_hook'): string;
+  /** Where the 4.x plugin is listed as loaded (`loaded_plugins:3`), for a report line on the plugin itself. */
+  at: string;
+}
+
+/**
+ * Turns a shipped plugin on in `plugins.states`, after those already there (several 4.x plugins may each
+ * bring one).
+ */
+function enablePlugin(m: Migration, nameVsn: string): void {
+  const plugins = m.config.plugins as Obj | undefined;
+  const states = Array.isArray(plugins?.states) ? (plugins.states as unknown[]) : [];
+  m.set('plugins.states', [...states, { name_vsn: nameVsn, enable: true }]);
+}
 
 function retainer(m: Migration): void {
   m.map('retainer.storage_type', 'retainer.backend.storage_type', (v) => (v === 'ram' ? 'ram' : 'disc'));
@@ -86,7 +105,8 @@ const WEB_HOOK_EVENTS = new Set([
   'message.dropped',
 ]);
 
-function webHook(m: Migration, nameVsn: string): void {
+function webHook(m: Migration, ctx: PluginContext): void {
+  const nameVsn = ctx.shipped('web_hook');
   const cfg: Obj = {};
   const target = `plugin ${nameVsn} config`;
   for (const key of ['web.hook.url', 'web.hook.api.url'])
@@ -143,12 +163,29 @@ function webHook(m: Migration, nameVsn: string): void {
   }
   if (rules.length > 0) cfg.rules = rules;
   m.unsupportedAll('web.hook.', 'no web_hook plugin equivalent');
-  m.set('plugins.states', [{ name_vsn: nameVsn, enable: true }]);
+  enablePlugin(m, nameVsn);
   m.files.push({
     name: 'web_hook.config.hocon',
     what: `the ${nameVsn} plugin config: copy it to <data_dir>/plugins/web_hook/config.hocon (or PUT it to /api/v5/plugins/${nameVsn}/config)`,
     content: printHocon(cfg as Record<string, never>),
   });
+}
+
+/**
+ * emqx_lua_hook has no settings (its emqx_lua_hook.conf is comments only): the plugin being loaded is what
+ * matters, so the report gets a line for the plugin itself, or a user would find nothing about their
+ * scripts in it. The scripts themselves run unchanged under the shipped lua_hook plugin.
+ */
+function luaHook(m: Migration, ctx: PluginContext): void {
+  const nameVsn = ctx.shipped('lua_hook');
+  enablePlugin(m, nameVsn);
+  // 4.x loads every *.lua of data/scripts, next to etc/.
+  const scripts = join(m.etcDir, '..', 'data', 'scripts');
+  m.plugin('emqx_lua_hook', ctx.at, 'renamed', {
+    target: `plugins.states[${nameVsn}]`,
+    reason: `Lua hook scripts run as they are under the shipped lua_hook plugin, enabled here: copy the *.lua files of ${scripts} to <node.data_dir>/scripts (or set the plugin's script_dir)`,
+  });
+  m.unsupportedAll('lua.hook.', 'not a lua_hook plugin setting (it has script_dir and instruction_budget)');
 }
 
 /** Gateway listener name for 4.x's numbered binds: the first is `default`. */
@@ -275,13 +312,14 @@ function subscriptionModule(m: Migration): void {
 
 /** Plugins with their own mapping, and the key prefixes of each. */
 export const OTHER_PLUGINS: Readonly<
-  Record<string, { prefixes: string[]; gateway?: string; map(m: Migration, nameVsn: string): void }>
+  Record<string, { prefixes: string[]; gateway?: string; map(m: Migration, ctx: PluginContext): void }>
 > = {
   emqx_retainer: { prefixes: ['retainer.'], map: retainer },
   emqx_dashboard: { prefixes: ['dashboard.'], map: dashboard },
   emqx_management: { prefixes: ['management.'], map: management },
   emqx_exhook: { prefixes: ['exhook.'], map: exhook },
   emqx_web_hook: { prefixes: ['web.hook.'], map: webHook },
+  emqx_lua_hook: { prefixes: ['lua.hook.'], map: luaHook },
   emqx_stomp: { prefixes: ['stomp.'], gateway: 'stomp', map: stomp },
   emqx_sn: { prefixes: ['mqtt.sn.'], gateway: 'mqttsn', map: mqttsn },
   emqx_coap: { prefixes: ['coap.'], gateway: 'coap', map: coap },
@@ -289,13 +327,11 @@ export const OTHER_PLUGINS: Readonly<
   emqx_mod_subscription: { prefixes: ['module.subscription.'], map: subscriptionModule },
 };
 
-/** Plugins Hermod has nothing for, with the reason the report gives. */
+/**
+ * Plugins whose settings Hermod does not carry, with the reason the report gives (for each key, or for the
+ * plugin itself when its file sets none).
+ */
 export const UNSUPPORTED_PLUGINS: Readonly<Record<string, { prefixes: string[]; reason: string }>> = {
-  emqx_lua_hook: {
-    prefixes: ['lua.hook.'],
-    reason:
-      'Lua hook scripts run as they are under the shipped lua_hook plugin: copy them to <data_dir>/scripts and start it (hermod ctl plugins start lua_hook)',
-  },
   emqx_rule_engine: { prefixes: ['rule_engine.'], reason: 'no rule engine yet' },
   emqx_bridge_mqtt: { prefixes: ['bridge.'], reason: 'no MQTT bridge yet' },
   emqx_recon: {
@@ -306,7 +342,7 @@ export const UNSUPPORTED_PLUGINS: Readonly<Record<string, { prefixes: string[]; 
   emqx_reloader: {
     prefixes: ['reloader.'],
     reason:
-      'Erlang VM tool: the shipped diagnostics plugin answers hermod ctl recon memory|allocated|bin_leak|node_stats for Node.js',
+      "reloads changed Erlang modules: for Hermod plugins, the shipped reloader plugin restarts a plugin when its files change (node.profile = dev, or its force; hermod ctl reload NAME); 4.x's interval and logfile have no counterpart",
   },
   emqx_telemetry: { prefixes: ['telemetry.'], reason: 'Hermod sends no telemetry' },
   emqx_prometheus: {
