@@ -218,6 +218,114 @@ describe('dashboard core pages', () => {
     d.assertNoConsoleErrors();
   });
 
+  it('adds an authentication user from its page, who can then connect', async () => {
+    // The authenticator itself was added by the page tour above.
+    await d.open('/authentication/password_based%3Abuilt_in_database/users');
+    await d.page.locator('[data-test=add-user]').click();
+    await d.page.locator('[data-test=user-id]').fill('device-2');
+    await d.page.locator('[data-test=user-password]').fill('s3cret-2');
+    await d.page.locator('[data-test=user-save]').click();
+    await d.page.locator('.el-table').getByText('device-2', { exact: true }).waitFor();
+    const device = await connectClient(d.broker.port, { username: 'device-2', password: 's3cret-2' });
+    await end(device);
+    await assert.rejects(
+      connectClient(d.broker.port, { username: 'device-2', password: 'wrong' }),
+      /[Bb]ad user name or password|Not authorized|refused|134|135/,
+    );
+    d.assertNoConsoleErrors();
+  });
+
+  it('pages past page 1 of Subscriptions, showing the rest of the rows', async () => {
+    const many = await connectClient(d.broker.port, {
+      clientId: 'pager',
+      username: 'device-1',
+      password: 'secret',
+    });
+    clients.push(many);
+    const topics = Array.from({ length: 25 }, (_, i) => `page/${String(i + 1).padStart(2, '0')}`);
+    await many.subscribeAsync(topics);
+    await d.open('/subscriptions');
+    await d.page.getByLabel('Client ID').fill('pager');
+    await d.page.getByRole('button', { name: 'Search' }).click();
+    const pager = d.page.locator('.el-pagination');
+    await pager.getByText('Total 25').waitFor();
+    const shown = async (): Promise<string[]> =>
+      (await d.page.locator('.el-table__body .el-table__row td:nth-child(2)').allInnerTexts()).map((t) =>
+        t.trim(),
+      );
+    const rows = d.page.locator('.el-table__body .el-table__row');
+    await rows.nth(19).waitFor();
+    const first = await shown();
+    assert.equal(first.length, 20, 'a page holds 20 rows');
+    await pager.locator('.el-pager li', { hasText: /^2$/ }).click();
+    await rows.nth(5).waitFor({ state: 'detached' });
+    await rows.nth(4).waitFor();
+    const second = await shown();
+    assert.equal(second.length, 5);
+    assert.deepEqual([...first, ...second].sort(), topics, 'every subscription once, over the two pages');
+    await d.screenshots('subscriptions-page-2');
+    d.assertNoConsoleErrors();
+  });
+
+  it('deactivates an active alarm, which moves to History', async () => {
+    d.broker.node.mgmt!.ctx.alarms.activate('dash_test_alarm', {}, 'raised by the dashboard test');
+    await d.open('/alarms');
+    const row = d.page.locator('.el-table__row', { hasText: 'dash_test_alarm' });
+    await row.getByText('raised by the dashboard test').waitFor();
+    await row.getByRole('button', { name: 'Deactivate' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.deepEqual(
+      d.broker.node.mgmt!.ctx.alarms.activated().map((a) => a.name),
+      [],
+      'no alarm is active any more',
+    );
+    await d.page.getByRole('tab', { name: 'History' }).click();
+    await d.page.waitForURL(/\/alarms\?tab=history$/);
+    await d.page.locator('.el-table__row', { hasText: 'dash_test_alarm' }).waitFor();
+    d.assertNoConsoleErrors();
+  });
+
+  it('stops, starts and restarts a listener from the Listeners page', async () => {
+    // The WebSocket listener: stopping it leaves the MQTT clients of the other tests connected.
+    const row = d.page.locator('.el-table__row', { hasText: 'ws:default' });
+    const status = row.locator('.el-tag');
+    // 'connected' or why not; device-1 is the user the page tour added (the node requires a login since).
+    const wsConnect = async (): Promise<string> => {
+      try {
+        // Asked each time: the listener binds port 0, so a start picks a new port.
+        const port = d.broker.node.port('ws:default');
+        const c = await connectClient(port, {
+          protocol: 'ws',
+          path: '/mqtt',
+          port,
+          username: 'device-1',
+          password: 'secret',
+        });
+        await end(c);
+        return 'connected';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    await d.open('/listeners');
+    await status.getByText('Running').waitFor();
+    await row.getByRole('button', { name: 'Stop' }).click();
+    assert.match(await d.confirm('Stop'), /Stop listener ws:default\?/);
+    await status.getByText('Stopped').waitFor();
+    assert.match(await wsConnect(), /not running|ECONNREFUSED/, 'a stopped listener takes no connections');
+    await d.screenshots('listeners-stopped');
+
+    await row.getByRole('button', { name: 'Start' }).click();
+    await status.getByText('Running').waitFor();
+    assert.equal(await wsConnect(), 'connected', 'started again, it takes connections');
+
+    await row.getByRole('button', { name: 'Restart' }).click();
+    await d.page.locator('.el-message--success').getByText('Done').first().waitFor();
+    await status.getByText('Running').waitFor();
+    assert.equal(await wsConnect(), 'connected', 'restarted, it takes connections');
+    d.assertNoConsoleErrors();
+  });
+
   it('changes the password on the Users page and logs in with the new one', async () => {
     await d.open('/users');
     await d.page.locator('[data-test=change-my-password]').click();
