@@ -1,7 +1,8 @@
 /**
  * The ExHook pages in a real browser: a grpc-js ExHook server (test/exhook/provider.ts) is added with the
  * + Add form, shows up connected in the list, and its details list the hooks it registered with their
- * parameters; an MQTT client's connect is counted in the metrics; Update changes the config.
+ * parameters; an MQTT client's connect is counted in the metrics; Update changes the config, including the
+ * failed action and auto reconnect, which a reload shows as saved.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -82,6 +83,43 @@ describe('dashboard: exhook', () => {
     await page.getByText('Saved').first().waitFor();
     const stored = d.broker.node.config.exhook.servers.find((s) => s.name === 'dash_hooks');
     assert.equal(stored?.request_timeout, 7000);
+    d.assertNoConsoleErrors();
+  });
+
+  it('saves the failed action and auto reconnect, and shows them after a reload', async () => {
+    const page = d.page;
+    const form = page.locator('[data-test=exhook-form]');
+    const failed = form.locator('.el-form-item', { hasText: 'Failed action' });
+    const interval = form.getByLabel('Reconnect interval');
+    const stored = () => d.broker.node.config.exhook.servers.find((s) => s.name === 'dash_hooks');
+    // A fresh page: the previous test's "Saved" message must not stand for this save.
+    await d.open('/exhook/dash_hooks');
+    await failed.locator('.el-select').click();
+    await page.getByRole('option', { name: 'Ignore' }).click();
+    await interval.fill('15s');
+    await page.locator('[data-test=exhook-update]').click();
+    await page.getByText('Saved').first().waitFor();
+    assert.equal(stored()?.failed_action, 'ignore');
+    assert.equal(stored()?.auto_reconnect, 15_000);
+
+    await d.open('/exhook/dash_hooks');
+    await interval.waitFor();
+    assert.equal(await interval.inputValue(), '15s');
+    assert.match(await failed.innerText(), /Ignore/);
+    assert.equal(await form.locator('#exhook-reconnect').isChecked(), true);
+    await d.screenshots('exhook-settings');
+
+    // Off: the interval field goes away, and the node stops retrying a lost server.
+    await form.locator('.el-switch:has(#exhook-reconnect)').click();
+    await interval.waitFor({ state: 'detached' });
+    await page.locator('[data-test=exhook-update]').click();
+    await page.getByText('Saved').first().waitFor();
+    assert.ok(!stored()?.auto_reconnect, `auto_reconnect is ${stored()?.auto_reconnect}`);
+    await d.open('/exhook/dash_hooks');
+    await form.getByLabel('Request timeout').waitFor();
+    assert.equal(await form.locator('#exhook-reconnect').isChecked(), false);
+    assert.equal(await interval.count(), 0);
+    assert.match(await failed.innerText(), /Ignore/);
     d.assertNoConsoleErrors();
   });
 });
