@@ -3,12 +3,21 @@
  * Hermod config and a report. The config is then started with `hermod start` as a user would, and behaves
  * as the 4.x install did: logins against seed 002's MariaDB and PostgreSQL tables (super_query included),
  * the HTTP auth plugin, 4.x mqtt_acl rows, acl.conf, the migrated listeners, the subscription module, and
- * the STOMP gateway.
+ * the STOMP gateway. 4.4's emqx_lwm2m.conf is migrated and started on its own: a test LwM2M device registers
+ * over UDP and DTLS and an MQTT application reads it on 4.x's topics.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect as tcpConnect } from 'node:net';
@@ -19,11 +28,15 @@ import { fileURLToPath } from 'node:url';
 import { parseHocon } from '../../src/config/hocon/index.js';
 import { MYSQL_SEED, PG_SEED, seedPostgres } from '../access/emqx4-seed.js';
 import { loginCode, RC } from '../access/helpers.js';
+import { codeText } from '../gateway/lwm2m/device/coap.js';
+import { Lwm2mDevice } from '../gateway/lwm2m/device/device.js';
+import { App } from '../gateway/lwm2m/helpers.js';
 import { hermod } from '../helpers/cli.js';
 import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
 import { freePort, type ServerProcess, waitForPort } from '../helpers/servers/common.js';
 import { MY_DATABASE, MY_PASSWORD, MY_USER, startMariadb } from '../helpers/servers/mariadb.js';
 import { PG_DATABASE, PG_PASSWORD, PG_USER, startPostgres } from '../helpers/servers/postgres.js';
+import { type DtlsFixtures, makeDtlsFixtures } from '../transport/dtls/fixtures.js';
 import { type Emqx4Ports, writeEmqx4Etc } from './emqx4-etc.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/hermod.js', import.meta.url));
@@ -298,5 +311,132 @@ describe('hermod migrate emqx4', () => {
     const r = await hermod(['migrate', 'emqx4', join(root, 'nowhere')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /emqx\.conf not found/);
+  });
+});
+
+describe('hermod migrate emqx4: emqx_lwm2m', () => {
+  let root: string;
+  let fx: DtlsFixtures;
+  let node: ChildProcess | undefined;
+  let nodeOut = '';
+  let app: App | undefined;
+  const devices: Lwm2mDevice[] = [];
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'hermod-migrate-lwm2m-'));
+    fx = makeDtlsFixtures();
+  });
+  after(async () => {
+    for (const d of devices) d.close();
+    await app?.close();
+    if (node !== undefined && node.exitCode === null) {
+      const exited = new Promise((r) => node!.once('exit', r));
+      node.kill('SIGTERM');
+      await exited;
+    }
+    fx.remove();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("4.4's emqx_lwm2m.conf becomes gateway.lwm2m: a device registers over UDP and DTLS, the application reads it on the 4.x topics", async () => {
+    const [tcp, udp, dtls] = await Promise.all([freePort(), freePort(), freePort()]);
+    const etc = join(root, 'etc');
+    mkdirSync(join(etc, 'plugins'), { recursive: true });
+    mkdirSync(join(etc, 'certs'));
+    mkdirSync(join(etc, 'lwm2m_xml'));
+    copyFileSync(fx.serverCert, join(etc, 'certs', 'cert.pem'));
+    copyFileSync(fx.serverKey, join(etc, 'certs', 'key.pem'));
+    writeFileSync(join(etc, 'emqx.conf'), `listener.tcp.external = 127.0.0.1:${tcp}\n`);
+    // EMQX 4.4's emqx_lwm2m.conf, its default values, the test's ports.
+    writeFileSync(
+      join(etc, 'plugins', 'emqx_lwm2m.conf'),
+      `lwm2m.lifetime_min = 1s
+lwm2m.lifetime_max = 86400s
+lwm2m.qmode_time_window = 22
+lwm2m.auto_observe = off
+lwm2m.mountpoint = lwm2m/%e/
+lwm2m.topics.command = dn/#
+lwm2m.topics.response = up/resp
+lwm2m.topics.notify = up/notify
+lwm2m.topics.register = up/resp
+lwm2m.topics.update = up/resp
+lwm2m.update_msg_publish_condition = contains_object_list
+lwm2m.opts.buffer = 1024KB
+lwm2m.opts.recbuf = 1024KB
+lwm2m.opts.sndbuf = 1024KB
+lwm2m.opts.read_packets = 20
+lwm2m.bind.udp.1 = 127.0.0.1:${udp}
+lwm2m.bind.dtls.1 = 127.0.0.1:${dtls}
+lwm2m.dtls.keyfile = etc/certs/key.pem
+lwm2m.dtls.certfile = etc/certs/cert.pem
+lwm2m.xml_dir = etc/lwm2m_xml
+`,
+    );
+    writeFileSync(join(etc, 'loaded_plugins'), '{emqx_lwm2m, true}.\n');
+    const out = join(root, 'hermod', 'hermod.conf');
+    const r = await hermod(['migrate', 'emqx4', etc, '--output', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = reportOf(r.stderr);
+    assert.match(
+      report.get('lwm2m.bind.udp.1')!,
+      /^renamed -> gateway\.lwm2m\.listeners\.udp\.default\.bind/,
+    );
+    assert.match(
+      report.get('lwm2m.bind.dtls.1')!,
+      /^renamed -> gateway\.lwm2m\.listeners\.dtls\.default\.bind/,
+    );
+    assert.match(
+      report.get('lwm2m.dtls.certfile')!,
+      /^renamed -> gateway\.lwm2m\.listeners\.dtls\.default\.dtls_options\.certfile/,
+    );
+    assert.match(report.get('lwm2m.mountpoint')!, /^renamed -> gateway\.lwm2m\.mountpoint/);
+    assert.match(
+      report.get('lwm2m.topics.command')!,
+      /^renamed -> gateway\.lwm2m\.translators\.command\.topic/,
+    );
+    assert.match(
+      report.get('lwm2m.update_msg_publish_condition')!,
+      /^renamed -> gateway\.lwm2m\.update_msg_publish_condition/,
+    );
+    assert.match(report.get('lwm2m.opts.recbuf')!, /^unsupported UDP socket options/);
+    const parsed = parseHocon(readFileSync(out, 'utf8'), { file: out });
+    assert.ok(parsed.ok);
+    // biome-ignore lint/suspicious/noExplicitAny: the test reads fields of the written config directly
+    const gw = (parsed.value as Record<string, any>).gateway.lwm2m;
+    assert.equal(gw.mountpoint, 'lwm2m/${endpoint_name}/');
+    assert.equal(gw.qmode_time_window, '22s');
+    assert.equal(gw.xml_dir, join(etc, 'lwm2m_xml'));
+
+    node = spawn(process.execPath, [BIN, 'start', '--config', out], {
+      cwd: join(root, 'hermod'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_TEST_CONTEXT: '' },
+    });
+    // The node says it runs once every listener, gateways' included, is bound.
+    const running = new Promise<void>((resolve, reject) => {
+      const seen = (d: Buffer) => {
+        nodeOut += d;
+        if (/is running/.test(nodeOut)) resolve();
+      };
+      node!.stdout!.on('data', seen);
+      node!.stderr!.on('data', seen);
+      node!.once('exit', (code) => reject(new Error(`hermod start exited (${code}):\n${nodeOut}`)));
+    });
+    await running;
+    app = await App.open(tcp);
+
+    // UDP: 4.x's mountpoint and register topic, EMQX's register JSON.
+    const d = await Lwm2mDevice.open({ port: udp, ep: 'mig-udp', lt: 600 });
+    devices.push(d);
+    assert.equal(codeText((await d.register()).code), '2.01');
+    const reg = await app.next((u) => u.topic === 'lwm2m/mig-udp/up/resp' && u.json.msgType === 'register');
+    assert.equal(reg.json.data?.ep, 'mig-udp');
+    assert.equal(reg.json.data?.lt, 600);
+
+    // DTLS: the certificate files carried from lwm2m.dtls.* let the handshake complete.
+    const s = await Lwm2mDevice.overDtls({ port: dtls, ep: 'mig-dtls' }, {});
+    devices.push(s);
+    assert.equal(codeText((await s.register()).code), '2.01');
+    await app.next((u) => u.topic === 'lwm2m/mig-dtls/up/resp' && u.json.msgType === 'register');
   });
 });

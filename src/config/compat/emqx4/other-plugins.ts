@@ -270,6 +270,8 @@ function coap(m: Migration): void {
 
 function lwm2m(m: Migration): void {
   const g = 'gateway.lwm2m';
+  // Read before the binds are mapped (mapping consumes the keys).
+  const hasDtls = m.keysUnder('lwm2m.bind.dtls.').length > 0;
   for (const kind of ['udp', 'dtls'] as const)
     m.keysUnder(`lwm2m.bind.${kind}.`).forEach((k, i) => {
       m.map(k, `${g}.listeners.${kind}.${gwListenerName(k.split('.').pop()!, i)}.bind`, bind);
@@ -283,6 +285,19 @@ function lwm2m(m: Migration): void {
   m.map('lwm2m.xml_dir', `${g}.xml_dir`, (v) => m.path(v));
   for (const t of ['command', 'response', 'notify', 'register', 'update'])
     m.map(`lwm2m.topics.${t}`, `${g}.translators.${t}.topic`);
+  m.map('lwm2m.update_msg_publish_condition', `${g}.update_msg_publish_condition`, (v) => {
+    if (v !== 'always' && v !== 'contains_object_list')
+      throw new Error(`expected always or contains_object_list, got ${JSON.stringify(v)}`);
+    return v;
+  });
+  // 4.x's one set of certificate files serves every dtls bind; the first is the `default` listener.
+  if (hasDtls)
+    for (const f of ['keyfile', 'certfile', 'cacertfile'])
+      m.map(`lwm2m.dtls.${f}`, `${g}.listeners.dtls.default.dtls_options.${f}`, (v) => m.path(v));
+  m.unsupportedAll(
+    'lwm2m.opts.',
+    "UDP socket options of the Erlang VM: Hermod's gateway uses the OS defaults",
+  );
   m.unsupportedAll('lwm2m.', 'no LwM2M gateway equivalent');
 }
 
