@@ -364,7 +364,11 @@ export const UNSUPPORTED_PLUGINS: Readonly<Record<string, { prefixes: string[]; 
     prefixes: ['prometheus.'],
     reason: 'Prometheus push is not implemented: scrape /api/v5/prometheus/stats',
   },
-  emqx_psk_file: { prefixes: ['psk.'], reason: 'TLS-PSK is not implemented' },
+  emqx_psk_file: {
+    prefixes: ['psk.'],
+    reason:
+      "TLS-PSK on MQTT listeners is not implemented (psk_authentication.init_file, same file format, serves the gateways' dtls listeners)",
+  },
   emqx_exproto: {
     prefixes: ['exproto.'],
     reason: "4.x ExProto's config form: write gateway.exproto by hand",
