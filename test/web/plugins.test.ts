@@ -2,13 +2,15 @@
  * The Plugins pages in a real browser: a real plugin package (test/plugins/packages.ts) is uploaded through
  * the Install page, started, moved in the start order by drag and drop and by More → sort, its README shown
  * sanitised (a <script> and an onerror handler in it never run), its release.json facts and Read More link
- * shown, and uninstalled.
+ * shown, uninstalled, and stopped (its hook no longer changes messages); a package dropped on the Install
+ * page's drop zone is installed like a picked one.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
 import { appender, buildPackage } from '../plugins/packages.js';
 import { type Dashboard, startDashboard } from './browser.js';
 
@@ -170,6 +172,56 @@ describe('dashboard: plugins', () => {
     await d.confirm('Uninstall');
     await page.locator('[data-test=plugin-otherplug]').waitFor({ state: 'detached' });
     assert.deepEqual(order(), ['dashplug-1.0.0']);
+    d.assertNoConsoleErrors();
+  });
+
+  it('stops a running plugin from the list: shown Stopped, and its hook is gone', async () => {
+    const page = d.page;
+    const c = await connectClient(d.broker.port, { clientId: 'plugin-stop-check' });
+    try {
+      await subscribe(c, 'chain/#', { qos: 1 });
+      const got = collect(c);
+      await publish(c, 'chain/1', 'before', { qos: 1 });
+      assert.equal((await got.next(1, 10_000))[0]!.payload.toString(), 'before-board', 'running, it appends');
+
+      await d.open('/plugins');
+      await page.locator('[data-test=status-dashplug]', { hasText: 'Running' }).waitFor();
+      await page.locator('[data-test=stop-dashplug]').click();
+      await page.locator('[data-test=status-dashplug]', { hasText: 'Stopped' }).waitFor();
+      await page.locator('[data-test=start-dashplug]').waitFor();
+      assert.equal(d.broker.node.plugins.status('dashplug-1.0.0'), 'stopped');
+      await publish(c, 'chain/2', 'after', { qos: 1 });
+      assert.equal((await got.next(2, 10_000))[1]!.payload.toString(), 'after', 'stopped, it leaves it');
+      await d.screenshots('plugins-stopped');
+    } finally {
+      await end(c);
+    }
+    d.assertNoConsoleErrors();
+  });
+
+  it('installs a package dropped on the Install page', async () => {
+    const page = d.page;
+    const file = await buildPackage(pkgDir, { name: 'dropplug', vsn: '3.1.0', code: appender('drop') });
+    d.broker.node.plugins.allow('dropplug-3.1.0');
+    await d.open('/plugins/install');
+    const zone = page.locator('[data-test=plugin-upload] .el-upload-dragger');
+    await zone.waitFor();
+    // A user's drop: dragenter/dragover, then drop, each carrying a DataTransfer that holds the file.
+    const bytes = [...readFileSync(file)];
+    const dataTransfer = await page.evaluateHandle((data) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(data)], 'dropplug-3.1.0.tar.gz', { type: 'application/gzip' }));
+      return dt;
+    }, bytes);
+    for (const type of ['dragenter', 'dragover', 'drop']) await zone.dispatchEvent(type, { dataTransfer });
+    await page.locator('[data-test=plugin-upload]').getByText('dropplug-3.1.0.tar.gz').waitFor();
+    await page.locator('[data-test=plugin-install-submit]').click();
+    await page.waitForURL(/\/plugins$/);
+    await page.locator('[data-test=status-dropplug]', { hasText: 'Stopped' }).waitFor();
+    assert.ok(
+      d.broker.node.plugins.list().some((p) => `${p.name}-${p.rel_vsn}` === 'dropplug-3.1.0'),
+      'installed on the node',
+    );
     d.assertNoConsoleErrors();
   });
 });
