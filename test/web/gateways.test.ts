@@ -168,4 +168,21 @@ describe('dashboard: gateways', () => {
     assert.equal(d.broker.node.gateways.get('stomp')?.status, 'stopped');
     d.assertNoConsoleErrors();
   });
+
+  it('opens the Clients of a gateway that is not set up as an empty page offering Setup, with no failed call', async () => {
+    const page = d.page;
+    const other = d.broker.node.gateways
+      .modules()
+      .map((m) => m.name)
+      .find((n) => n !== 'stomp' && d.broker.node.gateways.get(n) === undefined);
+    assert.ok(other, 'a gateway besides STOMP that is not set up');
+    await d.open(`/gateways/${other}/clients`);
+    const empty = page.locator('[data-test=gateway-not-set-up]');
+    await empty.getByText(`The ${other} gateway is not set up, so it has no clients yet.`).waitFor();
+    assert.equal(await page.locator('[data-test=clients-table]').count(), 0);
+    await d.screenshots('gateway-clients-not-set-up');
+    await empty.getByRole('button', { name: 'Setup' }).click();
+    await page.waitForURL(new RegExp(`/gateways/${other}/setup$`));
+    d.assertNoConsoleErrors();
+  });
 });

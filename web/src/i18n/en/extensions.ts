@@ -15,6 +15,7 @@ export default {
     setupTitle: 'Set up the {name} gateway',
     settingsTitle: '{name} gateway settings',
     clientsTitle: '{name} gateway clients',
+    notSetUp: 'The {name} gateway is not set up, so it has no clients yet.',
     stepBasic: 'Basic',
     stepListeners: 'Listeners',
     stepAuthn: 'Authentication',
