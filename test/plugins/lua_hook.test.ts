@@ -201,6 +201,169 @@ describe('lua_hook: Lua scripts hook the broker, installed as a shipped package'
   });
 });
 
+/**
+ * A script that notes what the client, session and delivery functions see for clients whose id starts with
+ * "ev-" (globals keep their values between calls), and answers a publish to ev/log with its notes as the
+ * payload: what an MQTT subscriber of ev/log receives is what the functions were called with.
+ */
+const EVENTS = `
+local notes = {}
+local function note(s) notes[#notes + 1] = s end
+local function ours(clientid) return string.sub(clientid, 1, 3) == "ev-" end
+
+function on_client_connected(clientid, username, rc)
+  if ours(clientid) then note("connected " .. clientid .. " " .. username .. " " .. rc) end
+end
+function on_client_disconnected(clientid, username, reason)
+  if ours(clientid) then note("disconnected " .. clientid .. " " .. username .. " " .. reason) end
+end
+function on_client_subscribe(clientid, username, topic)
+  if ours(clientid) then note("subscribe " .. clientid .. " " .. topic) end
+  if topic == "ev/alias" then return "ev/real" end
+  return topic
+end
+function on_client_unsubscribe(clientid, username, topic)
+  if ours(clientid) then note("unsubscribe " .. clientid .. " " .. topic) end
+  if topic == "ev/keep" then return false end
+  return topic
+end
+function on_session_subscribed(clientid, username, topic)
+  if ours(clientid) then note("session_subscribed " .. clientid .. " " .. topic) end
+end
+function on_session_unsubscribed(clientid, username, topic)
+  if ours(clientid) then note("session_unsubscribed " .. clientid .. " " .. topic) end
+end
+function on_message_delivered(clientid, username, topic, payload, qos, retain)
+  if topic == "ev/deliver" then return topic, payload .. " for " .. clientid, qos, retain end
+end
+function on_message_acked(clientid, username, topic, payload, qos, retain)
+  if ours(clientid) then note("acked " .. clientid .. " " .. topic .. " " .. qos) end
+end
+function on_message_publish(clientid, username, topic, payload, qos, retain)
+  if topic == "ev/log" then
+    local out = table.concat(notes, "\\n")
+    notes = {}
+    return topic, out, qos, retain
+  end
+end
+function register_hook()
+  return "on_client_connected", "on_client_disconnected", "on_client_subscribe", "on_client_unsubscribe",
+    "on_session_subscribed", "on_session_unsubscribed", "on_message_delivered", "on_message_acked",
+    "on_message_publish"
+end
+`;
+
+describe('lua_hook: client, session and delivery functions, seen by MQTT clients', () => {
+  let n: ShippedNode;
+  let reader: MqttClient;
+  let got: ReturnType<typeof collect>;
+  let seen = 0;
+  let writer: MqttClient;
+
+  before(async () => {
+    n = await startShipped();
+    mkdirSync(join(n.dataDir, 'scripts'), { recursive: true });
+    writeFileSync(join(n.dataDir, 'scripts', 'events.lua'), EVENTS);
+    assert.equal((await n.api.put(`/plugins/${LUA_HOOK}/start`)).status, 204);
+    // Not "ev-" clients: the script notes nothing about them.
+    reader = await connectClient(n.b.port, { clientId: 'log-reader' });
+    got = collect(reader);
+    await subscribe(reader, ['ev/log', '$SYS/brokers/+/clients/+/disconnected'], { qos: 1 });
+    writer = await connectClient(n.b.port, { clientId: 'log-writer' });
+  });
+  after(async () => {
+    await end(writer);
+    await end(reader);
+    await n.stop();
+  });
+
+  /** The reader's next message. */
+  async function nextAtReader(): Promise<{ topic: string; text: string }> {
+    const m = (await got.next(++seen, 10_000)).at(-1)!;
+    return { topic: m.topic, text: m.payload.toString() };
+  }
+
+  /**
+   * The script's notes, read by a publish to ev/log from `via`: packets of one connection are handled in
+   * order, so whatever `via` did before is in the notes.
+   */
+  async function notes(via: MqttClient): Promise<string[]> {
+    await publish(via, 'ev/log', '', { qos: 1 });
+    const m = await nextAtReader();
+    assert.equal(m.topic, 'ev/log');
+    return m.text === '' ? [] : m.text.split('\n');
+  }
+
+  it('on_client_connected, on_client_subscribe (rewrite), on_session_subscribed, on_client_unsubscribe (keep), on_session_unsubscribed, on_client_disconnected', async () => {
+    const a = await connectClient(n.b.port, { clientId: 'ev-a', username: 'alice', protocolVersion: 5 });
+    const gotA = collect(a);
+    await subscribe(a, 'ev/alias', { qos: 1 });
+    await subscribe(a, 'ev/plain', { qos: 1 });
+    await subscribe(a, 'ev/keep', { qos: 1 });
+    // The UNSUBACK reason code of the one filter (mqtt-packet names the list `granted`).
+    const unsuback = (topic: string) =>
+      new Promise<number | undefined>((resolve, reject) =>
+        a.unsubscribe(topic, (err, packet) =>
+          err ? reject(err) : resolve((packet as { granted?: number[] } | undefined)?.granted?.[0]),
+        ),
+      );
+    // false from on_client_unsubscribe keeps the subscription: UNSUBACK says unspecified error (0x80).
+    assert.equal(await unsuback('ev/keep'), 0x80);
+    assert.equal(await unsuback('ev/plain'), 0);
+    assert.deepEqual(await notes(a), [
+      'connected ev-a alice 0',
+      'subscribe ev-a ev/alias',
+      'session_subscribed ev-a ev/real',
+      'subscribe ev-a ev/plain',
+      'session_subscribed ev-a ev/plain',
+      'subscribe ev-a ev/keep',
+      'session_subscribed ev-a ev/keep',
+      'unsubscribe ev-a ev/keep',
+      'unsubscribe ev-a ev/plain',
+      'session_unsubscribed ev-a ev/plain',
+    ]);
+
+    // What the client sees: ev/alias was subscribed as ev/real, ev/keep is still subscribed, ev/plain is not.
+    for (const t of ['ev/plain', 'ev/real', 'ev/keep']) await publish(writer, t, t, { qos: 1 });
+    assert.deepEqual(
+      (await gotA.next(2)).map((m) => m.topic),
+      ['ev/real', 'ev/keep'],
+    );
+
+    await end(a);
+    // The $SYS disconnected event comes from the same hook run as the script's call.
+    const sys = await nextAtReader();
+    assert.match(sys.topic, /^\$SYS\/brokers\/[^/]+\/clients\/ev-a\/disconnected$/);
+    // Its PUBACKs of the two messages went before its DISCONNECT.
+    assert.deepEqual(await notes(writer), [
+      'acked ev-a ev/real 1',
+      'acked ev-a ev/keep 1',
+      'disconnected ev-a alice normal',
+    ]);
+  });
+
+  it('on_message_delivered rewrites each delivery for its subscriber; on_message_acked sees the QoS 1 PUBACKs', async () => {
+    const subs = await Promise.all(
+      ['ev-s1', 'ev-s2', 'ev-s0'].map((clientId) => connectClient(n.b.port, { clientId })),
+    );
+    const gots = subs.map((c) => collect(c));
+    await subscribe(subs[0]!, 'ev/deliver', { qos: 1 });
+    await subscribe(subs[1]!, 'ev/deliver', { qos: 1 });
+    await subscribe(subs[2]!, 'ev/deliver', { qos: 0 });
+    await notes(writer);
+    await publish(writer, 'ev/deliver', 'hello', { qos: 1 });
+    const payloads = await Promise.all(gots.map(async (g) => (await g.next(1))[0]!.payload.toString()));
+    assert.deepEqual(payloads, ['hello for ev-s1', 'hello for ev-s2', 'hello for ev-s0']);
+    // Each subscriber's PUBACK went out before its next packet: after a QoS 1 round trip of each, the
+    // broker has seen them.
+    for (const c of subs) await publish(c, 'ev/sync', '', { qos: 1 });
+    assert.deepEqual((await notes(writer)).sort(), ['acked ev-s1 ev/deliver 1', 'acked ev-s2 ev/deliver 1']);
+    for (const c of subs) await end(c);
+    // Their disconnects, for the next reader of the notes.
+    for (let i = 0; i < subs.length; i++) await nextAtReader();
+  });
+});
+
 describe('lua_hook: the Lua boundary', () => {
   interface Vm {
     luaRuntime(): Promise<unknown>;
