@@ -41,7 +41,10 @@ export interface Dashboard {
   login(username?: string, password?: string): Promise<void>;
   /** Answers the open confirmation box with `button`; resolves to the box's text. */
   confirm(button: string): Promise<string>;
-  /** Saves <name>-1280.png and <name>-390.png of the current page, and checks it does not scroll sideways. */
+  /**
+   * Saves <name>-1280.png and <name>-390.png of the current page, all of it (the window is made as tall as the
+   * content of #main, which is what scrolls), and checks it does not scroll sideways.
+   */
   screenshots(name: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -104,20 +107,41 @@ export async function startDashboard(opts: DashboardOptions = {}): Promise<Dashb
         return text;
       },
       async screenshots(name) {
+        // Let Element Plus finish layout transitions (menu collapse, table resize) before measuring or capturing.
+        const settle = () =>
+          page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+        // How much of #main is scrolled out of view: the app scrolls inside it, not the document.
+        const hiddenBelow = () =>
+          page.evaluate(() => {
+            const main = document.getElementById('main');
+            return main === null ? 0 : main.scrollHeight - main.clientHeight;
+          });
         for (const size of [DESKTOP, PHONE]) {
           await page.setViewportSize(size);
           await page.waitForLoadState('networkidle');
-          // Let Element Plus finish layout transitions (menu collapse, table resize) before capturing.
-          await page.evaluate(
-            () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
-          );
-          await page.screenshot({ path: join(OUTPUT_DIR, `${name}-${size.width}.png`), fullPage: true });
+          await settle();
           const overflow = await page.evaluate(
             () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
           );
           assert.ok(overflow <= 1, `${name} scrolls sideways by ${overflow}px at ${size.width}px`);
+          // fullPage only covers the document, so a long page would be cut at the window's bottom edge: grow
+          // the window by what #main hides until it hides nothing (a taller window can re-flow the page).
+          let height = size.height;
+          for (
+            let i = 0, hidden = await hiddenBelow();
+            hidden > 1 && i < 5;
+            i++, hidden = await hiddenBelow()
+          ) {
+            height += hidden;
+            await page.setViewportSize({ width: size.width, height });
+            await settle();
+          }
+          const left = await hiddenBelow();
+          assert.ok(left <= 1, `${name} at ${size.width}px: ${left}px of #main left out of the screenshot`);
+          await page.screenshot({ path: join(OUTPUT_DIR, `${name}-${size.width}.png`), fullPage: true });
         }
         await page.setViewportSize(DESKTOP);
+        await settle();
       },
       async stop() {
         await browser?.close();
