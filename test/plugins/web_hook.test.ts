@@ -165,6 +165,68 @@ describe('web_hook: shipped with Hermod, posts EMQX 4.x events', () => {
     }
   });
 
+  it('posts client_unsubscribe per filter and message_dropped with its reason, as EMQX 4.x JSON bodies', async () => {
+    const ep = await endpoint();
+    try {
+      const conf = {
+        url: ep.url,
+        rules: [{ event: 'client.unsubscribe' }, { event: 'message.dropped', topics: ['nobody/#'] }],
+      };
+      assert.equal((await api.put(`/plugins/${WEB_HOOK}/config`, conf)).status, 204);
+      assert.equal((await api.put(`/plugins/${WEB_HOOK}/start`)).status, 204);
+
+      const c = await connectClient(b.port, { clientId: 'wh-c2', username: 'u2' });
+      await subscribe(c, ['wh2/a', 'wh2/b/#'], { qos: 1 });
+      await new Promise<void>((r) => c.unsubscribe(['wh2/a', 'wh2/b/#'], () => r()));
+      // Nobody subscribes to nobody/#: the broker drops the message.
+      await publish(c, 'nobody/here', 'lost', { qos: 1 });
+      await publish(c, 'elsewhere/x', 'also lost, not in the rule', { qos: 1 });
+      await end(c);
+
+      for (const topic of ['wh2/a', 'wh2/b/#']) {
+        const unsub = await ep.find(
+          (x) => x.action === 'client_unsubscribe' && x.topic === topic,
+          `client_unsubscribe ${topic}`,
+        );
+        assert.deepEqual(unsub, {
+          action: 'client_unsubscribe',
+          node: 'hermod@127.0.0.1',
+          clientid: 'wh-c2',
+          username: 'u2',
+          topic,
+        });
+      }
+      const dropped = await ep.find((x) => x.action === 'message_dropped', 'message_dropped');
+      assert.deepEqual(
+        { ...dropped, ts: typeof dropped.ts, id: typeof dropped.id },
+        {
+          action: 'message_dropped',
+          node: 'hermod@127.0.0.1',
+          from_client_id: 'wh-c2',
+          from_username: 'u2',
+          id: 'string',
+          topic: 'nobody/here',
+          qos: 1,
+          retain: false,
+          payload: 'lost',
+          payload_encoding: 'plain',
+          ts: 'number',
+          reason: 'no_subscribers',
+        },
+      );
+      // The rule's topic filter kept elsewhere/x's drop out (queued after nobody/here's), and no event without
+      // a rule was posted.
+      assert.deepEqual(ep.bodies.map((x) => `${x.action} ${x.topic}`).sort(), [
+        'client_unsubscribe wh2/a',
+        'client_unsubscribe wh2/b/#',
+        'message_dropped nobody/here',
+      ]);
+    } finally {
+      await api.put(`/plugins/${WEB_HOOK}/stop`);
+      await ep.close();
+    }
+  });
+
   it('an endpoint that never answers does not hold up QoS 1 delivery; dropped events are counted', async () => {
     const ep = await endpoint(true);
     try {
