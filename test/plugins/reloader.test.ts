@@ -101,3 +101,43 @@ describe('reloader: restarts a plugin from its files when they change', () => {
     await until(async () => (await roundTrip('d')) === 'd-v3', 'v3 in use');
   });
 });
+
+describe('reloader: on a node.profile = dev node', () => {
+  let n: ShippedNode;
+  const ctl = (...args: string[]) => hermod(['ctl', '--data-dir', n.dataDir, ...args]);
+
+  before(async () => {
+    n = await startShipped({ node: { profile: 'dev' } });
+    const tarball = await buildPackage(n.dataDir, {
+      name: 'devplug',
+      vsn: '1.0.0',
+      code: DEV_ENTRY,
+      files: { 'tag.js': "export const TAG = 'v1';\n", 'package.json': '{"type":"module"}' },
+    });
+    n.b.node.plugins.allow(DEV);
+    await n.b.node.plugins.installUpload(`${DEV}.tar.gz`, readFileSync(tarball));
+    await n.b.node.plugins.startAndEnable(DEV);
+  });
+  after(async () => {
+    await n.stop();
+  });
+
+  it('starts with its default config (no force) and reloads a plugin whose file changed', async () => {
+    assert.equal((await n.api.get(`/plugins/${RELOADER}/config`)).body.force, false);
+    const started = await ctl('plugins', 'start', RELOADER);
+    assert.equal(started.code, 0, started.stderr);
+    assert.equal((await n.api.get(`/plugins/${RELOADER}`)).body.running_status[0].status, 'running');
+
+    const c = await connectClient(n.b.port, { clientId: 'dev-profile' });
+    const got = collect(c);
+    await subscribe(c, 'dev/#', { qos: 1 });
+    await publish(c, 'dev/t', 'a', { qos: 1 });
+    assert.equal((await got.next(1))[0]!.payload.toString(), 'a-v1');
+    writeFileSync(join(n.dataDir, 'plugins', DEV, 'tag.js'), "export const TAG = 'v2';\n");
+    const r = await ctl('reload', 'devplug');
+    assert.equal(r.code, 0, r.stderr);
+    await publish(c, 'dev/t', 'b', { qos: 1 });
+    assert.equal((await got.next(2))[1]!.payload.toString(), 'b-v2');
+    await end(c);
+  });
+});
