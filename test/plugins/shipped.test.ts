@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { hermod } from '../helpers/cli.js';
-import { connectClient, end, publish } from '../helpers/clients.js';
-import { type ShippedNode, startShipped, until } from './shipped.js';
+import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
+import { type ApiClient, adminClient } from '../mgmt/http.js';
+import { packShipped, type ShippedNode, startShipped, until } from './shipped.js';
 
 const SHIPPED = ['diagnostics-1.0.0', 'lua_hook-1.0.0', 'reloader-1.0.0', 'template-0.1.0', 'web_hook-1.0.0'];
 
@@ -59,6 +62,104 @@ describe('the plugins shipped in plugins/, on a fresh node', () => {
       await publish(c, 'done/1', 'x', { qos: 1 });
       await end(c);
       await until(() => topics.includes('done/1'), 'the POST');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
+describe('a shipped package downloaded and uploaded through POST /api/v5/plugins/install', () => {
+  let shipped: string;
+  let dataDir: string;
+  let b: TestBroker;
+  let api: ApiClient;
+  const ctl = (...args: string[]) => hermod(['ctl', '--data-dir', dataDir, ...args]);
+
+  before(async () => {
+    // The tarballs `npm install` packs into dist/plugins, as a user downloads them.
+    shipped = await packShipped();
+    // A node that places no shipped plugin itself: the packages arrive only by upload.
+    dataDir = mkdtempSync(join(tmpdir(), 'hermod-upload-'));
+    b = await startBroker({ api: true, dataDir });
+    api = await adminClient(b);
+  });
+  after(async () => {
+    await b.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(shipped, { recursive: true, force: true });
+  });
+
+  /** The dashboard's upload: multipart field "plugin" holding NAME-VSN.tar.gz. */
+  async function upload(nameVsn: string): Promise<number> {
+    const form = new FormData();
+    const file = readFileSync(join(shipped, `${nameVsn}.tar.gz`));
+    form.append('plugin', new Blob([file], { type: 'application/gzip' }), `${nameVsn}.tar.gz`);
+    const res = await fetch(`${api.base}/api/v5/plugins/install`, {
+      method: 'POST',
+      headers: { authorization: api.auth! },
+      body: form,
+    });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  it('each of the five installs once allowed, stopped, with its README', async () => {
+    assert.deepEqual((await api.get('/plugins')).body, []);
+    for (const nameVsn of SHIPPED) {
+      const allowed = await ctl('plugins', 'allow', nameVsn);
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.equal(await upload(nameVsn), 204, nameVsn);
+      const one = await api.get(`/plugins/${nameVsn}`);
+      assert.deepEqual(one.body.running_status, [{ node: 'hermod@127.0.0.1', status: 'stopped' }]);
+      assert.match(one.body.readme, new RegExp(`^# ${nameVsn.replace(/-.*$/, '')}\\n`));
+    }
+  });
+
+  it('the uploaded lua_hook, started from the API, runs a script from its own wasmoon', async () => {
+    // Unpacked under a temp data dir, far from the repo's node_modules: only the package's own copy resolves.
+    assert.ok(
+      existsSync(join(dataDir, 'plugins', 'lua_hook-1.0.0', 'node_modules', 'wasmoon', 'package.json')),
+    );
+    mkdirSync(join(dataDir, 'scripts'), { recursive: true });
+    writeFileSync(
+      join(dataDir, 'scripts', 'shout.lua'),
+      `function on_message_publish(clientid, username, topic, payload, qos, retain)
+  if topic == "up/a" then return topic, string.upper(payload), qos, retain end
+end
+function register_hook() return "on_message_publish" end
+`,
+    );
+    assert.equal((await api.put('/plugins/lua_hook-1.0.0/start')).status, 204);
+    assert.equal((await api.get('/plugins/lua_hook-1.0.0')).body.running_status[0].status, 'running');
+    const c = await connectClient(b.port, { clientId: 'upload-lua' });
+    const got = collect(c);
+    await subscribe(c, 'up/#', { qos: 1 });
+    await publish(c, 'up/a', 'hello', { qos: 1 });
+    assert.equal((await got.next(1))[0]!.payload.toString(), 'HELLO');
+    await end(c);
+  });
+
+  it('the uploaded web_hook, started from the API, posts to an HTTP endpoint', async () => {
+    const topics: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        topics.push((JSON.parse(body) as { topic: string }).topic);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const conf = { url, rules: [{ event: 'message.publish', topics: ['up/#'] }] };
+      assert.equal((await api.put('/plugins/web_hook-1.0.0/config', conf)).status, 204);
+      assert.equal((await api.put('/plugins/web_hook-1.0.0/start')).status, 204);
+      const c = await connectClient(b.port, { clientId: 'upload-web' });
+      await publish(c, 'up/posted', 'x', { qos: 1 });
+      await end(c);
+      await until(() => topics.includes('up/posted'), 'the POST');
     } finally {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
