@@ -67,7 +67,10 @@ test('hermod start --config emqx.conf runs as a single node: its cluster keys ar
     const shown = await hermod(['ctl', '--data-dir', dataDir, 'conf', 'show']);
     assert.equal(shown.code, 0, shown.stderr);
     // The file's two keys, then the Hermod defaults of the section (cluster.nats …).
-    assert.match(shown.stdout, /^cluster \{\n {4}name = "emqxcl"\n {4}discovery_strategy = "manual"\n {4}nats \{$/m);
+    assert.match(
+      shown.stdout,
+      /^cluster \{\n {4}name = "emqxcl"\n {4}discovery_strategy = "manual"\n {4}nats \{$/m,
+    );
   } finally {
     child.kill('SIGTERM');
     assert.equal(await exited, 0, err);
