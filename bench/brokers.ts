@@ -4,10 +4,10 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canConnect } from './children.js';
 import { LIMITS } from './scenarios.js';
 
 export const BROKER_CPU = '0';
@@ -79,16 +79,6 @@ async function running(child: ChildProcess, port: number): Promise<RunningBroker
       clearTimeout(t);
     },
   };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
 }
 
 function packageVersion(path: string): string {

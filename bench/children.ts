@@ -1,4 +1,7 @@
-/** Small helpers the single-node scenario scripts share: line-wise child output, a free loopback port. */
+/**
+ * Small helpers the scenario scripts share: line-wise child output, a free loopback port, whether a loopback
+ * port accepts connections yet.
+ */
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 
@@ -24,5 +27,16 @@ export function freePort(): Promise<number> {
       const port = (s.address() as net.AddressInfo).port;
       s.close(() => resolve(port));
     });
+  });
+}
+
+/** Whether something listens on 127.0.0.1:`port` (a started server is up once it does). */
+export function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
   });
 }

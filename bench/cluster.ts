@@ -40,17 +40,20 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import net from 'node:net';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BROKER_CPU, BROKERS, LOADGEN_CPU, ROOT } from './brokers.js';
-import { childLines, freePort } from './children.js';
+import { canConnect, childLines, freePort } from './children.js';
 import { type ClientSink, openMany, type RawClient } from './loadgen/client.js';
 import { P_INDEX, P_SEQ, P_TIME, PUBACK, type PublishTemplate, publishTemplate } from './loadgen/frames.js';
-import { Histogram, type LatencySummary } from './loadgen/histogram.js';
+import type { LatencySummary } from './loadgen/histogram.js';
+import { TrafficMeter } from './loadgen/meter.js';
+import { Pacer } from './loadgen/pacer.js';
+import { RefillQueue } from './loadgen/refill.js';
+import { SequenceCheck } from './loadgen/sequence.js';
 import { CoreWatch, cpuSeconds, selfCpuSeconds } from './proc.js';
-import type { Report } from './report.js';
+import { harnessConfig, machineInfo, type Report } from './report.js';
 import { CLIENT_WINDOW, LIMITS, PAYLOAD_BYTES } from './scenarios.js';
 import type { RunResult } from './types.js';
 
@@ -117,35 +120,27 @@ class Pairs implements ClientSink {
   private readonly templates: PublishTemplate[] = [];
   /** Next sequence number per publisher. */
   private readonly sent: Int32Array;
-  /** Next sequence number subscriber i expects (numbers below it arrived or were skipped). */
-  private readonly next: Int32Array;
+  /** Per subscriber i: the next number it expects (numbers below it arrived or were skipped). */
+  private readonly seqs: SequenceCheck;
   /** Unacknowledged QoS 1 PUBLISHes per publisher. */
   private readonly ackOut: Int32Array;
-  private gaps = 0;
-  private backwards = 0;
-  private dups = 0;
   private unexpected = 0;
   private readonly lostConns: string[] = [];
-  private measuring = false;
-  private stopped = true;
-  private inCount = 0;
-  private outCount = 0;
-  private readonly hist = new Histogram();
-  private lastProgress = 0;
-  // Closed loop: publishers whose window moved are refilled once per event-loop turn, one write each.
-  private readonly dirty: Uint8Array;
-  private readonly dirtyList: number[] = [];
-  private flushScheduled = false;
-  private readonly flushBound = () => this.flush();
-  private cursor = 0;
-  private pacerSkipped = 0;
+  private readonly meter = new TrafficMeter();
+  private readonly refills: RefillQueue;
+  /** Paced load: one message per publisher in turn, as independent devices would send. */
+  private readonly pacer: Pacer | undefined;
 
   constructor(private readonly job: LoadJob) {
     this.P = job.pairs;
     this.sent = new Int32Array(this.P);
-    this.next = new Int32Array(this.P);
+    this.seqs = new SequenceCheck(this.P);
     this.ackOut = new Int32Array(this.P);
-    this.dirty = new Uint8Array(this.P);
+    this.refills = new RefillQueue(this.P, (pub) => this.pump(pub, this.W));
+    this.pacer =
+      job.rate === undefined
+        ? undefined
+        : new Pacer(job.rate, this.P, 1, (pub, limit) => this.pump(pub, limit));
     for (let i = 0; i < this.P; i++) this.templates.push(publishTemplate(`bench/c/${i}`, job.qos, false));
   }
 
@@ -170,9 +165,8 @@ class Pairs implements ClientSink {
     );
     await sleep(200);
 
-    this.stopped = false;
-    this.lastProgress = performance.now();
-    if (job.rate !== undefined) this.pace(job.rate);
+    this.meter.begin();
+    if (this.pacer !== undefined) this.pacer.start(this.meter);
     else for (let i = 0; i < this.P; i++) this.pump(i, this.W);
     let stalled = await this.stalledIn(job.warmup * 1000);
 
@@ -183,31 +177,29 @@ class Pairs implements ClientSink {
     const loaderCore = new CoreWatch(Number(LOADGEN_CPU), selfCpuSeconds).start();
     const self0 = selfCpuSeconds();
     const t0 = performance.now();
-    this.inCount = 0;
-    this.outCount = 0;
-    this.measuring = true;
+    this.meter.openWindow();
     if (!stalled) stalled = await this.stalledIn(job.seconds * 1000);
-    this.measuring = false;
+    this.meter.measuring = false;
     const seconds = (performance.now() - t0) / 1000;
     const cpu: Record<string, number> = {};
     for (const [name, pid] of pids) cpu[name] = cpuSeconds(pid) - cpu0.get(name)!;
     const loaderCpu = (100 * (selfCpuSeconds() - self0)) / seconds;
     const brokerCoreOther = brokerCore.stop();
     const loaderCoreOther = loaderCore.stop();
-    const published = this.inCount;
-    const delivered = this.outCount;
-    this.stopped = true;
+    const published = this.meter.published;
+    const delivered = this.meter.delivered;
+    this.meter.stopped = true;
 
     // Drain: everything sent must arrive.
     const drainStart = performance.now();
-    this.lastProgress = drainStart;
+    this.meter.lastProgress = drainStart;
     while (!this.complete() && this.lostConns.length === 0) {
       const now = performance.now();
-      if (now - this.lastProgress > 3000 || now - drainStart > 20_000) break;
+      if (now - this.meter.lastProgress > 3000 || now - drainStart > 20_000) break;
       await sleep(50);
     }
-    let lost = this.gaps;
-    for (let i = 0; i < this.P; i++) lost += this.sent[i]! - this.next[i]!;
+    let lost = this.seqs.gaps;
+    for (let i = 0; i < this.P; i++) lost += this.sent[i]! - this.seqs.next[i]!;
     if (stalled) problems.push(`stalled: no delivery or ack for ${STALL_MS / 1000} s`);
     problems.push(...this.lostConns);
     for (const c of [...this.pubs, ...this.subs]) c.close();
@@ -215,17 +207,17 @@ class Pairs implements ClientSink {
       seconds,
       published,
       delivered,
-      latency: this.hist.summary(),
+      latency: this.meter.latency.summary(),
       cpu,
       loaderCpu,
       brokerCoreOther,
       loaderCoreOther,
       sent: this.sent.reduce((a, b) => a + b, 0),
       lost,
-      outOfOrder: this.backwards,
-      duplicates: this.dups,
+      outOfOrder: this.seqs.backwards,
+      duplicates: this.seqs.dups,
       unexpected: this.unexpected,
-      pacerSkipped: this.pacerSkipped,
+      pacerSkipped: this.pacer?.skipped ?? 0,
       problems,
     };
   }
@@ -234,14 +226,14 @@ class Pairs implements ClientSink {
     const until = performance.now() + ms;
     while (performance.now() < until) {
       await sleep(Math.min(250, until - performance.now()));
-      if (performance.now() - this.lastProgress > STALL_MS || this.lostConns.length > 0) return true;
+      if (performance.now() - this.meter.lastProgress > STALL_MS || this.lostConns.length > 0) return true;
     }
     return false;
   }
 
   private complete(): boolean {
     for (let i = 0; i < this.P; i++) {
-      if (this.next[i]! < this.sent[i]! || this.ackOut[i]! > 0) return false;
+      if (this.seqs.next[i]! < this.sent[i]! || this.ackOut[i]! > 0) return false;
     }
     return true;
   }
@@ -253,26 +245,15 @@ class Pairs implements ClientSink {
       return;
     }
     const seq = buf.readUInt32LE(p + P_SEQ);
-    if (this.measuring) {
-      this.outCount++;
-      this.hist.record((now - buf.readDoubleLE(p + P_TIME)) * 1000);
-    }
-    this.lastProgress = now;
-    const n = this.next[pub]!;
-    if (seq < n) {
-      if (qos === 1 && dup) this.dups++;
-      else this.backwards++;
-      return;
-    }
-    this.gaps += seq - n;
-    this.next[pub] = seq + 1;
+    this.meter.delivery(buf.readDoubleLE(p + P_TIME), now);
+    if (this.seqs.accept(pub, seq, qos, dup) < 0) return;
     this.markDirty(pub);
   }
 
   onAck(c: RawClient, type: number): void {
     if (type !== PUBACK) return;
     this.ackOut[c.index]!--;
-    this.lastProgress = performance.now();
+    this.meter.lastProgress = performance.now();
     this.markDirty(c.index);
   }
 
@@ -281,28 +262,14 @@ class Pairs implements ClientSink {
   }
 
   private markDirty(pub: number): void {
-    if (this.job.rate !== undefined || this.stopped || this.dirty[pub] === 1) return;
-    this.dirty[pub] = 1;
-    this.dirtyList.push(pub);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushBound);
-    }
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    for (const pub of this.dirtyList) {
-      this.dirty[pub] = 0;
-      this.pump(pub, this.W);
-    }
-    this.dirtyList.length = 0;
+    if (this.job.rate !== undefined || this.meter.stopped) return;
+    this.refills.mark(pub);
   }
 
   /** Sends up to `limit` messages of publisher `pub` that its windows allow, in one write. */
   private pump(pub: number, limit: number): number {
-    if (this.stopped) return 0;
-    let n = Math.min(limit, this.W - (this.sent[pub]! - this.next[pub]!));
+    if (this.meter.stopped) return 0;
+    let n = Math.min(limit, this.W - (this.sent[pub]! - this.seqs.next[pub]!));
     if (this.job.qos > 0) n = Math.min(n, this.W - this.ackOut[pub]!);
     if (n <= 0) return 0;
     const t = this.templates[pub]!;
@@ -319,40 +286,9 @@ class Pairs implements ClientSink {
     }
     this.sent[pub] = seq;
     if (this.job.qos > 0) this.ackOut[pub]! += n;
-    if (this.measuring) this.inCount += n;
+    if (this.meter.measuring) this.meter.published += n;
     this.pubs[pub]!.write(out);
     return n;
-  }
-
-  /**
-   * Paced load: what is due goes out one message per publisher in turn, as independent devices would send.
-   * The loop turns on setImmediate (it keeps the loader's core busy) so that messages leave on time; what is
-   * more than 10 ms late is skipped and counted rather than sent in a burst.
-   */
-  private pace(rate: number): void {
-    const start = performance.now();
-    let issued = 0;
-    const maxLate = Math.max(this.P, Math.floor(rate / 100));
-    const tick = () => {
-      if (this.stopped) return;
-      let due = Math.floor(((performance.now() - start) * rate) / 1000) - issued;
-      if (due > maxLate) {
-        if (this.measuring) this.pacerSkipped += due - maxLate;
-        issued += due - maxLate;
-        due = maxLate;
-      }
-      for (let tries = 0; due > 0 && tries < this.P; ) {
-        const pub = this.cursor;
-        this.cursor = (pub + 1) % this.P;
-        if (this.pump(pub, 1) === 1) {
-          due--;
-          issued++;
-          tries = 0;
-        } else tries++;
-      }
-      setImmediate(tick);
-    };
-    setImmediate(tick);
   }
 }
 
@@ -388,16 +324,6 @@ async function stopProc(p: Proc): Promise<void> {
   const t = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
   await p.exited;
   clearTimeout(t);
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
 }
 
 /** nats-server with JetStream and the limits docs/cluster.md recommends. */
@@ -701,20 +627,13 @@ function writeJson(path: string, o: Options, runs: ClusterRun[], seconds: number
   const old = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as File) : undefined;
   const report: File = {
     generated: runId,
-    machine: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      kernel: release(),
-      node: process.version,
-    },
+    machine: machineInfo(),
     command,
-    config: {
-      warmupSeconds: o.warmup,
-      measureSeconds: o.seconds,
-      clientWindow: CLIENT_WINDOW,
-      limits: { ...LIMITS },
-      pinning: `nats-server and every Hermod node pinned to CPU ${BROKER_CPU}, load generator to CPU ${LOADGEN_CPU} (taskset)`,
-    },
+    config: harnessConfig(
+      o.warmup,
+      o.seconds,
+      `nats-server and every Hermod node pinned to CPU ${BROKER_CPU}, load generator to CPU ${LOADGEN_CPU} (taskset)`,
+    ),
     brokers: [
       {
         name: 'hermod',

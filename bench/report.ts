@@ -3,7 +3,15 @@
  * Hermod's ratio to each peer, the benchmark goals, every broker setting, every failure).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { LOWER_IS_BETTER, type PrimaryMetric, SCENARIOS, type Variant } from './scenarios.js';
+import { cpus, release } from 'node:os';
+import {
+  CLIENT_WINDOW,
+  LIMITS,
+  LOWER_IS_BETTER,
+  type PrimaryMetric,
+  SCENARIOS,
+  type Variant,
+} from './scenarios.js';
 import type { RunResult } from './types.js';
 
 export interface BrokerInfo {
@@ -28,6 +36,31 @@ export interface Report {
   results: RunResult[];
   /** Wall time of each harness invocation that contributed, s. */
   durations: { command: string; seconds: number; at: string }[];
+}
+
+/** The machine this process runs on, as a report records it. */
+export function machineInfo(): Report['machine'] {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    kernel: release(),
+    node: process.version,
+  };
+}
+
+/** A report's harness settings: the windows and limits every scenario runs with, plus how it pinned processes. */
+export function harnessConfig(
+  warmupSeconds: number,
+  measureSeconds: number,
+  pinning: string,
+): Report['config'] {
+  return {
+    warmupSeconds,
+    measureSeconds,
+    clientWindow: CLIENT_WINDOW,
+    limits: { ...LIMITS },
+    pinning,
+  };
 }
 
 /** Adds `fresh` to the report already in `path` (same broker + variant replaced), or starts a new one. */

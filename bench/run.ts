@@ -15,7 +15,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BROKER_CPU, BROKERS, type BrokerDef, LOADGEN_CPU, ROOT, selectBrokers } from './brokers.js';
@@ -24,8 +24,17 @@ import { freePort } from './children.js';
 import { runCurves } from './curves.js';
 import { systemCpu } from './proc.js';
 import { renderProfile } from './profile.js';
-import { mergeReport, metricOf, primaryOf, type Report, ratio, writeReport } from './report.js';
-import { ALL_VARIANTS, CLIENT_WINDOW, LIMITS, selectVariants, type Variant } from './scenarios.js';
+import {
+  harnessConfig,
+  machineInfo,
+  mergeReport,
+  metricOf,
+  primaryOf,
+  type Report,
+  ratio,
+  writeReport,
+} from './report.js';
+import { ALL_VARIANTS, selectVariants, type Variant } from './scenarios.js';
 import type { Job, RunResult } from './types.js';
 
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -314,15 +323,6 @@ async function maxRate(
   return cal === undefined ? undefined : { rate: cal.inRate!, from: `${rateOf} calibration (5 s)` };
 }
 
-function machine(): Report['machine'] {
-  return {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    kernel: release(),
-    node: process.version,
-  };
-}
-
 function openFileLimit(): number {
   const r = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' });
   return Number(r.stdout.trim());
@@ -369,15 +369,13 @@ async function runAll(o: Options): Promise<void> {
   const mdPath = join(RESULTS, `${day}.md`);
   const base: Report = {
     generated: new Date().toISOString(),
-    machine: machine(),
+    machine: machineInfo(),
     command,
-    config: {
-      warmupSeconds: o.warmup,
-      measureSeconds: o.seconds,
-      clientWindow: CLIENT_WINDOW,
-      limits: { ...LIMITS },
-      pinning: `Broker pinned to CPU ${BROKER_CPU}, load generator to CPU ${LOADGEN_CPU} (taskset)`,
-    },
+    config: harnessConfig(
+      o.warmup,
+      o.seconds,
+      `Broker pinned to CPU ${BROKER_CPU}, load generator to CPU ${LOADGEN_CPU} (taskset)`,
+    ),
     brokers: BROKERS.filter((b) => o.brokers.includes(b)).map((b) => ({
       name: b.name,
       label: b.label,

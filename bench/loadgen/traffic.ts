@@ -17,7 +17,10 @@ import { CLIENT_WINDOW, type TrafficSpec } from '../scenarios.js';
 import type { Job, RunResult } from '../types.js';
 import { type ClientSink, openMany, type RawClient } from './client.js';
 import { P_INDEX, P_SEQ, P_TIME, PUBACK, PUBCOMP, type PublishTemplate, publishTemplate } from './frames.js';
-import { Histogram } from './histogram.js';
+import { TrafficMeter } from './meter.js';
+import { Pacer } from './pacer.js';
+import { RefillQueue } from './refill.js';
+import { SequenceCheck } from './sequence.js';
 
 const SETUP_CONCURRENCY = 200;
 /** A run with no delivery and no ack for this long has stalled. */
@@ -59,33 +62,19 @@ class Traffic implements ClientSink {
   private readonly ring: Int32Array;
   /** Shared subscriptions: deliveries per publisher, over all members. */
   private readonly received: Float64Array;
-  /** Next expected sequence number per (subscriber, publisher). */
-  private readonly next: Int32Array;
+  /** Sequence checks per (subscriber, publisher). */
+  private readonly seqs: SequenceCheck;
 
-  private gaps = 0;
-  private backwards = 0;
-  private dups = 0;
   private unexpected = 0;
   private readonly lost: string[] = [];
 
-  private measuring = false;
-  private stopped = true;
-  private inCount = 0;
-  private outCount = 0;
-  private readonly hist = new Histogram();
-  private lastProgress = 0;
+  private readonly meter = new TrafficMeter();
 
-  private readonly dirty: Uint8Array;
-  private readonly dirtyList: number[] = [];
-  private flushScheduled = false;
-  private readonly flushBound = () => this.flush();
+  private readonly refills: RefillQueue;
 
   private readonly paced: boolean;
-  private paceStart = 0;
-  private paceSent = 0;
-  private paceCursor = 0;
-  /** Messages the pacer could not send on time (windows full or loader too slow), in the window. */
-  private paceSkipped = 0;
+  /** What is due goes out from the next publisher in turn, in one write (one or a few messages). */
+  private readonly pacer: Pacer | undefined;
 
   constructor(
     private readonly job: Job,
@@ -101,9 +90,13 @@ class Traffic implements ClientSink {
     this.ackOut = new Int32Array(this.P);
     this.ring = new Int32Array(this.P * this.W);
     this.received = new Float64Array(this.P);
-    this.next = new Int32Array(this.S * this.P);
-    this.dirty = new Uint8Array(this.P);
+    this.seqs = new SequenceCheck(this.S * this.P);
+    this.refills = new RefillQueue(this.P, (pub) => this.pump(pub, Number.POSITIVE_INFINITY));
     this.paced = job.rate !== undefined;
+    this.pacer =
+      job.rate === undefined
+        ? undefined
+        : new Pacer(job.rate, this.P, Number.POSITIVE_INFINITY, (pub, limit) => this.pump(pub, limit));
     for (let i = 0; i < this.P; i++) this.templates.push(publishTemplate(this.topicOf(i), spec.qos, false));
   }
 
@@ -168,15 +161,14 @@ class Traffic implements ClientSink {
     await sleep(200);
 
     // Warm-up, then the measured window.
-    this.stopped = false;
-    this.lastProgress = performance.now();
-    if (this.paced) this.startPacing();
+    this.meter.begin();
+    if (this.pacer !== undefined) this.pacer.start(this.meter);
     else for (let i = 0; i < this.P; i++) this.pump(i, Number.POSITIVE_INFINITY);
     const stalledIn = async (ms: number): Promise<boolean> => {
       const until = performance.now() + ms;
       while (performance.now() < until) {
         await sleep(Math.min(250, until - performance.now()));
-        if (performance.now() - this.lastProgress > STALL_MS) return true;
+        if (performance.now() - this.meter.lastProgress > STALL_MS) return true;
         if (this.lostConnections > 0) return true;
       }
       return false;
@@ -192,9 +184,7 @@ class Traffic implements ClientSink {
       loaderOther: 0,
     };
     if (!stalled) {
-      this.inCount = 0;
-      this.outCount = 0;
-      this.measuring = true;
+      this.meter.openWindow();
       sampler.start();
       const brokerCore = new CoreWatch(job.cores.broker, () => cpuSeconds(job.brokerPid)).start();
       const loaderCore = new CoreWatch(job.cores.loader, selfCpuSeconds).start();
@@ -204,7 +194,7 @@ class Traffic implements ClientSink {
       stalled = await stalledIn(job.measureSeconds * 1000);
       const seconds = (performance.now() - t0) / 1000;
       windowUs[1] = monotonicUs();
-      this.measuring = false;
+      this.meter.measuring = false;
       const used = process.cpuUsage(cpu0);
       window = {
         seconds,
@@ -214,16 +204,16 @@ class Traffic implements ClientSink {
         loaderOther: loaderCore.stop(),
       };
     }
-    this.stopped = true;
-    const inCount = this.inCount;
-    const outCount = this.outCount;
+    this.meter.stopped = true;
+    const inCount = this.meter.published;
+    const outCount = this.meter.delivered;
 
     // Drain: everything sent must arrive.
     const drainStart = performance.now();
-    this.lastProgress = drainStart;
+    this.meter.lastProgress = drainStart;
     while (!this.complete() && this.lostConnections === 0) {
       const now = performance.now();
-      if (now - this.lastProgress > DRAIN_IDLE_MS || now - drainStart > DRAIN_MAX_MS) break;
+      if (now - this.meter.lastProgress > DRAIN_IDLE_MS || now - drainStart > DRAIN_MAX_MS) break;
       await sleep(50);
     }
 
@@ -231,7 +221,7 @@ class Traffic implements ClientSink {
     const drainSeconds = (performance.now() - drainStart) / 1000;
 
     // Verdict.
-    const gaps = this.gaps;
+    const gaps = this.seqs.gaps;
     const missing = this.missing();
     const totalSent = this.sent.reduce((a, b) => a + b, 0);
     const expected = this.shared ? totalSent : totalSent * this.fanout;
@@ -241,22 +231,22 @@ class Traffic implements ClientSink {
     problems.push(...this.lost);
     if (this.unexpected > 0)
       problems.push(`${this.unexpected} deliveries to a subscriber that should not get them`);
-    if (this.backwards > 0) {
-      problems.push(
-        `${this.backwards} deliveries out of order or duplicated without DUP (per-publisher order)`,
-      );
+    const { backwards, dups } = this.seqs;
+    if (backwards > 0) {
+      problems.push(`${backwards} deliveries out of order or duplicated without DUP (per-publisher order)`);
     }
-    if (this.dups > 0) {
-      if (spec.qos === 2) problems.push(`${this.dups} duplicates at QoS 2`);
-      else notes.push(`${this.dups} QoS 1 redeliveries (DUP)`);
+    if (dups > 0) {
+      if (spec.qos === 2) problems.push(`${dups} duplicates at QoS 2`);
+      else notes.push(`${dups} QoS 1 redeliveries (DUP)`);
     }
     if (missing > 0) {
       const share = `${missing} of ${expected} deliveries lost (${((100 * missing) / Math.max(1, expected)).toFixed(3)} %)`;
       if (spec.qos === 0) notes.push(`QoS 0: ${share}`);
       else problems.push(share);
     }
-    if (this.paced && this.paceSkipped > 0 && window.seconds > 0) {
-      const share = (100 * this.paceSkipped) / (job.rate! * window.seconds);
+    const paceSkipped = this.pacer?.skipped ?? 0;
+    if (this.paced && paceSkipped > 0 && window.seconds > 0) {
+      const share = (100 * paceSkipped) / (job.rate! * window.seconds);
       notes.push(`the pacer fell behind its target by ${share.toFixed(1)} % (windows full or loader busy)`);
     }
     const r = this.result(problems.length > 0 ? 'failed' : 'ok', problems, notes);
@@ -264,7 +254,7 @@ class Traffic implements ClientSink {
     if (window.seconds > 0) {
       r.inRate = inCount / window.seconds;
       r.outRate = outCount / window.seconds;
-      r.latency = this.hist.summary();
+      r.latency = this.meter.latency.summary();
       r.brokerCpu = window.cpu.cpuPercent;
       r.rssAvg = window.cpu.rssAvg;
       r.rssMax = window.cpu.rssMax;
@@ -281,8 +271,8 @@ class Traffic implements ClientSink {
       skipped: gaps,
       drained: drained ? 1 : 0,
       drainSeconds,
-      outOfOrder: this.backwards,
-      duplicates: this.dups,
+      outOfOrder: backwards,
+      duplicates: dups,
       unexpected: this.unexpected,
     };
     return r;
@@ -318,22 +308,10 @@ class Traffic implements ClientSink {
       return;
     }
     const seq = buf.readUInt32LE(p + P_SEQ);
-    if (this.measuring) {
-      this.outCount++;
-      this.hist.record((now - buf.readDoubleLE(p + P_TIME)) * 1000);
-    }
-    this.lastProgress = now;
-    const k = sub * P + pub;
-    const n = this.next[k];
-    if (seq < n) {
-      if (qos === 1 && dup) this.dups++;
-      else if (qos === 2 && dup) this.dups++;
-      else this.backwards++;
-      return;
-    }
+    this.meter.delivery(buf.readDoubleLE(p + P_TIME), now);
     // In a shared group each member sees a rising subsequence: skips there are normal.
-    if (seq > n && !this.shared) this.gaps += seq - n;
-    this.next[k] = seq + 1;
+    const n = this.seqs.accept(sub * P + pub, seq, qos, dup, !this.shared);
+    if (n < 0) return;
     if (this.shared) {
       this.received[pub]++;
       const d = Math.min(this.received[pub], this.sent[pub]);
@@ -364,36 +342,19 @@ class Traffic implements ClientSink {
     if ((type === PUBACK && this.qos === 1) || (type === PUBCOMP && this.qos === 2)) {
       const pub = c.index;
       this.ackOut[pub]--;
-      this.lastProgress = performance.now();
+      this.meter.lastProgress = performance.now();
       this.markDirty(pub);
     }
   }
 
   private markDirty(pub: number): void {
-    if (this.paced || this.stopped || this.dirty[pub] === 1) return;
-    this.dirty[pub] = 1;
-    this.dirtyList.push(pub);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushBound);
-    }
-  }
-
-  /** Refills every publisher whose window moved since the last pass: one write per publisher. */
-  private flush(): void {
-    this.flushScheduled = false;
-    const list = this.dirtyList;
-    for (let k = 0; k < list.length; k++) {
-      const pub = list[k];
-      this.dirty[pub] = 0;
-      this.pump(pub, Number.POSITIVE_INFINITY);
-    }
-    list.length = 0;
+    if (this.paced || this.meter.stopped) return;
+    this.refills.mark(pub);
   }
 
   /** Sends as many messages as publisher `pub`'s windows (and `limit`) allow, in one write. */
   private pump(pub: number, limit: number): number {
-    if (this.stopped) return 0;
+    if (this.meter.stopped) return 0;
     const W = this.W;
     let n = W - (this.sent[pub] - this.done[pub]);
     if (this.qos > 0) n = Math.min(n, W - this.ackOut[pub]);
@@ -421,40 +382,9 @@ class Traffic implements ClientSink {
     }
     this.sent[pub] = seq;
     if (this.qos > 0) this.ackOut[pub] += n;
-    if (this.measuring) this.inCount += n;
+    if (this.meter.measuring) this.meter.published += n;
     this.pubs[pub].write(out);
     return n;
-  }
-
-  // ------------------------------------------------------------------ pacing (S6)
-
-  private startPacing(): void {
-    this.paceStart = performance.now();
-    this.paceSent = 0;
-    const tick = () => {
-      if (this.stopped) return;
-      let due = Math.floor(((performance.now() - this.paceStart) * this.job.rate!) / 1000) - this.paceSent;
-      // Never catch up with a burst: what is more than 10 ms late is skipped (and reported).
-      const maxLate = Math.max(this.P, Math.floor(this.job.rate! / 100));
-      if (due > maxLate) {
-        if (this.measuring) this.paceSkipped += due - maxLate;
-        this.paceSent += due - maxLate;
-        due = maxLate;
-      }
-      let budget = due;
-      // What is due goes out from the next publisher in turn (one write; the pacer turns every few µs, so
-      // that is one or a few messages): the load is spread over time and publishers like independent devices.
-      for (let tries = 0; budget > 0 && tries < this.P; tries++) {
-        const pub = this.paceCursor;
-        this.paceCursor = (pub + 1) % this.P;
-        const sent = this.pump(pub, budget);
-        budget -= sent;
-        this.paceSent += sent;
-        if (sent > 0) tries = -1; // keep going while someone can send
-      }
-      setImmediate(tick);
-    };
-    setImmediate(tick);
   }
 
   // ------------------------------------------------------------------ verdict
@@ -474,14 +404,14 @@ class Traffic implements ClientSink {
       for (let i = 0; i < this.P; i++) {
         const d = this.sent[i] - this.received[i];
         if (d > 0) m += d;
-        else if (d < 0) this.dups -= d;
+        else if (d < 0) this.seqs.dups -= d;
       }
       return m;
     }
-    let m = this.gaps;
+    let m = this.seqs.gaps;
     for (let j = 0; j < this.S; j++) {
       for (let i = 0; i < this.P; i++) {
-        if (this.expects(j, i)) m += this.sent[i] - this.next[j * this.P + i];
+        if (this.expects(j, i)) m += this.sent[i] - this.seqs.next[j * this.P + i];
       }
     }
     return m;
