@@ -13,6 +13,26 @@ import { packShipped, type ShippedNode, startShipped, until } from './shipped.js
 
 const SHIPPED = ['diagnostics-1.0.0', 'lua_hook-1.0.0', 'reloader-1.0.0', 'template-0.1.0', 'web_hook-1.0.0'];
 
+/** A real HTTP endpoint for web_hook: the topics of the messages posted to it, in order. */
+async function webhookSink(): Promise<{ topics: string[]; url: string; close(): Promise<void> }> {
+  const topics: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      topics.push((JSON.parse(body) as { topic: string }).topic);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const close = async (): Promise<void> => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  return { topics, url, close };
+}
+
 describe('the plugins shipped in plugins/, on a fresh node', () => {
   let n: ShippedNode;
 
@@ -42,18 +62,8 @@ describe('the plugins shipped in plugins/, on a fresh node', () => {
   });
 
   it('web_hook started with hermod ctl posts what MQTT clients publish to an HTTP endpoint, no restart', async () => {
-    const topics: string[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        topics.push((JSON.parse(body) as { topic: string }).topic);
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { topics, url, close } = await webhookSink();
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
       const conf = { url, rules: [{ event: 'message.publish', topics: ['done/#'] }] };
       assert.equal((await n.api.put('/plugins/web_hook-1.0.0/config', conf)).status, 204);
       const started = await hermod(['ctl', '--data-dir', n.dataDir, 'plugins', 'start', 'web_hook-1.0.0']);
@@ -63,8 +73,7 @@ describe('the plugins shipped in plugins/, on a fresh node', () => {
       await end(c);
       await until(() => topics.includes('done/1'), 'the POST');
     } finally {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await close();
     }
   });
 });
@@ -141,18 +150,8 @@ function register_hook() return "on_message_publish" end
   });
 
   it('the uploaded web_hook, started from the API, posts to an HTTP endpoint', async () => {
-    const topics: string[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        topics.push((JSON.parse(body) as { topic: string }).topic);
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { topics, url, close } = await webhookSink();
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
       const conf = { url, rules: [{ event: 'message.publish', topics: ['up/#'] }] };
       assert.equal((await api.put('/plugins/web_hook-1.0.0/config', conf)).status, 204);
       assert.equal((await api.put('/plugins/web_hook-1.0.0/start')).status, 204);
@@ -161,8 +160,7 @@ function register_hook() return "on_message_publish" end
       await end(c);
       await until(() => topics.includes('up/posted'), 'the POST');
     } finally {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await close();
     }
   });
 });
