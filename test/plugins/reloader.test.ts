@@ -24,6 +24,19 @@ export default {
 };
 `;
 
+/** Builds the `devplug` package (its tag.js says v1), installs it on `n` and starts it. */
+async function installDevPlugin(n: Awaited<ReturnType<typeof startShipped>>): Promise<void> {
+  const tarball = await buildPackage(n.dataDir, {
+    name: 'devplug',
+    vsn: '1.0.0',
+    code: DEV_ENTRY,
+    files: { 'tag.js': "export const TAG = 'v1';\n", 'package.json': '{"type":"module"}' },
+  });
+  n.b.node.plugins.allow(DEV);
+  await n.b.node.plugins.installUpload(`${DEV}.tar.gz`, readFileSync(tarball));
+  await n.b.node.plugins.startAndEnable(DEV);
+}
+
 describe('reloader: restarts a plugin from its files when they change', () => {
   let n: ShippedNode;
   let c: MqttClient;
@@ -39,15 +52,7 @@ describe('reloader: restarts a plugin from its files when they change', () => {
 
   before(async () => {
     n = await startShipped();
-    const tarball = await buildPackage(n.dataDir, {
-      name: 'devplug',
-      vsn: '1.0.0',
-      code: DEV_ENTRY,
-      files: { 'tag.js': "export const TAG = 'v1';\n", 'package.json': '{"type":"module"}' },
-    });
-    n.b.node.plugins.allow(DEV);
-    await n.b.node.plugins.installUpload(`${DEV}.tar.gz`, readFileSync(tarball));
-    await n.b.node.plugins.startAndEnable(DEV);
+    await installDevPlugin(n);
     c = await connectClient(n.b.port, { clientId: 'dev-sub' });
     got = collect(c);
     await subscribe(c, 'dev/#', { qos: 1 });
@@ -108,15 +113,7 @@ describe('reloader: on a node.profile = dev node', () => {
 
   before(async () => {
     n = await startShipped({ node: { profile: 'dev' } });
-    const tarball = await buildPackage(n.dataDir, {
-      name: 'devplug',
-      vsn: '1.0.0',
-      code: DEV_ENTRY,
-      files: { 'tag.js': "export const TAG = 'v1';\n", 'package.json': '{"type":"module"}' },
-    });
-    n.b.node.plugins.allow(DEV);
-    await n.b.node.plugins.installUpload(`${DEV}.tar.gz`, readFileSync(tarball));
-    await n.b.node.plugins.startAndEnable(DEV);
+    await installDevPlugin(n);
   });
   after(async () => {
     await n.stop();
