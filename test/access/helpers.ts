@@ -11,6 +11,8 @@ export async function login(
     password?: string | Buffer;
     version?: 4 | 5;
     props?: IConnectPacket['properties'];
+    /** How long CONNACK may take (a first login waits for its backends' connections). */
+    connackTimeoutMs?: number;
   } = {},
 ): Promise<{ code: number; client: RawClient; connack: IConnackPacket }> {
   const version = o.version ?? 5;
@@ -21,7 +23,7 @@ export async function login(
   if (o.password !== undefined)
     connect.password = Buffer.isBuffer(o.password) ? o.password : Buffer.from(o.password);
   if (o.props !== undefined) connect.properties = o.props;
-  const { client, connack } = await RawClient.connect(port, connect, version);
+  const { client, connack } = await RawClient.connect(port, connect, version, o.connackTimeoutMs);
   const code = version === 5 ? (connack.reasonCode ?? 0) : (connack.returnCode ?? 0);
   return { code, client, connack };
 }

@@ -256,7 +256,9 @@ describe('hermod migrate emqx4', () => {
     });
 
     // Logins: MariaDB row, PostgreSQL row (MySQL does not know the user), the HTTP plugin, and refusals.
-    assert.equal(await loginCode(ports.tcp, { username: 'alice', password: 'alice-pw' }), RC.OK);
+    // The first login waits for the node's database and HTTP connections: on a loaded machine, seconds.
+    const first = { username: 'alice', password: 'alice-pw', connackTimeoutMs: 20_000 };
+    assert.equal(await loginCode(ports.tcp, first), RC.OK);
     assert.equal(await loginCode(ports.tcp, { username: 'alice', password: 'nope' }), RC.BAD_USER);
     assert.equal(await loginCode(ports.tcp, { username: 'pgonly', password: 'pg-pw' }), RC.OK);
     assert.equal(await loginCode(ports.tcp, { username: 'webuser', password: 'web-pw' }), RC.OK);

@@ -44,6 +44,7 @@ export class RawClient {
     port: number,
     connect: Partial<mqttPacket.IConnectPacket> = {},
     version: 3 | 4 | 5 = 4,
+    connackTimeoutMs = 3000,
   ): Promise<{ client: RawClient; connack: mqttPacket.IConnackPacket }> {
     const client = await RawClient.open(port, version);
     client.send({
@@ -55,7 +56,7 @@ export class RawClient {
       keepalive: 60,
       ...connect,
     } as mqttPacket.IConnectPacket);
-    const connack = (await client.next('connack')) as mqttPacket.IConnackPacket;
+    const connack = (await client.next('connack', connackTimeoutMs)) as mqttPacket.IConnackPacket;
     return { client, connack };
   }
 
