@@ -195,6 +195,42 @@ describe('scripts/cluster-demo.sh', () => {
       }
     });
 
+    it('kill 1: a persistent subscriber of node 1 carries on on node 3, its subscription kept', async () => {
+      const persistent = { clientId: 'demo-persist', clean: false, protocolVersion: 5 as const };
+      const props = { properties: { sessionExpiryInterval: 600 } };
+      const first = await connectClient(mqtt, { ...persistent, ...props });
+      await first.subscribeAsync('persist/#', { qos: 1 });
+      const killed = spawnSync('bash', [SCRIPT, 'kill', '1'], { env, encoding: 'utf8' });
+      assert.equal(killed.status, 0, killed.stderr);
+      await end(first, true);
+      const pub = await connectClient(mqtt + 1, { clientId: 'demo-persist-pub' });
+      try {
+        // Node 3 resumes the session (from the cluster's session record, or after adopting it); the client
+        // does not subscribe again. What was published before node 3 took the session may be lost (node
+        // 1's memory), so publish until one arrives.
+        let n = 0;
+        await eventually(
+          'the session carries on on node 3',
+          async () => {
+            // A connect may be refused while the cluster settles who owns the session: try again.
+            const again = await connectClient(mqtt + 2, { ...persistent, ...props }).catch(() => undefined);
+            if (again === undefined) return false;
+            const got = collect(again);
+            await pub.publishAsync('persist/after-kill', `m${n++}`, { qos: 1 });
+            const arrived = await got.next(1, 2000).then(
+              () => true,
+              () => false,
+            );
+            await end(again, true);
+            return arrived;
+          },
+          30_000,
+        );
+      } finally {
+        await end(pub, true);
+      }
+    });
+
     it('`stop` stops the nodes and nats-server; the foreground script exits 0', async () => {
       const pids = nodePids();
       const r = spawnSync('bash', [SCRIPT, 'stop'], { env, encoding: 'utf8' });
