@@ -109,7 +109,7 @@ describe('hermod start --workers 2 with a real nats-server', () => {
   const clients: MqttClient[] = [];
 
   /** Name → pid of each node in the cluster's node list (what the cluster itself sees). */
-  async function members(): Promise<Record<string, number>> {
+  async function readMembers(): Promise<Record<string, number>> {
     const kv = await new Kvm(nc).open('hm_wk_nodes');
     const out: Record<string, number> = {};
     for await (const key of await kv.keys()) {
@@ -117,6 +117,23 @@ describe('hermod start --workers 2 with a real nats-server', () => {
       if (e !== null && e.operation === 'PUT') out[fromKvKey(key)] = e.json<{ pid: number }>().pid;
     }
     return out;
+  }
+
+  /**
+   * readMembers, asked again when an answer takes over 5 s: nats.js's `keys()` can wait forever when its
+   * ordered consumer restarts while the heartbeats rewrite the keys (seen once in a loaded CI run, right
+   * after a worker was killed), and a test must not hang on it.
+   */
+  async function members(): Promise<Record<string, number>> {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<undefined>((r) => {
+        timer = setTimeout(() => r(undefined), 5000);
+      });
+      const got = await Promise.race([readMembers(), late]);
+      clearTimeout(timer);
+      if (got !== undefined) return got;
+    }
   }
 
   /** The worker pid that holds `client`'s connection. */
