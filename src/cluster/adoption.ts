@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { KvEntry } from '@nats-io/kv';
 import { logger } from '../log.js';
 import { sessionSettings } from '../mqtt/handlers/connect.js';
+import { listKeys } from './kv-keys.js';
 import { type RegistryCore, type RegistryEntry, willMessage } from './registry-entry.js';
 import type { ClusterContext } from './types.js';
 
@@ -102,8 +103,7 @@ export class Adoption {
     const alive = this.ctx.membership.alive();
     const live = new Set(alive);
     const broker = this.ctx.host.broker;
-    const keys: string[] = [];
-    for await (const k of await kv.keys()) keys.push(k);
+    const keys = await listKeys(kv);
     let adopted = 0;
     for (const key of keys) {
       if (this.stopped) break;

@@ -29,6 +29,7 @@ import type { PluginChange } from '../plugins/manager.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../private-files.js';
 import { jsonBytes } from './bus.js';
 import { type ConfEntry, describeEntry, type PluginEntry, parseEntry } from './conf-entry.js';
+import { listKeys } from './kv-keys.js';
 import { PluginPackages } from './plugin-packages.js';
 import { kvKey } from './subject.js';
 import type { ClusterContext, ClusterPart } from './types.js';
@@ -163,7 +164,7 @@ export class ConfLog implements ClusterPart {
     const { membership } = this.ctx!;
     const latest = (await this.bus.jsm.streams.info(this.stream)).state.last_seq;
     const known = new Map<string, NodeConfStatus>();
-    for await (const k of await this.statusKv!.keys()) {
+    for (const k of await listKeys(this.statusKv!)) {
       const e = await this.statusKv!.get(k);
       if (e === null || e.operation !== 'PUT') continue;
       const s = e.json<NodeConfStatus>();
@@ -379,7 +380,7 @@ export class ConfLog implements ClusterPart {
   private async fromSnapshot(firstSeq: number): Promise<void> {
     const kv = this.snapshotKv!;
     const seqs = new Map<string, number>();
-    for await (const k of await kv.keys()) {
+    for (const k of await listKeys(kv)) {
       const e = await kv.get(k);
       if (e === null || e.operation !== 'PUT') continue;
       const s = e.json<SnapshotValue>();
