@@ -527,20 +527,18 @@ export class Broker {
     const pending = session.takeSharedDeliveries();
     for (const d of pending) {
       const share = d.opts.share!;
-      // The subscription topic names the group; find its filter to find the other members.
+      // The subscription topic names the group; find its filter to find the other members: on this node
+      // first, then (on a cluster node) on the others.
+      const routes = this.cluster?.routes;
       let delivered = 0;
       for (const [topic, opts] of session.subscriptions) {
         if (opts.share !== share) continue;
         const parsed = parseSubscriptionTopic(topic);
         if (typeof parsed === 'string') continue;
         const entry = this.router.lookup(parsed.filter);
-        if (entry === undefined) continue;
-        delivered = this.dispatchShared(share, entry, d.msg, session);
+        if (entry !== undefined) delivered = this.dispatchShared(share, entry, d.msg, session);
+        if (delivered === 0 && routes?.redispatch(share, parsed.filter, d.msg) === true) delivered = 1;
         if (delivered > 0) break;
-      }
-      if (delivered === 0 && this.cluster?.routes !== undefined) {
-        const filter = sharedFilter(session, share);
-        if (filter !== undefined && this.cluster.routes.redispatch(share, filter, d.msg)) delivered = 1;
       }
       if (delivered === 0) {
         logger.debug({ topic: d.msg.topic, group: share }, 'shared message had no other member');
@@ -548,14 +546,4 @@ export class Broker {
       }
     }
   }
-}
-
-/** The filter of a session's membership in a shared group (its subscription topic names the group). */
-function sharedFilter(session: Session, group: string): string | undefined {
-  for (const [topic, opts] of session.subscriptions) {
-    if (opts.share !== group) continue;
-    const parsed = parseSubscriptionTopic(topic);
-    if (typeof parsed !== 'string') return parsed.filter;
-  }
-  return undefined;
 }

@@ -192,14 +192,8 @@ export class SharedDirectory {
   }
 
   private change(group: string, filter: string, delta: number): void {
-    const key = routeKey(group, filter);
-    let r = this.routes.get(key);
-    if (r === undefined) {
-      if (delta < 0) return;
-      r = { group, filter, nodes: new Map(), sorted: undefined, cursor: 0, sticky: undefined };
-      this.routes.set(key, r);
-      this.list.push(r);
-    }
+    if (delta < 0 && this.get(group, filter) === undefined) return;
+    const r = this.routeFor(group, filter);
     const count = (r.nodes.get(this.self) ?? 0) + delta;
     if (count > 0) {
       if (!r.nodes.has(this.self)) r.sorted = undefined;
@@ -210,6 +204,18 @@ export class SharedDirectory {
       if (r.nodes.size === 0) this.drop(r);
     }
     this.write(r);
+  }
+
+  /** The route of (group, filter), made empty when new. */
+  private routeFor(group: string, filter: string): GroupRoute {
+    const key = routeKey(group, filter);
+    let r = this.routes.get(key);
+    if (r === undefined) {
+      r = { group, filter, nodes: new Map(), sorted: undefined, cursor: 0, sticky: undefined };
+      this.routes.set(key, r);
+      this.list.push(r);
+    }
+    return r;
   }
 
   private drop(r: GroupRoute): void {
@@ -291,20 +297,7 @@ export class SharedDirectory {
       return;
     }
     if (typeof v.group !== 'string' || typeof v.filter !== 'string' || typeof v.node !== 'string') return;
-    const key = routeKey(v.group, v.filter);
-    let r = this.routes.get(key);
-    if (r === undefined) {
-      r = {
-        group: v.group,
-        filter: v.filter,
-        nodes: new Map(),
-        sorted: undefined,
-        cursor: 0,
-        sticky: undefined,
-      };
-      this.routes.set(key, r);
-      this.list.push(r);
-    }
+    const r = this.routeFor(v.group, v.filter);
     if (!r.nodes.has(v.node)) r.sorted = undefined;
     r.nodes.set(v.node, Math.max(1, Math.floor(Number(v.members)) || 1));
   }
