@@ -390,6 +390,11 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
         ? this.lastRecv + this.keepaliveMs * this.host.mqtt.keepalive_multiplier
         : Infinity;
     }
+    if (this.state === ChannelState.Connecting) {
+      // CONNECT arrived: idle_timeout no longer applies while the broker checks the login (a bcrypt storm
+      // queues checks for longer than 15 s), only while an enhanced-auth exchange waits for the client's AUTH.
+      return this.pendingConnect !== undefined ? this.lastRecv + this.host.mqtt.idle_timeout : Infinity;
+    }
     return this.openedAt + this.host.mqtt.idle_timeout;
   }
 
@@ -404,7 +409,9 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
     } else if (this.state !== ChannelState.Closed) {
       logger.info(
         { peer: `${this.conn.peerhost}:${this.conn.peerport}` },
-        'mqtt: no CONNECT within idle_timeout',
+        this.state === ChannelState.Connecting
+          ? 'mqtt: no AUTH within idle_timeout'
+          : 'mqtt: no CONNECT within idle_timeout',
       );
       this.close('idle_timeout');
     }

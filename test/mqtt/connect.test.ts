@@ -86,6 +86,26 @@ describe('CONNECT', () => {
     await c.waitClosed(5000);
   });
 
+  it('keeps a connection whose login takes the broker longer than idle_timeout to check', async () => {
+    // idle_timeout bounds the wait for CONNECT, not the broker's own work: a login storm against a slow
+    // hash (bcrypt) queues checks for longer than that.
+    const off = b.node.hooks.add('client.authenticate', async (cred) => {
+      if (cred.username === 'slow') await new Promise((r) => setTimeout(r, 2500));
+      return undefined;
+    });
+    try {
+      const { client, connack } = await RawClient.connect(
+        b.port,
+        { clientId: 'slow-login', username: 'slow' },
+        4,
+      );
+      assert.equal(connack.returnCode, 0);
+      client.disconnect();
+    } finally {
+      off();
+    }
+  });
+
   it('hands username and password to client.authenticate', async () => {
     const seen: Array<{ username?: string; password?: string }> = [];
     const off = b.node.hooks.add('client.authenticate', (cred) => {
