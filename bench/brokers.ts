@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AuthKind, writeMosquittoPasswordFile } from './auth.js';
 import { canConnect } from './children.js';
 import { LIMITS } from './scenarios.js';
 
@@ -29,7 +30,12 @@ export interface StartOptions {
   cpuProf?: { dir: string; name: string };
   /** Where the broker's stdout/stderr go. */
   logFile: string;
+  /** How clients log in (default none: anonymous). */
+  auth?: AuthKind;
 }
+
+/** What a broker may lack: shared subscriptions, or a built-in way to check a login of that kind. */
+export type Feature = 'shared' | Exclude<AuthKind, 'none'>;
 
 export interface BrokerDef {
   name: 'hermod' | 'aedes' | 'mosquitto';
@@ -38,7 +44,7 @@ export interface BrokerDef {
   /** Settings that differ from the broker's defaults, one line each, for the results page. */
   settings: string[];
   /** Features a scenario needs that this broker lacks (the scenario is reported as unsupported). */
-  lacks: Set<'shared'>;
+  lacks: Set<Feature>;
   ensureInstalled(): void;
   start(o: StartOptions): Promise<RunningBroker>;
 }
@@ -50,7 +56,8 @@ function nodeBroker(script: string, o: StartOptions): ChildProcess {
   }
   args.push(join(ROOT, 'dist', 'bench', 'servers', script), String(o.port));
   const out = openSync(o.logFile, 'a');
-  return spawn('taskset', args, { stdio: ['ignore', out, out], cwd: ROOT });
+  const env = o.auth === undefined ? process.env : { ...process.env, BENCH_AUTH: o.auth };
+  return spawn('taskset', args, { stdio: ['ignore', out, out], cwd: ROOT, env });
 }
 
 async function running(child: ChildProcess, port: number): Promise<RunningBroker> {
@@ -115,6 +122,7 @@ const hermod: BrokerDef = {
     ...(process.env.BENCH_PERSISTENT === '1'
       ? ['clients connect with clean session 0 (BENCH_PERSISTENT)']
       : []),
+    'authenticated connection curves: see bench/auth.ts (built-in database with pbkdf2 or bcrypt, JWT HS256)',
   ],
   lacks: new Set(),
   ensureInstalled() {},
@@ -147,7 +155,8 @@ const aedes: BrokerDef = {
     'Aedes has no inflight or queue limit to set (it writes to the socket as messages come)',
     'no shared subscriptions in Aedes: S3 shared is reported as unsupported',
   ],
-  lacks: new Set(['shared']),
+  // Aedes checks logins only through a user-written authenticate callback: no built-in store to compare.
+  lacks: new Set(['shared', 'pbkdf2', 'bcrypt', 'jwt']),
   ensureInstalled() {},
   async start(o) {
     return running(nodeBroker('aedes.js', o), o.port);
@@ -192,9 +201,11 @@ const mosquitto: BrokerDef = {
   settings: [
     'Debian package, generated config file (nothing else):',
     ...MOSQUITTO_SETTINGS(0).map((l) => `  ${l.replace('listener 0', 'listener PORT')}`),
+    'authenticated connection curves (pbkdf2): allow_anonymous false and a password_file written by mosquitto_passwd',
     `max_inflight_messages = Hermod's max_inflight (default 20). max_queued_messages 0 = no limit (default 1000, which drops messages in S3): a finite value as Hermod's ${LIMITS.maxQueued} still made 2.0.11 drop 20–40 % of S3's QoS 1 messages although the load generator never has more than 32 000 outstanding. The byte limits and max_connections are their defaults (none), written out. sys_interval 0 as Hermod's $SYS publishing is off. set_tcp_nodelay stays at its default (false): with true, Mosquitto measured about half the S1 throughput here`,
   ],
-  lacks: new Set(),
+  // Mosquitto's password_file is PBKDF2-SHA512 only; bcrypt or JWT would need a plugin.
+  lacks: new Set(['bcrypt', 'jwt']),
   ensureInstalled() {
     if (mosquittoBinary() !== undefined) return;
     const root = process.getuid?.() === 0;
@@ -218,7 +229,16 @@ const mosquitto: BrokerDef = {
   async start(o) {
     const dir = mkdtempSync(join(tmpdir(), 'hermod-bench-mosquitto-'));
     const conf = join(dir, 'mosquitto.conf');
-    writeFileSync(conf, `${MOSQUITTO_SETTINGS(o.port).join('\n')}\n`);
+    const lines = MOSQUITTO_SETTINGS(o.port);
+    if (o.auth === 'pbkdf2') {
+      const passwords = join(dir, 'passwords');
+      writeMosquittoPasswordFile(passwords);
+      lines[lines.indexOf('allow_anonymous true')] = 'allow_anonymous false';
+      lines.push(`password_file ${passwords}`);
+    } else if (o.auth !== undefined && o.auth !== 'none') {
+      throw new Error(`mosquitto has no built-in ${o.auth} authentication`);
+    }
+    writeFileSync(conf, `${lines.join('\n')}\n`);
     const out = openSync(o.logFile, 'a');
     const child = spawn('taskset', ['-c', BROKER_CPU, mosquittoBinary()!, '-c', conf], {
       stdio: ['ignore', out, out],

@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { type AuthKind, credentialsFor } from './auth.js';
 import { BROKER_CPU, type BrokerDef, LOADGEN_CPU, ROOT } from './brokers.js';
 import { barChartPng } from './chart.js';
 import { freePort } from './children.js';
@@ -40,6 +41,8 @@ export interface PointResult {
 
 interface Ctx {
   port: number;
+  /** How clients log in at this point. */
+  auth: AuthKind;
   pid: number;
   broker: string;
   problems: string[];
@@ -60,6 +63,8 @@ interface Curve {
   /** The metric the chart shows. */
   chart: string;
   metrics: MetricDef[];
+  /** The login every client of this curve makes (default none). */
+  auth?: AuthKind;
   run(ctx: Ctx, size: number): Promise<Record<string, number>>;
 }
 
@@ -80,6 +85,7 @@ function open(
       host: '127.0.0.1',
       port: ctx.port,
       clientId: `${prefix}-${i}`,
+      credentials: credentialsFor(ctx.auth, `${prefix}-${i}`),
       keepalive,
       localAddress: `127.0.0.${2 + (i % SOURCES)}`,
     }),
@@ -397,42 +403,64 @@ const retained: Curve = {
 };
 
 /**
- * N idle connections (no authentication, keepalive 60 s) opened 256 at a time; then every client sends one
- * PINGREQ, spread over 5 s: the cost of a keepalive-only fleet.
+ * N idle connections opened 256 at a time, each logging in as `auth` says (anonymous by default); then every
+ * client sends one PINGREQ, spread over 5 s: the cost of a keepalive-only fleet.
  */
-const connections: Curve = {
-  id: 'connections',
-  title: 'Connections: N idle clients, then one PINGREQ each over 5 s',
-  sizes: [1_000, 5_000, 10_000, 19_000],
-  fullSizes: [1_000, 5_000, 10_000, 19_000],
-  chart: 'connRate',
-  metrics: [
-    { key: 'connRate', label: 'CONNECT/s (256 handshakes in flight)', lowerIsBetter: false },
-    { key: 'bytesPerConn', label: 'RSS bytes per idle connection', lowerIsBetter: true },
-    { key: 'cpuPerPing', label: 'broker CPU µs per PINGREQ', lowerIsBetter: true },
-  ],
-  async run(ctx, n) {
-    const rss0 = rssBytes(ctx.pid);
-    const t0 = performance.now();
-    let lost = 0;
-    const clients = await open(ctx, n, 'idle', { onPublish() {}, onAck() {}, onLost: () => void lost++ }, 60);
-    const connRate = n / ((performance.now() - t0) / 1000);
-    await sleep(2000);
-    const bytesPerConn = (rssBytes(ctx.pid) - rss0) / n;
-    const ping = Buffer.from([0xc0, 0]);
-    const cpu0 = cpuSeconds(ctx.pid);
-    const steps = 50;
-    for (let s = 0; s < steps; s++) {
-      for (let i = s; i < n; i += steps) clients[i].write(ping);
-      await sleep(100);
-    }
-    await sleep(500);
-    const cpuPerPing = ((cpuSeconds(ctx.pid) - cpu0) * 1e6) / n;
-    if (lost > 0) ctx.problems.push(`${lost} idle connections closed by the broker`);
-    for (const c of clients) c.reset();
-    return { connRate, bytesPerConn, cpuPerPing };
-  },
-};
+function connectionsCurve(auth: AuthKind, sizes: number[], fullSizes: number[]): Curve {
+  const login =
+    auth === 'none'
+      ? ''
+      : auth === 'jwt'
+        ? ', JWT (HS256) login'
+        : `, ${auth} login against the built-in user store`;
+  return {
+    id: auth === 'none' ? 'connections' : `connections-${auth}`,
+    title: `Connections: N idle clients${login}, then one PINGREQ each over 5 s`,
+    sizes,
+    fullSizes,
+    chart: 'connRate',
+    auth,
+    metrics: [
+      { key: 'connRate', label: 'CONNECT/s (256 handshakes in flight)', lowerIsBetter: false },
+      { key: 'bytesPerConn', label: 'RSS bytes per idle connection', lowerIsBetter: true },
+      { key: 'cpuPerPing', label: 'broker CPU µs per PINGREQ', lowerIsBetter: true },
+    ],
+    async run(ctx, n) {
+      const rss0 = rssBytes(ctx.pid);
+      const t0 = performance.now();
+      let lost = 0;
+      const clients = await open(
+        ctx,
+        n,
+        'idle',
+        { onPublish() {}, onAck() {}, onLost: () => void lost++ },
+        60,
+      );
+      const connRate = n / ((performance.now() - t0) / 1000);
+      await sleep(2000);
+      const bytesPerConn = (rssBytes(ctx.pid) - rss0) / n;
+      const ping = Buffer.from([0xc0, 0]);
+      const cpu0 = cpuSeconds(ctx.pid);
+      const steps = 50;
+      for (let s = 0; s < steps; s++) {
+        for (let i = s; i < n; i += steps) clients[i].write(ping);
+        await sleep(100);
+      }
+      await sleep(500);
+      const cpuPerPing = ((cpuSeconds(ctx.pid) - cpu0) * 1e6) / n;
+      if (lost > 0) ctx.problems.push(`${lost} idle connections closed by the broker`);
+      for (const c of clients) c.reset();
+      return { connRate, bytesPerConn, cpuPerPing };
+    },
+  };
+}
+
+const FLEET = [1_000, 5_000, 10_000, 19_000];
+const connections = connectionsCurve('none', FLEET, FLEET);
+const connectionsPbkdf2 = connectionsCurve('pbkdf2', FLEET, FLEET);
+const connectionsJwt = connectionsCurve('jwt', FLEET, FLEET);
+// bcrypt is slow by design (cost 10: tens of ms per check): its points are smaller to fit the time budget.
+const connectionsBcrypt = connectionsCurve('bcrypt', [200, 1_000], [200, 1_000, 5_000]);
 
 /**
  * N distinct topics `t/<i mod N>` published round-robin at 10 000 msgs/s (QoS 1) to one `t/#` subscriber,
@@ -481,7 +509,15 @@ const topics: Curve = {
   },
 };
 
-export const CURVES: Curve[] = [subscriptions, retained, connections, topics];
+export const CURVES: Curve[] = [
+  subscriptions,
+  retained,
+  connections,
+  connectionsPbkdf2,
+  connectionsBcrypt,
+  connectionsJwt,
+  topics,
+];
 
 // ------------------------------------------------------------------------------------ running and reporting
 
@@ -499,13 +535,14 @@ async function runPoint(b: BrokerDef, curve: Curve, size: number, budgetS: numbe
     process.env.BENCH_CURVE_PROFILE === '1' && b.name === 'hermod'
       ? { dir: RESULTS, name: `hermod-curve-${curve.id}-${size}.cpuprofile` }
       : undefined;
-  const broker = await b.start({ port, logFile, cpuProf });
+  const auth = curve.auth ?? 'none';
+  const broker = await b.start({ port, logFile, cpuProf, auth });
   let exited: number | null | undefined;
   void broker.exited.then((c) => {
     exited = c;
   });
   await sleep(300);
-  const ctx: Ctx = { port, pid: broker.pid, broker: b.name, problems: [], notes: [] };
+  const ctx: Ctx = { port, auth, pid: broker.pid, broker: b.name, problems: [], notes: [] };
   const t0 = performance.now();
   let metrics: Record<string, number> = {};
   let over = false;
@@ -653,7 +690,8 @@ export async function runCurves(o: CurveOptions): Promise<void> {
     const stopped = new Set<string>();
     for (const size of o.full ? curve.fullSizes : curve.sizes) {
       for (const b of o.brokers) {
-        if (stopped.has(b.name)) {
+        const lacking = curve.auth !== undefined && curve.auth !== 'none' && b.lacks.has(curve.auth);
+        if (stopped.has(b.name) || lacking) {
           results.push({
             curve: curve.id,
             size,
@@ -661,7 +699,7 @@ export async function runCurves(o: CurveOptions): Promise<void> {
             status: 'not run',
             metrics: {},
             problems: [],
-            notes: ['stopped at a smaller point'],
+            notes: [lacking ? `no built-in ${curve.auth} login` : 'stopped at a smaller point'],
             seconds: 0,
             load: loadAverage(),
           });

@@ -86,7 +86,7 @@ function options(): Options {
       [
         'usage: npm run bench -- [--scenario S1,S2.qos1,...,coap,dtls,exhook,exproto,workers,cluster] [--broker hermod,aedes,mosquitto]',
         '                        [--seconds N] [--warmup N] [--repeat N] [--profile auto|<variant>] [--no-save]',
-        '       npm run bench -- --curves [--curve subscriptions,retained,connections,topics] [--full] [--budget S]',
+        '       npm run bench -- --curves [--curve subscriptions,retained,connections[-pbkdf2|-bcrypt|-jwt],topics] [--full] [--budget S]',
         `variants: ${ALL_VARIANTS.map((v) => v.id).join(', ')}`,
       ].join('\n'),
     );

@@ -48,6 +48,8 @@ export interface OpenOptions {
   clientId: string;
   keepalive?: number;
   localAddress?: string;
+  /** Username and password sent in CONNECT. */
+  credentials?: { username: string; password: string };
 }
 
 export class RawClient {
@@ -98,7 +100,7 @@ export class RawClient {
       };
       sock.on('connect', () => {
         sock.setNoDelay(true);
-        sock.write(connectFrame(opts.clientId, opts.keepalive ?? 300));
+        sock.write(connectFrame(opts.clientId, opts.keepalive ?? 300, opts.credentials));
       });
       sock.on('error', (err) => {
         const f = c!.failed;

@@ -39,11 +39,20 @@ function str(s: string): Buffer {
 /** BENCH_PERSISTENT=1: every client connects with clean session 0 (persistent sessions, durability at work). */
 const CONNECT_FLAGS = process.env.BENCH_PERSISTENT === '1' ? 0x00 : 0x02;
 
-/** CONNECT, MQTT 3.1.1, clean session (unless BENCH_PERSISTENT=1), no credentials. */
-export function connectFrame(clientId: string, keepaliveSeconds: number): Buffer {
+/** CONNECT, MQTT 3.1.1, clean session (unless BENCH_PERSISTENT=1), with credentials when given. */
+export function connectFrame(
+  clientId: string,
+  keepaliveSeconds: number,
+  credentials?: { username: string; password: string },
+): Buffer {
   const keepalive = Buffer.allocUnsafe(2);
   keepalive.writeUInt16BE(keepaliveSeconds, 0);
-  return frame(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, CONNECT_FLAGS]), keepalive, str(clientId)]));
+  const parts = [str('MQTT'), Buffer.from([4, CONNECT_FLAGS]), keepalive, str(clientId)];
+  if (credentials !== undefined) {
+    parts[1]![1] |= 0xc0; // username and password present
+    parts.push(str(credentials.username), str(credentials.password));
+  }
+  return frame(0x10, Buffer.concat(parts));
 }
 
 /** SUBSCRIBE with one or more filters at `qos`. */

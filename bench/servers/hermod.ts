@@ -12,15 +12,20 @@ import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { HermodNode } from '../../src/node.js';
 import { fdBudget } from '../../src/transport/fd-reserve.js';
+import { authFromEnv, BENCH_PASSWORD, BENCH_USER, hermodAuthentication } from '../auth.js';
 import { LIMITS } from '../scenarios.js';
 
 const port = Number(process.argv[2] ?? 1883);
 const durability = process.env.BENCH_DURABILITY;
 const dataDir =
   durability === undefined || durability === '' ? undefined : mkdtempSync(join(tmpdir(), 'hermod-bench-'));
+const auth = authFromEnv();
 const r = resolveConfig({
+  authentication: hermodAuthentication(auth),
   listeners: { tcp: { default: { bind: `127.0.0.1:${port}` } }, ws: { default: { enable: false } } },
   sys_topics: { sys_msg_interval: 'disabled', sys_heartbeat_interval: 'disabled' },
+  // A free port for the management API, so two bench servers (or a bench and a running broker) can coexist.
+  dashboard: { listeners: { http: { bind: '127.0.0.1:0' } } },
   mqtt: { max_inflight: LIMITS.maxInflight, max_mqueue_len: LIMITS.maxQueued },
   ...(dataDir === undefined ? {} : { node: { data_dir: dataDir }, durability: { mode: durability } }),
 });
@@ -34,6 +39,11 @@ fdBudget.configure({ reserve: 32 });
 const node = new HermodNode(r.value, { store: dataDir ?? ':memory:' });
 if (dataDir !== undefined) process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
 await node.start();
+if (auth === 'pbkdf2' || auth === 'bcrypt') {
+  await node.authn
+    .users('mqtt:global', 'password_based:built_in_database')!
+    .add({ user_id: BENCH_USER, password: BENCH_PASSWORD });
+}
 process.stdout.write(`hermod listening on ${port}\n`);
 
 let stopping = false;
