@@ -3,7 +3,7 @@
  * setting that differs from its defaults, so the results page can list them.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,10 +32,12 @@ export interface StartOptions {
   logFile: string;
   /** How clients log in (default none: anonymous). */
   auth?: AuthKind;
+  /** Keep the broker's state (retained messages) in this directory, across a stop and a start. */
+  dataDir?: string;
 }
 
 /** What a broker may lack: shared subscriptions, or a built-in way to check a login of that kind. */
-export type Feature = 'shared' | Exclude<AuthKind, 'none'>;
+export type Feature = 'shared' | 'persistence' | Exclude<AuthKind, 'none'>;
 
 export interface BrokerDef {
   name: 'hermod' | 'aedes' | 'mosquitto';
@@ -56,7 +58,11 @@ function nodeBroker(script: string, o: StartOptions): ChildProcess {
   }
   args.push(join(ROOT, 'dist', 'bench', 'servers', script), String(o.port));
   const out = openSync(o.logFile, 'a');
-  const env = o.auth === undefined ? process.env : { ...process.env, BENCH_AUTH: o.auth };
+  const env = {
+    ...process.env,
+    ...(o.auth === undefined ? {} : { BENCH_AUTH: o.auth }),
+    ...(o.dataDir === undefined ? {} : { BENCH_DATA_DIR: o.dataDir }),
+  };
   return spawn('taskset', args, { stdio: ['ignore', out, out], cwd: ROOT, env });
 }
 
@@ -123,6 +129,7 @@ const hermod: BrokerDef = {
       ? ['clients connect with clean session 0 (BENCH_PERSISTENT)']
       : []),
     'authenticated connection curves: see bench/auth.ts (built-in database with pbkdf2 or bcrypt, JWT HS256)',
+    'retained restart curve: the store in a temp dir (BENCH_DATA_DIR), durability.mode = periodic',
   ],
   lacks: new Set(),
   ensureInstalled() {},
@@ -156,7 +163,8 @@ const aedes: BrokerDef = {
     'no shared subscriptions in Aedes: S3 shared is reported as unsupported',
   ],
   // Aedes checks logins only through a user-written authenticate callback: no built-in store to compare.
-  lacks: new Set(['shared', 'pbkdf2', 'bcrypt', 'jwt']),
+  // Its memory persistence (the default) keeps nothing across a restart.
+  lacks: new Set(['shared', 'pbkdf2', 'bcrypt', 'jwt', 'persistence']),
   ensureInstalled() {},
   async start(o) {
     return running(nodeBroker('aedes.js', o), o.port);
@@ -202,6 +210,7 @@ const mosquitto: BrokerDef = {
     'Debian package, generated config file (nothing else):',
     ...MOSQUITTO_SETTINGS(0).map((l) => `  ${l.replace('listener 0', 'listener PORT')}`),
     'authenticated connection curves (pbkdf2): allow_anonymous false and a password_file written by mosquitto_passwd',
+    'retained restart curve: persistence true, persistence_location a temp dir (saved at shutdown, loaded at start)',
     `max_inflight_messages = Hermod's max_inflight (default 20). max_queued_messages 0 = no limit (default 1000, which drops messages in S3): a finite value as Hermod's ${LIMITS.maxQueued} still made 2.0.11 drop 20–40 % of S3's QoS 1 messages although the load generator never has more than 32 000 outstanding. The byte limits and max_connections are their defaults (none), written out. sys_interval 0 as Hermod's $SYS publishing is off. set_tcp_nodelay stays at its default (false): with true, Mosquitto measured about half the S1 throughput here`,
   ],
   // Mosquitto's password_file is PBKDF2-SHA512 only; bcrypt or JWT would need a plugin.
@@ -237,6 +246,13 @@ const mosquitto: BrokerDef = {
       lines.push(`password_file ${passwords}`);
     } else if (o.auth !== undefined && o.auth !== 'none') {
       throw new Error(`mosquitto has no built-in ${o.auth} authentication`);
+    }
+    if (o.dataDir !== undefined) {
+      // Saved at shutdown (autosave_interval stays at its default), loaded at start. Started as root,
+      // Mosquitto drops to its own user, which must be able to write there.
+      chmodSync(o.dataDir, 0o777);
+      lines[lines.indexOf('persistence false')] = 'persistence true';
+      lines.push(`persistence_location ${o.dataDir}/`);
     }
     writeFileSync(conf, `${lines.join('\n')}\n`);
     const out = openSync(o.logFile, 'a');

@@ -9,11 +9,18 @@
  * lookup delivers exactly the matching set, once.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AuthKind, credentialsFor } from './auth.js';
-import { BROKER_CPU, type BrokerDef, LOADGEN_CPU, ROOT } from './brokers.js';
+import {
+  BROKER_CPU,
+  type BrokerDef,
+  type Feature,
+  LOADGEN_CPU,
+  ROOT,
+  type RunningBroker,
+} from './brokers.js';
 import { barChartPng } from './chart.js';
 import { freePort } from './children.js';
 import { type ClientSink, openMany, type RawClient } from './loadgen/client.js';
@@ -43,6 +50,8 @@ interface Ctx {
   port: number;
   /** How clients log in at this point. */
   auth: AuthKind;
+  /** Stops the broker gracefully and starts it again on its state (curves with `needs: 'persistence'`). */
+  restart(): Promise<{ stopSeconds: number; startSeconds: number }>;
   pid: number;
   broker: string;
   problems: string[];
@@ -65,6 +74,8 @@ interface Curve {
   metrics: MetricDef[];
   /** The login every client of this curve makes (default none). */
   auth?: AuthKind;
+  /** What a broker needs for this curve; one that lacks it is "not run". */
+  needs?: Feature;
   run(ctx: Ctx, size: number): Promise<Record<string, number>>;
 }
 
@@ -341,6 +352,45 @@ class RetainedSet implements ClientSink {
   }
 }
 
+/** Stores N retained topics `ret/<g>/<k>` (g = i / 100, k = i % 100) from 10 QoS 1 publishers. */
+async function storeRetained(ctx: Ctx, n: number): Promise<{ storeRate: number; pubs: RawClient[] }> {
+  const pubs = await open(ctx, 10, 'rpub');
+  const t0 = performance.now();
+  const share = Math.ceil(n / 10);
+  await Promise.all(
+    pubs.map((p, j) => {
+      const count = Math.max(0, Math.min(share, n - j * share));
+      const idx = (i: number) => j * share + i;
+      const frames = publishFrames((i) => `ret/${Math.floor(idx(i) / 100)}/${idx(i) % 100}`, true, idx);
+      return new Flow(p, count, frames).run();
+    }),
+  );
+  return { storeRate: n / ((performance.now() - t0) / 1000), pubs };
+}
+
+/** Subscribes `filter` from a new client; ms until the `count` expected retained messages arrived (checked). */
+async function retainedLookup(
+  ctx: Ctx,
+  n: number,
+  filter: string,
+  expect: (i: number) => boolean,
+  count: number,
+): Promise<number> {
+  const check = new RetainedSet(n, expect);
+  const [c] = await open(ctx, 1, `look-${filter.replaceAll('/', '_')}`, check);
+  const t = performance.now();
+  c.write(subscribeFrame(1, [filter], 1));
+  const ok = await check.wait(count, 120_000);
+  const ms = performance.now() - t;
+  await sleep(50);
+  if (!ok || check.got !== count || check.wrong > 0)
+    ctx.problems.push(
+      `${filter}: ${check.got} of ${count} retained messages, ${check.wrong} wrong or repeated`,
+    );
+  c.reset();
+  return ms;
+}
+
 /**
  * N retained topics `ret/<g>/<k>` (g = i / 100, k = i % 100) stored by 10 QoS 1 publishers; then lookups:
  * `ret/<g>/+` (100 matches at every size, 20 different g), `ret/+/7` (N/100 matches) and `ret/#` (all N).
@@ -359,36 +409,12 @@ const retained: Curve = {
     { key: 'secondsAll', label: 's until ret/# (all N) delivered', lowerIsBetter: true },
   ],
   async run(ctx, n) {
-    const pubs = await open(ctx, 10, 'rpub');
     const rss0 = rssBytes(ctx.pid);
-    const t0 = performance.now();
-    const share = Math.ceil(n / 10);
-    await Promise.all(
-      pubs.map((p, j) => {
-        const count = Math.max(0, Math.min(share, n - j * share));
-        const idx = (i: number) => j * share + i;
-        const frames = publishFrames((i) => `ret/${Math.floor(idx(i) / 100)}/${idx(i) % 100}`, true, idx);
-        return new Flow(p, count, frames).run();
-      }),
-    );
-    const storeRate = n / ((performance.now() - t0) / 1000);
+    const { storeRate, pubs } = await storeRetained(ctx, n);
     await sleep(1000);
     const bytesPerRetained = (rssBytes(ctx.pid) - rss0) / n;
-    const lookup = async (filter: string, expect: (i: number) => boolean, count: number): Promise<number> => {
-      const check = new RetainedSet(n, expect);
-      const [c] = await open(ctx, 1, `look-${filter.replaceAll('/', '_')}`, check);
-      const t = performance.now();
-      c.write(subscribeFrame(1, [filter], 1));
-      const ok = await check.wait(count, 120_000);
-      const ms = performance.now() - t;
-      await sleep(50);
-      if (!ok || check.got !== count || check.wrong > 0)
-        ctx.problems.push(
-          `${filter}: ${check.got} of ${count} retained messages, ${check.wrong} wrong or repeated`,
-        );
-      c.reset();
-      return ms;
-    };
+    const lookup = (filter: string, expect: (i: number) => boolean, count: number) =>
+      retainedLookup(ctx, n, filter, expect, count);
     let sum = 0;
     const groups = n / 100;
     for (let k = 0; k < 20; k++) {
@@ -399,6 +425,34 @@ const retained: Curve = {
     const secondsAll = (await lookup('ret/#', () => true, n)) / 1000;
     for (const p of pubs) p.reset();
     return { storeRate, bytesPerRetained, msPer100: sum / 20, msColumn, secondsAll };
+  },
+};
+
+/**
+ * N retained topics stored with the broker's state on disk, then a graceful stop and a start on that state:
+ * seconds until the broker accepts connections again, and until a `ret/#` subscriber has all N back.
+ */
+const retainedRestart: Curve = {
+  id: 'retained-restart',
+  title: 'Retained restart: N retained topics on disk, stop, start',
+  sizes: [10_000, 100_000],
+  fullSizes: [10_000, 100_000, 1_000_000],
+  chart: 'startSeconds',
+  needs: 'persistence',
+  metrics: [
+    { key: 'storeRate', label: 'retained PUBLISH/s stored (persisting)', lowerIsBetter: false },
+    { key: 'stopSeconds', label: 's to stop (state saved)', lowerIsBetter: true },
+    { key: 'startSeconds', label: 's from start until it accepts connections', lowerIsBetter: true },
+    { key: 'secondsAll', label: 's until ret/# (all N) delivered after the start', lowerIsBetter: true },
+  ],
+  async run(ctx, n) {
+    const { storeRate, pubs } = await storeRetained(ctx, n);
+    for (const p of pubs) p.reset();
+    // Periodic durability commits within its checkpoint interval; the stop itself must save the rest.
+    await sleep(1500);
+    const { stopSeconds, startSeconds } = await ctx.restart();
+    const secondsAll = (await retainedLookup(ctx, n, 'ret/#', () => true, n)) / 1000;
+    return { storeRate, stopSeconds, startSeconds, secondsAll };
   },
 };
 
@@ -420,6 +474,7 @@ function connectionsCurve(auth: AuthKind, sizes: number[], fullSizes: number[]):
     fullSizes,
     chart: 'connRate',
     auth,
+    ...(auth === 'none' ? {} : { needs: auth }),
     metrics: [
       { key: 'connRate', label: 'CONNECT/s (256 handshakes in flight)', lowerIsBetter: false },
       { key: 'bytesPerConn', label: 'RSS bytes per idle connection', lowerIsBetter: true },
@@ -512,6 +567,7 @@ const topics: Curve = {
 export const CURVES: Curve[] = [
   subscriptions,
   retained,
+  retainedRestart,
   connections,
   connectionsPbkdf2,
   connectionsBcrypt,
@@ -536,13 +592,38 @@ async function runPoint(b: BrokerDef, curve: Curve, size: number, budgetS: numbe
       ? { dir: RESULTS, name: `hermod-curve-${curve.id}-${size}.cpuprofile` }
       : undefined;
   const auth = curve.auth ?? 'none';
-  const broker = await b.start({ port, logFile, cpuProf, auth });
+  const dataDir =
+    curve.needs === 'persistence' ? mkdtempSync(join(tmpdir(), 'hermod-curve-state-')) : undefined;
+  let broker = await b.start({ port, logFile, cpuProf, auth, dataDir });
   let exited: number | null | undefined;
-  void broker.exited.then((c) => {
-    exited = c;
-  });
+  const stoppedOnPurpose = new Set<RunningBroker>();
+  const watch = (running: RunningBroker) =>
+    void running.exited.then((c) => {
+      if (!stoppedOnPurpose.has(running)) exited = c;
+    });
+  watch(broker);
   await sleep(300);
-  const ctx: Ctx = { port, auth, pid: broker.pid, broker: b.name, problems: [], notes: [] };
+  const ctx: Ctx = {
+    port,
+    auth,
+    pid: broker.pid,
+    broker: b.name,
+    problems: [],
+    notes: [],
+    async restart() {
+      const t = performance.now();
+      stoppedOnPurpose.add(broker);
+      await broker.stop();
+      const stopSeconds = (performance.now() - t) / 1000;
+      const t1 = performance.now();
+      // A log of its own: the first start's "listening" line must not count for the second.
+      broker = await b.start({ port, logFile: `${logFile}.restart`, auth, dataDir });
+      const startSeconds = (performance.now() - t1) / 1000;
+      watch(broker);
+      ctx.pid = broker.pid;
+      return { stopSeconds, startSeconds };
+    },
+  };
   const t0 = performance.now();
   let metrics: Record<string, number> = {};
   let over = false;
@@ -557,6 +638,7 @@ async function runPoint(b: BrokerDef, curve: Curve, size: number, budgetS: numbe
   const seconds = (performance.now() - t0) / 1000;
   if (exited !== undefined) ctx.problems.push(`broker exited (code ${exited}); see ${logFile}`);
   await broker.stop();
+  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
   return {
     curve: curve.id,
     size,
@@ -690,7 +772,7 @@ export async function runCurves(o: CurveOptions): Promise<void> {
     const stopped = new Set<string>();
     for (const size of o.full ? curve.fullSizes : curve.sizes) {
       for (const b of o.brokers) {
-        const lacking = curve.auth !== undefined && curve.auth !== 'none' && b.lacks.has(curve.auth);
+        const lacking = curve.needs !== undefined && b.lacks.has(curve.needs);
         if (stopped.has(b.name) || lacking) {
           results.push({
             curve: curve.id,
@@ -699,7 +781,7 @@ export async function runCurves(o: CurveOptions): Promise<void> {
             status: 'not run',
             metrics: {},
             problems: [],
-            notes: [lacking ? `no built-in ${curve.auth} login` : 'stopped at a smaller point'],
+            notes: [lacking ? `lacks ${curve.needs}` : 'stopped at a smaller point'],
             seconds: 0,
             load: loadAverage(),
           });

@@ -2,7 +2,9 @@
  * Hermod as the benchmark runs it: one node built programmatically, plain TCP on 127.0.0.1:PORT, no
  * WebSocket listener, no $SYS publishing, the limits of LIMITS, an in-memory store.
  * BENCH_DURABILITY=sync|periodic|off measures that durability mode with the store in a temp dir on disk
- * (fsyncs included), removed at exit.
+ * (fsyncs included), removed at exit. BENCH_DATA_DIR=<dir> keeps the store in that directory across runs
+ * (the retained restart curve stops and starts the broker on it), with durability periodic unless
+ * BENCH_DURABILITY says otherwise.
  *
  *   taskset -c 0 node dist/bench/servers/hermod.js PORT
  */
@@ -17,8 +19,13 @@ import { LIMITS } from '../scenarios.js';
 
 const port = Number(process.argv[2] ?? 1883);
 const durability = process.env.BENCH_DURABILITY;
-const dataDir =
-  durability === undefined || durability === '' ? undefined : mkdtempSync(join(tmpdir(), 'hermod-bench-'));
+const keptDir = process.env.BENCH_DATA_DIR || undefined;
+const ownDir =
+  keptDir !== undefined || durability === undefined || durability === ''
+    ? undefined
+    : mkdtempSync(join(tmpdir(), 'hermod-bench-'));
+const dataDir = keptDir ?? ownDir;
+const mode = durability || 'periodic';
 const auth = authFromEnv();
 const r = resolveConfig({
   authentication: hermodAuthentication(auth),
@@ -27,7 +34,7 @@ const r = resolveConfig({
   // A free port for the management API, so two bench servers (or a bench and a running broker) can coexist.
   dashboard: { listeners: { http: { bind: '127.0.0.1:0' } } },
   mqtt: { max_inflight: LIMITS.maxInflight, max_mqueue_len: LIMITS.maxQueued },
-  ...(dataDir === undefined ? {} : { node: { data_dir: dataDir }, durability: { mode: durability } }),
+  ...(dataDir === undefined ? {} : { node: { data_dir: dataDir }, durability: { mode } }),
 });
 if (!r.ok) {
   console.error('hermod bench server: invalid config', JSON.stringify(r.errors));
@@ -37,7 +44,7 @@ if (!r.ok) {
 // refuse part of S4's 19 000 connections; Mosquitto and Aedes keep nothing back. 32 is the floor of the default.
 fdBudget.configure({ reserve: 32 });
 const node = new HermodNode(r.value, { store: dataDir ?? ':memory:' });
-if (dataDir !== undefined) process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+if (ownDir !== undefined) process.on('exit', () => rmSync(ownDir, { recursive: true, force: true }));
 await node.start();
 if (auth === 'pbkdf2' || auth === 'bcrypt') {
   await node.authn
