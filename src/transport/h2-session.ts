@@ -7,48 +7,40 @@
  * which made it the largest cost of a broker with an ExHook or ExProto handler on its message path.
  */
 import type { Socket } from 'node:net';
+import {
+  DEFAULT_WINDOW,
+  EMPTY,
+  FLAG_ACK,
+  FLAG_END_HEADERS,
+  FLAG_END_STREAM,
+  FrameReader,
+  FrameType,
+  FrameWriter,
+  goaway,
+  H2Error,
+  HeaderBlockAssembler,
+  headerOnly,
+  headersFragment,
+  MAX_STREAM_ID,
+  PREFACE,
+  pingAck,
+  queueHeaderBlock,
+  rstStream,
+  SETTINGS_ACK,
+  Setting,
+  settingsFrame,
+  unpad,
+  windowUpdate,
+} from './h2-frame.js';
 import { HpackDecoder, HpackError } from './hpack.js';
 
-/** HTTP/2 error codes used here (RFC 9113 §7). */
-export const H2Error = {
-  NO_ERROR: 0,
-  PROTOCOL_ERROR: 1,
-  INTERNAL_ERROR: 2,
-  FLOW_CONTROL_ERROR: 3,
-  FRAME_SIZE_ERROR: 6,
-  REFUSED_STREAM: 7,
-  CANCEL: 8,
-  COMPRESSION_ERROR: 9,
-} as const;
+export { H2Error } from './h2-frame.js';
 
-const FrameType = {
-  DATA: 0,
-  HEADERS: 1,
-  PRIORITY: 2,
-  RST_STREAM: 3,
-  SETTINGS: 4,
-  PUSH_PROMISE: 5,
-  PING: 6,
-  GOAWAY: 7,
-  WINDOW_UPDATE: 8,
-  CONTINUATION: 9,
-} as const;
-
-const FLAG_END_STREAM = 0x1;
-const FLAG_ACK = 0x1;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const FLAG_PRIORITY = 0x20;
-
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** What this side receives: 4 MB per stream, 16 MB per connection (hooks may carry whole messages). */
 const STREAM_WINDOW = 4 * 1024 * 1024;
 const CONN_WINDOW = 16 * 1024 * 1024;
-/** The largest frame this side accepts (the default; it is not raised in SETTINGS). */
-const MAX_FRAME_IN = 16_384;
 /** A header block (HEADERS plus CONTINUATIONs) larger than this closes the connection. */
 const MAX_HEADER_BLOCK = 256 * 1024;
-const MAX_STREAM_ID = 0x7fffffff;
 
 /** Header fields as decoded, in order. */
 export type HeaderList = Array<[string, string]>;
@@ -110,16 +102,13 @@ export class H2Session {
   private readonly blocked = new Set<H2Stream>();
   private nextId = 1;
   private peerMaxStreams = Number.POSITIVE_INFINITY;
-  private peerInitialWindow = 65_535;
+  private peerInitialWindow = DEFAULT_WINDOW;
   private peerMaxFrame = 16_384;
-  private connSendWindow = 65_535;
+  private connSendWindow = DEFAULT_WINDOW;
   private connReceived = 0;
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushing = false;
-  private rest: Buffer | undefined;
-  /** A header block being assembled from HEADERS + CONTINUATION. */
-  private partial: { id: number; endStream: boolean; parts: Buffer[]; size: number } | undefined;
+  private readonly out: FrameWriter;
+  private readonly reader = new FrameReader();
+  private readonly assembler = new HeaderBlockAssembler(MAX_HEADER_BLOCK);
   private gotSettings = false;
   private goingAway = false;
   private dead = false;
@@ -131,18 +120,17 @@ export class H2Session {
     socket.on('data', (c: Buffer) => this.onData(c));
     socket.on('error', (err) => this.die(err.message));
     socket.on('close', () => this.die('connection closed'));
-    const settings = Buffer.alloc(9 + 18);
-    frameHeader(settings, 0, 18, FrameType.SETTINGS, 0, 0);
-    // ENABLE_PUSH 0, INITIAL_WINDOW_SIZE, MAX_CONCURRENT_STREAMS 0 (the server opens none).
-    settings.writeUInt16BE(2, 9);
-    settings.writeUInt32BE(0, 11);
-    settings.writeUInt16BE(4, 15);
-    settings.writeUInt32BE(STREAM_WINDOW, 17);
-    settings.writeUInt16BE(3, 21);
-    settings.writeUInt32BE(0, 23);
+    this.out = new FrameWriter(socket);
     this.queue(PREFACE);
-    this.queue(settings);
-    this.queue(windowUpdate(0, CONN_WINDOW - 65_535));
+    // ENABLE_PUSH 0, MAX_CONCURRENT_STREAMS 0 (the server opens none).
+    this.queue(
+      settingsFrame([
+        [Setting.ENABLE_PUSH, 0],
+        [Setting.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
+        [Setting.MAX_CONCURRENT_STREAMS, 0],
+      ]),
+    );
+    this.queue(windowUpdate(0, CONN_WINDOW - DEFAULT_WINDOW));
   }
 
   /** Streams open or waiting to open. */
@@ -217,22 +205,9 @@ export class H2Session {
     this.nextId += 2;
     s.sendWindow = this.peerInitialWindow;
     this.streams.set(s.id, s);
-    const block = s.headerBlock;
     // The client's header blocks are small; a larger one is split into CONTINUATION frames.
-    const first = Math.min(block.length, this.peerMaxFrame);
-    const head = Buffer.allocUnsafe(9);
     const onlyHeaders = s.queue.length === 1 && s.queue[0]!.end && s.queue[0]!.bytes.length === 0;
-    const flags = (first === block.length ? FLAG_END_HEADERS : 0) | (onlyHeaders ? FLAG_END_STREAM : 0);
-    frameHeader(head, 0, first, FrameType.HEADERS, flags, s.id);
-    this.queue(head);
-    this.queue(block.subarray(0, first));
-    for (let at = first; at < block.length; at += this.peerMaxFrame) {
-      const n = Math.min(block.length - at, this.peerMaxFrame);
-      const h = Buffer.allocUnsafe(9);
-      frameHeader(h, 0, n, FrameType.CONTINUATION, at + n === block.length ? FLAG_END_HEADERS : 0, s.id);
-      this.queue(h);
-      this.queue(block.subarray(at, at + n));
-    }
+    queueHeaderBlock(this.out, s.id, s.headerBlock, onlyHeaders, this.peerMaxFrame);
     if (onlyHeaders) {
       s.queue.length = 0;
       s.localEnded = true;
@@ -250,9 +225,7 @@ export class H2Session {
       }
       const last = n === o.bytes.length;
       const end = last && o.end;
-      const head = Buffer.allocUnsafe(9);
-      frameHeader(head, 0, n, FrameType.DATA, end ? FLAG_END_STREAM : 0, s.id);
-      this.queue(head);
+      this.queue(headerOnly(n, FrameType.DATA, end ? FLAG_END_STREAM : 0, s.id));
       if (n > 0) this.queue(o.bytes.subarray(0, n));
       s.sendWindow -= n;
       this.connSendWindow -= n;
@@ -271,54 +244,18 @@ export class H2Session {
   }
 
   private queue(b: Buffer): void {
-    this.out.push(b);
-    this.outBytes += b.length;
-    if (!this.flushing) {
-      this.flushing = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  /** Writes what this turn of the event loop produced, as one buffer (or one writev for large DATA). */
-  private flush(): void {
-    this.flushing = false;
-    const out = this.out;
-    if (out.length === 0 || this.socket.destroyed) return;
-    this.out = [];
-    const bytes = this.outBytes;
-    this.outBytes = 0;
-    if (bytes <= 65_536 || out.length === 1) {
-      this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
-      return;
-    }
-    this.socket.cork();
-    for (const b of out) this.socket.write(b);
-    this.socket.uncork();
+    this.out.queue(b);
   }
 
   // ---------------------------------------------------------------- receiving
 
   private onData(chunk: Buffer): void {
     if (this.dead) return;
-    const buf = this.rest === undefined ? chunk : Buffer.concat([this.rest, chunk]);
-    this.rest = undefined;
-    let pos = 0;
-    while (buf.length - pos >= 9) {
-      const len = (buf[pos]! << 16) | (buf[pos + 1]! << 8) | buf[pos + 2]!;
-      if (len > MAX_FRAME_IN) {
-        this.fail(H2Error.FRAME_SIZE_ERROR, `frame of ${len} bytes`);
-        return;
-      }
-      if (buf.length - pos - 9 < len) break;
-      const type = buf[pos + 3]!;
-      const flags = buf[pos + 4]!;
-      const id = buf.readUInt32BE(pos + 5) & MAX_STREAM_ID;
-      const payload = buf.subarray(pos + 9, pos + 9 + len);
-      pos += 9 + len;
+    const tooLarge = this.reader.push(chunk, (type, flags, id, payload) => {
       this.onFrame(type, flags, id, payload);
-      if (this.dead) return;
-    }
-    if (pos < buf.length) this.rest = buf.subarray(pos);
+      return !this.dead;
+    });
+    if (tooLarge !== undefined) this.fail(H2Error.FRAME_SIZE_ERROR, tooLarge);
   }
 
   private onFrame(type: number, flags: number, id: number, p: Buffer): void {
@@ -326,7 +263,7 @@ export class H2Session {
       this.fail(H2Error.PROTOCOL_ERROR, 'the server did not start with SETTINGS (not HTTP/2?)');
       return;
     }
-    if (this.partial !== undefined && type !== FrameType.CONTINUATION) {
+    if (this.assembler.open && type !== FrameType.CONTINUATION) {
       this.fail(H2Error.PROTOCOL_ERROR, 'header block interrupted');
       return;
     }
@@ -361,12 +298,7 @@ export class H2Session {
           this.fail(H2Error.PROTOCOL_ERROR, 'bad PING');
           return;
         }
-        if ((flags & FLAG_ACK) === 0) {
-          const ack = Buffer.allocUnsafe(17);
-          frameHeader(ack, 0, 8, FrameType.PING, FLAG_ACK, 0);
-          p.copy(ack, 9);
-          this.queue(ack);
-        }
+        if ((flags & FLAG_ACK) === 0) this.queue(pingAck(p));
         return;
       case FrameType.GOAWAY:
         if (id !== 0 || p.length < 8) {
@@ -396,13 +328,6 @@ export class H2Session {
     }
   }
 
-  /** The payload without its padding, or undefined when the padding is malformed. */
-  private unpad(flags: number, p: Buffer): Buffer | undefined {
-    if ((flags & FLAG_PADDED) === 0) return p;
-    if (p.length < 1 || p[0]! >= p.length) return undefined;
-    return p.subarray(1, p.length - p[0]!);
-  }
-
   private onDataFrame(flags: number, id: number, p: Buffer): void {
     if (id === 0) {
       this.fail(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
@@ -414,7 +339,7 @@ export class H2Session {
       this.queue(windowUpdate(0, this.connReceived));
       this.connReceived = 0;
     }
-    const body = this.unpad(flags, p);
+    const body = unpad(flags, p);
     if (body === undefined) {
       this.fail(H2Error.PROTOCOL_ERROR, 'bad padding');
       return;
@@ -437,42 +362,24 @@ export class H2Session {
       this.fail(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0');
       return;
     }
-    let block = this.unpad(flags, p);
+    const block = headersFragment(flags, p);
     if (block === undefined) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'bad padding');
+      this.fail(H2Error.PROTOCOL_ERROR, 'bad padding or priority');
       return;
-    }
-    if (flags & FLAG_PRIORITY) {
-      if (block.length < 5) {
-        this.fail(H2Error.PROTOCOL_ERROR, 'bad HEADERS priority');
-        return;
-      }
-      block = block.subarray(5);
     }
     const endStream = (flags & FLAG_END_STREAM) !== 0;
     if (flags & FLAG_END_HEADERS) {
       this.headerBlock(id, endStream, block);
       return;
     }
-    // Copied: the socket's chunk may be reused before the block is complete.
-    this.partial = { id, endStream, parts: [Buffer.from(block)], size: block.length };
+    const err = this.assembler.begin(id, endStream, block);
+    if (err !== undefined) this.fail(H2Error.PROTOCOL_ERROR, err);
   }
 
   private onContinuation(flags: number, id: number, p: Buffer): void {
-    const partial = this.partial;
-    if (partial === undefined || partial.id !== id) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'unexpected CONTINUATION');
-      return;
-    }
-    partial.parts.push(Buffer.from(p));
-    partial.size += p.length;
-    if (partial.size > MAX_HEADER_BLOCK) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'header block too large');
-      return;
-    }
-    if ((flags & FLAG_END_HEADERS) === 0) return;
-    this.partial = undefined;
-    this.headerBlock(id, partial.endStream, Buffer.concat(partial.parts, partial.size));
+    const r = this.assembler.continue(flags, id, p);
+    if (typeof r === 'string') this.fail(H2Error.PROTOCOL_ERROR, r);
+    else if (r !== null) this.headerBlock(r.id, r.endStream, r.block);
   }
 
   private headerBlock(id: number, endStream: boolean, block: Buffer): void {
@@ -526,8 +433,8 @@ export class H2Session {
     for (let at = 0; at < p.length; at += 6) {
       const key = p.readUInt16BE(at);
       const value = p.readUInt32BE(at + 2);
-      if (key === 3) this.peerMaxStreams = value;
-      else if (key === 4) {
+      if (key === Setting.MAX_CONCURRENT_STREAMS) this.peerMaxStreams = value;
+      else if (key === Setting.INITIAL_WINDOW_SIZE) {
         if (value > MAX_STREAM_ID) {
           this.fail(H2Error.FLOW_CONTROL_ERROR, 'initial window too large');
           return;
@@ -535,7 +442,7 @@ export class H2Session {
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
         for (const s of this.streams.values()) s.sendWindow += delta;
-      } else if (key === 5) {
+      } else if (key === Setting.MAX_FRAME_SIZE) {
         if (value < 16_384 || value > 16_777_215) {
           this.fail(H2Error.PROTOCOL_ERROR, 'bad frame size');
           return;
@@ -544,9 +451,7 @@ export class H2Session {
       }
       // HEADER_TABLE_SIZE: this side never indexes, so any size suits it; the rest do not concern a client.
     }
-    const ack = Buffer.allocUnsafe(9);
-    frameHeader(ack, 0, 0, FrameType.SETTINGS, FLAG_ACK, 0);
-    this.queue(ack);
+    this.queue(SETTINGS_ACK);
     this.unblock();
     this.startWaiting();
     if (!this.gotSettings) {
@@ -620,12 +525,7 @@ export class H2Session {
   /** A connection error: GOAWAY with the code, then the connection is closed. */
   private fail(code: number, reason: string): void {
     if (this.dead) return;
-    const g = Buffer.alloc(17);
-    frameHeader(g, 0, 8, FrameType.GOAWAY, 0, 0);
-    g.writeUInt32BE(this.nextId > 1 ? this.nextId - 2 : 0, 9);
-    g.writeUInt32BE(code, 13);
-    if (!this.socket.destroyed) this.socket.end(Buffer.concat([...this.out, g]));
-    this.out = [];
+    this.out.end(goaway(this.nextId > 1 ? this.nextId - 2 : 0, code));
     this.die(`protocol error: ${reason}`);
   }
 
@@ -647,34 +547,9 @@ export class H2Session {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
-
 /** A stream that ended with DATA still queued: the writers learn it was not sent. */
 function dropQueue(s: H2Stream): void {
   if (s.queue.length === 0) return;
   const err = new Error('stream closed');
   for (const o of s.queue.splice(0)) o.sent?.(err);
-}
-
-function frameHeader(b: Buffer, at: number, len: number, type: number, flags: number, id: number): void {
-  b[at] = len >>> 16;
-  b[at + 1] = (len >>> 8) & 0xff;
-  b[at + 2] = len & 0xff;
-  b[at + 3] = type;
-  b[at + 4] = flags;
-  b.writeUInt32BE(id, at + 5);
-}
-
-function windowUpdate(id: number, increment: number): Buffer {
-  const b = Buffer.allocUnsafe(13);
-  frameHeader(b, 0, 4, FrameType.WINDOW_UPDATE, 0, id);
-  b.writeUInt32BE(increment, 9);
-  return b;
-}
-
-function rstStream(id: number, code: number): Buffer {
-  const b = Buffer.allocUnsafe(13);
-  frameHeader(b, 0, 4, FrameType.RST_STREAM, 0, id);
-  b.writeUInt32BE(code, 9);
-  return b;
 }
