@@ -62,6 +62,9 @@ export const MAX_WINDOW = 0x7fffffff;
 
 export const EMPTY = Buffer.alloc(0);
 
+/** Header fields as decoded, in order. */
+export type HeaderList = Array<[string, string]>;
+
 export function frameHeader(
   b: Buffer,
   at: number,

@@ -19,6 +19,7 @@ import {
   goaway,
   H2Error,
   HeaderBlockAssembler,
+  type HeaderList,
   headerOnly,
   headersFragment,
   MAX_STREAM_ID,
@@ -34,16 +35,13 @@ import {
 } from './h2-frame.js';
 import { HpackDecoder, HpackError } from './hpack.js';
 
-export { H2Error } from './h2-frame.js';
+export { H2Error, type HeaderList } from './h2-frame.js';
 
 /** What this side receives: 4 MB per stream, 16 MB per connection (hooks may carry whole messages). */
 const STREAM_WINDOW = 4 * 1024 * 1024;
 const CONN_WINDOW = 16 * 1024 * 1024;
 /** A header block (HEADERS plus CONTINUATIONs) larger than this closes the connection. */
 const MAX_HEADER_BLOCK = 256 * 1024;
-
-/** Header fields as decoded, in order. */
-export type HeaderList = Array<[string, string]>;
 
 /** What a stream tells its owner. Called only until `closed` (or `aborted`) was called. */
 export interface StreamSink {
