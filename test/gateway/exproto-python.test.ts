@@ -15,7 +15,7 @@ import { collect, connectClient, startProcess } from '../helpers/clients.js';
 import { freePort } from '../helpers/servers/common.js';
 import { adminClient } from '../mgmt/http.js';
 import { TcpLines } from './exproto-lines.js';
-import { gatewayPort } from './helpers.js';
+import { ADAPTER_SERVER, gatewayPort } from './helpers.js';
 
 const PYTHON = '/usr/bin/python3';
 const HAS_GRPC = spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools'], { stdio: 'ignore' }).status === 0;
@@ -52,7 +52,7 @@ describe('exproto: a Python handler (python3-grpcio)', {
         gateway: {
           exproto: {
             mountpoint: 'py/',
-            server: { bind: '127.0.0.1:0' },
+            server: { bind: '127.0.0.1:0', grpc_server: ADAPTER_SERVER },
             handler: { address: `http://127.0.0.1:${handlerPort}` },
             listeners: { tcp: { default: { bind: '127.0.0.1:0' } } },
           },
