@@ -223,7 +223,7 @@ export class FrameWriter {
   flush(): void {
     this.scheduled = false;
     const out = this.out;
-    if (out.length === 0 || this.socket.destroyed) return;
+    if (out.length === 0 || !this.socket.writable) return;
     this.out = [];
     const bytes = this.bytes;
     this.bytes = 0;
