@@ -129,7 +129,10 @@ describe(`exproto adapter (${ADAPTER_SERVER}): a grpc-js client`, () => {
     for (const junk of [
       Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
       // The preface, then HEADERS where SETTINGS must come first.
-      Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 1, 4, 0, 0, 0, 1])]),
+      Buffer.concat([
+        Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+        Buffer.from([0, 0, 0, 1, 4, 0, 0, 0, 1]),
+      ]),
       Buffer.from([0xff, 0x00, 0x13, 0x37]),
     ]) {
       const s = net.connect(port, '127.0.0.1');
@@ -141,7 +144,8 @@ describe(`exproto adapter (${ADAPTER_SERVER}): a grpc-js client`, () => {
       const what = JSON.stringify(junk.toString('latin1'));
       const closed = await Promise.race([new Promise((r) => s.once('close', () => r(true))), sleep(3000)]);
       assert.equal(closed, true, `connection closed after ${what}`);
-      if (ADAPTER_SERVER === 'http2') assert.ok(frameTypes(Buffer.concat(got)).includes(7), `GOAWAY after ${what}`);
+      if (ADAPTER_SERVER === 'http2')
+        assert.ok(frameTypes(Buffer.concat(got)).includes(7), `GOAWAY after ${what}`);
     }
     assert.equal((await call(c, 'RawPublish', raw('t'))).res?.code, 'SUCCESS');
   });
@@ -180,7 +184,9 @@ describe(`exproto adapter (${ADAPTER_SERVER}): TLS with client verification`, ()
     bare.close();
   });
 
-  it('Python grpcio with a certificate is served; without one it is refused', { skip: !HAS_GRPC }, async () => {
+  it('Python grpcio with a certificate is served; without one it is refused', {
+    skip: !HAS_GRPC,
+  }, async () => {
     const stubs = generateStubs();
     try {
       const py = startProcess(PYTHON, [

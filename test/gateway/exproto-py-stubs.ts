@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { exprotoProtoPath } from '../../src/gateway/exproto/proto.js';
 
 export const PYTHON = '/usr/bin/python3';
-export const HAS_GRPC = spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools'], { stdio: 'ignore' }).status === 0;
+export const HAS_GRPC =
+  spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools'], { stdio: 'ignore' }).status === 0;
 
 /** A script of test/gateway/exproto-py (this file runs from dist/test/gateway, the scripts stay in test/). */
 export function pyScript(name: string): string {

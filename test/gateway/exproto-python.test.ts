@@ -9,8 +9,8 @@ import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { collect, connectClient, startProcess } from '../helpers/clients.js';
 import { freePort } from '../helpers/servers/common.js';
 import { adminClient } from '../mgmt/http.js';
-import { generateStubs, HAS_GRPC, PYTHON, pyScript } from './exproto-py-stubs.js';
 import { TcpLines } from './exproto-lines.js';
+import { generateStubs, HAS_GRPC, PYTHON, pyScript } from './exproto-py-stubs.js';
 import { ADAPTER_SERVER, gatewayPort } from './helpers.js';
 
 describe('exproto: a Python handler (python3-grpcio)', {
