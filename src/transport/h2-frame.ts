@@ -245,6 +245,13 @@ export class FrameWriter {
   }
 }
 
+/** A complete header block of a stream. */
+export interface AssembledBlock {
+  id: number;
+  endStream: boolean;
+  block: Buffer;
+}
+
 /** A header block being assembled from a HEADERS frame and its CONTINUATIONs. */
 export class HeaderBlockAssembler {
   private partial: { id: number; endStream: boolean; parts: Buffer[]; size: number } | undefined;
@@ -256,22 +263,27 @@ export class HeaderBlockAssembler {
     return this.partial !== undefined;
   }
 
-  /** A HEADERS frame without END_HEADERS: the first fragment (copied, the chunk may be reused). */
-  begin(id: number, endStream: boolean, fragment: Buffer): string | undefined {
-    if (fragment.length > this.maxBlock) return 'header block too large';
-    this.partial = { id, endStream, parts: [Buffer.from(fragment)], size: fragment.length };
-    return undefined;
+  /**
+   * A HEADERS frame (stream 0 is refused). Returns the whole block when END_HEADERS is set, null when
+   * CONTINUATION frames must follow (the fragment is copied: the chunk may be reused), or an error text
+   * (the connection must fail).
+   */
+  headers(flags: number, id: number, p: Buffer): AssembledBlock | null | string {
+    if (id === 0) return 'HEADERS on stream 0';
+    const block = headersFragment(flags, p);
+    if (block === undefined) return 'bad padding or priority';
+    const endStream = (flags & FLAG_END_STREAM) !== 0;
+    if (flags & FLAG_END_HEADERS) return { id, endStream, block };
+    if (block.length > this.maxBlock) return 'header block too large';
+    this.partial = { id, endStream, parts: [Buffer.from(block)], size: block.length };
+    return null;
   }
 
   /**
    * A CONTINUATION frame. Returns the whole block when END_HEADERS ends it, null while more is expected,
    * or an error text (the connection must fail).
    */
-  continue(
-    flags: number,
-    id: number,
-    p: Buffer,
-  ): { id: number; endStream: boolean; block: Buffer } | null | string {
+  continue(flags: number, id: number, p: Buffer): AssembledBlock | null | string {
     const partial = this.partial;
     if (partial === undefined || partial.id !== id) return 'unexpected CONTINUATION';
     partial.parts.push(Buffer.from(p));

@@ -13,10 +13,10 @@
  */
 import type { Socket } from 'node:net';
 import {
+  type AssembledBlock,
   DEFAULT_WINDOW,
   EMPTY,
   FLAG_ACK,
-  FLAG_END_HEADERS,
   FLAG_END_STREAM,
   FrameReader,
   FrameType,
@@ -26,7 +26,6 @@ import {
   HeaderBlockAssembler,
   type HeaderList,
   headerOnly,
-  headersFragment,
   MAX_FRAME_IN,
   MAX_WINDOW,
   PREFACE,
@@ -291,12 +290,9 @@ export class H2ServerConnection {
       case FrameType.HEADERS:
         this.onHeaders(flags, id, p);
         return;
-      case FrameType.CONTINUATION: {
-        const r = this.assembler.continue(flags, id, p);
-        if (typeof r === 'string') this.fail(H2Error.PROTOCOL_ERROR, r);
-        else if (r !== null) this.headerBlock(r.id, r.endStream, r.block);
+      case FrameType.CONTINUATION:
+        this.onBlock(this.assembler.continue(flags, id, p));
         return;
-      }
       case FrameType.RST_STREAM:
         if (id === 0 || p.length !== 4) this.fail(H2Error.PROTOCOL_ERROR, 'bad RST_STREAM');
         else if (id > this.lastStreamId) this.fail(H2Error.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
@@ -375,22 +371,12 @@ export class H2ServerConnection {
   }
 
   private onHeaders(flags: number, id: number, p: Buffer): void {
-    if (id === 0) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0');
-      return;
-    }
-    const block = headersFragment(flags, p);
-    if (block === undefined) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'bad padding or priority');
-      return;
-    }
-    const endStream = (flags & FLAG_END_STREAM) !== 0;
-    if (flags & FLAG_END_HEADERS) {
-      this.headerBlock(id, endStream, block);
-      return;
-    }
-    const err = this.assembler.begin(id, endStream, block);
-    if (err !== undefined) this.fail(H2Error.PROTOCOL_ERROR, err);
+    this.onBlock(this.assembler.headers(flags, id, p));
+  }
+
+  private onBlock(r: AssembledBlock | null | string): void {
+    if (typeof r === 'string') this.fail(H2Error.PROTOCOL_ERROR, r);
+    else if (r !== null) this.headerBlock(r.id, r.endStream, r.block);
   }
 
   private headerBlock(id: number, endStream: boolean, block: Buffer): void {

@@ -8,10 +8,10 @@
  */
 import type { Socket } from 'node:net';
 import {
+  type AssembledBlock,
   DEFAULT_WINDOW,
   EMPTY,
   FLAG_ACK,
-  FLAG_END_HEADERS,
   FLAG_END_STREAM,
   FrameReader,
   FrameType,
@@ -21,7 +21,6 @@ import {
   HeaderBlockAssembler,
   type HeaderList,
   headerOnly,
-  headersFragment,
   MAX_STREAM_ID,
   PREFACE,
   pingAck,
@@ -356,28 +355,16 @@ export class H2Session {
   }
 
   private onHeaders(flags: number, id: number, p: Buffer): void {
-    if (id === 0) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0');
-      return;
-    }
-    const block = headersFragment(flags, p);
-    if (block === undefined) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'bad padding or priority');
-      return;
-    }
-    const endStream = (flags & FLAG_END_STREAM) !== 0;
-    if (flags & FLAG_END_HEADERS) {
-      this.headerBlock(id, endStream, block);
-      return;
-    }
-    const err = this.assembler.begin(id, endStream, block);
-    if (err !== undefined) this.fail(H2Error.PROTOCOL_ERROR, err);
+    this.onBlock(this.assembler.headers(flags, id, p));
+  }
+
+  private onBlock(r: AssembledBlock | null | string): void {
+    if (typeof r === 'string') this.fail(H2Error.PROTOCOL_ERROR, r);
+    else if (r !== null) this.headerBlock(r.id, r.endStream, r.block);
   }
 
   private onContinuation(flags: number, id: number, p: Buffer): void {
-    const r = this.assembler.continue(flags, id, p);
-    if (typeof r === 'string') this.fail(H2Error.PROTOCOL_ERROR, r);
-    else if (r !== null) this.headerBlock(r.id, r.endStream, r.block);
+    this.onBlock(this.assembler.continue(flags, id, p));
   }
 
   private headerBlock(id: number, endStream: boolean, block: Buffer): void {

@@ -11,20 +11,21 @@ import { after, before, describe, it } from 'node:test';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { GrpcUnaryServer } from '../../src/transport/grpc-server.js';
-import { FrameType, goaway, PREFACE, settingsFrame, windowUpdate } from '../../src/transport/h2-frame.js';
+import {
+  FrameType,
+  goaway,
+  headerOnly,
+  PREFACE,
+  settingsFrame,
+  windowUpdate,
+} from '../../src/transport/h2-frame.js';
 import { encodeIndexed, encodeLiteral } from '../../src/transport/hpack.js';
 import { bytesArb, chunk, cutsArb, mutate, mutationsArb, socketParams } from '../fuzz/fuzz.js';
 
 const raw = (b: Buffer) => b;
 
-function frame(type: number, flags: number, id: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(id, 5);
-  return Buffer.concat([h, payload]);
-}
+const frame = (type: number, flags: number, id: number, payload: Buffer) =>
+  Buffer.concat([headerOnly(payload.length, type, flags, id), payload]);
 
 /** A valid conversation: two Echo calls (one split over CONTINUATION and DATA frames), PING, a window update. */
 function validConversation(): Buffer {
