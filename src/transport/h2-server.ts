@@ -380,10 +380,11 @@ export class H2ServerConnection {
   }
 
   private headerBlock(id: number, endStream: boolean, block: Buffer): void {
-    let fields: HeaderList;
+    let fields: HeaderList | undefined;
     try {
       // Decoded even when the stream is refused: the dynamic table must stay in step with the client's.
-      fields = this.decoder.decode(block, 128, this.limits.maxHeaderListSize);
+      fields = this.decoder.decode(block, this.limits.maxHeaderListSize);
+      if (fields === undefined) throw new HpackError('header list too large');
     } catch (err) {
       if (err instanceof HpackError) {
         this.fail(H2Error.COMPRESSION_ERROR, err.message);

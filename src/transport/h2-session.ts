@@ -368,10 +368,11 @@ export class H2Session {
   }
 
   private headerBlock(id: number, endStream: boolean, block: Buffer): void {
-    let fields: HeaderList;
+    let fields: HeaderList | undefined;
     try {
       // Decoded even for a stream already gone: the dynamic table must stay in step with the server's.
       fields = this.decoder.decode(block);
+      if (fields === undefined) throw new HpackError('header list too large');
     } catch (err) {
       if (err instanceof HpackError) {
         this.fail(H2Error.COMPRESSION_ERROR, err.message);
