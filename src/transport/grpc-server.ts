@@ -45,8 +45,17 @@ export interface GrpcServerOptions {
   maxMessageBytes?: number;
   /** Streams one connection may have open (announced in SETTINGS). Default 1000. */
   maxConcurrentStreams?: number;
+  /**
+   * Request bytes one connection may hold for calls whose request is not complete yet before its flow
+   * control window is held back (so at most this plus the 16 MiB window); a peer that uses that window up
+   * too has the call holding the most reset (ENHANCE_YOUR_CALM, RESOURCE_EXHAUSTED to a gRPC client).
+   * Default 32 MiB.
+   */
+  maxConnectionBufferBytes?: number;
   /** Told about connections closed for a protocol error and about internal errors (for the log). */
   onConnectionError?: (reason: string, internal: boolean) => void;
+  /** Told the first time a connection's call is failed to keep a limit (once a connection: a peer may repeat). */
+  onLimitExceeded?: (reason: string) => void;
 }
 
 /** Counters for tests and the log. */
@@ -58,6 +67,8 @@ export interface GrpcServerStats {
   protocolErrors: number;
   /** Bugs of this side that surfaced on a connection (which was destroyed). */
   internalErrors: number;
+  /** Calls reset because their connection held too many bytes of incomplete requests (see above). */
+  bufferLimitResets: number;
 }
 
 /** Method with its types erased: the server only moves bytes and values between its three functions. */
@@ -214,7 +225,13 @@ class Call implements ServerStreamSink {
 
 /** A gRPC server of unary methods. */
 export class GrpcUnaryServer {
-  readonly stats: GrpcServerStats = { connections: 0, calls: 0, protocolErrors: 0, internalErrors: 0 };
+  readonly stats: GrpcServerStats = {
+    connections: 0,
+    calls: 0,
+    protocolErrors: 0,
+    internalErrors: 0,
+    bufferLimitResets: 0,
+  };
   private readonly methods = new Map<string, AnyMethod>();
   private readonly conns = new Set<H2ServerConnection>();
   private readonly timed = new Set<Call>();
@@ -222,10 +239,12 @@ export class GrpcUnaryServer {
   private listener: net.Server | undefined;
   private readonly maxMessage: number;
   private readonly maxStreams: number;
+  private readonly maxBuffered: number;
 
   constructor(private readonly options: GrpcServerOptions = {}) {
     this.maxMessage = options.maxMessageBytes ?? 16 * 1024 * 1024;
     this.maxStreams = options.maxConcurrentStreams ?? 1000;
+    this.maxBuffered = options.maxConnectionBufferBytes ?? 32 * 1024 * 1024;
   }
 
   /** Serves a unary method at `path` (/package.Service/Method). */
@@ -274,17 +293,26 @@ export class GrpcUnaryServer {
     }
     socket.setNoDelay(true);
     this.stats.connections++;
+    let limitTold = false;
     const conn: H2ServerConnection = new H2ServerConnection(
       socket,
       {
         maxConcurrentStreams: this.maxStreams,
         maxHeaderListSize: 16 * 1024,
-        streamWindow: 1024 * 1024,
-        connWindow: 16 * 1024 * 1024,
+        // No window larger than the cap: what a connection may hold stays within twice the cap.
+        streamWindow: Math.min(1024 * 1024, this.maxBuffered),
+        connWindow: Math.min(16 * 1024 * 1024, this.maxBuffered),
+        maxBufferedBytes: this.maxBuffered,
         prefaceTimeout: 10_000,
       },
       {
         request: (stream, headers) => this.request(conn, stream, headers),
+        limited: (_kind, reason) => {
+          this.stats.bufferLimitResets++;
+          if (limitTold) return;
+          limitTold = true;
+          this.options.onLimitExceeded?.(reason);
+        },
         closed: (reason, protocolError) => {
           this.conns.delete(conn);
           this.stats.connections--;

@@ -85,8 +85,11 @@ export abstract class H2Connection<S extends H2StreamState> {
   protected peerMaxFrame = MAX_FRAME_IN;
   protected peerMaxStreams = Number.POSITIVE_INFINITY;
   protected connSendWindow = DEFAULT_WINDOW;
-  private connRecvWindow = DEFAULT_WINDOW;
+  /** What the peer may still send on the connection before it must wait for a WINDOW_UPDATE. */
+  protected connRecvWindow = DEFAULT_WINDOW;
   private connReceived = 0;
+  /** While set, what the peer sends is not given back in WINDOW_UPDATEs (the server holds too much). */
+  protected windowHeld = false;
   /** The highest stream the peer opened (what a GOAWAY from this side names). */
   protected lastPeerStream = 0;
   protected gotSettings = false;
@@ -133,10 +136,12 @@ export abstract class H2Connection<S extends H2StreamState> {
   protected abstract onGoaway(lastId: number, code: number, debug: Buffer): void;
   /** The peer's SETTINGS were applied and acknowledged (`first`: the ones of its preface). */
   protected abstract settingsApplied(first: boolean): void;
-  /** A stream left `streams` (after `done` was set): room for another. */
-  protected abstract streamFinished(): void;
+  /** `s` left `streams` (after `done` was set): room for another. */
+  protected abstract streamFinished(s: S): void;
   /** The connection is gone; streams were aborted already. */
   protected abstract closed(reason: string, protocolError: boolean): void;
+  /** The window is held back and the peer has less than a frame of it left: it cannot go on by itself. */
+  protected windowUsedUp(): void {}
   /** Streams not in `streams` that die() must abort too (the client's waiting ones). */
   protected unstarted(): S[] {
     return [];
@@ -201,7 +206,7 @@ export abstract class H2Connection<S extends H2StreamState> {
     dropQueue(s);
     this.streams.delete(s.id);
     this.blocked.delete(s);
-    this.streamFinished();
+    this.streamFinished(s);
   }
 
   /** Ends the socket once what is queued is written (an orderly close after GOAWAY). */
@@ -289,11 +294,9 @@ export abstract class H2Connection<S extends H2StreamState> {
       return;
     }
     this.connReceived += p.length;
-    if (this.connReceived >= this.recv.connWindow / 2) {
-      this.out.queue(windowUpdate(0, this.connReceived));
-      this.connRecvWindow += this.connReceived;
-      this.connReceived = 0;
-    }
+    if (!this.windowHeld) {
+      if (this.connReceived >= this.recv.connWindow / 2) this.returnConnWindow();
+    } else if (this.connRecvWindow < MAX_FRAME_IN) this.windowUsedUp();
     const body = unpad(flags, p);
     if (body === undefined) {
       this.fail(H2Error.PROTOCOL_ERROR, 'bad padding');
@@ -319,6 +322,14 @@ export abstract class H2Connection<S extends H2StreamState> {
     }
     if (end) s.remoteEnded = true;
     this.deliver(s, body, end);
+  }
+
+  /** Gives the peer back, in one WINDOW_UPDATE, the connection window its DATA used so far. */
+  protected returnConnWindow(): void {
+    if (this.connReceived === 0) return;
+    this.out.queue(windowUpdate(0, this.connReceived));
+    this.connRecvWindow += this.connReceived;
+    this.connReceived = 0;
   }
 
   private onBlock(r: AssembledBlock | null | string): void {

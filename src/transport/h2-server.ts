@@ -24,6 +24,11 @@ export interface H2ServerLimits {
   streamWindow: number;
   /** The receive window of the connection. */
   connWindow: number;
+  /**
+   * Request bytes one connection may hold for requests not yet complete (DATA handed to sinks of streams
+   * whose END_STREAM has not come) before its window is held back; see H2ServerConnection.deliver.
+   */
+  maxBufferedBytes: number;
   /** A connection that has not sent its preface and SETTINGS by then is closed (ms). */
   prefaceTimeout: number;
 }
@@ -40,6 +45,8 @@ export interface ServerStreamSink {
 export interface ServerConnectionEvents {
   /** A client opened a stream with these request headers; the returned sink gets the rest of it. */
   request(stream: H2ServerStream, headers: HeaderList, endStream: boolean): ServerStreamSink;
+  /** A stream was reset to keep a limit of this side (for counting and the log). */
+  limited(kind: 'buffer', reason: string): void;
   /** The connection is gone. `protocolError` when the peer broke HTTP/2 (GOAWAY was sent). */
   closed(reason: string, protocolError: boolean): void;
   /** A bug of this side surfaced while reading the peer's bytes: the connection was destroyed. */
@@ -49,6 +56,8 @@ export interface ServerConnectionEvents {
 /** One stream (a call) the client opened. */
 export class H2ServerStream extends H2StreamState {
   sink: ServerStreamSink | undefined;
+  /** DATA handed to the sink while the request is not complete (counted in the connection's total). */
+  buffered = 0;
 
   constructor(id: number, sendWindow: number, recvWindow: number) {
     super();
@@ -63,6 +72,8 @@ export class H2ServerConnection extends H2Connection<H2ServerStream> {
   /** Bytes of the client preface still expected (it may arrive split). */
   private preface: Buffer | undefined = PREFACE;
   private prefaceTimer: NodeJS.Timeout | undefined;
+  /** The sum of the streams' `buffered`. */
+  private buffered = 0;
 
   constructor(
     socket: Socket,
@@ -173,9 +184,56 @@ export class H2ServerConnection extends H2Connection<H2ServerStream> {
     this.finish(s);
   }
 
+  /**
+   * Flow control alone does not bound what a connection makes this side hold when the window is handed
+   * back as DATA arrives: up to maxConcurrentStreams requests of up to the largest message each may be half
+   * sent. Handing it back only as requests are consumed would bound it, but a unary server consumes a
+   * request only once it is whole, so a client sending many large requests at once (grpc-js interleaves
+   * them) could fill the window with parts of each and stall them all, for good. So the window flows while
+   * the connection holds less than maxBufferedBytes of incomplete requests, and is held back past that: the
+   * peer's own flow control then stops it at maxBufferedBytes + connWindow, and requests it completes with
+   * the window it still has release their bytes and the window. A peer that uses that window up with
+   * requests still incomplete would wait forever: the stream holding the most is reset with
+   * ENHANCE_YOUR_CALM (gRPC clients report RESOURCE_EXHAUSTED, and do not retry it blindly as they would
+   * REFUSED_STREAM), which releases its bytes; the connection and its other streams go on.
+   */
   protected deliver(s: H2ServerStream, body: Buffer, end: boolean): void {
+    if (end) this.release(s);
+    else {
+      s.buffered += body.length;
+      this.buffered += body.length;
+      if (this.buffered >= this.limits.maxBufferedBytes) this.windowHeld = true;
+    }
     s.sink?.data(body, end);
     if (end && s.localEnded) this.finish(s);
+  }
+
+  /** Resets the streams holding the most bytes of incomplete requests until the window flows again. */
+  protected override windowUsedUp(): void {
+    const reason = `more than ${this.limits.maxBufferedBytes} bytes of incomplete requests on one connection, and its window used up`;
+    while (this.windowHeld) {
+      let most: H2ServerStream | undefined;
+      for (const s of this.streams.values()) if (most === undefined || s.buffered > most.buffered) most = s;
+      if (most === undefined || most.buffered === 0) {
+        // Nothing left to release (cannot happen while `buffered` is over the cap): let the window flow.
+        this.windowHeld = false;
+        this.returnConnWindow();
+        return;
+      }
+      this.abort(most, H2Error.ENHANCE_YOUR_CALM, reason);
+      this.events.limited('buffer', reason);
+    }
+  }
+
+  /** The request is complete or gone: its bytes are the sink's concern now. */
+  private release(s: H2ServerStream): void {
+    if (s.buffered === 0) return;
+    this.buffered -= s.buffered;
+    s.buffered = 0;
+    if (this.windowHeld && this.buffered < this.limits.maxBufferedBytes) {
+      this.windowHeld = false;
+      this.returnConnWindow();
+    }
   }
 
   protected headerList(id: number, endStream: boolean, fields: HeaderList | undefined): void {
@@ -195,6 +253,7 @@ export class H2ServerConnection extends H2Connection<H2ServerStream> {
         return;
       }
       s.remoteEnded = true;
+      this.release(s);
       s.sink?.data(EMPTY, true);
       if (s.localEnded) this.finish(s);
       return;
@@ -227,7 +286,8 @@ export class H2ServerConnection extends H2Connection<H2ServerStream> {
     if (first) clearTimeout(this.prefaceTimer);
   }
 
-  protected streamFinished(): void {
+  protected streamFinished(s: H2ServerStream): void {
+    this.release(s);
     if (this.goingAway && this.streams.size === 0) this.closeWhenFlushed();
   }
 

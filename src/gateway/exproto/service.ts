@@ -156,6 +156,9 @@ export class ExprotoService implements GatewayService {
               { reason },
               'exproto: ConnectionAdapter caller broke HTTP/2, connection closed',
             ),
+      // Once a connection: a caller that keeps passing a limit would otherwise flood the log.
+      onLimitExceeded: (reason) =>
+        this.rt.log.warn({ reason }, 'exproto: ConnectionAdapter call reset to keep a limit'),
     });
     const impl = this.handlers();
     for (const [name, def] of Object.entries(adapterService())) {
