@@ -172,6 +172,9 @@ class Call implements StreamSink {
       this.settle(GrpcStatus.UNAVAILABLE, `stream refused by the server: ${reason}`, undefined);
     else if (code === H2Error.CANCEL)
       this.settle(GrpcStatus.CANCELLED, 'call cancelled by the server', undefined);
+    // The gRPC HTTP/2 protocol maps ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED, whichever side reset.
+    else if (code === H2Error.ENHANCE_YOUR_CALM)
+      this.settle(GrpcStatus.RESOURCE_EXHAUSTED, reason, undefined);
     else this.settle(GrpcStatus.INTERNAL, reason, undefined);
   }
 

@@ -8,10 +8,11 @@
  * What it implements of the gRPC HTTP/2 protocol: POST with content-type application/grpc (else HTTP 405 /
  * 415), one length-prefixed uncompressed request message (a compressed one, or a grpc-encoding other than
  * identity, is UNIMPLEMENTED as the protocol asks), grpc-timeout (DEADLINE_EXCEEDED when the method has not
- * answered by then), a size limit (RESOURCE_EXHAUSTED as soon as the prefix announces more), unknown methods
- * (UNIMPLEMENTED), undecodable messages (INVALID_ARGUMENT), and the answer as headers, one DATA message and
- * trailers with grpc-status and a percent-encoded grpc-message (trailers-only for a failure). TLS (ALPN h2)
- * with client certificates comes from the caller's tls options.
+ * answered by then), size limits (RESOURCE_EXHAUSTED as soon as the prefix announces more, or when the
+ * header list is over its limit), unknown methods (UNIMPLEMENTED), undecodable messages (INVALID_ARGUMENT),
+ * and the answer as headers, one DATA message and trailers with grpc-status and a percent-encoded
+ * grpc-message (trailers-only for a failure). TLS (ALPN h2) with client certificates comes from the caller's
+ * tls options.
  */
 import net from 'node:net';
 import tls, { type TlsOptions } from 'node:tls';
@@ -46,6 +47,11 @@ export interface GrpcServerOptions {
   /** Streams one connection may have open (announced in SETTINGS). Default 1000. */
   maxConcurrentStreams?: number;
   /**
+   * The largest request header list (names, values and 32 bytes a field, announced in SETTINGS): a call
+   * over it fails with RESOURCE_EXHAUSTED, the connection stays. Default 16 KiB.
+   */
+  maxHeaderListBytes?: number;
+  /**
    * Request bytes one connection may hold for calls whose request is not complete yet before its flow
    * control window is held back (so at most this plus the 16 MiB window); a peer that uses that window up
    * too has the call holding the most reset (ENHANCE_YOUR_CALM, RESOURCE_EXHAUSTED to a gRPC client).
@@ -69,6 +75,8 @@ export interface GrpcServerStats {
   internalErrors: number;
   /** Calls reset because their connection held too many bytes of incomplete requests (see above). */
   bufferLimitResets: number;
+  /** Calls failed because their header list (or trailers) was over maxHeaderListBytes. */
+  oversizeHeaderLists: number;
 }
 
 /** Method with its types erased: the server only moves bytes and values between its three functions. */
@@ -106,6 +114,9 @@ function failureBlock(code: number, message: string): Buffer {
 function httpStatusBlock(status: number): Buffer {
   return encodeLiteral(':status', String(status));
 }
+
+/** The sink of a stream answered at once: the rest of its request does not matter. */
+const IGNORE: ServerStreamSink = { data: () => {}, aborted: () => {} };
 
 /** Milliseconds from a grpc-timeout value, or undefined when it is malformed (the header is then ignored). */
 function parseTimeout(v: string): number | undefined {
@@ -231,6 +242,7 @@ export class GrpcUnaryServer {
     protocolErrors: 0,
     internalErrors: 0,
     bufferLimitResets: 0,
+    oversizeHeaderLists: 0,
   };
   private readonly methods = new Map<string, AnyMethod>();
   private readonly conns = new Set<H2ServerConnection>();
@@ -240,11 +252,13 @@ export class GrpcUnaryServer {
   private readonly maxMessage: number;
   private readonly maxStreams: number;
   private readonly maxBuffered: number;
+  private readonly maxHeaderList: number;
 
   constructor(private readonly options: GrpcServerOptions = {}) {
     this.maxMessage = options.maxMessageBytes ?? 16 * 1024 * 1024;
     this.maxStreams = options.maxConcurrentStreams ?? 1000;
     this.maxBuffered = options.maxConnectionBufferBytes ?? 32 * 1024 * 1024;
+    this.maxHeaderList = options.maxHeaderListBytes ?? 16 * 1024;
   }
 
   /** Serves a unary method at `path` (/package.Service/Method). */
@@ -294,11 +308,18 @@ export class GrpcUnaryServer {
     socket.setNoDelay(true);
     this.stats.connections++;
     let limitTold = false;
+    const limited = (kind: 'buffer' | 'headers', reason: string) => {
+      if (kind === 'buffer') this.stats.bufferLimitResets++;
+      else this.stats.oversizeHeaderLists++;
+      if (limitTold) return;
+      limitTold = true;
+      this.options.onLimitExceeded?.(reason);
+    };
     const conn: H2ServerConnection = new H2ServerConnection(
       socket,
       {
         maxConcurrentStreams: this.maxStreams,
-        maxHeaderListSize: 16 * 1024,
+        maxHeaderListSize: this.maxHeaderList,
         // No window larger than the cap: what a connection may hold stays within twice the cap.
         streamWindow: Math.min(1024 * 1024, this.maxBuffered),
         connWindow: Math.min(16 * 1024 * 1024, this.maxBuffered),
@@ -307,12 +328,19 @@ export class GrpcUnaryServer {
       },
       {
         request: (stream, headers) => this.request(conn, stream, headers),
-        limited: (_kind, reason) => {
-          this.stats.bufferLimitResets++;
-          if (limitTold) return;
-          limitTold = true;
-          this.options.onLimitExceeded?.(reason);
+        requestTooLarge: (stream) => {
+          limited('headers', `request header list larger than ${this.maxHeaderList} bytes`);
+          conn.sendHeaders(
+            stream,
+            failureBlock(
+              GrpcStatus.RESOURCE_EXHAUSTED,
+              `request header list is larger than the limit of ${this.maxHeaderList} bytes`,
+            ),
+            true,
+          );
+          return IGNORE;
         },
+        limited: (kind, reason) => limited(kind, reason),
         closed: (reason, protocolError) => {
           this.conns.delete(conn);
           this.stats.connections--;
@@ -343,17 +371,16 @@ export class GrpcUnaryServer {
       else if (name === 'grpc-timeout') timeout = value;
       else if (name === 'grpc-encoding') encoding = value;
     }
-    const ignore: ServerStreamSink = { data: () => {}, aborted: () => {} };
     if (method !== 'POST' || !contentType.startsWith('application/grpc')) {
       conn.sendHeaders(stream, httpStatusBlock(method !== 'POST' ? 405 : 415), true);
-      return ignore;
+      return IGNORE;
     }
     this.stats.calls++;
     const m = this.methods.get(path);
     if (m === undefined || encoding !== 'identity') {
       const why = m === undefined ? `unknown method ${path}` : `grpc-encoding ${encoding} is not supported`;
       conn.sendHeaders(stream, failureBlock(GrpcStatus.UNIMPLEMENTED, why), true);
-      return ignore;
+      return IGNORE;
     }
     const call = new Call(this, conn, stream, m, this.maxMessage);
     const ms = timeout === undefined ? undefined : parseTimeout(timeout);

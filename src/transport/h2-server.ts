@@ -6,10 +6,13 @@
  * the event loop leaves in one socket write: node:http2 and grpc-js spend 100–200 µs of CPU per unary call
  * on per-stream Duplex objects, async hooks and a write per frame, which is the cost this file avoids.
  *
+ * The connection-level frames, flow control and HPACK decoding are shared with the client (h2-connection.ts).
+ *
  * Anything the peer gets wrong at the connection level (not HTTP/2, a bad frame, a header block that does
- * not decode or is too large, a flow-control violation) ends the connection with GOAWAY and closes it;
- * nothing the peer sends can throw out of this file (an internal error destroys the connection and is
- * reported to the owner).
+ * not decode or is too large to hold, a flow-control violation) ends the connection with GOAWAY and closes
+ * it; a request that is too much for this side but well formed (a header list over maxHeaderListSize, too
+ * many bytes of incomplete requests) fails its stream only. Nothing the peer sends can throw out of this
+ * file (an internal error destroys the connection and is reported to the owner).
  */
 import type { Socket } from 'node:net';
 import { H2Connection, H2StreamState } from './h2-connection.js';
@@ -45,8 +48,13 @@ export interface ServerStreamSink {
 export interface ServerConnectionEvents {
   /** A client opened a stream with these request headers; the returned sink gets the rest of it. */
   request(stream: H2ServerStream, headers: HeaderList, endStream: boolean): ServerStreamSink;
+  /**
+   * A client opened a stream whose header list (decoded fine) is larger than maxHeaderListSize: the owner
+   * answers it (the stream is open, its headers dropped); the returned sink gets the rest of it.
+   */
+  requestTooLarge(stream: H2ServerStream, endStream: boolean): ServerStreamSink;
   /** A stream was reset to keep a limit of this side (for counting and the log). */
-  limited(kind: 'buffer', reason: string): void;
+  limited(kind: 'buffer' | 'headers', reason: string): void;
   /** The connection is gone. `protocolError` when the peer broke HTTP/2 (GOAWAY was sent). */
   closed(reason: string, protocolError: boolean): void;
   /** A bug of this side surfaced while reading the peer's bytes: the connection was destroyed. */
@@ -86,8 +94,9 @@ export class H2ServerConnection extends H2Connection<H2ServerStream> {
         streamWindow: limits.streamWindow,
         connWindow: limits.connWindow,
         maxHeaderListSize: limits.maxHeaderListSize,
-        // A header block may be spread over CONTINUATIONs; HPACK rarely compresses below a quarter of the list.
-        maxHeaderBlock: limits.maxHeaderListSize + 16_384,
+        // An encoder's block is rarely larger than its list, so a block of up to four times the limit is still
+        // decoded and only its stream fails; a larger one is not worth holding, and closes the connection.
+        maxHeaderBlock: 4 * limits.maxHeaderListSize,
       },
       'client',
     );
@@ -237,10 +246,6 @@ export class H2ServerConnection extends H2Connection<H2ServerStream> {
   }
 
   protected headerList(id: number, endStream: boolean, fields: HeaderList | undefined): void {
-    if (fields === undefined) {
-      this.fail(H2Error.COMPRESSION_ERROR, 'header list too large');
-      return;
-    }
     if (id <= this.lastPeerStream) {
       // Trailers of a request (a gRPC client sends none for unary calls): they end the request.
       const s = this.streams.get(id);
@@ -250,6 +255,12 @@ export class H2ServerConnection extends H2Connection<H2ServerStream> {
       }
       if (!endStream || s.remoteEnded) {
         this.fail(H2Error.PROTOCOL_ERROR, 'trailers without END_STREAM');
+        return;
+      }
+      if (fields === undefined) {
+        const reason = `request trailers larger than ${this.limits.maxHeaderListSize} bytes`;
+        this.abort(s, H2Error.ENHANCE_YOUR_CALM, reason);
+        this.events.limited('headers', reason);
         return;
       }
       s.remoteEnded = true;
@@ -270,7 +281,11 @@ export class H2ServerConnection extends H2Connection<H2ServerStream> {
     const s = new H2ServerStream(id, this.peerInitialWindow, this.limits.streamWindow);
     s.remoteEnded = endStream;
     this.streams.set(id, s);
-    s.sink = this.events.request(s, fields, endStream);
+    // A list over the limit fails this stream only: the block was decoded, the connection is in step.
+    s.sink =
+      fields === undefined
+        ? this.events.requestTooLarge(s, endStream)
+        : this.events.request(s, fields, endStream);
   }
 
   protected streamAborted(s: H2ServerStream, _code: number, reason: string): void {

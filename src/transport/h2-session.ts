@@ -199,12 +199,13 @@ export class H2Session extends H2Connection<H2Stream> {
   }
 
   protected headerList(id: number, endStream: boolean, fields: HeaderList | undefined): void {
-    if (fields === undefined) {
-      this.fail(H2Error.COMPRESSION_ERROR, 'header list too large');
-      return;
-    }
     const s = this.streams.get(id);
     if (s === undefined || s.remoteEnded) return;
+    if (fields === undefined) {
+      // Decoded, so the connection is in step: only this call fails.
+      this.abort(s, H2Error.ENHANCE_YOUR_CALM, `response header list larger than ${MAX_HEADER_LIST} bytes`);
+      return;
+    }
     if (endStream) s.remoteEnded = true;
     s.sink.headers(fields, endStream);
     if (endStream) this.remoteEnd(s);

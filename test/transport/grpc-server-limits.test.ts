@@ -6,8 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { GrpcUnaryServer } from '../../src/transport/grpc-server.js';
+import { type GrpcServerOptions, GrpcUnaryServer } from '../../src/transport/grpc-server.js';
+import {
+  FLAG_END_HEADERS,
+  FrameType,
+  H2Error,
+  headerOnly,
+  PREFACE,
+  settingsFrame,
+} from '../../src/transport/h2-frame.js';
 
 const raw = (b: Buffer) => b;
 const KiB = 1024;
@@ -51,34 +60,45 @@ function connect(port: number): Promise<http2.ClientHttp2Session> {
 
 const GRPC = { ':method': 'POST', ':path': '/t.T/Echo', 'content-type': 'application/grpc', te: 'trailers' };
 
-/** A whole unary call: echoes `size` bytes. */
-async function echo(session: http2.ClientHttp2Session, size: number): Promise<Outcome> {
-  const req = session.request(GRPC);
+/** A whole unary call that echoes `size` bytes, with more request headers if given. */
+function echo(
+  session: http2.ClientHttp2Session,
+  size: number,
+  headers: http2.OutgoingHttpHeaders = {},
+): Promise<Outcome> {
+  const req = session.request({ ...GRPC, ...headers });
   const done = outcome(req);
   req.end(Buffer.concat([prefix(size), Buffer.alloc(size, 7)]));
   return done;
 }
 
+/** A server of /t.T/Echo with these options; `told` collects what it says through onLimitExceeded. */
+async function echoServer(options: GrpcServerOptions) {
+  const told: string[] = [];
+  const server = new GrpcUnaryServer({ ...options, onLimitExceeded: (reason) => told.push(reason) });
+  server.add('/t.T/Echo', { deserialize: raw, serialize: raw, handle: async (r: Buffer) => r });
+  return { server, told, port: await server.listen('127.0.0.1', 0) };
+}
+
+/** Header fields x-f000: v, x-f001: v, … */
+function fields(n: number): http2.OutgoingHttpHeaders {
+  const h: http2.OutgoingHttpHeaders = {};
+  for (let i = 0; i < n; i++) h[`x-f${String(i).padStart(3, '0')}`] = 'v';
+  return h;
+}
+
 describe('grpc-server: bytes of incomplete requests a connection may hold', () => {
   // With a cap of 1 MiB the connection window is 1 MiB too: at most 2 MiB of incomplete requests are held.
   const CAP = 1024 * KiB;
-  let server: GrpcUnaryServer;
-  let port: number;
-  const told: string[] = [];
+  let t: Awaited<ReturnType<typeof echoServer>>;
   before(async () => {
-    server = new GrpcUnaryServer({
-      maxMessageBytes: 512 * KiB,
-      maxConnectionBufferBytes: CAP,
-      onLimitExceeded: (reason) => told.push(reason),
-    });
-    server.add('/t.T/Echo', { deserialize: raw, serialize: raw, handle: async (r: Buffer) => r });
-    port = await server.listen('127.0.0.1', 0);
+    t = await echoServer({ maxMessageBytes: 512 * KiB, maxConnectionBufferBytes: CAP });
   });
-  after(() => server.close());
+  after(() => t.server.close());
 
   it('a peer that keeps requests half sent past the cap has streams reset; others are served', async () => {
-    const session = await connect(port);
-    const other = await connect(port);
+    const session = await connect(t.port);
+    const other = await connect(t.port);
     try {
       // Sixteen requests of 200 KiB announced with 150 KiB of each sent: 2.4 MiB that never completes.
       const partial = Array.from({ length: 16 }, () => {
@@ -103,9 +123,9 @@ describe('grpc-server: bytes of incomplete requests a connection may hold', () =
       assert.ok(reset.length >= 1, 'some streams were reset');
       assert.ok(kept.length * 150 * KiB <= 2 * CAP, `${kept.length} streams keep 150 KiB each`);
       for (const p of reset) assert.equal((await p.done).rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-      assert.equal(server.stats.bufferLimitResets, reset.length);
-      assert.equal(told.length, 1, 'told once for the connection');
-      assert.match(told[0]!, /incomplete requests/);
+      assert.equal(t.server.stats.bufferLimitResets, reset.length);
+      assert.equal(t.told.length, 1, 'told once for the connection');
+      assert.match(t.told[0]!, /incomplete requests/);
 
       // Another connection is not concerned.
       assert.equal((await echo(other, 300 * KiB)).h['grpc-status'], '0');
@@ -118,10 +138,81 @@ describe('grpc-server: bytes of incomplete requests a connection may hold', () =
         assert.equal(r.h['grpc-status'], '0');
         assert.equal(r.body, 5 + 300 * KiB);
       }
-      assert.equal(server.stats.bufferLimitResets, reset.length, 'no more resets');
+      assert.equal(t.server.stats.bufferLimitResets, reset.length, 'no more resets');
     } finally {
       session.close();
       other.close();
     }
+  });
+});
+
+describe('grpc-server: request header list size', () => {
+  const LIMIT = 16 * KiB;
+  let t: Awaited<ReturnType<typeof echoServer>>;
+  before(async () => {
+    t = await echoServer({ maxHeaderListBytes: LIMIT });
+  });
+  after(() => t.server.close());
+
+  it('announces SETTINGS_MAX_HEADER_LIST_SIZE', async () => {
+    const session = await connect(t.port);
+    try {
+      if (session.remoteSettings.maxHeaderListSize !== LIMIT)
+        await new Promise((r) => session.once('remoteSettings', r));
+      assert.equal(session.remoteSettings.maxHeaderListSize, LIMIT);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('an oversize header list fails that call with RESOURCE_EXHAUSTED; the next call on the connection succeeds', async () => {
+    const session = await connect(t.port);
+    try {
+      const r = await echo(session, 2, { 'x-big': 'v'.repeat(20 * KiB) });
+      assert.equal(r.h['grpc-status'], '8');
+      assert.match(String(r.h['grpc-message']), /header list/);
+      assert.equal((await echo(session, 10)).h['grpc-status'], '0');
+      assert.equal(t.server.stats.oversizeHeaderLists, 1);
+      assert.equal(t.server.stats.protocolErrors, 0);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('counts 32 bytes a field: many small fields pass the limit though their text alone does not', async () => {
+    const session = await connect(t.port);
+    try {
+      // 420 fields of 'x-fNNN: v' count 7 + 1 + 32 = 40 bytes each as SETTINGS_MAX_HEADER_LIST_SIZE does:
+      // 16,800 and the request's own ~300 pass 16 KiB, from 3,360 bytes of names and values.
+      assert.equal((await echo(session, 2, fields(420))).h['grpc-status'], '8');
+      // Half as many fit.
+      assert.equal((await echo(session, 2, fields(210))).h['grpc-status'], '0');
+      assert.equal(t.told.length, 2, 'told once a connection (two connections so far)');
+    } finally {
+      session.close();
+    }
+  });
+
+  it('a header block that breaks HPACK is a connection error (GOAWAY COMPRESSION_ERROR)', async () => {
+    const socket = net.connect(t.port, '127.0.0.1');
+    const got: Buffer[] = [];
+    socket.on('data', (c: Buffer) => got.push(c));
+    const closed = new Promise((r) => socket.once('close', r));
+    // Index 0 is not an HPACK field (RFC 7541 §6.1).
+    const block = Buffer.from([0x80]);
+    socket.write(
+      Buffer.concat([
+        PREFACE,
+        settingsFrame([]),
+        headerOnly(block.length, FrameType.HEADERS, FLAG_END_HEADERS, 1),
+        block,
+      ]),
+    );
+    await closed;
+    const bytes = Buffer.concat(got);
+    let code = -1;
+    for (let at = 0; at + 9 <= bytes.length; at += 9 + bytes.readUIntBE(at, 3))
+      if (bytes[at + 3] === FrameType.GOAWAY) code = bytes.readUInt32BE(at + 13);
+    assert.equal(code, H2Error.COMPRESSION_ERROR);
   });
 });
