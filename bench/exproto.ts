@@ -4,9 +4,12 @@
  * echoes. Two phases per gRPC client of the gateway (`handler.grpc_client`):
  *   paced:    1 000 clients, one line per client per second;
  *   saturate: the same clients, each sending its next line as soon as its echo is back.
+ * Each runs for every adapter server of the gateway too (`server.grpc_server`, the server the handler's
+ * Send calls reach).
  * Reported: echoes per second and broker CPU µs per echoed line (one handler call and one adapter rpc).
  *
- *   npm run build && node dist/bench/exproto.js [--seconds 5] [--clients 1000] [--repeat 3] [--clients-kind http2,grpc-js]
+ *   npm run build && node dist/bench/exproto.js [--seconds 5] [--clients 1000] [--repeat 3]
+ *     [--clients-kind http2,grpc-js] [--server-kind http2,grpc-js] [--phases paced,saturate]
  *
  * This process runs only the broker (pinned to CPU 0); the handler and the load generator run as children
  * pinned to CPU 1.
@@ -26,6 +29,7 @@ import { childLines, freePort } from './children.js';
 const self = fileURLToPath(import.meta.url);
 type Phase = 'paced' | 'saturate';
 type ClientKind = ExhookServerConfig['grpc_client'];
+type ServerKind = 'http2' | 'grpc-js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -132,11 +136,16 @@ function pinned(args: string[]): ChildProcess {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-async function startNode(adapterPort: number, handlerPort: number, kind: ClientKind): Promise<HermodNode> {
+async function startNode(
+  adapterPort: number,
+  handlerPort: number,
+  kind: ClientKind,
+  server: ServerKind,
+): Promise<HermodNode> {
   const node = await startBenchNode({
     gateway: {
       exproto: {
-        server: { bind: `127.0.0.1:${adapterPort}` },
+        server: { bind: `127.0.0.1:${adapterPort}`, grpc_server: server },
         handler: { address: `http://127.0.0.1:${handlerPort}`, grpc_client: kind },
         listeners: { tcp: { default: { bind: '127.0.0.1:0', max_conn_rate: 100000 } } },
       },
@@ -150,6 +159,8 @@ async function main(): Promise<void> {
   const clients = Number(arg('clients', '1000'));
   const repeat = Number(arg('repeat', '3'));
   const kinds = arg('clients-kind', 'http2,grpc-js').split(',') as ClientKind[];
+  const servers = arg('server-kind', 'http2,grpc-js').split(',') as ServerKind[];
+  const combos = kinds.flatMap((kind) => servers.map((server) => ({ kind, server })));
   spawnSync('taskset', ['-a', '-p', '-c', BROKER_CPU, String(process.pid)], { stdio: 'ignore' });
   const adapterPort = await freePort();
   const h = pinned(['handler', String(adapterPort)]);
@@ -160,8 +171,8 @@ async function main(): Promise<void> {
   );
   const results = new Map<string, Array<{ rate: number; cpu: number }>>();
   for (let round = 0; round < repeat; round++) {
-    for (const kind of kinds) {
-      const node = await startNode(adapterPort, handlerPort, kind);
+    for (const { kind, server } of combos) {
+      const node = await startNode(adapterPort, handlerPort, kind, server);
       const port = node.gateways
         .get('exproto')!
         .listeners.get('exproto:tcp:default')!
@@ -179,10 +190,10 @@ async function main(): Promise<void> {
           } else rate = (JSON.parse(l) as { rate: number }).rate;
         });
         const perMsg = rate > 0 ? cpu / (rate * seconds) : 0;
-        const key = `${kind} ${phase}`;
+        const key = `client ${kind} server ${server} ${phase}`;
         results.set(key, [...(results.get(key) ?? []), { rate, cpu: perMsg }]);
         console.log(
-          `${key.padEnd(17)} ${rate.toFixed(0).padStart(7)} echoes/s, broker ${perMsg.toFixed(1)} µs CPU/echo`,
+          `${key.padEnd(36)} ${rate.toFixed(0).padStart(7)} echoes/s, broker ${perMsg.toFixed(1)} µs CPU/echo`,
         );
         // Let the gateway see the closed sockets before the next phase.
         await new Promise((r) => setTimeout(r, 1000));
@@ -193,7 +204,7 @@ async function main(): Promise<void> {
   console.log('median:');
   for (const [key, rs] of results) {
     console.log(
-      `  ${key.padEnd(17)} ${median(rs.map((r) => r.rate))
+      `  ${key.padEnd(36)} ${median(rs.map((r) => r.rate))
         .toFixed(0)
         .padStart(7)} echoes/s, ${median(rs.map((r) => r.cpu)).toFixed(1)} µs CPU/echo`,
     );

@@ -24,6 +24,7 @@ export const GrpcStatus = {
   OK: 0,
   CANCELLED: 1,
   UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
@@ -88,7 +89,7 @@ const HTTP_TO_GRPC: Record<number, number> = {
 const MAX_RESPONSE = 256 * 1024 * 1024 + 64 * 1024;
 
 /** The 5-byte gRPC message prefix (uncompressed) followed by the message. */
-function frame(message: Buffer): Buffer {
+export function frame(message: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + message.length);
   out[0] = 0;
   out.writeUInt32BE(message.length, 1);
@@ -171,6 +172,9 @@ class Call implements StreamSink {
       this.settle(GrpcStatus.UNAVAILABLE, `stream refused by the server: ${reason}`, undefined);
     else if (code === H2Error.CANCEL)
       this.settle(GrpcStatus.CANCELLED, 'call cancelled by the server', undefined);
+    // The gRPC HTTP/2 protocol maps ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED, whichever side reset.
+    else if (code === H2Error.ENHANCE_YOUR_CALM)
+      this.settle(GrpcStatus.RESOURCE_EXHAUSTED, reason, undefined);
     else this.settle(GrpcStatus.INTERNAL, reason, undefined);
   }
 

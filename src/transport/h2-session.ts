@@ -7,51 +7,25 @@
  * which made it the largest cost of a broker with an ExHook or ExProto handler on its message path.
  */
 import type { Socket } from 'node:net';
-import { HpackDecoder, HpackError } from './hpack.js';
+import { H2Connection, H2StreamState } from './h2-connection.js';
+import {
+  EMPTY,
+  H2Error,
+  type HeaderList,
+  MAX_STREAM_ID,
+  PREFACE,
+  queueHeaderBlock,
+  Setting,
+} from './h2-frame.js';
 
-/** HTTP/2 error codes used here (RFC 9113 §7). */
-export const H2Error = {
-  NO_ERROR: 0,
-  PROTOCOL_ERROR: 1,
-  INTERNAL_ERROR: 2,
-  FLOW_CONTROL_ERROR: 3,
-  FRAME_SIZE_ERROR: 6,
-  REFUSED_STREAM: 7,
-  CANCEL: 8,
-  COMPRESSION_ERROR: 9,
-} as const;
+export { H2Error, type HeaderList } from './h2-frame.js';
 
-const FrameType = {
-  DATA: 0,
-  HEADERS: 1,
-  PRIORITY: 2,
-  RST_STREAM: 3,
-  SETTINGS: 4,
-  PUSH_PROMISE: 5,
-  PING: 6,
-  GOAWAY: 7,
-  WINDOW_UPDATE: 8,
-  CONTINUATION: 9,
-} as const;
-
-const FLAG_END_STREAM = 0x1;
-const FLAG_ACK = 0x1;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const FLAG_PRIORITY = 0x20;
-
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** What this side receives: 4 MB per stream, 16 MB per connection (hooks may carry whole messages). */
 const STREAM_WINDOW = 4 * 1024 * 1024;
 const CONN_WINDOW = 16 * 1024 * 1024;
-/** The largest frame this side accepts (the default; it is not raised in SETTINGS). */
-const MAX_FRAME_IN = 16_384;
-/** A header block (HEADERS plus CONTINUATIONs) larger than this closes the connection. */
+/** The largest response header list (RFC 9113 §6.5.2 counting) and header block (more closes the connection). */
+const MAX_HEADER_LIST = 64 * 1024;
 const MAX_HEADER_BLOCK = 256 * 1024;
-const MAX_STREAM_ID = 0x7fffffff;
-
-/** Header fields as decoded, in order. */
-export type HeaderList = Array<[string, string]>;
 
 /** What a stream tells its owner. Called only until `closed` (or `aborted`) was called. */
 export interface StreamSink {
@@ -63,31 +37,14 @@ export interface StreamSink {
   aborted(code: number, reason: string): void;
 }
 
-/** DATA waiting for flow-control window. */
-interface Outgoing {
-  bytes: Buffer;
-  end: boolean;
-  /** Called once: when the bytes are handed to the socket, or with an error when the stream ended first. */
-  sent?: (err?: Error) => void;
-}
-
 /** One stream (a gRPC call). */
-export class H2Stream {
-  /** 0 until its HEADERS are written (ids are given in the order streams start). */
-  id = 0;
-  sendWindow = 0;
-  /** Bytes received and not yet given back in a WINDOW_UPDATE. */
-  received = 0;
-  localEnded = false;
-  remoteEnded = false;
-  /** Reset, or both sides ended, or the connection went: nothing more is sent or reported. */
-  done = false;
-  readonly queue: Outgoing[] = [];
-
+export class H2Stream extends H2StreamState {
   constructor(
     readonly sink: StreamSink,
     readonly headerBlock: Buffer,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 /** What the session tells its owner. */
@@ -101,48 +58,30 @@ export interface SessionEvents {
 }
 
 /** One HTTP/2 client connection. */
-export class H2Session {
-  private readonly decoder = new HpackDecoder();
-  private readonly streams = new Map<number, H2Stream>();
+export class H2Session extends H2Connection<H2Stream> {
   /** Streams not started because the server's concurrency limit is reached. */
   private readonly waiting: H2Stream[] = [];
-  /** Streams with DATA queued for lack of window. */
-  private readonly blocked = new Set<H2Stream>();
   private nextId = 1;
-  private peerMaxStreams = Number.POSITIVE_INFINITY;
-  private peerInitialWindow = 65_535;
-  private peerMaxFrame = 16_384;
-  private connSendWindow = 65_535;
-  private connReceived = 0;
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushing = false;
-  private rest: Buffer | undefined;
-  /** A header block being assembled from HEADERS + CONTINUATION. */
-  private partial: { id: number; endStream: boolean; parts: Buffer[]; size: number } | undefined;
-  private gotSettings = false;
-  private goingAway = false;
-  private dead = false;
 
   constructor(
-    private readonly socket: Socket,
+    socket: Socket,
     private readonly events: SessionEvents,
   ) {
-    socket.on('data', (c: Buffer) => this.onData(c));
-    socket.on('error', (err) => this.die(err.message));
-    socket.on('close', () => this.die('connection closed'));
-    const settings = Buffer.alloc(9 + 18);
-    frameHeader(settings, 0, 18, FrameType.SETTINGS, 0, 0);
-    // ENABLE_PUSH 0, INITIAL_WINDOW_SIZE, MAX_CONCURRENT_STREAMS 0 (the server opens none).
-    settings.writeUInt16BE(2, 9);
-    settings.writeUInt32BE(0, 11);
-    settings.writeUInt16BE(4, 15);
-    settings.writeUInt32BE(STREAM_WINDOW, 17);
-    settings.writeUInt16BE(3, 21);
-    settings.writeUInt32BE(0, 23);
-    this.queue(PREFACE);
-    this.queue(settings);
-    this.queue(windowUpdate(0, CONN_WINDOW - 65_535));
+    super(
+      socket,
+      {
+        streamWindow: STREAM_WINDOW,
+        connWindow: CONN_WINDOW,
+        maxHeaderListSize: MAX_HEADER_LIST,
+        maxHeaderBlock: MAX_HEADER_BLOCK,
+      },
+      'server',
+    );
+    // MAX_CONCURRENT_STREAMS 0: the server opens none.
+    this.sendPreface(PREFACE, [
+      [Setting.ENABLE_PUSH, 0],
+      [Setting.MAX_CONCURRENT_STREAMS, 0],
+    ]);
   }
 
   /** Streams open or waiting to open. */
@@ -161,7 +100,8 @@ export class H2Session {
    */
   open(sink: StreamSink, headerBlock: Buffer, body: Buffer | undefined, end: boolean): H2Stream {
     const s = new H2Stream(sink, headerBlock);
-    if (body !== undefined || end) s.queue.push({ bytes: body ?? EMPTY, end });
+    if (body !== undefined || end)
+      s.queue.push({ bytes: body ?? EMPTY, headers: false, end, sent: undefined });
     if (this.dead || this.goingAway) {
       s.done = true;
       queueMicrotask(() => sink.aborted(-1, 'connection closed'));
@@ -178,7 +118,7 @@ export class H2Session {
    */
   write(s: H2Stream, bytes: Buffer, end: boolean, sent?: (err?: Error) => void): boolean {
     if (s.done || s.localEnded || s.queue.some((o) => o.end)) return false;
-    s.queue.push({ bytes, end, sent });
+    s.queue.push({ bytes, headers: false, end, sent });
     if (s.id !== 0) this.pump(s);
     return true;
   }
@@ -189,20 +129,17 @@ export class H2Session {
     if (s.id === 0) {
       const i = this.waiting.indexOf(s);
       if (i >= 0) this.waiting.splice(i, 1);
-      s.done = true;
-      dropQueue(s);
+      this.finish(s);
       return;
     }
     // Cancelled from the sink while the server's END_STREAM is being reported: no reset when both sides ended.
-    if (!(s.remoteEnded && s.localEnded))
-      this.queue(rstStream(s.id, s.remoteEnded ? H2Error.NO_ERROR : code));
-    this.finish(s);
+    if (s.remoteEnded && s.localEnded) this.finish(s);
+    else this.reset(s, s.remoteEnded ? H2Error.NO_ERROR : code);
   }
 
   /** Closes the connection at once; open streams are aborted. */
   destroy(): void {
-    this.die('', true);
-    this.socket.destroy();
+    this.die('', false, true);
   }
 
   // ---------------------------------------------------------------- sending
@@ -216,393 +153,20 @@ export class H2Session {
     s.id = this.nextId;
     this.nextId += 2;
     s.sendWindow = this.peerInitialWindow;
+    s.recvWindow = STREAM_WINDOW;
     this.streams.set(s.id, s);
-    const block = s.headerBlock;
     // The client's header blocks are small; a larger one is split into CONTINUATION frames.
-    const first = Math.min(block.length, this.peerMaxFrame);
-    const head = Buffer.allocUnsafe(9);
     const onlyHeaders = s.queue.length === 1 && s.queue[0]!.end && s.queue[0]!.bytes.length === 0;
-    const flags = (first === block.length ? FLAG_END_HEADERS : 0) | (onlyHeaders ? FLAG_END_STREAM : 0);
-    frameHeader(head, 0, first, FrameType.HEADERS, flags, s.id);
-    this.queue(head);
-    this.queue(block.subarray(0, first));
-    for (let at = first; at < block.length; at += this.peerMaxFrame) {
-      const n = Math.min(block.length - at, this.peerMaxFrame);
-      const h = Buffer.allocUnsafe(9);
-      frameHeader(h, 0, n, FrameType.CONTINUATION, at + n === block.length ? FLAG_END_HEADERS : 0, s.id);
-      this.queue(h);
-      this.queue(block.subarray(at, at + n));
-    }
+    queueHeaderBlock(this.out, s.id, s.headerBlock, onlyHeaders, this.peerMaxFrame);
     if (onlyHeaders) {
       s.queue.length = 0;
       s.localEnded = true;
     } else this.pump(s);
   }
 
-  /** Writes as much of a stream's queued DATA as the windows allow. */
-  private pump(s: H2Stream): void {
-    while (s.queue.length > 0 && !s.done) {
-      const o = s.queue[0]!;
-      const n = Math.min(o.bytes.length, s.sendWindow, this.connSendWindow, this.peerMaxFrame);
-      if (n <= 0 && o.bytes.length > 0) {
-        this.blocked.add(s);
-        return;
-      }
-      const last = n === o.bytes.length;
-      const end = last && o.end;
-      const head = Buffer.allocUnsafe(9);
-      frameHeader(head, 0, n, FrameType.DATA, end ? FLAG_END_STREAM : 0, s.id);
-      this.queue(head);
-      if (n > 0) this.queue(o.bytes.subarray(0, n));
-      s.sendWindow -= n;
-      this.connSendWindow -= n;
-      if (!last) {
-        o.bytes = o.bytes.subarray(n);
-        continue;
-      }
-      s.queue.shift();
-      o.sent?.();
-      if (end) {
-        s.localEnded = true;
-        if (s.remoteEnded) this.finish(s);
-      }
-    }
-    this.blocked.delete(s);
-  }
-
-  private queue(b: Buffer): void {
-    this.out.push(b);
-    this.outBytes += b.length;
-    if (!this.flushing) {
-      this.flushing = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  /** Writes what this turn of the event loop produced, as one buffer (or one writev for large DATA). */
-  private flush(): void {
-    this.flushing = false;
-    const out = this.out;
-    if (out.length === 0 || this.socket.destroyed) return;
-    this.out = [];
-    const bytes = this.outBytes;
-    this.outBytes = 0;
-    if (bytes <= 65_536 || out.length === 1) {
-      this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
-      return;
-    }
-    this.socket.cork();
-    for (const b of out) this.socket.write(b);
-    this.socket.uncork();
-  }
-
-  // ---------------------------------------------------------------- receiving
-
-  private onData(chunk: Buffer): void {
-    if (this.dead) return;
-    const buf = this.rest === undefined ? chunk : Buffer.concat([this.rest, chunk]);
-    this.rest = undefined;
-    let pos = 0;
-    while (buf.length - pos >= 9) {
-      const len = (buf[pos]! << 16) | (buf[pos + 1]! << 8) | buf[pos + 2]!;
-      if (len > MAX_FRAME_IN) {
-        this.fail(H2Error.FRAME_SIZE_ERROR, `frame of ${len} bytes`);
-        return;
-      }
-      if (buf.length - pos - 9 < len) break;
-      const type = buf[pos + 3]!;
-      const flags = buf[pos + 4]!;
-      const id = buf.readUInt32BE(pos + 5) & MAX_STREAM_ID;
-      const payload = buf.subarray(pos + 9, pos + 9 + len);
-      pos += 9 + len;
-      this.onFrame(type, flags, id, payload);
-      if (this.dead) return;
-    }
-    if (pos < buf.length) this.rest = buf.subarray(pos);
-  }
-
-  private onFrame(type: number, flags: number, id: number, p: Buffer): void {
-    if (!this.gotSettings && type !== FrameType.SETTINGS) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'the server did not start with SETTINGS (not HTTP/2?)');
-      return;
-    }
-    if (this.partial !== undefined && type !== FrameType.CONTINUATION) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'header block interrupted');
-      return;
-    }
-    switch (type) {
-      case FrameType.DATA: {
-        this.onDataFrame(flags, id, p);
-        return;
-      }
-      case FrameType.HEADERS: {
-        this.onHeaders(flags, id, p);
-        return;
-      }
-      case FrameType.CONTINUATION: {
-        this.onContinuation(flags, id, p);
-        return;
-      }
-      case FrameType.RST_STREAM:
-        if (id === 0 || p.length !== 4) {
-          this.fail(H2Error.PROTOCOL_ERROR, 'bad RST_STREAM');
-          return;
-        }
-        {
-          this.onReset(id, p.readUInt32BE(0));
-          return;
-        }
-      case FrameType.SETTINGS: {
-        this.onSettings(flags, id, p);
-        return;
-      }
-      case FrameType.PING:
-        if (id !== 0 || p.length !== 8) {
-          this.fail(H2Error.PROTOCOL_ERROR, 'bad PING');
-          return;
-        }
-        if ((flags & FLAG_ACK) === 0) {
-          const ack = Buffer.allocUnsafe(17);
-          frameHeader(ack, 0, 8, FrameType.PING, FLAG_ACK, 0);
-          p.copy(ack, 9);
-          this.queue(ack);
-        }
-        return;
-      case FrameType.GOAWAY:
-        if (id !== 0 || p.length < 8) {
-          this.fail(H2Error.PROTOCOL_ERROR, 'bad GOAWAY');
-          return;
-        }
-        {
-          this.onGoaway(p.readUInt32BE(0) & MAX_STREAM_ID, p.readUInt32BE(4), p.subarray(8));
-          return;
-        }
-      case FrameType.WINDOW_UPDATE:
-        if (p.length !== 4) {
-          this.fail(H2Error.FRAME_SIZE_ERROR, 'bad WINDOW_UPDATE');
-          return;
-        }
-        {
-          this.onWindowUpdate(id, p.readUInt32BE(0) & MAX_STREAM_ID);
-          return;
-        }
-      case FrameType.PUSH_PROMISE: {
-        this.fail(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
-        return;
-      }
-      default:
-        // PRIORITY and unknown frame types are ignored (RFC 9113 §5.5).
-        return;
-    }
-  }
-
-  /** The payload without its padding, or undefined when the padding is malformed. */
-  private unpad(flags: number, p: Buffer): Buffer | undefined {
-    if ((flags & FLAG_PADDED) === 0) return p;
-    if (p.length < 1 || p[0]! >= p.length) return undefined;
-    return p.subarray(1, p.length - p[0]!);
-  }
-
-  private onDataFrame(flags: number, id: number, p: Buffer): void {
-    if (id === 0) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
-      return;
-    }
-    // Flow control counts the whole frame, padding included.
-    this.connReceived += p.length;
-    if (this.connReceived >= CONN_WINDOW / 2) {
-      this.queue(windowUpdate(0, this.connReceived));
-      this.connReceived = 0;
-    }
-    const body = this.unpad(flags, p);
-    if (body === undefined) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'bad padding');
-      return;
-    }
-    const s = this.streams.get(id);
-    if (s === undefined || s.remoteEnded) return;
-    const end = (flags & FLAG_END_STREAM) !== 0;
-    s.received += p.length;
-    if (!end && s.received >= STREAM_WINDOW / 2) {
-      this.queue(windowUpdate(id, s.received));
-      s.received = 0;
-    }
-    if (end) s.remoteEnded = true;
-    s.sink.data(body, end);
-    if (end) this.remoteEnd(s);
-  }
-
-  private onHeaders(flags: number, id: number, p: Buffer): void {
-    if (id === 0) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0');
-      return;
-    }
-    let block = this.unpad(flags, p);
-    if (block === undefined) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'bad padding');
-      return;
-    }
-    if (flags & FLAG_PRIORITY) {
-      if (block.length < 5) {
-        this.fail(H2Error.PROTOCOL_ERROR, 'bad HEADERS priority');
-        return;
-      }
-      block = block.subarray(5);
-    }
-    const endStream = (flags & FLAG_END_STREAM) !== 0;
-    if (flags & FLAG_END_HEADERS) {
-      this.headerBlock(id, endStream, block);
-      return;
-    }
-    // Copied: the socket's chunk may be reused before the block is complete.
-    this.partial = { id, endStream, parts: [Buffer.from(block)], size: block.length };
-  }
-
-  private onContinuation(flags: number, id: number, p: Buffer): void {
-    const partial = this.partial;
-    if (partial === undefined || partial.id !== id) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'unexpected CONTINUATION');
-      return;
-    }
-    partial.parts.push(Buffer.from(p));
-    partial.size += p.length;
-    if (partial.size > MAX_HEADER_BLOCK) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'header block too large');
-      return;
-    }
-    if ((flags & FLAG_END_HEADERS) === 0) return;
-    this.partial = undefined;
-    this.headerBlock(id, partial.endStream, Buffer.concat(partial.parts, partial.size));
-  }
-
-  private headerBlock(id: number, endStream: boolean, block: Buffer): void {
-    let fields: HeaderList;
-    try {
-      // Decoded even for a stream already gone: the dynamic table must stay in step with the server's.
-      fields = this.decoder.decode(block);
-    } catch (err) {
-      if (err instanceof HpackError) {
-        this.fail(H2Error.COMPRESSION_ERROR, err.message);
-        return;
-      }
-      throw err;
-    }
-    const s = this.streams.get(id);
-    if (s === undefined || s.remoteEnded) return;
-    if (endStream) s.remoteEnded = true;
-    s.sink.headers(fields, endStream);
-    if (endStream) this.remoteEnd(s);
-  }
-
-  /** The server ended its side: the stream is over once this side ended too (or is reset now). */
-  private remoteEnd(s: H2Stream): void {
-    if (s.done) return;
-    if (s.localEnded) {
-      this.finish(s);
-      return;
-    }
-    // A gRPC answer ends the call: what this side still had to send is dropped.
-    this.queue(rstStream(s.id, H2Error.NO_ERROR));
-    this.finish(s);
-  }
-
-  private onReset(id: number, code: number): void {
-    const s = this.streams.get(id);
-    if (s === undefined) return;
-    this.finish(s);
-    s.sink.aborted(code, `stream reset (HTTP/2 code ${code})`);
-  }
-
-  private onSettings(flags: number, id: number, p: Buffer): void {
-    if (id !== 0) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream');
-      return;
-    }
-    if (flags & FLAG_ACK) return;
-    if (p.length % 6 !== 0) {
-      this.fail(H2Error.FRAME_SIZE_ERROR, 'bad SETTINGS');
-      return;
-    }
-    for (let at = 0; at < p.length; at += 6) {
-      const key = p.readUInt16BE(at);
-      const value = p.readUInt32BE(at + 2);
-      if (key === 3) this.peerMaxStreams = value;
-      else if (key === 4) {
-        if (value > MAX_STREAM_ID) {
-          this.fail(H2Error.FLOW_CONTROL_ERROR, 'initial window too large');
-          return;
-        }
-        const delta = value - this.peerInitialWindow;
-        this.peerInitialWindow = value;
-        for (const s of this.streams.values()) s.sendWindow += delta;
-      } else if (key === 5) {
-        if (value < 16_384 || value > 16_777_215) {
-          this.fail(H2Error.PROTOCOL_ERROR, 'bad frame size');
-          return;
-        }
-        this.peerMaxFrame = value;
-      }
-      // HEADER_TABLE_SIZE: this side never indexes, so any size suits it; the rest do not concern a client.
-    }
-    const ack = Buffer.allocUnsafe(9);
-    frameHeader(ack, 0, 0, FrameType.SETTINGS, FLAG_ACK, 0);
-    this.queue(ack);
-    this.unblock();
-    this.startWaiting();
-    if (!this.gotSettings) {
-      this.gotSettings = true;
-      this.events.ready();
-    }
-  }
-
-  private onWindowUpdate(id: number, increment: number): void {
-    if (increment === 0) {
-      this.fail(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
-      return;
-    }
-    if (id === 0) {
-      this.connSendWindow += increment;
-      this.unblock();
-      return;
-    }
-    const s = this.streams.get(id);
-    if (s === undefined) return;
-    s.sendWindow += increment;
-    this.pump(s);
-  }
-
-  private onGoaway(lastId: number, code: number, debug: Buffer): void {
-    const why = `server sent GOAWAY (HTTP/2 code ${code}${debug.length > 0 ? `: ${debug.toString('latin1')}` : ''})`;
-    // Streams the server never saw may be retried elsewhere: they are refused.
-    for (const s of [...this.streams.values()])
-      if (s.id > lastId) {
-        this.finish(s);
-        s.sink.aborted(H2Error.REFUSED_STREAM, why);
-      }
-    this.drain(why);
-  }
-
-  // ---------------------------------------------------------------- bookkeeping
-
-  private unblock(): void {
-    for (const s of [...this.blocked]) {
-      if (this.connSendWindow <= 0) return;
-      this.pump(s);
-    }
-  }
-
   private startWaiting(): void {
     while (this.waiting.length > 0 && this.streams.size < this.peerMaxStreams && !this.goingAway)
       this.start(this.waiting.shift()!);
-  }
-
-  private finish(s: H2Stream): void {
-    s.done = true;
-    dropQueue(s);
-    this.streams.delete(s.id);
-    this.blocked.delete(s);
-    this.startWaiting();
-    if (this.goingAway && this.streams.size === 0) this.socket.end();
   }
 
   /** No new streams here (those waiting are refused); the connection closes once its streams are done. */
@@ -614,67 +178,77 @@ export class H2Session {
       s.sink.aborted(H2Error.REFUSED_STREAM, why);
     }
     this.events.draining();
-    if (this.streams.size === 0) this.socket.end();
+    if (this.streams.size === 0) this.closeWhenFlushed();
   }
 
-  /** A connection error: GOAWAY with the code, then the connection is closed. */
-  private fail(code: number, reason: string): void {
-    if (this.dead) return;
-    const g = Buffer.alloc(17);
-    frameHeader(g, 0, 8, FrameType.GOAWAY, 0, 0);
-    g.writeUInt32BE(this.nextId > 1 ? this.nextId - 2 : 0, 9);
-    g.writeUInt32BE(code, 13);
-    if (!this.socket.destroyed) this.socket.end(Buffer.concat([...this.out, g]));
-    this.out = [];
-    this.die(`protocol error: ${reason}`);
+  // ---------------------------------------------------------------- the hooks of H2Connection
+
+  /** Streams this side has not opened yet, and even ones: the server opens none (push is disabled). */
+  protected isIdle(id: number): boolean {
+    return id >= this.nextId || id % 2 === 0;
   }
 
-  /** The connection is gone: every stream is aborted. */
-  private die(reason: string, quiet = false): void {
-    if (this.dead) return;
-    this.dead = true;
-    const all = [...this.streams.values(), ...this.waiting];
-    this.streams.clear();
-    this.waiting.length = 0;
-    this.blocked.clear();
-    for (const s of all) {
-      s.done = true;
-      dropQueue(s);
-      if (!quiet) s.sink.aborted(-1, reason);
+  protected localEnd(s: H2Stream): void {
+    s.localEnded = true;
+    if (s.remoteEnded) this.finish(s);
+  }
+
+  protected deliver(s: H2Stream, body: Buffer, end: boolean): void {
+    s.sink.data(body, end);
+    if (end) this.remoteEnd(s);
+  }
+
+  protected headerList(id: number, endStream: boolean, fields: HeaderList | undefined): void {
+    const s = this.streams.get(id);
+    if (s === undefined || s.remoteEnded) return;
+    if (fields === undefined) {
+      // Decoded, so the connection is in step: only this call fails.
+      this.abort(s, H2Error.ENHANCE_YOUR_CALM, `response header list larger than ${MAX_HEADER_LIST} bytes`);
+      return;
     }
-    this.events.closed(reason);
-    if (!this.socket.destroyed) this.socket.destroy();
+    if (endStream) s.remoteEnded = true;
+    s.sink.headers(fields, endStream);
+    if (endStream) this.remoteEnd(s);
   }
-}
 
-const EMPTY = Buffer.alloc(0);
+  /** The server ended its side: the stream is over once this side ended too (or is reset now). */
+  private remoteEnd(s: H2Stream): void {
+    if (s.done) return;
+    // A gRPC answer ends the call: what this side still had to send is dropped.
+    if (s.localEnded) this.finish(s);
+    else this.reset(s, H2Error.NO_ERROR);
+  }
 
-/** A stream that ended with DATA still queued: the writers learn it was not sent. */
-function dropQueue(s: H2Stream): void {
-  if (s.queue.length === 0) return;
-  const err = new Error('stream closed');
-  for (const o of s.queue.splice(0)) o.sent?.(err);
-}
+  protected streamAborted(s: H2Stream, code: number, reason: string): void {
+    s.sink.aborted(code, reason);
+  }
 
-function frameHeader(b: Buffer, at: number, len: number, type: number, flags: number, id: number): void {
-  b[at] = len >>> 16;
-  b[at + 1] = (len >>> 8) & 0xff;
-  b[at + 2] = len & 0xff;
-  b[at + 3] = type;
-  b[at + 4] = flags;
-  b.writeUInt32BE(id, at + 5);
-}
+  protected onGoaway(lastId: number, code: number, debug: Buffer): void {
+    const why = `server sent GOAWAY (HTTP/2 code ${code}${debug.length > 0 ? `: ${debug.toString('latin1')}` : ''})`;
+    // Streams the server never saw may be retried elsewhere: they are refused.
+    for (const s of [...this.streams.values()])
+      if (s.id > lastId) {
+        this.finish(s);
+        s.sink.aborted(H2Error.REFUSED_STREAM, why);
+      }
+    this.drain(why);
+  }
 
-function windowUpdate(id: number, increment: number): Buffer {
-  const b = Buffer.allocUnsafe(13);
-  frameHeader(b, 0, 4, FrameType.WINDOW_UPDATE, 0, id);
-  b.writeUInt32BE(increment, 9);
-  return b;
-}
+  protected settingsApplied(first: boolean): void {
+    this.startWaiting();
+    if (first) this.events.ready();
+  }
 
-function rstStream(id: number, code: number): Buffer {
-  const b = Buffer.allocUnsafe(13);
-  frameHeader(b, 0, 4, FrameType.RST_STREAM, 0, id);
-  b.writeUInt32BE(code, 9);
-  return b;
+  protected streamFinished(): void {
+    this.startWaiting();
+    if (this.goingAway && this.streams.size === 0) this.closeWhenFlushed();
+  }
+
+  protected override unstarted(): H2Stream[] {
+    return this.waiting.splice(0);
+  }
+
+  protected closed(reason: string): void {
+    this.events.closed(reason);
+  }
 }

@@ -1,8 +1,8 @@
 /**
- * HPACK (RFC 7541) for Hermod's HTTP/2 client (h2-session.ts). Encoding is only what a gRPC client sends:
- * literal fields without indexing, no Huffman, so a request's header block can be built once per method and
- * reused. Decoding is the whole format, because servers use all of it: indexed fields, the dynamic table
- * with its size updates, and Huffman-coded strings.
+ * HPACK (RFC 7541) for Hermod's HTTP/2 client and server. Encoding is only what Hermod sends: literal
+ * fields without indexing, no Huffman, so a header block can be built once (per method, per server) and
+ * reused. Decoding is the whole format, because peers use all of it: indexed fields, the dynamic table with
+ * its size updates, and Huffman-coded strings.
  */
 
 /** RFC 7541 Appendix A: the static table, index 1 first. */
@@ -217,13 +217,16 @@ export class HpackDecoder {
   }
 
   /**
-   * Decodes one header block into [name, value] pairs (at most `maxFields` of them, `maxBytes` of names and
-   * values together). Throws HpackError: the connection must then be closed (its table is out of step).
+   * Decodes one header block into [name, value] pairs. The header list's size counts each field's name and
+   * value plus 32 bytes, as SETTINGS_MAX_HEADER_LIST_SIZE does (RFC 9113 §6.5.2); when it exceeds
+   * `maxListSize` the block is still decoded to its end, so the dynamic table stays in step with the peer's
+   * and only the stream needs to fail, but its fields are dropped and the result is undefined. Throws
+   * HpackError for a block that breaks HPACK: the connection must then be closed (its table is out of step).
    */
-  decode(buf: Buffer, maxFields = 100, maxBytes = 65536): Array<[string, string]> {
+  decode(buf: Buffer, maxListSize = 65536): Array<[string, string]> | undefined {
     const fields: Array<[string, string]> = [];
     let pos = 0;
-    let bytes = 0;
+    let size = 0;
     const end = buf.length;
     const readInt = (prefixBits: number): number => {
       if (pos >= end) throw new HpackError('header block truncated');
@@ -272,11 +275,11 @@ export class HpackDecoder {
         field = [name, value];
         if (indexing) this.insert(name, value);
       }
-      bytes += field[0].length + field[1].length;
-      if (fields.length >= maxFields || bytes > maxBytes) throw new HpackError('header list too large');
-      fields.push(field);
+      size += field[0].length + field[1].length + ENTRY_OVERHEAD;
+      // Past the limit nothing more is kept: the rest is read only for the table.
+      if (size <= maxListSize) fields.push(field);
     }
-    return fields;
+    return size <= maxListSize ? fields : undefined;
   }
 
   private entry(idx: number): [string, string] {

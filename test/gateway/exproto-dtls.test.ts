@@ -10,7 +10,7 @@ import { adminClient } from '../mgmt/http.js';
 import { type DtlsFixtures, makeDtlsFixtures } from '../transport/dtls/fixtures.js';
 import { type EchoHandler, startEchoHandler } from './exproto-echo.js';
 import { DtlsLines } from './exproto-lines.js';
-import { gatewayPort } from './helpers.js';
+import { ADAPTER_SERVER, gatewayPort } from './helpers.js';
 
 describe('exproto over dtls', () => {
   let fx: DtlsFixtures;
@@ -26,7 +26,7 @@ describe('exproto over dtls', () => {
         psk_authentication: { enable: true, init_file: fx.pskFile },
         gateway: {
           exproto: {
-            server: { bind: '127.0.0.1:0' },
+            server: { bind: '127.0.0.1:0', grpc_server: ADAPTER_SERVER },
             handler: { address: `http://127.0.0.1:${h.port}` },
             listeners: { dtls: { default: { bind: '127.0.0.1:0' } } },
           },

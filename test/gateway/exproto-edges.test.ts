@@ -14,7 +14,7 @@ import { freePort } from '../helpers/servers/common.js';
 import { adminClient } from '../mgmt/http.js';
 import { type EchoHandler, startEchoHandler } from './exproto-echo.js';
 import { TcpLines, UdpLines } from './exproto-lines.js';
-import { gatewayPort, sleep, until } from './helpers.js';
+import { ADAPTER_SERVER, gatewayPort, sleep, until } from './helpers.js';
 
 type Raw = Record<string, unknown>;
 
@@ -26,7 +26,7 @@ async function start(exproto: Raw, handlerOpts: Parameters<typeof startEchoHandl
     config: {
       gateway: {
         exproto: {
-          server: { bind: '127.0.0.1:0' },
+          server: { bind: '127.0.0.1:0', grpc_server: ADAPTER_SERVER },
           handler: { address: `http://127.0.0.1:${h.port}` },
           listeners: { tcp: { default: { bind: '127.0.0.1:0' } }, udp: { default: { bind: '127.0.0.1:0' } } },
           ...exproto,
@@ -115,6 +115,7 @@ describe('exproto: TLS on every hop', () => {
       {
         server: {
           bind: '127.0.0.1:0',
+          grpc_server: ADAPTER_SERVER,
           ssl_options: {
             enable: true,
             cacertfile: fixture('certs', 'ca.pem'),

@@ -3,29 +3,15 @@
  * proto/exproto.proto by python3-grpc-tools at test time, serving a device on raw TCP end to end.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { exprotoProtoPath } from '../../src/gateway/exproto/proto.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { collect, connectClient, startProcess } from '../helpers/clients.js';
 import { freePort } from '../helpers/servers/common.js';
 import { adminClient } from '../mgmt/http.js';
 import { TcpLines } from './exproto-lines.js';
-import { gatewayPort } from './helpers.js';
-
-const PYTHON = '/usr/bin/python3';
-const HAS_GRPC = spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools'], { stdio: 'ignore' }).status === 0;
-
-/** The repository root (this file runs from dist/test/gateway). */
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
+import { generateStubs, HAS_GRPC, PYTHON, pyScript } from './exproto-py-stubs.js';
+import { ADAPTER_SERVER, gatewayPort } from './helpers.js';
 
 describe('exproto: a Python handler (python3-grpcio)', {
   skip: !HAS_GRPC && 'python3-grpcio missing',
@@ -35,24 +21,14 @@ describe('exproto: a Python handler (python3-grpcio)', {
   let tcpPort: number;
   let stubs: string;
   before(async () => {
-    stubs = mkdtempSync(path.join(tmpdir(), 'exproto-py-'));
-    const proto = exprotoProtoPath();
-    const gen = spawnSync(PYTHON, [
-      '-m',
-      'grpc_tools.protoc',
-      `-I${path.dirname(proto)}`,
-      `--python_out=${stubs}`,
-      `--grpc_python_out=${stubs}`,
-      proto,
-    ]);
-    assert.equal(gen.status, 0, gen.stderr.toString());
+    stubs = generateStubs();
     const handlerPort = await freePort();
     b = await startBroker({
       config: {
         gateway: {
           exproto: {
             mountpoint: 'py/',
-            server: { bind: '127.0.0.1:0' },
+            server: { bind: '127.0.0.1:0', grpc_server: ADAPTER_SERVER },
             handler: { address: `http://127.0.0.1:${handlerPort}` },
             listeners: { tcp: { default: { bind: '127.0.0.1:0' } } },
           },
@@ -62,7 +38,7 @@ describe('exproto: a Python handler (python3-grpcio)', {
     });
     tcpPort = gatewayPort(b.node, 'exproto:tcp:default');
     const adapterPort = (await (await adminClient(b)).get('/gateways/exproto/handler')).body.adapter.port;
-    const script = path.join(repoRoot(), 'test/gateway/exproto-py/echo_handler.py');
+    const script = pyScript('echo_handler.py');
     py = startProcess(PYTHON, [script, stubs, String(adapterPort), String(handlerPort)]);
     const [ready] = await py.waitLines(1, 10_000);
     assert.equal(ready, `READY ${handlerPort}`);

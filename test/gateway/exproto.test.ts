@@ -10,7 +10,7 @@ import { collect, connectClient } from '../helpers/clients.js';
 import { type ApiClient, adminClient } from '../mgmt/http.js';
 import { type EchoHandler, startEchoHandler } from './exproto-echo.js';
 import { TcpLines, UdpLines } from './exproto-lines.js';
-import { gatewayPort, until } from './helpers.js';
+import { ADAPTER_SERVER, gatewayPort, until } from './helpers.js';
 
 /** Starts a broker with the API, and loads ExProto through the seed's API call shape. */
 async function setup(handlerOpts: { streaming?: boolean } = {}, extra: Record<string, unknown> = {}) {
@@ -22,7 +22,7 @@ async function setup(handlerOpts: { streaming?: boolean } = {}, extra: Record<st
     name: 'exproto',
     enable: true,
     mountpoint: 'ex/',
-    server: { bind: '127.0.0.1:0' },
+    server: { bind: '127.0.0.1:0', grpc_server: ADAPTER_SERVER },
     handler: {
       address: `http://127.0.0.1:${handler.port}`,
       ssl_options: { enable: false },

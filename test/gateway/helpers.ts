@@ -40,3 +40,9 @@ export async function until(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The ConnectionAdapter server the ExProto suites run against: Hermod's own (default), or grpc-js's when
+ * EXPROTO_GRPC_SERVER=grpc-js, so the same suites prove both implementations answer alike.
+ */
+export const ADAPTER_SERVER = process.env.EXPROTO_GRPC_SERVER === 'grpc-js' ? 'grpc-js' : 'http2';

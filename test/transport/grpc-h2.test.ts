@@ -197,4 +197,30 @@ describe('grpc-h2 client when the server goes away', () => {
       server.close();
     }
   });
+
+  it('a response header list over 64 KiB fails that call with RESOURCE_EXHAUSTED; the next call works', async () => {
+    const server = http2.createServer({ maxSendHeaderBlockLength: 256 * 1024 });
+    server.on('stream', (stream, headers) => {
+      const big = headers[':path'] === '/big' ? { 'x-big': 'v'.repeat(70 * 1024) } : {};
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', ...big },
+        { waitForTrailers: true },
+      );
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.on('error', () => {});
+      stream.end(Buffer.from([0, 0, 0, 0, 1, 42]));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const client = new H2GrpcClient({ origin: `http://127.0.0.1:${port}`, authority: `127.0.0.1:${port}` });
+    try {
+      const big = await client.unary(method('/big'), Buffer.from('x'), soon());
+      assert.equal(big.ok ? 'ok' : big.code, GrpcStatus.RESOURCE_EXHAUSTED);
+      const small = await client.unary(method('/small'), Buffer.from('x'), soon());
+      assert.deepEqual(small.ok ? small.response : small, Buffer.from([42]));
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
 });

@@ -48,12 +48,12 @@ describe('HPACK decoder', () => {
 
   it('decodes the RFC 7541 C.4 requests (Huffman-coded strings)', () => {
     const d = new HpackDecoder();
-    assert.deepEqual(d.decode(hex('8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff'))[3], [
+    assert.deepEqual(d.decode(hex('8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff'))?.[3], [
       ':authority',
       'www.example.com',
     ]);
-    assert.deepEqual(d.decode(hex('8286 84be 5886 a8eb 1064 9cbf'))[4], ['cache-control', 'no-cache']);
-    assert.deepEqual(d.decode(hex('8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf'))[4], [
+    assert.deepEqual(d.decode(hex('8286 84be 5886 a8eb 1064 9cbf'))?.[4], ['cache-control', 'no-cache']);
+    assert.deepEqual(d.decode(hex('8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf'))?.[4], [
       'custom-key',
       'custom-value',
     ]);
@@ -105,6 +105,25 @@ describe('HPACK encoder', () => {
       }),
       params(300),
     );
+  });
+});
+
+describe('HPACK: header list size', () => {
+  it('counts name + value + 32 a field, as SETTINGS_MAX_HEADER_LIST_SIZE does', () => {
+    // 10 + 12 + 32 = 54 bytes for this field.
+    const block = encodeLiteral('custom-key', 'custom-value');
+    assert.deepEqual(new HpackDecoder().decode(block, 54), [['custom-key', 'custom-value']]);
+    assert.equal(new HpackDecoder().decode(block, 53), undefined);
+  });
+
+  it('an oversize list is decoded to its end: the dynamic table stays in step for the next block', () => {
+    const d = new HpackDecoder();
+    // A field added to the table (literal with incremental indexing, new name) after a large one.
+    const indexed = hex('400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572');
+    const big = encodeLiteral('x-big', 'v'.repeat(1000));
+    assert.equal(d.decode(Buffer.concat([big, indexed]), 500), undefined);
+    // Index 62 is the entry the oversize block added.
+    assert.deepEqual(d.decode(hex('be'), 500), [['custom-key', 'custom-header']]);
   });
 });
 

@@ -34,6 +34,12 @@ const Server = Section(
       description: 'Address of the ConnectionAdapter gRPC server handlers call.',
     }),
     ssl_options: ServerSsl,
+    grpc_server: Enum(
+      ['http2', 'grpc-js'],
+      'http2',
+      "The gRPC server handlers call. http2 = Hermod's own server, its own HTTP/2 framing over a plain socket (about a third of grpc-js's broker CPU per call, see bench/exproto.ts); grpc-js = @grpc/grpc-js's Server, kept to compare with.",
+      { hermod: true },
+    ),
   },
   'The ConnectionAdapter gRPC server the gateway runs.',
 );
