@@ -22,6 +22,9 @@ const r = resolveConfig({
   listeners: { tcp: { default: { bind: `127.0.0.1:${port}` } }, ws: { default: { enable: false } } },
   sys_topics: { sys_msg_interval: 'disabled', sys_heartbeat_interval: 'disabled' },
   mqtt: { max_inflight: LIMITS.maxInflight, max_mqueue_len: LIMITS.maxQueued },
+  // A free port for the management API: a fixed 18083 makes two bench brokers on one machine (other jobs
+  // run benches alongside) fail with EADDRINUSE.
+  dashboard: { listeners: { http: { bind: '127.0.0.1:0' } } },
   ...(dataDir === undefined ? {} : { node: { data_dir: dataDir }, durability: { mode: durability } }),
 });
 if (!r.ok) {
