@@ -67,6 +67,9 @@ export class RetainedIndex {
 
   /** Messages whose topic matches `filter` ('$' topics are not matched by a leading wildcard). */
   match(filter: string, out: Message[] = []): Message[] {
+    // Every SUBSCRIBE filter asks (the retainer's session.subscribed): with no retained message at all the
+    // answer needs no split of the filter nor a walk.
+    if (this.byTopic.size === 0) return out;
     if (!filter.includes('+') && !filter.includes('#')) {
       const m = this.byTopic.get(filter);
       if (m !== undefined) out.push(m);
