@@ -3,6 +3,7 @@
  * (after authorization, as EMQX), answer SUBACK, then subscribe — so retained messages follow the SUBACK.
  */
 import type { TopicFilterEntry } from '../../broker/hooks.js';
+import { subOpts } from '../../broker/sub-opts.js';
 import {
   isWildcard,
   joinShare,
@@ -95,13 +96,7 @@ export function handleSubscribe(ch: MqttClient, p: SubscribePacket): HandlerResu
     }
     if (!exists) quota--;
     const qos = s.qos <= cfg.max_qos_allowed ? s.qos : (cfg.max_qos_allowed as 0 | 1 | 2);
-    const opts: SubOpts = {
-      qos,
-      nl: s.noLocal ? 1 : 0,
-      rap: s.retainAsPublished ? 1 : 0,
-      rh: s.retainHandling,
-    };
-    if (subid !== undefined) opts.subid = subid;
+    const opts = subOpts(qos, s.noLocal ? 1 : 0, s.retainAsPublished ? 1 : 0, s.retainHandling, subid);
     candidates.push({ index: i, topic, filter, group, opts, mounted, stored, allowed: false });
   }
 
@@ -124,7 +119,8 @@ function runSubscribeHook(
 ): HandlerResult {
   const hooks = ch.host.broker.hooks;
   if (!hooks.has('client.subscribe') || authorized.length === 0) return finish(ch, p, authorized, codes);
-  const entries: TopicFilterEntry[] = authorized.map((x) => ({ topic: x.topic, opts: x.opts }));
+  // A copy of the options: the candidates' are shared frozen objects (sub-opts.ts) a callback may not change.
+  const entries: TopicFilterEntry[] = authorized.map((x) => ({ topic: x.topic, opts: { ...x.opts } }));
   const r = hooks.runFold(
     'client.subscribe',
     [ch.clientInfo, { userProperties: p.properties?.userProperties }],
