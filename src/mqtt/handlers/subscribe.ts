@@ -3,7 +3,14 @@
  * (after authorization, as EMQX), answer SUBACK, then subscribe — so retained messages follow the SUBACK.
  */
 import type { TopicFilterEntry } from '../../broker/hooks.js';
-import { joinShare, mount, parseSubscriptionTopic, topicFilterError } from '../../broker/topic.js';
+import { subOpts } from '../../broker/sub-opts.js';
+import {
+  isWildcard,
+  joinShare,
+  mount,
+  parseSubscriptionTopic,
+  topicFilterError,
+} from '../../broker/topic.js';
 import type { SubOpts } from '../../broker/types.js';
 import type { SubscribePacket } from '../codec/packets.js';
 import { RC, reasonName } from '../reason-codes.js';
@@ -18,6 +25,12 @@ interface Candidate {
   filter: string;
   group: string | undefined;
   opts: SubOpts;
+  /** `filter` under the client's mountpoint: the route. */
+  mounted: string;
+  /** The subscription topic as the session stores it: the mountpoint inside the share prefix. */
+  stored: string;
+  /** Set by authorizeAll. */
+  allowed: boolean;
 }
 
 /** Handles SUBSCRIBE. */
@@ -26,34 +39,43 @@ export function handleSubscribe(ch: MqttClient, p: SubscribePacket): HandlerResu
   const cfg = host.mqtt;
   const c = host.broker.metrics.c;
   c['packets.subscribe.received']++;
-  const codes = new Array<number>(p.subscriptions.length).fill(RC.UNSPECIFIED_ERROR);
+  const subs = p.subscriptions;
+  const codes = new Array<number>(subs.length).fill(RC.UNSPECIFIED_ERROR);
   const subid = p.properties?.subscriptionIdentifier;
   const candidates: Candidate[] = [];
   const session = ch.session!;
-  let quota = cfg.max_subscriptions - session.subscriptions.size;
+  const existing = session.subscriptions;
+  const mountpoint = ch.clientInfo.mountpoint;
+  const limits = { maxLevels: cfg.max_topic_levels, maxLength: cfg.max_topic_length };
+  let quota = cfg.max_subscriptions - existing.size;
 
-  for (let i = 0; i < p.subscriptions.length; i++) {
-    const s = p.subscriptions[i]!;
+  for (let i = 0; i < subs.length; i++) {
+    const s = subs[i]!;
+    const topic = s.topic;
     // A topic filter is at least one character [MQTT-4.7.3-1]: an empty one makes the packet malformed, in
     // 3.1.1 (which can only close) and 5 (DISCONNECT 0x81) alike, rather than a per-filter failure.
-    if (s.topic.length === 0) {
+    if (topic.length === 0) {
       c['packets.malformed']++;
       return ch.protocolError('empty topic filter in SUBSCRIBE', RC.MALFORMED_PACKET);
     }
-    const parsed = parseSubscriptionTopic(s.topic);
-    if (typeof parsed === 'string') {
+    let filter = topic;
+    let group: string | undefined;
+    // Only a topic starting with '$' can be `$share/…` or `$queue/…`: the others skip the parse and the
+    // object it returns.
+    if (topic.charCodeAt(0) === 0x24 /* $ */) {
+      const parsed = parseSubscriptionTopic(topic);
+      if (typeof parsed === 'string') {
+        codes[i] = RC.TOPIC_FILTER_INVALID;
+        continue;
+      }
+      filter = parsed.filter;
+      group = parsed.group;
+    }
+    if (topicFilterError(filter, limits) !== undefined) {
       codes[i] = RC.TOPIC_FILTER_INVALID;
       continue;
     }
-    const err = topicFilterError(parsed.filter, {
-      maxLevels: cfg.max_topic_levels,
-      maxLength: cfg.max_topic_length,
-    });
-    if (err !== undefined) {
-      codes[i] = RC.TOPIC_FILTER_INVALID;
-      continue;
-    }
-    if (parsed.group !== undefined) {
+    if (group !== undefined) {
       if (!cfg.shared_subscription) {
         codes[i] = RC.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED;
         continue;
@@ -61,31 +83,28 @@ export function handleSubscribe(ch: MqttClient, p: SubscribePacket): HandlerResu
       // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
       if (s.noLocal) return ch.protocolError('no local set on a shared subscription');
     }
-    if (!cfg.wildcard_subscription && (parsed.filter.includes('+') || parsed.filter.includes('#'))) {
+    if (!cfg.wildcard_subscription && isWildcard(filter)) {
       codes[i] = RC.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED;
       continue;
     }
-    const exists = session.subscriptions.has(mountedTopic(ch, parsed.filter, parsed.group));
+    const mounted = mount(mountpoint, filter);
+    const stored = joinShare(mounted, group);
+    const exists = existing.has(stored);
     if (!exists && quota <= 0) {
       codes[i] = RC.QUOTA_EXCEEDED;
       continue;
     }
     if (!exists) quota--;
     const qos = s.qos <= cfg.max_qos_allowed ? s.qos : (cfg.max_qos_allowed as 0 | 1 | 2);
-    const opts: SubOpts = {
-      qos,
-      nl: s.noLocal ? 1 : 0,
-      rap: s.retainAsPublished ? 1 : 0,
-      rh: s.retainHandling,
-    };
-    if (subid !== undefined) opts.subid = subid;
-    candidates.push({ index: i, topic: s.topic, filter: parsed.filter, group: parsed.group, opts });
+    const opts = subOpts(qos, s.noLocal ? 1 : 0, s.retainAsPublished ? 1 : 0, s.retainHandling, subid);
+    candidates.push({ index: i, topic, filter, group, opts, mounted, stored, allowed: false });
   }
 
-  return authorizeAll(ch, candidates, (allowed) => {
-    for (const cand of candidates) if (!allowed.has(cand)) codes[cand.index] = RC.NOT_AUTHORIZED;
-    const authorized = candidates.filter((x) => allowed.has(x));
-    if (authorized.length < candidates.length) {
+  return authorizeAll(ch, candidates, () => {
+    let authorized = candidates;
+    for (const cand of candidates) if (!cand.allowed) codes[cand.index] = RC.NOT_AUTHORIZED;
+    if (candidates.some((x) => !x.allowed)) {
+      authorized = candidates.filter((x) => x.allowed);
       c['packets.subscribe.auth_error']++;
     }
     return runSubscribeHook(ch, p, authorized, codes);
@@ -100,7 +119,8 @@ function runSubscribeHook(
 ): HandlerResult {
   const hooks = ch.host.broker.hooks;
   if (!hooks.has('client.subscribe') || authorized.length === 0) return finish(ch, p, authorized, codes);
-  const entries: TopicFilterEntry[] = authorized.map((x) => ({ topic: x.topic, opts: x.opts }));
+  // A copy of the options: the candidates' are shared frozen objects (sub-opts.ts) a callback may not change.
+  const entries: TopicFilterEntry[] = authorized.map((x) => ({ topic: x.topic, opts: { ...x.opts } }));
   const r = hooks.runFold(
     'client.subscribe',
     [ch.clientInfo, { userProperties: p.properties?.userProperties }],
@@ -108,6 +128,7 @@ function runSubscribeHook(
   );
   const apply = (kept: TopicFilterEntry[]): HandlerResult => {
     // A filter the fold removed is refused; one it rewrote is subscribed as rewritten.
+    const mountpoint = ch.clientInfo.mountpoint;
     const accepted: Candidate[] = [];
     for (const cand of authorized) {
       const e = kept.find((k) => k.topic === cand.topic) ?? kept[authorized.indexOf(cand)];
@@ -120,7 +141,16 @@ function runSubscribeHook(
         codes[cand.index] = RC.TOPIC_FILTER_INVALID;
         continue;
       }
-      accepted.push({ ...cand, topic: e.topic, filter: parsed.filter, group: parsed.group, opts: e.opts });
+      const mounted = mount(mountpoint, parsed.filter);
+      accepted.push({
+        ...cand,
+        topic: e.topic,
+        filter: parsed.filter,
+        group: parsed.group,
+        opts: e.opts,
+        mounted,
+        stored: joinShare(mounted, parsed.group),
+      });
     }
     return finish(ch, p, accepted, codes);
   };
@@ -132,79 +162,61 @@ function finish(ch: MqttClient, p: SubscribePacket, accepted: Candidate[], codes
   // On a cluster node a new route must be known to every node before SUBACK: a client that publishes
   // elsewhere once subscribed expects to get the message (nothing to wait for on a single node).
   const broker = ch.host.broker;
-  const topics = accepted.map((a) => mountedTopic(ch, a.filter, a.group));
+  if (broker.cluster === undefined) return acknowledge(ch, p, accepted, codes);
+  const topics = accepted.map((a) => a.stored);
   const held = broker.holdRoutes(topics);
-  if (held === undefined) return acknowledge(ch, p, accepted, topics, codes);
+  if (held === undefined) return acknowledge(ch, p, accepted, codes);
   return held
     .then(
-      () => acknowledge(ch, p, accepted, topics, codes),
-      () => acknowledge(ch, p, accepted, topics, codes),
+      () => acknowledge(ch, p, accepted, codes),
+      () => acknowledge(ch, p, accepted, codes),
     )
     .finally(() => broker.releaseRoutes(topics));
 }
 
-function acknowledge(
-  ch: MqttClient,
-  p: SubscribePacket,
-  accepted: Candidate[],
-  topics: string[],
-  codes: number[],
-): void {
+function acknowledge(ch: MqttClient, p: SubscribePacket, accepted: Candidate[], codes: number[]): void {
   const c = ch.host.broker.metrics.c;
   for (const a of accepted) codes[a.index] = a.opts.qos;
-  const v5 = ch.version === 5;
+  let failed: string[] | undefined;
+  for (let i = 0; i < codes.length; i++) {
+    const rc = codes[i]!;
+    if (rc >= 0x80) (failed ??= []).push(`${p.subscriptions[i]!.topic}: ${reasonName(rc)}`);
+  }
   // 3.x has a single failure code (0x80) [MQTT-3.9.3-2].
-  const reasonCodes = v5 ? codes : codes.map((rc) => Math.min(rc, 0x80));
-  const failed = codes.flatMap((rc, i) =>
-    rc >= 0x80 ? [`${p.subscriptions[i]!.topic}: ${reasonName(rc)}`] : [],
-  );
-  if (failed.length > 0) c['packets.subscribe.error']++;
-  const properties = failed.length > 0 ? ch.reasonString(failed.join('; ')) : undefined;
+  const reasonCodes =
+    ch.version === 5 || failed === undefined ? codes : codes.map((rc) => Math.min(rc, 0x80));
+  if (failed !== undefined) c['packets.subscribe.error']++;
+  const properties = failed !== undefined ? ch.reasonString(failed.join('; ')) : undefined;
   ch.send({ cmd: 'suback', packetId: p.packetId, reasonCodes, properties });
   c['packets.suback.sent']++;
   const broker = ch.host.broker;
   const session = ch.session;
   // The connection may have gone while the routes settled.
   if (session === undefined) return;
-  for (let i = 0; i < accepted.length; i++) {
+  for (const a of accepted) {
     c['client.subscribe']++;
-    broker.subscribe(session, topics[i]!, accepted[i]!.opts);
+    broker.subscribeParsed(session, a.stored, a.mounted, a.group, a.opts);
   }
 }
 
-/** The subscription topic as stored: mountpoint inside the share prefix. */
-function mountedTopic(ch: MqttClient, filter: string, group: string | undefined): string {
-  return joinShare(mount(ch.clientInfo.mountpoint, filter), group);
-}
-
-/** Authorizes every candidate; calls `next` with the allowed ones (sync when every check was sync). */
-function authorizeAll(
-  ch: MqttClient,
-  candidates: Candidate[],
-  next: (allowed: Set<Candidate>) => HandlerResult,
-): HandlerResult {
-  const allowed = new Set<Candidate>();
-  const pending: Promise<void>[] = [];
+/** Authorizes every candidate (setting `allowed`); then calls `next` (sync when every check was sync). */
+function authorizeAll(ch: MqttClient, candidates: Candidate[], next: () => HandlerResult): HandlerResult {
+  let pending: Promise<void>[] | undefined;
   for (const cand of candidates) {
     const r = ch.authorize({ action_type: 'subscribe', qos: cand.opts.qos }, cand.filter);
     if (r instanceof Promise) {
-      pending.push(
+      (pending ??= []).push(
         r.then((ok) => {
-          if (ok) allowed.add(cand);
+          cand.allowed = ok;
         }),
       );
-    } else if (r) allowed.add(cand);
+    } else cand.allowed = r;
   }
-  if (pending.length === 0) {
-    const out = next(allowed);
-    if (allowed.size < candidates.length) ch.denied();
+  const decided = (): HandlerResult => {
+    const out = next();
+    if (candidates.some((x) => !x.allowed)) ch.denied();
     return out;
-  }
-  return Promise.all(pending).then(() => {
-    // Keep the SUBSCRIBE order whatever order the answers came in.
-    const ordered = new Set(candidates.filter((x) => allowed.has(x)));
-    const out = next(ordered);
-    if (ordered.size < candidates.length) ch.denied();
-    return out;
-  });
+  };
+  // The flags live on the candidates, so the SUBSCRIBE order holds whatever order async answers came in.
+  return pending === undefined ? decided() : Promise.all(pending).then(decided);
 }

@@ -1,0 +1,191 @@
+/**
+ * SUBSCRIBE rate alone, for before/after comparisons of the subscribe path (issue 21): the filter mix of the
+ * subscriptions curve (a quarter each `bg/c/k`, `bg/c/+/k`, `+/c/k`, `bg/c/k/#`, SUBSCRIBE packets of 100
+ * filters, one packet in flight per client), against each broker in turn, repeated; prints per run and the
+ * medians: filters/s (wall clock), broker CPU µs per filter (/proc, so not skewed by the load generator's
+ * share of the machine) and RSS bytes per subscription.
+ *
+ *   node dist/bench/subscribe-rate.js [--n 100000] [--repeat 3] [--broker hermod,mosquitto] [--profile]
+ *                                     [--before DIR]
+ *
+ * --before DIR also runs, in the same rounds, the Hermod built in DIR (e.g. `git archive <rev>` unpacked
+ * there, with node_modules linked and `npx tsc -p tsconfig.json` run): before/after under the same load.
+ *
+ * --profile runs Hermod under --cpu-prof (bench/results/hermod-subscribe-rate.cpuprofile; summarise with
+ * `node dist/bench/profile.js <file>`): such a run's figures are not results.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  BROKER_CPU,
+  type BrokerDef,
+  LOADGEN_CPU,
+  ROOT,
+  type RunningBroker,
+  selectBrokers,
+} from './brokers.js';
+import { freePort } from './children.js';
+import { type ClientSink, openMany, type RawClient } from './loadgen/client.js';
+import { rssBytes } from './proc.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string' },
+    repeat: { type: 'string' },
+    broker: { type: 'string' },
+    profile: { type: 'boolean' },
+    before: { type: 'string' },
+  },
+});
+const n = Number(values.n ?? 100_000);
+const repeat = Number(values.repeat ?? 3);
+const before = values.before === undefined ? undefined : resolve(values.before);
+// The load from CPU 1, the broker on CPU 0, as the curves run them.
+spawnSync('taskset', ['-a', '-p', '-c', LOADGEN_CPU, String(process.pid)], { stdio: 'ignore' });
+const LOGS = join(ROOT, '.tmp', 'bench-logs');
+mkdirSync(LOGS, { recursive: true });
+
+/** Hermod as built in another directory (a previous revision), started like bench/brokers.ts does. */
+function hermodAt(root: string): BrokerDef {
+  return {
+    name: 'hermod',
+    label: 'Hermod (before)',
+    version: () => root,
+    settings: [],
+    lacks: new Set(),
+    ensureInstalled() {},
+    async start(o): Promise<RunningBroker> {
+      const out = openSync(o.logFile, 'a');
+      const script = join(root, 'dist', 'bench', 'servers', 'hermod.js');
+      // BEFORE_NODE_FLAGS: V8/Node flags for this broker only (experiments such as --no-opt).
+      const flags = (process.env.BEFORE_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+      const child = spawn('taskset', ['-c', BROKER_CPU, process.execPath, ...flags, script, String(o.port)], {
+        stdio: ['ignore', out, out],
+        cwd: root,
+      });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      // As bench/brokers.ts: wait for the server's own line (the node is still starting when the port accepts).
+      const deadline = Date.now() + 30_000;
+      while (!readFileSync(o.logFile, 'utf8').includes(`hermod listening on ${o.port}`)) {
+        if (Date.now() > deadline) throw new Error(`Hermod (before) did not listen on ${o.port}`);
+        await sleep(50);
+      }
+      return {
+        pid: child.pid!,
+        exited,
+        async stop() {
+          child.kill('SIGTERM');
+          await exited;
+        },
+      };
+    },
+  };
+}
+
+const brokers = [
+  ...(before === undefined ? [] : [hermodAt(before)]),
+  ...selectBrokers((values.broker ?? 'hermod,mosquitto').split(',')),
+];
+
+const none: ClientSink = { onPublish() {}, onAck() {}, onLost() {} };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const load = () => readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ');
+
+/**
+ * CPU seconds of every thread of a process from /proc/<pid>/task/<tid>/schedstat (nanoseconds, where
+ * /proc/<pid>/stat counts 10 ms ticks: too coarse for the 1 000-filter point).
+ */
+function cpuSeconds(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ns / 1e9;
+}
+
+function filtersOf(ci: number, per: number): string[] {
+  return Array.from({ length: per }, (_, k) =>
+    k % 4 === 0
+      ? `bg/${ci}/${k}`
+      : k % 4 === 1
+        ? `bg/${ci}/+/${k}`
+        : k % 4 === 2
+          ? `+/${ci}/${k}`
+          : `bg/${ci}/${k}/#`,
+  );
+}
+
+async function subscribeAll(c: RawClient, filters: string[]): Promise<void> {
+  for (let k = 0, pid = 1; k < filters.length; k += 100, pid++) {
+    const codes = await c.subscribe(filters.slice(k, k + 100), 1, pid);
+    if (codes.some((x) => x >= 0x80)) throw new Error(`SUBSCRIBE refused (${codes.find((x) => x >= 0x80)})`);
+  }
+}
+
+interface Run {
+  rate: number;
+  cpuUs: number;
+  bytes: number;
+}
+
+async function once(b: (typeof brokers)[number]): Promise<Run> {
+  const port = await freePort();
+  const cpuProf =
+    values.profile === true && b.label === 'Hermod'
+      ? { dir: join(ROOT, 'bench', 'results'), name: 'hermod-subscribe-rate.cpuprofile' }
+      : undefined;
+  const logFile = join(LOGS, `${b.label.replace(/\W+/g, '-')}-subscribe-rate.log`);
+  const broker = await b.start({ port, logFile, cpuProf });
+  try {
+    await sleep(300);
+    const clients = Math.max(10, Math.round(n / 1000));
+    const per = Math.round(n / clients);
+    const subs = await openMany(
+      clients,
+      Math.min(256, clients),
+      (i) => ({ host: '127.0.0.1', port, clientId: `sub-${i}`, keepalive: 300 }),
+      none,
+    );
+    const lists = subs.map((_, ci) => filtersOf(ci, per));
+    await sleep(200);
+    const rss0 = rssBytes(broker.pid);
+    const cpu0 = cpuSeconds(broker.pid);
+    const t0 = performance.now();
+    await Promise.all(subs.map((c, ci) => subscribeAll(c, lists[ci]!)));
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(broker.pid) - cpu0;
+    await sleep(1000);
+    const bytes = (rssBytes(broker.pid) - rss0) / (clients * per);
+    for (const c of subs) c.reset();
+    return { rate: (clients * per) / seconds, cpuUs: (cpu * 1e6) / (clients * per), bytes };
+  } finally {
+    await broker.stop();
+  }
+}
+
+console.log(`SUBSCRIBE rate, N = ${n}, ${repeat} repeats; load average at start ${load()}`);
+const runs = new Map<string, Run[]>(brokers.map((b) => [b.label, []]));
+for (let r = 0; r < repeat; r++) {
+  for (const b of brokers) {
+    const x = await once(b);
+    runs.get(b.label)!.push(x);
+    console.log(
+      `  run ${r + 1} ${b.label}: ${Math.round(x.rate)} filters/s, ${x.cpuUs.toFixed(2)} µs CPU/filter, ${Math.round(x.bytes)} B/sub (load ${load()})`,
+    );
+  }
+}
+console.log(`medians (load average at end ${load()}):`);
+for (const b of brokers) {
+  const xs = runs.get(b.label)!;
+  console.log(
+    `  ${b.label}: ${Math.round(median(xs.map((x) => x.rate)))} filters/s, ${median(xs.map((x) => x.cpuUs)).toFixed(2)} µs CPU/filter, ${Math.round(median(xs.map((x) => x.bytes)))} B/sub`,
+  );
+}
+process.exit(0);
