@@ -190,6 +190,61 @@ describe('SUBSCRIBE of 100 mixed filters', () => {
       offSeen();
     }
   });
+  it('refuses just the filter a client.subscribe hook drops from the middle, rewrites kept as rewritten', async () => {
+    const seen: string[] = [];
+    const offFold = b.node.hooks.add(
+      'client.subscribe',
+      (client, _props, filters) => {
+        if (client.clientid !== 'dropper') return undefined;
+        // New entry objects, as a plugin building its own list might return: one dropped, one rewritten.
+        const out = filters
+          .filter((f) => f.topic !== 'dm/drop')
+          .map((f) => ({ topic: f.topic === 'dm/old' ? 'dm/new' : f.topic, opts: { ...f.opts } }));
+        return { ok: out };
+      },
+      1,
+    );
+    const offSeen = b.node.hooks.add(
+      'session.subscribed',
+      (client, topic) => {
+        if (client.clientid === 'dropper') seen.push(topic);
+        return undefined;
+      },
+      1,
+    );
+    try {
+      const { client } = await RawClient.connect(b.port, { clientId: 'dropper' }, 5);
+      client.send({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: [
+          { topic: 'dm/a', qos: 1 },
+          { topic: 'dm/drop', qos: 1 },
+          { topic: 'dm/c', qos: 1 },
+        ],
+      });
+      // The dropped filter is refused; its neighbour keeps its own filter (not subscribed as another's).
+      assert.deepEqual(((await client.next('suback')) as ISubackPacket).granted, [1, 0x80, 1]);
+      assert.deepEqual(seen, ['dm/a', 'dm/c']);
+      client.send({
+        cmd: 'subscribe',
+        messageId: 2,
+        subscriptions: [
+          { topic: 'dm/old', qos: 1 },
+          { topic: 'dm/drop', qos: 1 },
+        ],
+      });
+      // Nothing pairs dm/old with the rewritten dm/new once a filter is gone: refused, not guessed.
+      assert.deepEqual(((await client.next('suback')) as ISubackPacket).granted, [0x80, 0x80]);
+      client.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'dm/old', qos: 1 }] });
+      assert.deepEqual(((await client.next('suback')) as ISubackPacket).granted, [1]);
+      assert.deepEqual(seen, ['dm/a', 'dm/c', 'dm/new']);
+      client.disconnect();
+    } finally {
+      offFold();
+      offSeen();
+    }
+  });
 });
 
 describe('SUBSCRIBE under a mountpoint', () => {

@@ -130,8 +130,10 @@ function runSubscribeHook(
     // A filter the fold removed is refused; one it rewrote is subscribed as rewritten.
     const mountpoint = ch.clientInfo.mountpoint;
     const accepted: Candidate[] = [];
-    for (const cand of authorized) {
-      const e = kept.find((k) => k.topic === cand.topic) ?? kept[authorized.indexOf(cand)];
+    const used = new Set<TopicFilterEntry>();
+    for (let j = 0; j < authorized.length; j++) {
+      const cand = authorized[j]!;
+      const e = keptEntryOf(kept, entries[j]!, cand.topic, used, kept.length === authorized.length ? j : -1);
       if (e === undefined) {
         codes[cand.index] = RC.UNSPECIFIED_ERROR;
         continue;
@@ -156,6 +158,26 @@ function runSubscribeHook(
   };
   if (r instanceof Promise) return r.then(apply);
   return apply(r);
+}
+
+/**
+ * The entry of the fold's result that stands for one filter of the SUBSCRIBE: the entry object it was given
+ * (kept, possibly changed in place), else an unused entry with the same topic, else, when the fold kept as
+ * many entries as it got (a rewrite, nothing dropped), the one at the same position. A filter with none of
+ * these was dropped: matching by position after a drop would subscribe it as its neighbour's rewrite.
+ */
+function keptEntryOf(
+  kept: TopicFilterEntry[],
+  given: TopicFilterEntry,
+  topic: string,
+  used: Set<TopicFilterEntry>,
+  position: number,
+): TopicFilterEntry | undefined {
+  let e: TopicFilterEntry | undefined = kept.includes(given) && !used.has(given) ? given : undefined;
+  e ??= kept.find((k) => k.topic === topic && !used.has(k));
+  if (e === undefined && position >= 0 && !used.has(kept[position]!)) e = kept[position];
+  if (e !== undefined) used.add(e);
+  return e;
 }
 
 function finish(ch: MqttClient, p: SubscribePacket, accepted: Candidate[], codes: number[]): HandlerResult {
