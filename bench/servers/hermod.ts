@@ -21,6 +21,9 @@ const dataDir =
 const r = resolveConfig({
   listeners: { tcp: { default: { bind: `127.0.0.1:${port}` } }, ws: { default: { enable: false } } },
   sys_topics: { sys_msg_interval: 'disabled', sys_heartbeat_interval: 'disabled' },
+  // The management API on a free port: a fixed 18083 fails the start whenever another broker (another
+  // bench run on this machine) holds it.
+  dashboard: { listeners: { http: { bind: '127.0.0.1:0' } } },
   mqtt: { max_inflight: LIMITS.maxInflight, max_mqueue_len: LIMITS.maxQueued },
   ...(dataDir === undefined ? {} : { node: { data_dir: dataDir }, durability: { mode: durability } }),
 });
