@@ -49,7 +49,7 @@ export const MqttSchema = Section(
     shared_subscription_strategy: Enum(
       ['random', 'round_robin', 'round_robin_per_group', 'sticky', 'local', 'hash_topic', 'hash_clientid'],
       'round_robin',
-      "How one member of a shared subscription group is picked for each message. With round_robin, a burst of one publisher's messages read together stays with the member whose turn it is while that member has a backlog.",
+      'How one member of a shared subscription group is picked for each message.',
     ),
     shared_subscription_initial_sticky_pick: Enum(
       ['random', 'local', 'hash_topic', 'hash_clientid'],
