@@ -191,7 +191,6 @@ export class Broker {
       if (m === undefined) return 0;
       if (m.session.deliver(msg, m.opts)) return 1;
       if (g.size === 1) return 0;
-      g.passTurn();
     }
     return 0;
   }

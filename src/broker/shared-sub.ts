@@ -21,39 +21,10 @@ export interface SharedMember {
   opts: SubOpts;
 }
 
-/**
- * Numbers the turns of the event loop that dispatch shared messages: the messages parsed from one socket
- * read share a number (the count moves on once the callback that read them has returned).
- */
-let turn = 0;
-let turnEnding = false;
-
-function endTurn(): void {
-  turn++;
-  turnEnding = false;
-}
-
-function currentTurn(): number {
-  if (!turnEnding) {
-    turnEnding = true;
-    process.nextTick(endTurn);
-  }
-  return turn;
-}
-
-/** True when a message for `session` would wait in its queue rather than go out now. */
-function backlogged(session: Session): boolean {
-  return session.mqueue.length > 0 || session.inflight.size >= session.window;
-}
-
 export class SharedGroup {
   readonly members: SharedMember[] = [];
   private cursor = 0;
   private sticky: Session | undefined;
-  /** The round-robin pick of the latest message: its member, publisher and turn (see `pick`). */
-  private burst: SharedMember | undefined;
-  private burstFrom = '';
-  private burstTurn = -1;
 
   constructor(
     readonly name: string,
@@ -80,13 +51,7 @@ export class SharedGroup {
     if (i < 0) return false;
     this.members.splice(i, 1);
     if (this.sticky === session) this.sticky = undefined;
-    if (this.burst?.session === session) this.burst = undefined;
     return true;
-  }
-
-  /** The member picked last could not take its message: the next pick takes the next turn. */
-  passTurn(): void {
-    this.burst = undefined;
   }
 
   /** Picks the member that gets `msg`, skipping `exclude` (a member that is leaving). */
@@ -119,31 +84,8 @@ export class SharedGroup {
         return first;
       }
       case 'round_robin':
-      case 'round_robin_per_group': {
-        // Members take turns, but while the member picked last has a backlog, the further messages of the
-        // same publisher from the same socket read go to it as well: it could not send them any sooner than
-        // the next member, and the burst stays together, in order. Spread over the members one by one, a
-        // burst comes back to its publisher one delivery at a time, and a publisher paced by its deliveries
-        // then sends (and gets acknowledged) one message per write: S3.shared measured 0.8 write system
-        // calls per message this way against 0.04 in S3.single, 13.3 against 6.0 µs broker CPU per message
-        // (2026-12-04, a busy machine: round_robin 18 800 msgs/s, publisher-sticky hash_clientid 72 000).
-        const now = currentTurn();
-        const last = this.burst;
-        if (
-          last !== undefined &&
-          this.burstTurn === now &&
-          this.burstFrom === msg.from &&
-          last.session !== exclude &&
-          last.session.connected &&
-          backlogged(last.session)
-        )
-          return last;
-        const m = this.scan(this.cursor++ % n, exclude);
-        this.burst = m;
-        this.burstFrom = msg.from;
-        this.burstTurn = now;
-        return m;
-      }
+      case 'round_robin_per_group':
+        return this.scan(this.cursor++ % n, exclude);
       case 'hash_topic':
         return this.scan(hash(msg.topic) % n, exclude);
       case 'hash_clientid':
