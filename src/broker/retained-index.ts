@@ -85,7 +85,7 @@ export class RetainedIndex {
     // Every SUBSCRIBE filter asks (the retainer's session.subscribed): with no retained message at all the
     // answer needs no split of the filter nor a walk, which cost 0.5 µs a filter on an empty store (profile of
     // bench/subscribe-rate.ts, 100 k filters, 2026-12-04).
-    if (this.byTopic.size === 0) return out;
+    if (this.count === 0) return out;
     if (!filter.includes('+') && !filter.includes('#')) {
       const m = this.get(filter);
       if (m !== undefined) out.push(m);
