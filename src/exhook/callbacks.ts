@@ -77,6 +77,14 @@ export function createCallbacks(host: CallbackHost): ExhookCallbacks {
 
   const client = (ci: ClientInfo) => pbClientInfo(withoutPassword(ci));
 
+  /** Per client, the last message.publish fold while several servers take message.publish. */
+  const folding = new Map<string, Promise<unknown>>();
+  function severalPublishServers(): boolean {
+    let n = 0;
+    for (const s of host.servers()) if (s.wants('message.publish') && ++n > 1) return true;
+    return false;
+  }
+
   return {
     'client.connect': (conn, props) => {
       const p = 'error' in props ? undefined : props;
@@ -164,7 +172,20 @@ export function createCallbacks(host: CallbackHost): ExhookCallbacks {
       const servers = targets('message.publish', msg.topic);
       if (servers.length === 0) return undefined;
       const extra = { props: pbProps(msg.props), user_props: pbUserProps(msg.props?.userProperties) };
-      return foldMessage(servers, msg, pbMessage(msg, node), extra).then(toFold);
+      const pb = pbMessage(msg, node);
+      // One server: a client's publishes may be in flight together (the channel applies the answers in
+      // order). Several: server 2 must see a client's messages in the order server 1 answered them, so a
+      // client's folds run one after the other, as when the channel read one PUBLISH at a time.
+      if (!severalPublishServers()) return foldMessage(servers, msg, pb, extra, true).then(toFold);
+      const key = msg.from;
+      const before = folding.get(key);
+      const run = () => foldMessage(servers, msg, pb, extra);
+      const fold = (before === undefined ? run() : before.then(run)).then(toFold);
+      folding.set(key, fold);
+      void fold.then(() => {
+        if (folding.get(key) === fold) folding.delete(key);
+      });
+      return fold;
     },
     'message.delivered': (ci, msg) => {
       if (isSys(msg)) return undefined;

@@ -77,20 +77,21 @@ export async function foldBool(
  * Folds message.publish over `servers`. Each server sees the message as the servers before it left it.
  * Only topic, payload, qos and headers.allow_publish are taken from an answer; the broker's message is
  * never mutated (a changed message is a copy). A failed call under failed_action=deny stops the chain with
- * the message as it stands.
+ * the message as it stands. `pipelined`: the calls need not wait for the client's earlier calls' answers.
  */
 export async function foldMessage(
   servers: readonly ExHookServer[],
   msg: Message,
   pb: PbMessage,
   extra: PbRequest,
+  pipelined = false,
 ): Promise<FoldOutcome<Message>> {
   let current = msg;
   let answered = false;
   for (const s of servers) {
     // A rewrite may move the message out of this server's filters; a server may be removed meanwhile.
     if (!s.wants('message.publish', current.topic)) continue;
-    const r = await s.call('message.publish', current.from, { ...extra, message: pb });
+    const r = await s.call('message.publish', current.from, { ...extra, message: pb }, pipelined);
     if (!r.ok) {
       if (s.failedAction === 'deny') return { kind: 'stop', value: current };
       continue;

@@ -137,12 +137,16 @@ export class ExHookServer {
     this.conn = undefined;
   }
 
-  /** Sends a valued call (authenticate, authorize, publish) behind the key's earlier calls; never rejects. */
-  call(point: ExhookPoint, key: string, request: PbRequest): Promise<CallResult> {
+  /**
+   * Sends a valued call (authenticate, authorize, publish) behind the key's earlier calls; never rejects.
+   * A `pipelined` call does not wait for the answers of the key's earlier pipelined calls (keyed-queue.ts).
+   */
+  call(point: ExhookPoint, key: string, request: PbRequest, pipelined = false): Promise<CallResult> {
     return new Promise((resolve) => {
       const notAfter = Date.now() + this.cfg.request_timeout;
       const job: Job = {
         notAfter,
+        pipelined,
         run: async () => {
           const r = await this.send(point, key, request, notAfter);
           resolve(r);
