@@ -195,3 +195,83 @@ describe('KeyedQueue', () => {
     assert.equal(q.push('c', job(log, 'c1')), false);
   });
 });
+
+describe('exhook: message.publish calls of one client overlap, its messages stay in order', () => {
+  const cleanup: Array<() => Promise<void> | void> = [];
+  after(async () => {
+    for (const f of cleanup.reverse()) await f();
+  });
+
+  for (const grpcClient of ['http2', 'grpc-js'] as const) {
+    it(`200 QoS 1 publishes answered out of order arrive in order, every one acked (${grpcClient})`, async () => {
+      let running = 0;
+      let most = 0;
+      // Each answer waits 0-20 ms, so later calls are often answered first; the answer marks the payload so
+      // the subscriber shows each message got its own answer.
+      const p = await TestProvider.start({
+        hooks: [{ name: 'message.publish', topics: ['ord/#'] }],
+        handlers: {
+          OnMessagePublish: async (req: Request) => {
+            running++;
+            most = Math.max(most, running);
+            await delay(Math.floor(Math.random() * 20));
+            running--;
+            const m = obj(req.message);
+            return { type: 'CONTINUE', message: { ...m, payload: Buffer.from(`${String(m.payload)}!`) } };
+          },
+        },
+      });
+      cleanup.push(() => p.stop());
+      const b = await startBroker({
+        config: { exhook: { servers: [{ name: 'ord', url: p.url, grpc_client: grpcClient }] } },
+      });
+      cleanup.push(() => b.stop());
+      const sub = await connectClient(b.port, { clientId: `ord-sub-${grpcClient}` });
+      await subscribe(sub, 'ord/#', { qos: 1 });
+      const got = collect(sub);
+      const pub = await connectClient(b.port, { clientId: `ord-pub-${grpcClient}` });
+      const n = 200;
+      // mqtt.js writes all 200 at once, without waiting for acks.
+      const acks = await Promise.all(
+        Array.from({ length: n }, (_, i) => publish(pub, 'ord/x', String(i), { qos: 1 })),
+      );
+      assert.equal(acks.length, n);
+      const msgs = await got.next(n, 20_000);
+      assert.deepEqual(
+        msgs.map((m) => m.payload.toString()),
+        Array.from({ length: n }, (_, i) => `${i}!`),
+      );
+      assert.ok(most > 1, `the server had ${most} call(s) of the client at once`);
+      await end(pub);
+      await end(sub);
+    });
+  }
+
+  it('a SUBSCRIBE sent after PUBLISHes waits for their slow hook: it does not receive them', async () => {
+    const p = await TestProvider.start({
+      hooks: [{ name: 'message.publish' }],
+      handlers: {
+        OnMessagePublish: async () => {
+          await delay(30);
+          return { type: 'IGNORE' };
+        },
+      },
+    });
+    cleanup.push(() => p.stop());
+    const b = await startBroker({ config: { exhook: { servers: [{ name: 'slow', url: p.url }] } } });
+    cleanup.push(() => b.stop());
+    const c = await connectClient(b.port, { clientId: 'ord-self' });
+    const got = collect(c);
+    for (let i = 0; i < 10; i++) c.publish('self/t', `before ${i}`, { qos: 0 });
+    await subscribe(c, 'self/t');
+    await publish(c, 'self/t', 'after', { qos: 1 });
+    const msgs = await got.next(1, 5000);
+    await delay(100);
+    assert.deepEqual(
+      got.messages.map((m) => m.payload.toString()),
+      ['after'],
+      `got ${msgs.length}`,
+    );
+    await end(c);
+  });
+});
