@@ -23,7 +23,7 @@ import {
   realTopic,
   sharedTopic,
 } from './convert.js';
-import { type FoldOutcome, foldBool, foldMessage } from './fold.js';
+import { type FoldOutcome, foldBool, foldMessage, foldMessageOne } from './fold.js';
 import type { ExHookServer } from './server.js';
 import type { ExhookPoint, PbRequest } from './wire.js';
 
@@ -176,7 +176,7 @@ export function createCallbacks(host: CallbackHost): ExhookCallbacks {
       // One server: a client's publishes may be in flight together (the channel applies the answers in
       // order). Several: server 2 must see a client's messages in the order server 1 answered them, so a
       // client's folds run one after the other, as when the channel read one PUBLISH at a time.
-      if (!severalPublishServers()) return foldMessage(servers, msg, pb, extra, true).then(toFold);
+      if (!severalPublishServers()) return foldMessageOne(servers[0]!, msg, pb, extra, true).then(toFold);
       const key = msg.from;
       const before = folding.get(key);
       const run = () => foldMessage(servers, msg, pb, extra);

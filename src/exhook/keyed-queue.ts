@@ -101,8 +101,14 @@ export class KeyedQueue {
         this.count--;
         this.pump(key, st);
       };
-      // run() is not meant to reject; if it does, the key's queue must still move on.
-      job.run().then(done, done);
+      // run() is not meant to throw or reject; if it does, the key's queue must still move on.
+      let running: Promise<void>;
+      try {
+        running = job.run();
+      } catch (err) {
+        running = Promise.reject(err);
+      }
+      running.then(done, done);
     }
     if (st.head === q.length) {
       // Everything started: drop the started jobs (one array per key, not a shift per job).

@@ -24,6 +24,8 @@ import {
   type PbRequestMeta,
 } from './wire.js';
 
+const ignoreResult = (): void => undefined;
+
 /** EMQX's server states. */
 export type ServerStatus = 'connected' | 'connecting' | 'disconnected' | 'disabled';
 
@@ -147,10 +149,8 @@ export class ExHookServer {
       const job: Job = {
         notAfter,
         pipelined,
-        run: async () => {
-          const r = await this.send(point, key, request, notAfter);
-          resolve(r);
-        },
+        // Not async: one promise (the call's) and one continuation per call on the message path.
+        run: () => this.send(point, key, request, notAfter).then(resolve),
         abandon: (reason) => {
           this.metrics.record(point, false);
           resolve({
@@ -173,9 +173,7 @@ export class ExHookServer {
   notify(point: ExhookPoint, key: string, request: PbRequest): void {
     const job: Job = {
       notAfter: Number.POSITIVE_INFINITY,
-      run: async () => {
-        await this.send(point, key, request, Date.now() + this.cfg.request_timeout);
-      },
+      run: () => this.send(point, key, request, Date.now() + this.cfg.request_timeout).then(ignoreResult),
       abandon: () => this.metrics.record(point, false),
     };
     if (!this.queue.push(key, job)) {
@@ -216,17 +214,12 @@ export class ExHookServer {
     return this.queue.size;
   }
 
-  private async send(
-    point: ExhookPoint,
-    key: string,
-    request: PbRequest,
-    deadline: number,
-  ): Promise<CallResult> {
+  private send(point: ExhookPoint, key: string, request: PbRequest, deadline: number): Promise<CallResult> {
     const conn = this.conn;
     const version = this.version;
     if (conn === undefined || version === undefined) {
       this.metrics.record(point, false);
-      return { ok: false, code: grpcStatus.UNAVAILABLE, message: 'server not loaded' };
+      return Promise.resolve({ ok: false, code: grpcStatus.UNAVAILABLE, message: 'server not loaded' });
     }
     let body: PbRequest = { ...request, meta: this.host.meta() };
     const drop = version === 'v2' ? V3_ONLY[point] : undefined;
@@ -235,10 +228,11 @@ export class ExHookServer {
       for (const f of drop) delete body[f];
     }
     if (version === 'v1') body = toV1Request(point, body);
-    const r = await conn.call(EXHOOK_RPCS[point], version, body, key, deadline);
-    this.metrics.record(point, r.ok);
-    if (!r.ok) this.logFailure(point, r.message);
-    return r;
+    return conn.call(EXHOOK_RPCS[point], version, body, key, deadline).then((r) => {
+      this.metrics.record(point, r.ok);
+      if (!r.ok) this.logFailure(point, r.message);
+      return r;
+    });
   }
 
   private load(): Promise<void> {
