@@ -173,10 +173,18 @@ export function createCallbacks(host: CallbackHost): ExhookCallbacks {
       if (servers.length === 0) return undefined;
       const extra = { props: pbProps(msg.props), user_props: pbUserProps(msg.props?.userProperties) };
       const pb = pbMessage(msg, node);
-      // One server: a client's publishes may be in flight together (the channel applies the answers in
-      // order). Several: server 2 must see a client's messages in the order server 1 answered them, so a
+      // A publisher that does not reorder fold results itself (plugins, the API, gateways) gets its calls
+      // one at a time, so their answers, and its messages, keep its order.
+      const several = severalPublishServers();
+      if (!msg.foldsInOrder) {
+        return (
+          several ? foldMessage(servers, msg, pb, extra) : foldMessageOne(servers[0]!, msg, pb, extra, false)
+        ).then(toFold);
+      }
+      // The MQTT channel applies the answers in order. One server: a client's calls may be in flight
+      // together. Several: server 2 must see a client's messages in the order server 1 answered them, so a
       // client's folds run one after the other, as when the channel read one PUBLISH at a time.
-      if (!severalPublishServers()) return foldMessageOne(servers[0]!, msg, pb, extra, true).then(toFold);
+      if (!several) return foldMessageOne(servers[0]!, msg, pb, extra, true).then(toFold);
       const key = msg.from;
       const before = folding.get(key);
       const run = () => foldMessage(servers, msg, pb, extra);

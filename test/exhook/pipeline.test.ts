@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { HookPoint } from '../../src/broker/hooks.js';
+import { Message } from '../../src/broker/message.js';
 import { type Job, KeyedQueue } from '../../src/exhook/keyed-queue.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
@@ -246,6 +247,43 @@ describe('exhook: message.publish calls of one client overlap, its messages stay
       await end(sub);
     });
   }
+
+  it('publishes made through the broker (plugins, API) go one call at a time and keep their order', async () => {
+    let running = 0;
+    let most = 0;
+    const p = await TestProvider.start({
+      hooks: [{ name: 'message.publish' }],
+      handlers: {
+        OnMessagePublish: async () => {
+          running++;
+          most = Math.max(most, running);
+          await delay(Math.floor(Math.random() * 10));
+          running--;
+          return { type: 'IGNORE' };
+        },
+      },
+    });
+    cleanup.push(() => p.stop());
+    const b = await startBroker({ config: { exhook: { servers: [{ name: 'api', url: p.url }] } } });
+    cleanup.push(() => b.stop());
+    const sub = await connectClient(b.port, { clientId: 'api-sub' });
+    await subscribe(sub, 'api/#');
+    const got = collect(sub);
+    // Not awaited one by one: a plugin firing publishes off.
+    const n = 30;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        b.node.broker.publish(new Message('api/t', Buffer.from(String(i)), 0, 'plugin-x', false)),
+      ),
+    );
+    const msgs = await got.next(n, 10_000);
+    assert.deepEqual(
+      msgs.map((m) => m.payload.toString()),
+      Array.from({ length: n }, (_, i) => String(i)),
+    );
+    assert.equal(most, 1);
+    await end(sub);
+  });
 
   it('a SUBSCRIBE sent after PUBLISHes waits for their slow hook: it does not receive them', async () => {
     const p = await TestProvider.start({

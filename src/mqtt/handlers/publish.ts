@@ -126,6 +126,7 @@ function afterAuthz(ch: MqttClient, p: PublishPacket, topic: string, allowed: bo
   if (msg.expiresAt === 0 && defaultExpiry !== Number.POSITIVE_INFINITY && defaultExpiry > 0) {
     msg.expiresAt = msg.timestamp + defaultExpiry;
   }
+  msg.foldsInOrder = true;
   ch.inPublishOrder(ch.host.broker.foldPublish(msg), (folded) => route(ch, p, msg, folded));
 }
 
