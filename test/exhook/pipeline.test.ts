@@ -285,6 +285,44 @@ describe('exhook: message.publish calls of one client overlap, its messages stay
     await end(sub);
   });
 
+  it('a refused publish is acknowledged after the publishes before it, whose hook answers come late', async () => {
+    const p = await TestProvider.start({
+      hooks: [{ name: 'message.publish' }],
+      handlers: {
+        OnMessagePublish: async () => {
+          await delay(5 + Math.floor(Math.random() * 20));
+          return { type: 'IGNORE' };
+        },
+      },
+    });
+    cleanup.push(() => p.stop());
+    const b = await startBroker({ config: { exhook: { servers: [{ name: 'late', url: p.url }] } } });
+    cleanup.push(() => b.stop());
+    const c = await connectClient(b.port, { clientId: 'ord-refused', protocolVersion: 5 });
+    const acks: Array<[number, number]> = [];
+    c.on('packetreceive', (pk) => {
+      if (pk.cmd === 'puback') acks.push([pk.messageId ?? 0, pk.reasonCode ?? 0]);
+    });
+    const sent = Array.from({ length: 10 }, (_, i) => publish(c, 'late/t', String(i), { qos: 1 }));
+    // Payload-Format-Indicator 1 with bytes that are not UTF-8: refused with 0x99, no hook call.
+    const refused = publish(c, 'late/t', Buffer.from([0xff, 0xfe]), {
+      qos: 1,
+      properties: { payloadFormatIndicator: true },
+    }).catch((err: Error) => err);
+    await Promise.all(sent);
+    await refused;
+    assert.deepEqual(
+      acks.map(([, rc]) => rc),
+      [...Array.from({ length: 10 }, () => 0x10), 0x99],
+      'no subscriber: 0x10 for the ten, then 0x99',
+    );
+    assert.deepEqual(
+      acks.map(([id]) => id),
+      [...acks.map(([id]) => id)].sort((x, y) => x - y),
+    );
+    await end(c);
+  });
+
   it('a SUBSCRIBE sent after PUBLISHes waits for their slow hook: it does not receive them', async () => {
     const p = await TestProvider.start({
       hooks: [{ name: 'message.publish' }],
