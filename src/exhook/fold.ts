@@ -116,11 +116,10 @@ export async function foldMessage(
 export function foldMessageOne(
   s: ExHookServer,
   msg: Message,
-  pb: PbMessage,
-  extra: PbRequest,
+  request: PbRequest,
   pipelined: boolean,
 ): Promise<FoldOutcome<Message>> {
-  return s.call('message.publish', msg.from, { ...extra, message: pb }, pipelined).then((r) => {
+  return s.call('message.publish', msg.from, request, pipelined).then((r) => {
     const step = publishAnswer(s, msg, r);
     return step === undefined ? IGNORED : step;
   });

@@ -221,7 +221,8 @@ export class ExHookServer {
       this.metrics.record(point, false);
       return Promise.resolve({ ok: false, code: grpcStatus.UNAVAILABLE, message: 'server not loaded' });
     }
-    let body: PbRequest = { ...request, meta: this.host.meta() };
+    // A request may come with its meta (message.publish, callbacks.ts): no copy to add it.
+    let body: PbRequest = request.meta === undefined ? { ...request, meta: this.host.meta() } : request;
     const drop = version === 'v2' ? V3_ONLY[point] : undefined;
     if (drop !== undefined) {
       body = { ...body };
