@@ -248,6 +248,58 @@ describe('exhook: message.publish calls of one client overlap, its messages stay
     });
   }
 
+  it("with two publish servers the second sees a client's messages in order, also those the first skips", async () => {
+    const marked = (delayMs: number) => async (req: Request) => {
+      await delay(Math.floor(Math.random() * delayMs));
+      const m = obj(req.message);
+      return { type: 'CONTINUE', message: { ...m, payload: Buffer.from(`${String(m.payload)}+`) } };
+    };
+    // The first server takes only two/a and answers slowly: a two/b message, which skips it, must still
+    // reach the second server after the two/a messages published before it.
+    const s1 = await TestProvider.start({
+      hooks: [{ name: 'message.publish', topics: ['two/a'] }],
+      handlers: { OnMessagePublish: marked(15) },
+    });
+    cleanup.push(() => s1.stop());
+    const s2 = await TestProvider.start({
+      hooks: [{ name: 'message.publish', topics: ['two/#'] }],
+      handlers: { OnMessagePublish: marked(3) },
+    });
+    cleanup.push(() => s2.stop());
+    const b = await startBroker({
+      config: {
+        exhook: {
+          servers: [
+            { name: 's1', url: s1.url },
+            { name: 's2', url: s2.url },
+          ],
+        },
+      },
+    });
+    cleanup.push(() => b.stop());
+    const sub = await connectClient(b.port, { clientId: 'two-sub' });
+    await subscribe(sub, 'two/#');
+    const got = collect(sub);
+    const pub = await connectClient(b.port, { clientId: 'two-pub' });
+    const n = 40;
+    const topic = (i: number) => (i % 2 === 0 ? 'two/a' : 'two/b');
+    await Promise.all(Array.from({ length: n }, (_, i) => publish(pub, topic(i), String(i), { qos: 1 })));
+    const atS2 = Array.from({ length: n }, (_, i) => (topic(i) === 'two/a' ? `${i}+` : String(i)));
+    const seen = (s: TestProvider) => s.of('OnMessagePublish').map((r) => String(obj(r.message).payload));
+    assert.deepEqual(
+      seen(s1),
+      Array.from({ length: n / 2 }, (_, i) => String(2 * i)),
+    );
+    assert.deepEqual(seen(s2), atS2);
+    const msgs = await got.next(n, 10_000);
+    assert.deepEqual(
+      msgs.map((m) => m.payload.toString()),
+      atS2.map((x) => `${x}+`),
+    );
+    await end(pub);
+    await end(sub);
+  });
+
   it('publishes made through the broker (plugins, API) go one call at a time and keep their order', async () => {
     let running = 0;
     let most = 0;
