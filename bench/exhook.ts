@@ -3,7 +3,12 @@
  * registered against none, in one run, on one broker (phases alternate: none, exhook, none, exhook).
  *
  *   npm run build && node dist/bench/exhook.js [--seconds 5] [--publishers 8] [--window 32] [--answer ignore|continue]
- *     [--server h2|grpc-js]
+ *     [--server h2|grpc-js] [--repeat 3] [--phases none,grpc-js,http2] [--calls 5000] [--profile <file.cpuprofile>]
+ *
+ * Each phase also reports the CPU the ExHook server child and the load generator child used per acked
+ * publish: they share one core, so when their sum nears 1 s per second the other core, not the broker, sets
+ * the rate. `--profile` records a V8 CPU profile of the broker (this process) during the hooked phases'
+ * measured windows and prints its summary (bench/profile.ts).
  *
  * Three processes: this one runs the broker (a HermodNode on 127.0.0.1), a child runs the ExHook server
  * (bare node:http2 by default, @grpc/grpc-js with `--server grpc-js`; answering OnMessagePublish with
@@ -13,7 +18,9 @@
  * round trip. Every message is also delivered to one QoS 0 subscriber on bench/#.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import { Session } from 'node:inspector/promises';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
@@ -26,6 +33,8 @@ import { startBenchNode } from './bench-node.js';
 import { BROKER_CPU, LOADGEN_CPU as OTHER_CPU } from './brokers.js';
 import { childLines } from './children.js';
 import { packetTypes } from './mqtt-frames.js';
+import { cpuSeconds } from './proc.js';
+import { renderProfile } from './profile.js';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -232,11 +241,35 @@ interface PhaseResult {
   deliveredRate: number;
   /** Broker CPU (user + system) per acked publish, µs. */
   cpuPerMsg: number;
+  /** ExHook server child's CPU per acked publish, µs. */
+  serverPerMsg: number;
+  /** Load generator child's CPU per acked publish, µs. */
+  loadPerMsg: number;
 }
+
+const HELP = `node dist/bench/exhook.js [options]
+  --seconds N       measured seconds per phase (5)
+  --publishers N    publishing connections (8)
+  --window N        unacknowledged QoS 1 publishes per publisher (32)
+  --answer A        ignore | continue: what the ExHook server answers (ignore)
+  --server S        h2 | grpc-js: the ExHook server implementation (h2)
+  --phases P        comma list of none, http2, grpc-js (none,grpc-js,http2)
+  --repeat N        rounds over the phases; medians are reported (3)
+  --calls N         calls of the client-alone measurement, 0 skips it (5000)
+  --profile FILE    V8 CPU profile of the broker during the hooked phases, summary printed`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    console.log(HELP);
+    return;
+  }
+  const profileFile = process.argv.includes('--profile') ? arg('profile', 'exhook.cpuprofile') : undefined;
+  const profiler = profileFile === undefined ? undefined : new Session();
+  profiler?.connect();
+  await profiler?.post('Profiler.enable');
+  let profiling = false;
   const seconds = Number(arg('seconds', '5'));
   const publishers = Number(arg('publishers', '8'));
   const window = Number(arg('window', '32'));
@@ -272,20 +305,39 @@ async function main(): Promise<void> {
       const gen = pinned(['load', String(port), String(seconds), String(publishers), String(window)]);
       let cpu0 = process.cpuUsage();
       let cpu = 0;
+      let other0 = [0, 0];
+      let other = [0, 0];
+      const others = () => [cpuSeconds(prov.pid!), cpuSeconds(gen.pid!)];
       let r: { rate: number; deliveredRate: number } | undefined;
       await childLines(gen, (l) => {
-        if (l === 'start') cpu0 = process.cpuUsage();
-        else if (l === 'stop') {
+        if (l === 'start') {
+          cpu0 = process.cpuUsage();
+          other0 = others();
+          if (profiler !== undefined && phase !== 'none' && !profiling) {
+            profiling = true;
+            void profiler.post('Profiler.start');
+          }
+        } else if (l === 'stop') {
           const c = process.cpuUsage(cpu0);
           cpu = c.user + c.system;
+          other = others().map((x, i) => x - other0[i]!);
+          if (profiling) void profiler!.post('Profiler.stop').then(({ profile }) => saveProfile(profile));
+          profiling = false;
         } else r = JSON.parse(l) as { rate: number; deliveredRate: number };
       });
       if (r === undefined) throw new Error('the load generator gave no result');
-      const res = { ...r, cpuPerMsg: cpu / (r.rate * seconds) };
+      const acked = r.rate * seconds;
+      const res = {
+        ...r,
+        cpuPerMsg: cpu / acked,
+        serverPerMsg: (other[0]! * 1e6) / acked,
+        loadPerMsg: (other[1]! * 1e6) / acked,
+      };
       results.get(phase)!.push(res);
       console.log(
         `${phase.padEnd(8)} ${r.rate.toFixed(0).padStart(8)} publishes/s acked, ${r.deliveredRate.toFixed(0)} delivered/s, ` +
-          `broker ${res.cpuPerMsg.toFixed(1)} µs CPU/msg`,
+          `broker ${res.cpuPerMsg.toFixed(1)} µs CPU/msg, other core: server ${res.serverPerMsg.toFixed(1)} + load ` +
+          `${res.loadPerMsg.toFixed(1)} µs/msg (${(((other[0]! + other[1]!) / seconds) * 100).toFixed(0)} % of it)`,
       );
     }
   }
@@ -295,15 +347,31 @@ async function main(): Promise<void> {
     const rate = median(rs.map((x) => x.rate));
     const vsNone = none > 0 && phase !== 'none' ? `, ratio to none ${(rate / none).toFixed(3)}` : '';
     console.log(
-      `  ${phase.padEnd(8)} ${rate.toFixed(0).padStart(8)} publishes/s, ${median(rs.map((x) => x.cpuPerMsg)).toFixed(1)} µs CPU/msg${vsNone}`,
+      `  ${phase.padEnd(8)} ${rate.toFixed(0).padStart(8)} publishes/s, ${median(rs.map((x) => x.cpuPerMsg)).toFixed(1)} µs CPU/msg, ` +
+        `server ${median(rs.map((x) => x.serverPerMsg)).toFixed(1)} µs/msg, load ${median(rs.map((x) => x.loadPerMsg)).toFixed(1)} µs/msg${vsNone}`,
     );
   }
   await node.stop();
+  if (profileFile !== undefined) {
+    // Profiles of several phases are merged by keeping the last one: the first rounds warm the JIT up.
+    while (profiling) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    if (lastProfile !== undefined) {
+      writeFileSync(profileFile, JSON.stringify(lastProfile));
+      console.log(renderProfile(profileFile, process.cwd(), 30));
+    }
+    profiler!.disconnect();
+  }
   await clientOnly(providerPort, phases.filter((p) => p !== 'none') as GrpcClientKind[], repeat);
   prov.kill();
 }
 
 type GrpcClientKind = ExhookServerConfig['grpc_client'];
+
+let lastProfile: object | undefined;
+function saveProfile(profile: object): void {
+  lastProfile = profile;
+}
 
 /**
  * The per-call cost of each gRPC client alone, without the broker around it: `calls` OnMessagePublish calls,
@@ -311,8 +379,8 @@ type GrpcClientKind = ExhookServerConfig['grpc_client'];
  * busy machine than a throughput figure whose round trips wait for other processes' time slices.
  */
 async function clientOnly(providerPort: number, kinds: GrpcClientKind[], repeat: number): Promise<void> {
-  if (kinds.length === 0) return;
   const calls = Number(arg('calls', '5000'));
+  if (kinds.length === 0 || calls === 0) return;
   const inFlight = 64;
   const request = {
     message: {

@@ -104,6 +104,21 @@ export class Broker {
     return this.afterFold(folded);
   }
 
+  /**
+   * publish() in two steps, for a channel that folds several publishes at once and routes them in order:
+   * the message.publish fold (synchronous unless an async callback is registered), then routeFolded.
+   */
+  foldPublish(msg: Message): Message | Promise<Message> {
+    if (!msg.flags.sys) this.metrics.c['messages.publish']++;
+    if (!this.hooks.has('message.publish')) return msg;
+    return this.hooks.runFold('message.publish', NO_ARGS, msg);
+  }
+
+  /** Routes a message foldPublish returned; -1 when the fold disallowed it. */
+  routeFolded(msg: Message): number {
+    return this.afterFold(msg);
+  }
+
   private afterFold(msg: Message): number {
     if (msg.headers.allow_publish === false) {
       this.dropped(msg, 'disallowed');

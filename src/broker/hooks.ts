@@ -149,7 +149,6 @@ interface Registration {
   owner: string | undefined;
 }
 
-type AnyResult = { ok: unknown } | { stop: unknown } | typeof STOP | undefined;
 const EMPTY: readonly Registration[] = [];
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -285,8 +284,13 @@ function foldFrom(
     if (isThenable(r)) {
       return Promise.resolve(r).then(
         (v) => {
-          const step = applyResult(v as AnyResult, acc);
-          return step.stop ? step.acc : foldFrom(point, chain, i + 1, args, step.acc);
+          // applyResult inline: no {stop, acc} object per async stage (an ExHook publish has one).
+          if (v === STOP) return acc;
+          if (typeof v === 'object' && v !== null) {
+            if ('ok' in v) return foldFrom(point, chain, i + 1, args, (v as { ok: unknown }).ok);
+            if ('stop' in v) return (v as { stop: unknown }).stop;
+          }
+          return foldFrom(point, chain, i + 1, args, acc);
         },
         (err) => {
           logFailure(point, err);
@@ -301,16 +305,6 @@ function foldFrom(
     }
   }
   return acc;
-}
-
-function applyResult(r: AnyResult, acc: unknown): { stop: boolean; acc: unknown } {
-  if (r === undefined || r === null) return { stop: false, acc };
-  if (r === STOP) return { stop: true, acc };
-  if (typeof r === 'object') {
-    if ('ok' in r) return { stop: false, acc: r.ok };
-    if ('stop' in r) return { stop: true, acc: r.stop };
-  }
-  return { stop: false, acc };
 }
 
 function logFailure(point: HookPoint, err: unknown): void {

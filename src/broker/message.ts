@@ -27,6 +27,12 @@ export class Message {
   props: MessageProperties | undefined;
   /** Frames already serialized for this message, keyed by their variant (see mqtt/outgoing.ts). */
   frameCache: FrameCacheEntry | undefined;
+  /**
+   * Set by a publisher that applies its messages' message.publish folds in its own order, whatever order
+   * they settle in (the MQTT channel: inPublishOrder); hooks may then let those folds overlap. Not copied
+   * by withChanges: a rewritten message falls back to one fold at a time per publisher.
+   */
+  foldsInOrder = false;
   private cachedId: string | undefined;
 
   constructor(

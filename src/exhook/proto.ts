@@ -6,6 +6,7 @@
  */
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 import { packageFile } from '../package-file.js';
+import { encodePublishRequest } from './publish-codec.js';
 
 /** The proto packages Hermod can call, in the order they are tried. */
 export const API_VERSIONS = ['v3', 'v2', 'v1'] as const;
@@ -84,11 +85,17 @@ export function rpcCodecs(): Map<RpcName, Record<ApiVersion, RpcCodec>> {
     const rpc = name as RpcName;
     const old = v1[V1_RPC_NAMES[rpc] ?? rpc];
     if (old === undefined) throw new Error(`proto/exhook_v1.proto has no rpc for ${rpc}`);
-    out.set(rpc, {
+    const codec: Record<ApiVersion, RpcCodec> = {
       v3: codecOf(m, m.path),
       v2: codecOf(m, m.path.replace('/emqx.exhook.v3.', '/emqx.exhook.v2.')),
       v1: codecOf(old, old.path),
-    });
+    };
+    // The one request sent per message gets the hand-written encoder (publish-codec.ts says why).
+    if (rpc === 'OnMessagePublish') {
+      codec.v3.serialize = encodePublishRequest;
+      codec.v2.serialize = encodePublishRequest;
+    }
+    out.set(rpc, codec);
   }
   codecs = out;
   return out;

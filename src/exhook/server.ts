@@ -24,6 +24,8 @@ import {
   type PbRequestMeta,
 } from './wire.js';
 
+const ignoreResult = (): void => undefined;
+
 /** EMQX's server states. */
 export type ServerStatus = 'connected' | 'connecting' | 'disconnected' | 'disabled';
 
@@ -137,16 +139,18 @@ export class ExHookServer {
     this.conn = undefined;
   }
 
-  /** Sends a valued call (authenticate, authorize, publish) behind the key's earlier calls; never rejects. */
-  call(point: ExhookPoint, key: string, request: PbRequest): Promise<CallResult> {
+  /**
+   * Sends a valued call (authenticate, authorize, publish) behind the key's earlier calls; never rejects.
+   * A `pipelined` call does not wait for the answers of the key's earlier pipelined calls (keyed-queue.ts).
+   */
+  call(point: ExhookPoint, key: string, request: PbRequest, pipelined = false): Promise<CallResult> {
     return new Promise((resolve) => {
       const notAfter = Date.now() + this.cfg.request_timeout;
       const job: Job = {
         notAfter,
-        run: async () => {
-          const r = await this.send(point, key, request, notAfter);
-          resolve(r);
-        },
+        pipelined,
+        // Not async: one promise (the call's) and one continuation per call on the message path.
+        run: () => this.send(point, key, request, notAfter).then(resolve),
         abandon: (reason) => {
           this.metrics.record(point, false);
           resolve({
@@ -169,9 +173,7 @@ export class ExHookServer {
   notify(point: ExhookPoint, key: string, request: PbRequest): void {
     const job: Job = {
       notAfter: Number.POSITIVE_INFINITY,
-      run: async () => {
-        await this.send(point, key, request, Date.now() + this.cfg.request_timeout);
-      },
+      run: () => this.send(point, key, request, Date.now() + this.cfg.request_timeout).then(ignoreResult),
       abandon: () => this.metrics.record(point, false),
     };
     if (!this.queue.push(key, job)) {
@@ -212,29 +214,26 @@ export class ExHookServer {
     return this.queue.size;
   }
 
-  private async send(
-    point: ExhookPoint,
-    key: string,
-    request: PbRequest,
-    deadline: number,
-  ): Promise<CallResult> {
+  private send(point: ExhookPoint, key: string, request: PbRequest, deadline: number): Promise<CallResult> {
     const conn = this.conn;
     const version = this.version;
     if (conn === undefined || version === undefined) {
       this.metrics.record(point, false);
-      return { ok: false, code: grpcStatus.UNAVAILABLE, message: 'server not loaded' };
+      return Promise.resolve({ ok: false, code: grpcStatus.UNAVAILABLE, message: 'server not loaded' });
     }
-    let body: PbRequest = { ...request, meta: this.host.meta() };
+    // A request may come with its meta (message.publish, callbacks.ts): no copy to add it.
+    let body: PbRequest = request.meta === undefined ? { ...request, meta: this.host.meta() } : request;
     const drop = version === 'v2' ? V3_ONLY[point] : undefined;
     if (drop !== undefined) {
       body = { ...body };
       for (const f of drop) delete body[f];
     }
     if (version === 'v1') body = toV1Request(point, body);
-    const r = await conn.call(EXHOOK_RPCS[point], version, body, key, deadline);
-    this.metrics.record(point, r.ok);
-    if (!r.ok) this.logFailure(point, r.message);
-    return r;
+    return conn.call(EXHOOK_RPCS[point], version, body, key, deadline).then((r) => {
+      this.metrics.record(point, r.ok);
+      if (!r.ok) this.logFailure(point, r.message);
+      return r;
+    });
   }
 
   private load(): Promise<void> {

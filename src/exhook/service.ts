@@ -44,7 +44,11 @@ export class ExHookService {
 
   /** Loads the configured servers (first attempt awaited) and follows config changes. */
   async start(): Promise<void> {
-    this.callbacks = createCallbacks({ servers: () => this.list, nodeName: this.node.name });
+    this.callbacks = createCallbacks({
+      servers: () => this.list,
+      nodeName: this.node.name,
+      meta: () => this.meta(),
+    });
     const cfgs = uniqueByName(this.node.config.exhook.servers);
     this.list = cfgs.map((c) => this.create(c));
     this.offChange = this.node.configService.onChange('exhook', (next) => this.apply(next.servers));

@@ -35,6 +35,28 @@ import {
 } from './state.js';
 import { publishWill } from './will.js';
 
+/**
+ * PUBLISHes of one connection whose message.publish fold may run at the same time. With an ExHook server
+ * the fold is one gRPC round trip; reading one PUBLISH per round trip held a publisher with 32 messages in
+ * flight to 1 of them (bench/exhook.ts, 8 publishers: ~8 000 msgs/s at ~40 µs of broker CPU each, a socket
+ * write per PUBACK; overlapped, with the ExHook changes of the same issue: ~20 000 msgs/s at ~14 µs, the
+ * bench's ExHook server being the limit). Beyond this many the socket is paused, so a QoS 0 flood cannot
+ * queue folds without limit.
+ */
+const FOLD_DEPTH = 64;
+
+/** A publish waiting for its fold (or for the ones before it): `next` routes and acknowledges it. */
+interface FoldStep {
+  done: boolean;
+  value: unknown;
+  next: (value: unknown) => void;
+}
+
+/** Packets that may be handled while earlier PUBLISHes still fold: PUBLISH QoS 0 and 1. */
+function foldsAlong(packet: ClientPacket): boolean {
+  return packet.cmd === 'publish' && packet.qos < 2;
+}
+
 export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
   readonly parser: MqttParser;
   state = ChannelState.Idle;
@@ -69,8 +91,16 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
    */
   private heldPublishes: Array<[Buffer, number, number]> | undefined;
   private holdingPublishes = false;
-  /** Packets that arrived while an async step (hook, authentication) was running. */
+  /**
+   * Packets that arrived while an async step (authentication, authorization) was running, or that must
+   * wait for the publishes still folding (anything but a QoS 0/1 PUBLISH).
+   */
   private backlog: ClientPacket[] | undefined;
+  /** An async handler step runs: the backlog waits for it. */
+  private waiting = false;
+  /** Publishes in the order they were read, each waiting for its fold (inPublishOrder). */
+  private readonly folds: FoldStep[] = [];
+  private paused = false;
   private authExpiryTimer: NodeJS.Timeout | undefined;
   private cleanedUp = false;
   /** Set when the registry took our session away (takeover / discard): do not close it ourselves. */
@@ -138,6 +168,12 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
       this.backlog.push(packet as ClientPacket);
       return;
     }
+    if (this.folds.length > 0 && !foldsAlong(packet as ClientPacket)) {
+      // A SUBSCRIBE, DISCONNECT or QoS 2 PUBLISH is handled once the publishes read before it are done.
+      this.backlog = [packet as ClientPacket];
+      this.flow();
+      return;
+    }
     this.process(packet as ClientPacket);
   }
 
@@ -154,7 +190,8 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
 
   private waitFor(p: Promise<void>): void {
     this.backlog ??= [];
-    this.conn.pause();
+    this.waiting = true;
+    this.flow();
     p.then(
       () => this.resumeBacklog(),
       (err) => this.internalError(err),
@@ -162,9 +199,12 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
   }
 
   private resumeBacklog(): void {
+    this.waiting = false;
     const backlog = this.backlog;
     if (backlog === undefined) return;
     while (backlog.length > 0 && this.state !== ChannelState.Closed) {
+      // runFolds comes back here once the publishes before this packet are done.
+      if (this.folds.length > 0 && !foldsAlong(backlog[0]!)) return;
       const packet = backlog.shift()!;
       let r: HandlerResult;
       try {
@@ -174,6 +214,7 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
         return;
       }
       if (r instanceof Promise) {
+        this.waiting = true;
         r.then(
           () => this.resumeBacklog(),
           (err) => this.internalError(err),
@@ -182,7 +223,63 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
       }
     }
     this.backlog = undefined;
-    if (this.state !== ChannelState.Closed) this.conn.resume();
+    this.flow();
+  }
+
+  /** Reads while nothing waits in the backlog and fewer than FOLD_DEPTH publishes fold. */
+  private flow(): void {
+    if (this.state === ChannelState.Closed) return;
+    const stop = this.backlog !== undefined || this.folds.length >= FOLD_DEPTH;
+    if (stop === this.paused) return;
+    this.paused = stop;
+    if (stop) this.conn.pause();
+    else this.conn.resume();
+  }
+
+  /**
+   * Runs `then(value)` once `value` is there and every publish read before this one has run its own step:
+   * a publish's routing, its PUBACK and any refusal keep the order the PUBLISHes were read in, while their
+   * message.publish folds (ExHook round trips) overlap. Without folds in flight a plain value runs at once.
+   */
+  inPublishOrder<T>(value: T | Promise<T>, then: (value: T) => void): void {
+    const folds = this.folds;
+    if (!(value instanceof Promise)) {
+      if (folds.length === 0) then(value);
+      else folds.push({ done: true, value, next: then as (value: unknown) => void });
+      return;
+    }
+    const step: FoldStep = { done: false, value: undefined, next: then as (value: unknown) => void };
+    folds.push(step);
+    if (folds.length >= FOLD_DEPTH) this.flow();
+    value.then(
+      (v) => {
+        step.done = true;
+        step.value = v;
+        if (folds[0] === step) this.runFolds();
+      },
+      (err) => {
+        folds.length = 0;
+        this.internalError(err);
+      },
+    );
+  }
+
+  private runFolds(): void {
+    const folds = this.folds;
+    while (folds.length > 0 && folds[0]!.done) {
+      const step = folds.shift()!;
+      const wasOpen = this.state !== ChannelState.Closed;
+      try {
+        step.next(step.value);
+      } catch (err) {
+        this.internalError(err);
+      }
+      // A step that closed the channel (a refused publish, should_disconnect) drops the publishes read
+      // after it, as if they had not been read. A channel closed by its socket still routes what it read.
+      if (wasOpen && this.isClosed()) folds.length = 0;
+    }
+    if (folds.length === 0 && this.backlog !== undefined && !this.waiting) this.resumeBacklog();
+    else this.flow();
   }
 
   // ------------------------------------------------------------------ sending

@@ -111,6 +111,11 @@ export interface MqttClient extends SessionOutlet, LiveChannel {
   send(packet: MqttPacket): void;
   /** Writes a serialized PUBLISH (packet id patched at `offset` unless -1), or holds it behind an ack. */
   writePublish(frame: Buffer, offset: number, packetId: number): void;
+  /**
+   * Runs `then(value)` once `value` is there and the publishes read before have run theirs: their folds
+   * overlap, their routing and acks keep the read order (channel.ts).
+   */
+  inPublishOrder<T>(value: T | Promise<T>, then: (value: T) => void): void;
   /** Holds outgoing PUBLISH frames until releaseOwnDeliveries: the client's own ack must leave first. */
   holdOwnDeliveries(): void;
   /** Writes the PUBLISH frames held since holdOwnDeliveries, in order. */

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { HookPoint } from '../../src/broker/hooks.js';
+import { Message } from '../../src/broker/message.js';
 import { type Job, KeyedQueue } from '../../src/exhook/keyed-queue.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { collect, connectClient, end, publish, subscribe } from '../helpers/clients.js';
@@ -193,5 +194,212 @@ describe('KeyedQueue', () => {
     q.close();
     assert.equal(log.at(-1), 'closed b2');
     assert.equal(q.push('c', job(log, 'c1')), false);
+  });
+});
+
+describe('exhook: message.publish calls of one client overlap, its messages stay in order', () => {
+  const cleanup: Array<() => Promise<void> | void> = [];
+  after(async () => {
+    for (const f of cleanup.reverse()) await f();
+  });
+
+  for (const grpcClient of ['http2', 'grpc-js'] as const) {
+    it(`200 QoS 1 publishes answered out of order arrive in order, every one acked (${grpcClient})`, async () => {
+      let running = 0;
+      let most = 0;
+      // Each answer waits 0-20 ms, so later calls are often answered first; the answer marks the payload so
+      // the subscriber shows each message got its own answer.
+      const p = await TestProvider.start({
+        hooks: [{ name: 'message.publish', topics: ['ord/#'] }],
+        handlers: {
+          OnMessagePublish: async (req: Request) => {
+            running++;
+            most = Math.max(most, running);
+            await delay(Math.floor(Math.random() * 20));
+            running--;
+            const m = obj(req.message);
+            return { type: 'CONTINUE', message: { ...m, payload: Buffer.from(`${String(m.payload)}!`) } };
+          },
+        },
+      });
+      cleanup.push(() => p.stop());
+      const b = await startBroker({
+        config: { exhook: { servers: [{ name: 'ord', url: p.url, grpc_client: grpcClient }] } },
+      });
+      cleanup.push(() => b.stop());
+      const sub = await connectClient(b.port, { clientId: `ord-sub-${grpcClient}` });
+      await subscribe(sub, 'ord/#', { qos: 1 });
+      const got = collect(sub);
+      const pub = await connectClient(b.port, { clientId: `ord-pub-${grpcClient}` });
+      const n = 200;
+      // mqtt.js writes all 200 at once, without waiting for acks.
+      const acks = await Promise.all(
+        Array.from({ length: n }, (_, i) => publish(pub, 'ord/x', String(i), { qos: 1 })),
+      );
+      assert.equal(acks.length, n);
+      const msgs = await got.next(n, 20_000);
+      assert.deepEqual(
+        msgs.map((m) => m.payload.toString()),
+        Array.from({ length: n }, (_, i) => `${i}!`),
+      );
+      assert.ok(most > 1, `the server had ${most} call(s) of the client at once`);
+      await end(pub);
+      await end(sub);
+    });
+  }
+
+  it("with two publish servers the second sees a client's messages in order, also those the first skips", async () => {
+    const marked = (delayMs: number) => async (req: Request) => {
+      await delay(Math.floor(Math.random() * delayMs));
+      const m = obj(req.message);
+      return { type: 'CONTINUE', message: { ...m, payload: Buffer.from(`${String(m.payload)}+`) } };
+    };
+    // The first server takes only two/a and answers slowly: a two/b message, which skips it, must still
+    // reach the second server after the two/a messages published before it.
+    const s1 = await TestProvider.start({
+      hooks: [{ name: 'message.publish', topics: ['two/a'] }],
+      handlers: { OnMessagePublish: marked(15) },
+    });
+    cleanup.push(() => s1.stop());
+    const s2 = await TestProvider.start({
+      hooks: [{ name: 'message.publish', topics: ['two/#'] }],
+      handlers: { OnMessagePublish: marked(3) },
+    });
+    cleanup.push(() => s2.stop());
+    const b = await startBroker({
+      config: {
+        exhook: {
+          servers: [
+            { name: 's1', url: s1.url },
+            { name: 's2', url: s2.url },
+          ],
+        },
+      },
+    });
+    cleanup.push(() => b.stop());
+    const sub = await connectClient(b.port, { clientId: 'two-sub' });
+    await subscribe(sub, 'two/#');
+    const got = collect(sub);
+    const pub = await connectClient(b.port, { clientId: 'two-pub' });
+    const n = 40;
+    const topic = (i: number) => (i % 2 === 0 ? 'two/a' : 'two/b');
+    await Promise.all(Array.from({ length: n }, (_, i) => publish(pub, topic(i), String(i), { qos: 1 })));
+    const atS2 = Array.from({ length: n }, (_, i) => (topic(i) === 'two/a' ? `${i}+` : String(i)));
+    const seen = (s: TestProvider) => s.of('OnMessagePublish').map((r) => String(obj(r.message).payload));
+    assert.deepEqual(
+      seen(s1),
+      Array.from({ length: n / 2 }, (_, i) => String(2 * i)),
+    );
+    assert.deepEqual(seen(s2), atS2);
+    const msgs = await got.next(n, 10_000);
+    assert.deepEqual(
+      msgs.map((m) => m.payload.toString()),
+      atS2.map((x) => `${x}+`),
+    );
+    await end(pub);
+    await end(sub);
+  });
+
+  it('publishes made through the broker (plugins, API) go one call at a time and keep their order', async () => {
+    let running = 0;
+    let most = 0;
+    const p = await TestProvider.start({
+      hooks: [{ name: 'message.publish' }],
+      handlers: {
+        OnMessagePublish: async () => {
+          running++;
+          most = Math.max(most, running);
+          await delay(Math.floor(Math.random() * 10));
+          running--;
+          return { type: 'IGNORE' };
+        },
+      },
+    });
+    cleanup.push(() => p.stop());
+    const b = await startBroker({ config: { exhook: { servers: [{ name: 'api', url: p.url }] } } });
+    cleanup.push(() => b.stop());
+    const sub = await connectClient(b.port, { clientId: 'api-sub' });
+    await subscribe(sub, 'api/#');
+    const got = collect(sub);
+    // Not awaited one by one: a plugin firing publishes off.
+    const n = 30;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        b.node.broker.publish(new Message('api/t', Buffer.from(String(i)), 0, 'plugin-x', false)),
+      ),
+    );
+    const msgs = await got.next(n, 10_000);
+    assert.deepEqual(
+      msgs.map((m) => m.payload.toString()),
+      Array.from({ length: n }, (_, i) => String(i)),
+    );
+    assert.equal(most, 1);
+    await end(sub);
+  });
+
+  it('a refused publish is acknowledged after the publishes before it, whose hook answers come late', async () => {
+    const p = await TestProvider.start({
+      hooks: [{ name: 'message.publish' }],
+      handlers: {
+        OnMessagePublish: async () => {
+          await delay(5 + Math.floor(Math.random() * 20));
+          return { type: 'IGNORE' };
+        },
+      },
+    });
+    cleanup.push(() => p.stop());
+    const b = await startBroker({ config: { exhook: { servers: [{ name: 'late', url: p.url }] } } });
+    cleanup.push(() => b.stop());
+    const c = await connectClient(b.port, { clientId: 'ord-refused', protocolVersion: 5 });
+    const acks: Array<[number, number]> = [];
+    c.on('packetreceive', (pk) => {
+      if (pk.cmd === 'puback') acks.push([pk.messageId ?? 0, pk.reasonCode ?? 0]);
+    });
+    const sent = Array.from({ length: 10 }, (_, i) => publish(c, 'late/t', String(i), { qos: 1 }));
+    // Payload-Format-Indicator 1 with bytes that are not UTF-8: refused with 0x99, no hook call.
+    const refused = publish(c, 'late/t', Buffer.from([0xff, 0xfe]), {
+      qos: 1,
+      properties: { payloadFormatIndicator: true },
+    }).catch((err: Error) => err);
+    await Promise.all(sent);
+    await refused;
+    assert.deepEqual(
+      acks.map(([, rc]) => rc),
+      [...Array.from({ length: 10 }, () => 0x10), 0x99],
+      'no subscriber: 0x10 for the ten, then 0x99',
+    );
+    assert.deepEqual(
+      acks.map(([id]) => id),
+      [...acks.map(([id]) => id)].sort((x, y) => x - y),
+    );
+    await end(c);
+  });
+
+  it('a SUBSCRIBE sent after PUBLISHes waits for their slow hook: it does not receive them', async () => {
+    const p = await TestProvider.start({
+      hooks: [{ name: 'message.publish' }],
+      handlers: {
+        OnMessagePublish: async () => {
+          await delay(30);
+          return { type: 'IGNORE' };
+        },
+      },
+    });
+    cleanup.push(() => p.stop());
+    const b = await startBroker({ config: { exhook: { servers: [{ name: 'slow', url: p.url }] } } });
+    cleanup.push(() => b.stop());
+    const c = await connectClient(b.port, { clientId: 'ord-self' });
+    const got = collect(c);
+    for (let i = 0; i < 10; i++) c.publish('self/t', `before ${i}`, { qos: 0 });
+    await subscribe(c, 'self/t');
+    await publish(c, 'self/t', 'after', { qos: 1 });
+    const msgs = await got.next(1, 5000);
+    await delay(100);
+    assert.deepEqual(
+      got.messages.map((m) => m.payload.toString()),
+      ['after'],
+      `got ${msgs.length}`,
+    );
+    await end(c);
   });
 });

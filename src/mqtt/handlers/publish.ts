@@ -1,6 +1,8 @@
 /**
  * PUBLISH from a client: resolve the topic alias, validate, authorize, hand the message to the broker and
  * acknowledge per QoS (exactly once for QoS 2: a repeated packet id is acknowledged, not published again).
+ * A QoS 0/1 PUBLISH may be read while the ones before it still wait for an async message.publish fold
+ * (ExHook): everything it makes the client see (routing, ack, refusal) goes through ch.inPublishOrder.
  */
 import { Message } from '../../broker/message.js';
 import { mount, topicNameError } from '../../broker/topic.js';
@@ -27,9 +29,8 @@ export function handlePublish(ch: MqttClient, p: PublishPacket): HandlerResult {
     const alias = props.topicAlias;
     if (alias === 0 || alias > cfg.max_topic_alias) {
       c['packets.publish.error']++;
-      return ch.protocolError(
-        `topic alias ${alias} outside 1..${cfg.max_topic_alias}`,
-        RC.TOPIC_ALIAS_INVALID,
+      return inTurn(ch, () =>
+        ch.protocolError(`topic alias ${alias} outside 1..${cfg.max_topic_alias}`, RC.TOPIC_ALIAS_INVALID),
       );
     }
     ch.inboundAliases ??= new Map();
@@ -38,7 +39,7 @@ export function handlePublish(ch: MqttClient, p: PublishPacket): HandlerResult {
       const known = ch.inboundAliases.get(alias);
       if (known === undefined) {
         c['packets.publish.error']++;
-        return ch.protocolError(`unknown topic alias ${alias}`);
+        return inTurn(ch, () => ch.protocolError(`unknown topic alias ${alias}`));
       }
       topic = known;
     }
@@ -46,22 +47,22 @@ export function handlePublish(ch: MqttClient, p: PublishPacket): HandlerResult {
   const err = topicNameError(topic, { maxLevels: cfg.max_topic_levels, maxLength: cfg.max_topic_length });
   if (err !== undefined) {
     c['packets.publish.error']++;
-    return ch.protocolError(`invalid topic name: ${err}`, RC.TOPIC_NAME_INVALID);
+    return inTurn(ch, () => ch.protocolError(`invalid topic name: ${err}`, RC.TOPIC_NAME_INVALID));
   }
   if (p.qos > cfg.max_qos_allowed) {
     c['packets.publish.error']++;
-    return ch.protocolError(`QoS ${p.qos} above max_qos_allowed`, RC.QOS_NOT_SUPPORTED);
+    return inTurn(ch, () => ch.protocolError(`QoS ${p.qos} above max_qos_allowed`, RC.QOS_NOT_SUPPORTED));
   }
   if (p.retain && !cfg.retain_available) {
     c['packets.publish.error']++;
-    return ch.protocolError('retained messages are not supported', RC.RETAIN_NOT_SUPPORTED);
+    return inTurn(ch, () => ch.protocolError('retained messages are not supported', RC.RETAIN_NOT_SUPPORTED));
   }
   if (props?.payloadFormatIndicator === 1 && !isUtf8(p.payload)) {
     // The client promised UTF-8 [MQTT-3.3.2-4]; the server may refuse what is not.
     c['packets.publish.error']++;
-    if (p.qos === 0) return ch.protocolError('payload is not UTF-8', RC.PAYLOAD_FORMAT_INVALID);
-    ack(ch, p, RC.PAYLOAD_FORMAT_INVALID);
-    return;
+    if (p.qos === 0)
+      return inTurn(ch, () => ch.protocolError('payload is not UTF-8', RC.PAYLOAD_FORMAT_INVALID));
+    return inTurn(ch, () => ack(ch, p, RC.PAYLOAD_FORMAT_INVALID));
   }
 
   const session = ch.session!;
@@ -106,9 +107,10 @@ function afterAuthz(ch: MqttClient, p: PublishPacket, topic: string, allowed: bo
     c['packets.publish.auth_error']++;
     c['packets.publish.dropped']++;
     if (p.qos === 2) ch.session!.release(p.packetId);
-    if (p.qos > 0) ack(ch, p, RC.NOT_AUTHORIZED);
-    ch.denied();
-    return;
+    return inTurn(ch, () => {
+      if (p.qos > 0) ack(ch, p, RC.NOT_AUTHORIZED);
+      ch.denied();
+    });
   }
   const ci = ch.clientInfo;
   const msg = new Message(
@@ -124,11 +126,20 @@ function afterAuthz(ch: MqttClient, p: PublishPacket, topic: string, allowed: bo
   if (msg.expiresAt === 0 && defaultExpiry !== Number.POSITIVE_INFINITY && defaultExpiry > 0) {
     msg.expiresAt = msg.timestamp + defaultExpiry;
   }
+  msg.foldsInOrder = true;
+  ch.inPublishOrder(ch.host.broker.foldPublish(msg), (folded) => route(ch, p, msg, folded));
+}
+
+/** After the fold: routes the message and acknowledges the publish. */
+function route(ch: MqttClient, p: PublishPacket, msg: Message, folded: Message): void {
   // The ack's reason code needs the delivery count, but a delivery back to this client must not overtake it.
   if (p.qos > 0) ch.holdOwnDeliveries();
-  const n = ch.host.broker.publish(msg);
-  if (n instanceof Promise) return n.then((count) => afterPublish(ch, p, msg, count));
-  afterPublish(ch, p, msg, n);
+  afterPublish(ch, p, msg, ch.host.broker.routeFolded(folded));
+}
+
+/** Runs `fn` after the steps of the publishes read before this one (at once when none waits). */
+function inTurn(ch: MqttClient, fn: () => void): void {
+  ch.inPublishOrder(undefined, fn);
 }
 
 function afterPublish(ch: MqttClient, p: PublishPacket, msg: Message, delivered: number): void {
