@@ -43,7 +43,7 @@ describe('tcp listener', () => {
     await waitFor(() => h.listener.currentConnections === 0);
   });
 
-  it('bound to every address, reports each connection\'s own local end; keepalive on still connects', async () => {
+  it("bound to every address, reports each connection's own local end; keepalive on still connects", async () => {
     const h = await start('tcp', { bind: { host: '0.0.0.0', port: 0 } }, { keepalive: true, nodelay: false });
     const client = await connectTcp(h.port);
     const conn = await h.connection();
