@@ -86,7 +86,8 @@ export interface DirectAcceptOptions {
  * handle cannot read into a user buffer goes through Node's own accept ('connection') as before.
  *
  * Sockets made here are not counted in `server._connections` (adopted ones were not either: destroying
- * Node's socket took them off), so `server.close()` does not wait for them.
+ * Node's socket took them off), so `server.close()` does not wait for them; Node's `server.maxConnections`
+ * and its 'net.server.socket' diagnostics channel do not see them (the listener enforces its own limit).
  */
 export function acceptWithSharedBuffer(
   server: net.Server,
