@@ -52,7 +52,10 @@ export interface BrokerDef {
 }
 
 function nodeBroker(script: string, o: StartOptions): ChildProcess {
-  const args = ['-c', BROKER_CPU, process.execPath];
+  // BENCH_NODE_FLAGS='--max-semi-space-size=1 …': Node/V8 flags for the Hermod and Aedes processes, to
+  // measure what a flag changes (bench/results/2026-12-04-connect.md).
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f.length > 0);
+  const args = ['-c', BROKER_CPU, process.execPath, ...flags];
   if (o.cpuProf !== undefined) {
     args.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProf.dir}`, `--cpu-prof-name=${o.cpuProf.name}`);
   }

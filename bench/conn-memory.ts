@@ -7,9 +7,11 @@
  *
  * CONN_MEMORY_SNAPSHOT_FILE=<path> with `--snapshot` also writes the last full heap snapshot there.
  * `--floor` runs a plain `net` server instead (answers CONNECT with a CONNACK, keeps the socket): Node's
- * own cost per idle TCP connection, which no broker change can go below.
+ * own cost per idle TCP connection, which no broker change can go below. `--node-flags '<flags>'` starts the
+ * broker process with those Node/V8 flags (e.g. '--max-semi-space-size=1') to see what they change.
  *
  *   npm run build && node dist/bench/conn-memory.js [--connections 10000] [--snapshot] [--top 30] [--floor]
+ *     [--node-flags='<flags>']
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -22,8 +24,12 @@ import { rssBytes } from './proc.js';
 interface Sample {
   rss: number;
   heapUsed: number;
+  /** V8 heap committed (used plus free space in its pages). */
+  heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /** Bytes V8 has reserved for the young generation (new space), which grows with a burst of allocation. */
+  newSpace: number;
   /** Heap snapshot self size and count per "type:name" (only with --snapshot). */
   byClass?: Record<string, [number, number]>;
 }
@@ -61,8 +67,10 @@ async function serve(floor: boolean): Promise<void> {
     const s: Sample = {
       rss: mu.rss,
       heapUsed: mu.heapUsed,
+      heapTotal: mu.heapTotal,
       external: mu.external,
       arrayBuffers: mu.arrayBuffers,
+      newSpace: v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0,
     };
     if (m.snapshot) s.byClass = await snapshotByClass();
     if (process.env.CONN_MEMORY_SNAPSHOT_FILE !== undefined && m.snapshot)
@@ -115,6 +123,7 @@ async function main(): Promise<void> {
       snapshot: { type: 'boolean' },
       floor: { type: 'boolean' },
       top: { type: 'string', default: '30' },
+      'node-flags': { type: 'string', default: '' },
     },
   });
   if (values.serve) return serve(values.floor === true);
@@ -126,6 +135,7 @@ async function main(): Promise<void> {
       BROKER_CPU,
       process.execPath,
       '--expose-gc',
+      ...values['node-flags'].split(' ').filter((f) => f.length > 0),
       process.argv[1],
       '--serve',
       ...(values.floor ? ['--floor'] : []),
@@ -163,8 +173,12 @@ async function main(): Promise<void> {
   console.log(`${n} idle connections (opened at ${Math.round(n / seconds)}/s), per connection, bytes:`);
   console.log(`  RSS          ${per(before.rss, after.rss)}`);
   console.log(`  V8 heap used ${per(before.heapUsed, after.heapUsed)}`);
+  console.log(`  V8 heap committed ${per(before.heapTotal, after.heapTotal)}`);
   console.log(
     `  external     ${per(before.external, after.external)}  (of which array buffers ${per(before.arrayBuffers, after.arrayBuffers).trim()})`,
+  );
+  console.log(
+    `  V8 new space ${per(before.newSpace, after.newSpace)}  (${(before.newSpace / 2 ** 20).toFixed(1)} → ${(after.newSpace / 2 ** 20).toFixed(1)} MiB)`,
   );
   if (before.byClass !== undefined && after.byClass !== undefined) {
     const rows: Array<[string, number, number]> = [];

@@ -41,10 +41,24 @@ export class AccessControl {
    * in as anonymous (EMQX semantics).
    */
   authenticate(credential: Credential): AuthnResult | Promise<AuthnResult> {
+    if (!this.hooks.has('client.authenticate')) return this.anonymous();
     this.metrics.c['client.authenticate']++;
-    if (!this.hooks.has('client.authenticate')) return this.counted(IGNORE);
     const r = this.hooks.runFold('client.authenticate', [credential], IGNORE);
     return r instanceof Promise ? r.then((v) => this.counted(v)) : this.counted(r);
+  }
+
+  /**
+   * Whether authenticating needs a credential: false while no authenticator listens, when `authenticate`
+   * would only count the login as anonymous (`anonymous()` does that without a credential to build).
+   */
+  get hasAuthenticators(): boolean {
+    return this.hooks.has('client.authenticate');
+  }
+
+  /** Counts a login nobody authenticates (no authenticator listens) and lets it in as anonymous. */
+  anonymous(): AuthnResult {
+    this.metrics.c['client.authenticate']++;
+    return this.counted(IGNORE);
   }
 
   private counted(r: AuthnResult): AuthnResult {

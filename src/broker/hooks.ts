@@ -202,6 +202,12 @@ export class Hooks {
     return (this.chains.get(point) ?? EMPTY).length > 0;
   }
 
+  /** True when a callback not added by `owner` listens on `point`. */
+  hasBesides(point: HookPoint, owner: string): boolean {
+    for (const r of this.chains.get(point) ?? EMPTY) if (r.owner !== owner) return true;
+    return false;
+  }
+
   /** Number of callbacks on a point (for the API). */
   count(point: HookPoint): number {
     return (this.chains.get(point) ?? EMPTY).length;

@@ -87,9 +87,11 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
     reloadConfig: undefined,
   };
   ctx.monitor.start();
-  const offConnected = node.hooks.add(
-    'client.connected',
-    (ci, conn) => {
+  // Recorded when the connection ends, not when it starts: while connected the channel has it, so a live
+  // client carries no table entry (and a CONNECT does not pay for one: ~1.5 % of its CPU, 2026-12-04).
+  const offDisconnected = node.hooks.add(
+    'client.disconnected',
+    (ci, _reason, conn) => {
       const session = node.broker.sessionOf(ci);
       if (session !== undefined) ctx.lastConn.set(session, conn);
       return undefined;
@@ -138,7 +140,7 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
     }
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
-    offConnected();
+    offDisconnected();
     peers.close();
     ctx.monitor.stop();
     throw err;
@@ -154,7 +156,7 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
     async close() {
       if (runtimeDir !== undefined && url !== undefined) removeRuntimeFiles(runtimeDir, process.pid);
       await Promise.all(servers.map((s) => s.close()));
-      offConnected();
+      offDisconnected();
       peers.close();
       ctx.monitor.stop();
     },

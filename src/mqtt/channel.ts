@@ -76,7 +76,7 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
   requestProblemInfo = true;
   /** Topic aliases the client set on its PUBLISHes. */
   inboundAliases: Map<number, string> | undefined;
-  readonly outgoing: OutgoingPublisher;
+  private outgoingPublisher: OutgoingPublisher | undefined;
   authzCache: AuthzCache | undefined;
   enhancedAuth: EnhancedAuthState | undefined;
   /** The authentication method of CONNECT; re-authentication must use the same [MQTT-4.12.1-1]. */
@@ -112,10 +112,18 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
     readonly listener: MqttListenerInfo,
   ) {
     this.parser = new MqttParser({ maxPacketSize: host.mqtt.max_packet_size, role: 'server' });
-    this.outgoing = new OutgoingPublisher(this);
     host.channels.add(this);
     host.deadlines.add(this);
     conn.setHandler(this);
+  }
+
+  /**
+   * Turns deliveries into frames; made on the first one, so an idle connection that never receives a
+   * message does not carry it (40 B, bench/conn-memory.ts).
+   */
+  get outgoing(): OutgoingPublisher {
+    if (this.outgoingPublisher === undefined) this.outgoingPublisher = new OutgoingPublisher(this);
+    return this.outgoingPublisher;
   }
 
   /** A method, not a comparison inline, so TypeScript does not narrow `state` across calls that change it. */

@@ -83,6 +83,8 @@ export interface MqttClient extends SessionOutlet, LiveChannel {
   readonly host: MqttHost;
   readonly conn: Connection;
   readonly listener: MqttListenerInfo;
+  /** Queues an encoded frame (which may be shared: frames handed to a connection are never modified). */
+  sendFrame(frame: Buffer): void;
   readonly namespace: string;
   state: ChannelState;
   version: ProtocolVersion;

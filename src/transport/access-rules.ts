@@ -18,10 +18,18 @@ export class AccessRules {
   }
 
   allows(ip: string): boolean {
-    const family = isIPv6(ip) && !ip.startsWith('::ffff:') ? 'ipv6' : 'ipv4';
-    const addr = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+    // The address is classified only when a rule needs it: the default "allow all" answers without the
+    // IPv6 regex, which was ~0.8 % of the broker's CPU in a CONNECT flood (2026-12-04).
+    let addr: string | undefined;
+    let family: 'ipv4' | 'ipv6' = 'ipv4';
     for (const r of this.rules) {
-      if (r.list === undefined || r.list.check(addr, family)) return r.allow;
+      if (r.list === undefined) return r.allow;
+      if (addr === undefined) {
+        const mapped = ip.startsWith('::ffff:');
+        family = isIPv6(ip) && !mapped ? 'ipv6' : 'ipv4';
+        addr = mapped ? ip.slice(7) : ip;
+      }
+      if (r.list.check(addr, family)) return r.allow;
     }
     return true;
   }

@@ -64,3 +64,57 @@ export function adoptWithSharedBuffer(raw: net.Socket, onRead: SharedReadCallbac
   raw.destroy();
   return { sock, early };
 }
+
+/** The listening handle's part this relies on: Node calls `onconnection` on it for every accepted handle. */
+interface ServerHandle {
+  onconnection?: unknown;
+}
+
+type AcceptCallback = (this: ServerHandle, err: number, client: TcpHandle | undefined) => void;
+
+export interface DirectAcceptOptions {
+  noDelay: boolean;
+  keepAlive: boolean;
+}
+
+/**
+ * Makes `server` build the socket of each accepted connection itself, reading into the shared buffer, and
+ * give it to `onSocket` instead of emitting 'connection'. Adopting a socket Node already built
+ * (adoptWithSharedBuffer) constructs two sockets and destroys one per connection: about 20 % of the
+ * broker's CPU per CONNECT in a flood of 10 000 (bench/results/2026-12-04-connect.md). Returns false and
+ * leaves the server alone when this Node's listening handle is not what is expected; a connection whose
+ * handle cannot read into a user buffer goes through Node's own accept ('connection') as before.
+ *
+ * Sockets made here are not counted in `server._connections` (adopted ones were not either: destroying
+ * Node's socket took them off), so `server.close()` does not wait for them; Node's `server.maxConnections`
+ * and its 'net.server.socket' diagnostics channel do not see them (the listener enforces its own limit).
+ */
+export function acceptWithSharedBuffer(
+  server: net.Server,
+  opts: DirectAcceptOptions,
+  onRead: SharedReadCallback,
+  onSocket: (sock: net.Socket) => void,
+): boolean {
+  const handle = (server as net.Server & { _handle?: ServerHandle | null })._handle;
+  if (handle === undefined || handle === null || typeof handle.onconnection !== 'function') return false;
+  const nodeAccept = handle.onconnection as AcceptCallback;
+  const direct: AcceptCallback = function (this: ServerHandle, err, client) {
+    if (err || client === undefined || typeof client.useUserBuffer !== 'function') {
+      nodeAccept.call(this, err, client);
+      return;
+    }
+    const options = {
+      handle: client,
+      pauseOnCreate: true,
+      readable: true,
+      writable: true,
+      onread: { buffer: sharedBuffer, callback: onRead },
+    };
+    const sock = new net.Socket(options as unknown as net.SocketConstructorOpts);
+    if (opts.noDelay) sock.setNoDelay(true);
+    if (opts.keepAlive) sock.setKeepAlive(true);
+    onSocket(sock);
+  };
+  handle.onconnection = direct;
+  return true;
+}

@@ -119,6 +119,9 @@ export abstract class StreamListener implements Listener {
         ? { host: plainHost(a.address), port: a.port }
         : undefined;
     this.bucket = maxConnRate > 0 && Number.isFinite(maxConnRate) ? new TokenBucket(maxConnRate) : undefined;
+    // Nothing to wait for between accept and hand-over: a listener that can take accepted sockets straight
+    // from the listening handle does, without the 'connection' bookkeeping below (see onSocket).
+    if (!this.options.proxyProtocol && this.bucket === undefined) this.acceptDirectly(server);
     this.server = server;
   }
 
@@ -148,9 +151,30 @@ export abstract class StreamListener implements Listener {
   /** Called when a socket not yet handed over closes. */
   protected abandoned(_entry: Inflight): void {}
 
+  /**
+   * Called by `start` when no PROXY header and no max_conn_rate stand between accept and hand-over: a
+   * listener that can build its connection from the accepted socket at once hooks into `server` here and
+   * passes each socket to `admitDirect` (plain TCP does). The default keeps the 'connection' path.
+   */
+  protected acceptDirectly(_server: net.Server): void {}
+
+  /**
+   * The checks `onSocket` makes, for a socket taken straight from the listening handle: its peer when it
+   * may become a connection (then `register` it), undefined when it was closed.
+   */
+  protected admitDirect(sock: net.Socket): PeerAddress | undefined {
+    const peer = this.peerOf(sock);
+    return this.mayOpen(sock, peer) ? peer : undefined;
+  }
+
   /** Registers a connection made from `entry` and gives it to the broker. */
   protected handOver(entry: Inflight, conn: Connection): void {
     this.settle(entry);
+    this.register(conn);
+  }
+
+  /** Tracks a new connection and gives it to the broker. */
+  protected register(conn: Connection): void {
     if (this.server === undefined) {
       conn.destroy();
       return;
@@ -221,27 +245,8 @@ export abstract class StreamListener implements Listener {
 
   private onSocket(raw: net.Socket): void {
     raw.on('error', ignoreError);
-    const local = this.localEnd;
-    const peer = {
-      peerhost: plainHost(raw.remoteAddress),
-      peerport: raw.remotePort ?? 0,
-      sockhost: local !== undefined ? local.host : plainHost(raw.localAddress),
-      sockport: local !== undefined ? local.port : (raw.localPort ?? 0),
-    };
-    if (this.server === undefined) {
-      raw.destroy();
-      return;
-    }
-    // Close at once, before any buffering: the descriptor goes back to the reserve the API accepts from.
-    if (!fdBudget.admit(this.id, peer.peerhost)) {
-      raw.destroy();
-      return;
-    }
-    if (this.live.size + this.inflight.size >= this.options.maxConnections) {
-      raw.destroy();
-      this.refuse('max_connections', peer.peerhost);
-      return;
-    }
+    const peer = this.peerOf(raw);
+    if (!this.mayOpen(raw, peer)) return;
     const entry: Inflight = { raw, peer, key: undefined, secured: false, owner: this };
     (raw as Tracked)[kInflight] = entry;
     this.inflight.add(raw);
@@ -249,6 +254,35 @@ export abstract class StreamListener implements Listener {
     const bucket = this.bucket;
     if (bucket !== undefined && (this.held.length > 0 || !bucket.take())) this.hold(entry, bucket);
     else this.admit(entry);
+  }
+
+  private peerOf(raw: net.Socket): PeerAddress {
+    const local = this.localEnd;
+    return {
+      peerhost: plainHost(raw.remoteAddress),
+      peerport: raw.remotePort ?? 0,
+      sockhost: local !== undefined ? local.host : plainHost(raw.localAddress),
+      sockport: local !== undefined ? local.port : (raw.localPort ?? 0),
+    };
+  }
+
+  /** False (and `raw` destroyed) when the listener is stopping, descriptors run short or it is full. */
+  private mayOpen(raw: net.Socket, peer: PeerAddress): boolean {
+    if (this.server === undefined) {
+      raw.destroy();
+      return false;
+    }
+    // Close at once, before any buffering: the descriptor goes back to the reserve the API accepts from.
+    if (!fdBudget.admit(this.id, peer.peerhost)) {
+      raw.destroy();
+      return false;
+    }
+    if (this.live.size + this.inflight.size >= this.options.maxConnections) {
+      raw.destroy();
+      this.refuse('max_connections', peer.peerhost);
+      return false;
+    }
+    return true;
   }
 
   // Over the rate: keep the socket paused, unanswered, until a token frees up.

@@ -1,4 +1,5 @@
-import { adoptWithSharedBuffer } from './shared-read-buffer.js';
+import type net from 'node:net';
+import { acceptWithSharedBuffer, adoptWithSharedBuffer } from './shared-read-buffer.js';
 import { kReceive, onSharedRead, SocketConnection } from './stream-connection.js';
 import { type Inflight, StreamListener } from './stream-listener.js';
 
@@ -7,6 +8,14 @@ export class TcpListener extends StreamListener {
   protected async prepare(): Promise<void> {}
 
   protected async shutdown(): Promise<void> {}
+
+  protected override acceptDirectly(server: net.Server): void {
+    const { nodelay, keepalive } = this.options.tcp;
+    acceptWithSharedBuffer(server, { noDelay: nodelay, keepAlive: keepalive }, onSharedRead, (sock) => {
+      const peer = this.admitDirect(sock);
+      if (peer !== undefined) this.register(new SocketConnection(sock, this.config, peer));
+    });
+  }
 
   protected accept(entry: Inflight): void {
     const adopted = adoptWithSharedBuffer(entry.raw, onSharedRead);

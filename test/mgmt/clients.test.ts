@@ -66,6 +66,34 @@ describe('management API: clients, subscriptions, topics', () => {
     await Promise.all([end(a), end(c)]);
   });
 
+  it('an offline session shows its last connection (after a takeover too), connected_at as when it connected', async () => {
+    const opts = { clientId: 'last-1', clean: false, properties: { sessionExpiryInterval: 60 } };
+    const first = await connectClient(b.port, { ...opts, protocolVersion: 5, keepalive: 30 });
+    await sleep(30);
+    const t0 = Date.now();
+    const second = await connectClient(b.port, { ...opts, protocolVersion: 5, keepalive: 45 });
+    const t1 = Date.now();
+    await sleep(50);
+    const live = await api.get('/clients/last-1');
+    assert.equal(live.body.connected, true);
+    assert.equal(live.body.keepalive, 45, 'the connection that took the session over');
+    const at = Date.parse(live.body.connected_at);
+    // connected_at is shown to the second (EMQX's format); the takeover happened between t0 and t1.
+    assert.ok(
+      at >= Math.floor(t0 / 1000) * 1000 && at <= t1,
+      `${live.body.connected_at} within the takeover`,
+    );
+    await end(second);
+    first.end(true);
+    await sleep(50);
+    const offline = await api.get('/clients/last-1');
+    assert.equal(offline.body.connected, false);
+    assert.equal(offline.body.keepalive, 45, 'the last connection, not the one taken over');
+    assert.equal(offline.body.connected_at, live.body.connected_at);
+    assert.ok(Date.parse(offline.body.disconnected_at) >= at);
+    assert.equal((await api.del('/clients/last-1')).status, 204);
+  });
+
   it('paginates: pages, page beyond the end, limit 0 and too large', async () => {
     const clients = [];
     for (let i = 0; i < 5; i++) clients.push(await connectClient(b.port, { clientId: `pg-${i}` }));

@@ -67,6 +67,23 @@ describe('$SYS topics', () => {
     await end(watcher);
   });
 
+  it('builds a client event only when it could reach someone (the retainer alone does not count)', async () => {
+    const topic = '$SYS/brokers/sysnode@127.0.0.1/clients/nobody/connected';
+    // The retainer listens on message.publish on every node; it only keeps retained messages.
+    assert.equal(b.node.hooks.has('message.publish'), true);
+    assert.equal(b.node.broker.mayDeliver(topic), false);
+    const watcher = await connectClient(b.port);
+    await subscribe(watcher, '$SYS/brokers/+/clients/+/connected', { qos: 0 });
+    assert.equal(b.node.broker.mayDeliver(topic), true);
+    await end(watcher);
+    await sleep(50);
+    assert.equal(b.node.broker.mayDeliver(topic), false);
+    // Any other message.publish callback may act on the event: it is built for it.
+    const off = b.node.hooks.add('message.publish', () => undefined, 0, 'test');
+    assert.equal(b.node.broker.mayDeliver(topic), true);
+    off();
+  });
+
   it('does not match $SYS topics with a leading wildcard', async () => {
     const c = await connectClient(b.port);
     const g = collect(c);

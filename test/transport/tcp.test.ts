@@ -43,6 +43,24 @@ describe('tcp listener', () => {
     await waitFor(() => h.listener.currentConnections === 0);
   });
 
+  it("bound to every address, reports each connection's own local end; keepalive on still connects", async () => {
+    const h = await start('tcp', { bind: { host: '0.0.0.0', port: 0 } }, { keepalive: true, nodelay: false });
+    const client = await connectTcp(h.port);
+    const conn = await h.connection();
+    assert.equal(conn.sockhost, '127.0.0.1');
+    assert.equal(conn.sockport, h.port);
+    assert.equal(conn.peerport, client.localPort);
+    const got = collect(client);
+    const r = new Recorder(conn);
+    conn.setHandler(r);
+    conn.send(Buffer.from('hello'));
+    assert.equal((await got.bytes(5)).toString(), 'hello');
+    client.write('back');
+    assert.equal((await r.waitBytes(4)).toString(), 'back');
+    client.destroy();
+    await waitFor(() => h.listener.currentConnections === 0);
+  });
+
   it('start() rejects when the port is taken or options are missing', async () => {
     const h = await start('tcp');
     const clash = createListener(listenerOptions('tcp', { bind: { host: '127.0.0.1', port: h.port } }), {

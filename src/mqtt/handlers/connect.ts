@@ -147,12 +147,15 @@ function afterConnectHook(ch: MqttClient, p: ConnectPacket, connack: ConnackProp
   }
   if (enable === false) return completeConnect(ch, p, { kind: 'ok' }, connack);
   const method = p.properties?.authenticationMethod;
-  const credential = credentialOf(ch.clientInfo, p.password, method, p.properties?.authenticationData);
   if (method !== undefined) {
     ch.enhancedAuth = { method, state: undefined, reauth: false };
     ch.authMethod = method;
   }
-  const r = host.access.authenticate(credential);
+  const access = host.access;
+  // No authenticator: the credential would only be built to be ignored.
+  const r = access.hasAuthenticators
+    ? access.authenticate(credentialOf(ch.clientInfo, p.password, method, p.properties?.authenticationData))
+    : access.anonymous();
   return r instanceof Promise
     ? r.then((v) => onAuthResult(ch, p, v, connack))
     : onAuthResult(ch, p, r, connack);

@@ -3,6 +3,7 @@
  * type sits beside this file.
  */
 import type { ClientPacket } from '../codec/packets.js';
+import { PINGRESP_FRAME } from '../codec/serializer.js';
 import { ChannelState, type HandlerResult, type MqttClient } from '../state.js';
 import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './acks.js';
 import { handleAuth } from './auth.js';
@@ -49,7 +50,8 @@ export function dispatch(ch: MqttClient, p: ClientPacket): HandlerResult {
       return handleUnsubscribe(ch, p);
     case 'pingreq':
       m['packets.pingreq.received']++;
-      ch.send({ cmd: 'pingresp' });
+      // The shared frame, not serialize(): no packet object and no 2-byte buffer per ping of an idle fleet.
+      if (!ch.conn.closed) ch.sendFrame(PINGRESP_FRAME);
       m['packets.pingresp.sent']++;
       return;
     case 'disconnect':
