@@ -234,8 +234,21 @@ class InOrder implements ClientSink {
   }
 }
 
+/** Client `ci`'s `per` filters of the subscriptions curve: a quarter each exact, `+` inside, `+` first, `#`. */
+export function mixedFilters(ci: number, per: number): string[] {
+  return Array.from({ length: per }, (_, k) =>
+    k % 4 === 0
+      ? `bg/${ci}/${k}`
+      : k % 4 === 1
+        ? `bg/${ci}/+/${k}`
+        : k % 4 === 2
+          ? `+/${ci}/${k}`
+          : `bg/${ci}/${k}/#`,
+  );
+}
+
 /** Subscribes `filters` in SUBSCRIBE packets of `perPacket` filters, one packet at a time per client. */
-async function subscribeAll(c: RawClient, filters: string[], perPacket = 100): Promise<void> {
+export async function subscribeAll(c: RawClient, filters: string[], perPacket = 100): Promise<void> {
   for (let k = 0, pid = 1; k < filters.length; k += perPacket, pid++) {
     const codes = await c.subscribe(filters.slice(k, k + perPacket), 1, (pid % 65535) + 1);
     if (codes.some((x) => x >= 0x80)) throw new Error(`SUBSCRIBE refused (${codes.find((x) => x >= 0x80)})`);
@@ -267,22 +280,7 @@ const subscriptions: Curve = {
     const subs = await open(ctx, clients, 'sub');
     const rss0 = rssBytes(ctx.pid);
     const t0 = performance.now();
-    await Promise.all(
-      subs.map((c, ci) =>
-        subscribeAll(
-          c,
-          Array.from({ length: per }, (_, k) =>
-            k % 4 === 0
-              ? `bg/${ci}/${k}`
-              : k % 4 === 1
-                ? `bg/${ci}/+/${k}`
-                : k % 4 === 2
-                  ? `+/${ci}/${k}`
-                  : `bg/${ci}/${k}/#`,
-          ),
-        ),
-      ),
-    );
+    await Promise.all(subs.map((c, ci) => subscribeAll(c, mixedFilters(ci, per))));
     const subscribeRate = (clients * per) / ((performance.now() - t0) / 1000);
     await sleep(1000);
     const bytesPerSub = (rssBytes(ctx.pid) - rss0) / (clients * per);

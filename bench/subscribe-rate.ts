@@ -27,7 +27,8 @@ import {
   selectBrokers,
 } from './brokers.js';
 import { freePort } from './children.js';
-import { type ClientSink, openMany, type RawClient } from './loadgen/client.js';
+import { mixedFilters, subscribeAll } from './curves.js';
+import { type ClientSink, openMany } from './loadgen/client.js';
 import { rssBytes } from './proc.js';
 
 const { values } = parseArgs({
@@ -110,25 +111,6 @@ function cpuSeconds(pid: number): number {
   return ns / 1e9;
 }
 
-function filtersOf(ci: number, per: number): string[] {
-  return Array.from({ length: per }, (_, k) =>
-    k % 4 === 0
-      ? `bg/${ci}/${k}`
-      : k % 4 === 1
-        ? `bg/${ci}/+/${k}`
-        : k % 4 === 2
-          ? `+/${ci}/${k}`
-          : `bg/${ci}/${k}/#`,
-  );
-}
-
-async function subscribeAll(c: RawClient, filters: string[]): Promise<void> {
-  for (let k = 0, pid = 1; k < filters.length; k += 100, pid++) {
-    const codes = await c.subscribe(filters.slice(k, k + 100), 1, pid);
-    if (codes.some((x) => x >= 0x80)) throw new Error(`SUBSCRIBE refused (${codes.find((x) => x >= 0x80)})`);
-  }
-}
-
 interface Run {
   rate: number;
   cpuUs: number;
@@ -153,7 +135,7 @@ async function once(b: (typeof brokers)[number]): Promise<Run> {
       (i) => ({ host: '127.0.0.1', port, clientId: `sub-${i}`, keepalive: 300 }),
       none,
     );
-    const lists = subs.map((_, ci) => filtersOf(ci, per));
+    const lists = subs.map((_, ci) => mixedFilters(ci, per));
     await sleep(200);
     const rss0 = rssBytes(broker.pid);
     const cpu0 = cpuSeconds(broker.pid);
