@@ -3,7 +3,7 @@
  * registered against none, in one run, on one broker (phases alternate: none, exhook, none, exhook).
  *
  *   npm run build && node dist/bench/exhook.js [--seconds 5] [--publishers 8] [--window 32] [--answer ignore|continue]
- *     [--server h2|grpc-js] [--repeat 3] [--phases none,grpc-js,http2] [--calls 5000] [--profile <file.cpuprofile>]
+ *     [--server h2|grpc-js|lean] [--repeat 3] [--phases none,grpc-js,http2] [--calls 5000] [--profile <file.cpuprofile>]
  *
  * Each phase also reports the CPU the ExHook server child and the load generator child used per acked
  * publish: they share one core, so when their sum nears 1 s per second the other core, not the broker, sets
@@ -11,7 +11,8 @@
  * measured windows and prints its summary (bench/profile.ts).
  *
  * Three processes: this one runs the broker (a HermodNode on 127.0.0.1), a child runs the ExHook server
- * (bare node:http2 by default, @grpc/grpc-js with `--server grpc-js`; answering OnMessagePublish with
+ * (bare node:http2 by default, @grpc/grpc-js with `--server grpc-js`, Hermod's own gRPC server with
+ * `--server lean`; answering OnMessagePublish with
  * IGNORE, or CONTINUE with the message as it came), another
  * child generates the load over raw sockets (MQTT 3.1.1 frames built once, packet ids patched). Throughput
  * is PUBACKs per second: a PUBACK leaves only after the message.publish fold, so it includes the gRPC
@@ -29,6 +30,7 @@ import mqttPacket from 'mqtt-packet';
 import type { ExhookServerConfig } from '../src/config/schema/exhook.js';
 import { connectProvider } from '../src/exhook/connection.js';
 import { LOADER_OPTIONS, protoPath } from '../src/exhook/proto.js';
+import { GrpcUnaryServer } from '../src/transport/grpc-server.js';
 import { startBenchNode } from './bench-node.js';
 import { BROKER_CPU, LOADGEN_CPU as OTHER_CPU } from './brokers.js';
 import { childLines } from './children.js';
@@ -103,6 +105,34 @@ async function bareProvider(answer: string): Promise<void> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`);
+}
+
+/**
+ * `--server lean`: the same answers served by Hermod's own gRPC unary server (src/transport/grpc-server.ts,
+ * the ExProto adapter's), the cheapest real gRPC server at hand, for when node:http2's ~30 µs per call on
+ * the shared core sets the rate instead of the broker.
+ */
+async function leanProvider(answer: string): Promise<void> {
+  const def = loadSync(protoPath(), LOADER_OPTIONS);
+  const methods = def['emqx.exhook.v3.HookProvider'] as unknown as ServiceDefs;
+  const server = new GrpcUnaryServer();
+  const asIs = (b: Buffer) => b;
+  const once = (m: MethodDefinition<object, object>, response: object) => {
+    const bytes = m.responseSerialize(response);
+    server.add(m.path, { deserialize: asIs, serialize: asIs, handle: () => Promise.resolve(bytes) });
+  };
+  once(methods.OnProviderLoaded!, { hooks: [{ name: 'message.publish' }] });
+  once(methods.OnProviderUnloaded!, {});
+  const publish = methods.OnMessagePublish!;
+  if (answer === 'continue')
+    server.add(publish.path, {
+      deserialize: (b: Buffer) => publish.requestDeserialize(b) as { message: unknown },
+      serialize: asIs,
+      handle: (r: { message: unknown }) =>
+        Promise.resolve(publish.responseSerialize({ type: 'CONTINUE', message: r.message })),
+    });
+  else once(publish, { type: 'IGNORE' });
+  process.stdout.write(`${await server.listen('127.0.0.1', 0)}\n`);
 }
 
 async function provider(answer: string): Promise<void> {
@@ -252,7 +282,7 @@ const HELP = `node dist/bench/exhook.js [options]
   --publishers N    publishing connections (8)
   --window N        unacknowledged QoS 1 publishes per publisher (32)
   --answer A        ignore | continue: what the ExHook server answers (ignore)
-  --server S        h2 | grpc-js: the ExHook server implementation (h2)
+  --server S        h2 | grpc-js | lean: the ExHook server (h2: node:http2; lean: Hermod's own gRPC server)
   --phases P        comma list of none, http2, grpc-js (none,grpc-js,http2)
   --repeat N        rounds over the phases; medians are reported (3)
   --calls N         calls of the client-alone measurement, 0 skips it (5000)
@@ -279,14 +309,17 @@ async function main(): Promise<void> {
   // The broker (this process) on one core; the ExHook server and the load generator on the other.
   spawnSync('taskset', ['-a', '-p', '-c', BROKER_CPU, String(process.pid)], { stdio: 'ignore' });
   const serverKind = arg('server', 'h2');
-  const prov = pinned([serverKind === 'grpc-js' ? 'provider' : 'bare-provider', answer]);
+  const prov = pinned([
+    serverKind === 'grpc-js' ? 'provider' : serverKind === 'lean' ? 'lean-provider' : 'bare-provider',
+    answer,
+  ]);
   const providerPort = Number(await firstLine(prov));
   const node = await startBenchNode();
   const port = node.port('tcp:default');
   const results = new Map<Phase, PhaseResult[]>(phases.map((p) => [p, []]));
   console.log(
     `publishers=${publishers} window=${window} QoS 1, 64-byte payloads, ${seconds}s per phase, answer=${answer}, ` +
-      `ExHook server ${serverKind === 'grpc-js' ? '@grpc/grpc-js' : 'node:http2 with pre-encoded answers'}, ` +
+      `ExHook server ${serverKind === 'grpc-js' ? '@grpc/grpc-js' : serverKind === 'lean' ? "Hermod's GrpcUnaryServer with pre-encoded answers" : 'node:http2 with pre-encoded answers'}, ` +
       `broker on CPU ${BROKER_CPU}, ExHook server and load on CPU ${OTHER_CPU}; each phase ${repeat}x, median`,
   );
   let serial = 0;
@@ -440,6 +473,7 @@ async function clientOnly(providerPort: number, kinds: GrpcClientKind[], repeat:
 const mode = process.argv[2];
 if (mode === 'provider') void provider(process.argv[3] ?? 'ignore');
 else if (mode === 'bare-provider') void bareProvider(process.argv[3] ?? 'ignore');
+else if (mode === 'lean-provider') void leanProvider(process.argv[3] ?? 'ignore');
 else if (mode === 'load') {
   const [, , , port, seconds, publishers, window] = process.argv;
   void load(Number(port), Number(seconds), Number(publishers), Number(window));
