@@ -245,6 +245,9 @@ const mosquitto: BrokerDef = {
     if (o.auth === 'pbkdf2') {
       const passwords = join(dir, 'passwords');
       writeMosquittoPasswordFile(passwords);
+      // Started as root, Mosquitto reads the file as its own user.
+      chmodSync(dir, 0o755);
+      chmodSync(passwords, 0o644);
       lines[lines.indexOf('allow_anonymous true')] = 'allow_anonymous false';
       lines.push(`password_file ${passwords}`);
     } else if (o.auth !== undefined && o.auth !== 'none') {
