@@ -7,35 +7,14 @@
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 import { packageFile } from '../package-file.js';
 import { encodePublishRequest } from './publish-codec.js';
+import type { RpcName } from './wire.js';
+
+export type { RpcName } from './wire.js';
 
 /** The proto packages Hermod can call, in the order they are tried. */
 export const API_VERSIONS = ['v3', 'v2', 'v1'] as const;
 /** A proto package version: 'v3' (emqx.exhook.v3), 'v2' (emqx.exhook.v2) or 'v1' (emqx.exhook.v1, EMQX 4.x). */
 export type ApiVersion = (typeof API_VERSIONS)[number];
-
-/** The rpc names of service HookProvider. */
-export type RpcName =
-  | 'OnProviderLoaded'
-  | 'OnProviderUnloaded'
-  | 'OnClientConnect'
-  | 'OnClientConnack'
-  | 'OnClientConnected'
-  | 'OnClientDisconnected'
-  | 'OnClientAuthenticate'
-  | 'OnClientAuthorize'
-  | 'OnClientSubscribe'
-  | 'OnClientUnsubscribe'
-  | 'OnSessionCreated'
-  | 'OnSessionSubscribed'
-  | 'OnSessionUnsubscribed'
-  | 'OnSessionResumed'
-  | 'OnSessionDiscarded'
-  | 'OnSessionTakenover'
-  | 'OnSessionTerminated'
-  | 'OnMessagePublish'
-  | 'OnMessageDelivered'
-  | 'OnMessageDropped'
-  | 'OnMessageAcked';
 
 /** How to put one rpc of one proto version on the wire. */
 export interface RpcCodec {

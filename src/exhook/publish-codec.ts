@@ -8,36 +8,14 @@
  * Empty strings, zero numbers and empty lists are left out (proto3's defaults: a decoder reads them back the
  * same). Message.headers is a map<string,string>: one length-delimited entry {1: key, 2: value} per pair.
  */
-
-// The shapes of wire.ts's PbMessage, Property and Meta, restated: wire.ts depends on proto.ts,
-// which installs this encoder.
-interface Property {
-  name: string;
-  value: string;
-}
-
-interface Meta {
-  node: string;
-  version: string;
-  sysdescr: string;
-  cluster_name: string;
-}
+import type { PbMessage, PbProperty, PbRequestMeta } from './wire.js';
 
 /** The request as the callbacks build it. */
 interface PublishRequest {
-  message: {
-    node: string;
-    id: string;
-    qos: number;
-    from: string;
-    topic: string;
-    payload: Buffer;
-    timestamp: number;
-    headers: Record<string, string>;
-  };
-  meta?: Meta;
-  props?: Property[];
-  user_props?: Property[];
+  message: PbMessage;
+  meta?: PbRequestMeta;
+  props?: PbProperty[];
+  user_props?: PbProperty[];
 }
 
 const utf8Len = (s: string): number => Buffer.byteLength(s, 'utf8');
@@ -97,17 +75,17 @@ class Out {
 }
 
 /** Byte lengths of the strings of one Property (name, value) and of its body. */
-function propLens(p: Property): [number, number, number] {
+function propLens(p: PbProperty): [number, number, number] {
   const n = utf8Len(p.name);
   const v = utf8Len(p.value);
   return [n, v, fieldLen(n) + fieldLen(v)];
 }
 
-let lastMeta: Meta | undefined;
+let lastMeta: PbRequestMeta | undefined;
 let lastMetaBytes: Buffer = Buffer.alloc(0);
 
 /** The meta's encoding: the same four strings on every call of a node, so encoded when they change. */
-function metaBytes(m: Meta): Buffer {
+function metaBytes(m: PbRequestMeta): Buffer {
   const l = lastMeta;
   if (
     l !== undefined &&
@@ -192,7 +170,7 @@ export function encodePublishRequest(request: object): Buffer {
   return out.buf;
 }
 
-function writeProps(out: Out, field: number, props: Property[], sizes: [number, number, number][]): void {
+function writeProps(out: Out, field: number, props: PbProperty[], sizes: [number, number, number][]): void {
   for (let i = 0; i < props.length; i++) {
     const [nl, vl, n] = sizes[i]!;
     // A Property with both strings empty is still one list element: written as an empty message.

@@ -2,7 +2,29 @@
  * The ExHook messages as plain objects (proto field names), and the 19 hook names a provider may ask for
  * with the rpc each one calls.
  */
-import type { RpcName } from './proto.js';
+/** The rpc names of service HookProvider. */
+export type RpcName =
+  | 'OnProviderLoaded'
+  | 'OnProviderUnloaded'
+  | 'OnClientConnect'
+  | 'OnClientConnack'
+  | 'OnClientConnected'
+  | 'OnClientDisconnected'
+  | 'OnClientAuthenticate'
+  | 'OnClientAuthorize'
+  | 'OnClientSubscribe'
+  | 'OnClientUnsubscribe'
+  | 'OnSessionCreated'
+  | 'OnSessionSubscribed'
+  | 'OnSessionUnsubscribed'
+  | 'OnSessionResumed'
+  | 'OnSessionDiscarded'
+  | 'OnSessionTakenover'
+  | 'OnSessionTerminated'
+  | 'OnMessagePublish'
+  | 'OnMessageDelivered'
+  | 'OnMessageDropped'
+  | 'OnMessageAcked';
 
 /** proto `Property`. */
 export interface PbProperty {
