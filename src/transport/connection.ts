@@ -52,7 +52,7 @@ export interface Connection {
   setHandler(handler: ConnectionHandler): void;
 
   /**
-   * Queues one frame. Stream transports batch every frame queued during one tick into a single write.
+   * Queues one frame. Stream transports batch every frame queued during one event-loop turn into a single write.
    * The buffer must not be modified afterwards (fan-out shares one buffer between many connections).
    */
   send(frame: Buffer): void;

@@ -61,7 +61,7 @@ export const kFail = Symbol('hermod.fail');
 const kDrained = Symbol('hermod.drained');
 
 /**
- * Base of every byte-stream connection: the per-tick write batch, back-pressure, the close protocol and
+ * Base of every byte-stream connection: the per-turn write batch, back-pressure, the close protocol and
  * stats. Subclasses only say how bytes reach the wire and how the transport is ended or killed.
  */
 export abstract class StreamConnection implements Connection, Flushable {
@@ -87,7 +87,7 @@ export abstract class StreamConnection implements Connection, Flushable {
   private muted = false;
 
   // The batch. A lone frame (the common case: an ack, a ping response) sits in the `one*` fields;
-  // from the second frame of a tick on, parallel slot arrays are used, created once and then reused.
+  // from the second frame of a turn on, parallel slot arrays are used, created once and then reused.
   private one: Buffer | undefined;
   private oneOffset = -1;
   private oneId = 0;

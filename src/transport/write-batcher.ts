@@ -1,7 +1,8 @@
 /**
- * Per-tick write coalescing. A connection that queues its first frame of a tick joins one global dirty list;
- * a single deferred pass then flushes every dirty connection, so a fan-out of N frames to one subscriber
- * costs one socket write instead of N.
+ * Per-turn write coalescing. A connection that queues its first frame of an event-loop turn joins one global
+ * dirty list; a single pass at the end of the turn (after every socket read of its poll phase) flushes every
+ * dirty connection, so a fan-out of N frames to one subscriber costs one socket write instead of N, and so do
+ * N frames to one subscriber from N different publishers' reads.
  */
 
 /** Something with queued output; `flush` writes it and must not throw. */
@@ -15,8 +16,12 @@ export const LARGE_FRAME_BYTES = 64 * 1024;
 const dirty: Flushable[] = [];
 let scheduled = false;
 
-// process.nextTick rather than queueMicrotask: the tick queue is drained only after the whole microtask
-// queue, so frames sent from promise continuations of the same turn still land in the same batch.
+// setImmediate rather than process.nextTick: Node drains the tick queue after every read callback, so a
+// nextTick pass flushed once per socket read. A round-robin shared group then wrote to a member once per
+// publisher read that had a message for it (S3.fixed30k: ~1 write + 1 PUBACK read per message on the member
+// side). setImmediate runs once the poll phase has handed over every ready socket, so all the frames a
+// connection got in that turn leave in one write. The delay is the rest of the turn, not a timer: libuv
+// polls without blocking while an immediate is pending. Promise continuations of the turn still join.
 function flushDirty(): void {
   let i = 0;
   try {
@@ -26,7 +31,7 @@ function flushDirty(): void {
     if (i + 1 < dirty.length) {
       // A flush threw: keep the ones not yet flushed for another pass instead of stranding them.
       dirty.splice(0, i + 1);
-      process.nextTick(flushDirty);
+      setImmediate(flushDirty);
     } else {
       dirty.length = 0;
       scheduled = false;
@@ -39,7 +44,7 @@ export function markDirty(conn: Flushable): void {
   dirty.push(conn);
   if (!scheduled) {
     scheduled = true;
-    process.nextTick(flushDirty);
+    setImmediate(flushDirty);
   }
 }
 

@@ -62,7 +62,7 @@ describe('write batcher', () => {
     assert.equal(probe.writes[0][0], frame);
   });
 
-  it('coalesces the frames of one tick into one buffer, in order', async () => {
+  it('coalesces the frames of one turn into one buffer, in order', async () => {
     const probe = new Probe();
     const frames = [Buffer.from('one'), Buffer.from('two'), Buffer.alloc(100, 7), Buffer.from('end')];
     for (const f of frames) probe.send(f);
@@ -75,7 +75,7 @@ describe('write batcher', () => {
     assert.deepEqual(probe.stats, { recvOct: 0, recvCnt: 0, sendOct: 109, sendCnt: 1 });
   });
 
-  it('keeps separate ticks as separate writes', async () => {
+  it('keeps separate turns as separate writes', async () => {
     const probe = new Probe();
     probe.send(Buffer.from('a'));
     await nextTurn();
@@ -85,6 +85,24 @@ describe('write batcher', () => {
     assert.deepEqual(
       probe.writes.map((w) => Buffer.concat(w).toString()),
       ['a', 'bc'],
+    );
+  });
+
+  it('coalesces frames queued by separate callbacks of one turn, as reads of several sockets', async () => {
+    // Node drains its tick queue after each callback: frames a round-robin shared group sends to one member
+    // from several publishers' reads of one poll phase must still leave in one write.
+    const probe = new Probe();
+    await new Promise<void>((resolve) => {
+      setImmediate(() => probe.send(Buffer.from('a')));
+      setImmediate(() => {
+        probe.send(Buffer.from('b'));
+        resolve();
+      });
+    });
+    await nextTurn();
+    assert.deepEqual(
+      probe.writes.map((w) => Buffer.concat(w).toString()),
+      ['ab'],
     );
   });
 
