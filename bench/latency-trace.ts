@@ -5,7 +5,7 @@
  * sweep), and by position in the pacer's burst (queueing behind the messages sent with it).
  *
  *   npm run build && node dist/bench/latency-trace.js [--broker hermod,mosquitto] [--topics 1000]
- *     [--rate 10000] [--seconds 5] [--pacing curve|even] [--rounds 1] [--dump FILE]
+ *     [--rate 10000] [--seconds 5] [--warmup 0] [--pacing curve|even] [--rounds 1] [--dump FILE]
  *
  * `--pacing curve` is the topics curve's Flow (a 5 ms timer sending what is due, window 32, so bursts of up
  * to 32); `--pacing even` sends each message when it is due (setImmediate loop), one at a time.
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     pacing: { type: 'string', default: 'curve' },
     rounds: { type: 'string', default: '1' },
     window: { type: 'string', default: '32' },
+    warmup: { type: 'string', default: '0' },
     dump: { type: 'string' },
   },
 });
@@ -35,12 +36,14 @@ const N = Number(values.topics);
 const RATE = Number(values.rate);
 const TOTAL = Math.round(Number(values.seconds) * RATE);
 const WINDOW = Number(values.window);
+/** Seconds of the same traffic on t/w/<k> before measuring (not recorded). */
+const WARMUP = Number(values.warmup);
 const LOGS = join(ROOT, '.tmp', 'bench-logs');
 mkdirSync(LOGS, { recursive: true });
 
 class Recorder implements ClientSink {
-  readonly sent = new Float64Array(TOTAL);
-  readonly lat = new Float64Array(TOTAL);
+  readonly sent: Float64Array;
+  readonly lat: Float64Array;
   received = 0;
   acked = 0;
   errors = 0;
@@ -50,6 +53,10 @@ class Recorder implements ClientSink {
   ackReads = 0;
   private lastDeliveryRead = -1;
   private lastAckRead = -1;
+  constructor(readonly total: number) {
+    this.sent = new Float64Array(total);
+    this.lat = new Float64Array(total);
+  }
   onPublish(_c: RawClient, buf: Buffer, payload: number, _e: number, _q: number, _d: boolean, now: number) {
     if (now !== this.lastDeliveryRead) {
       this.deliveryReads++;
@@ -58,7 +65,7 @@ class Recorder implements ClientSink {
     const seq = buf.readUInt32LE(payload + P_SEQ);
     if (seq !== this.received) this.errors++;
     const t = buf.readDoubleLE(payload + P_TIME);
-    if (seq < TOTAL) {
+    if (seq < this.total) {
       this.sent[seq] = t;
       this.lat[seq] = (now - t) * 1000;
     }
@@ -77,13 +84,13 @@ class Recorder implements ClientSink {
   }
 }
 
-function frameMaker() {
+function frameMaker(prefix: string) {
   const templates = new Map<number, ReturnType<typeof publishTemplate>>();
   return (i: number, pid: number): Buffer => {
     const k = i % N;
     let t = templates.get(k);
     if (t === undefined) {
-      t = publishTemplate(`t/${k}`, 1, false);
+      t = publishTemplate(`${prefix}${k}`, 1, false);
       if (templates.size < 10_000) templates.set(k, t);
     }
     const f = Buffer.from(t.frame);
@@ -100,8 +107,64 @@ function mainThreadUs(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]) / 1000;
 }
 
+/** Sends `rec.total` messages to `<prefix><i mod N>` paced as --pacing says; resolves when all are acked. */
+function sendAll(pub: RawClient, rec: Recorder, prefix: string): Promise<void> {
+  const total = rec.total;
+  const make = frameMaker(prefix);
+  let sent = 0;
+  const t0 = performance.now();
+  const due = () => Math.min(total, ((performance.now() - t0) / 1000) * RATE);
+  const pump = () => {
+    const d = due();
+    while (sent < d && sent - rec.acked < WINDOW) {
+      const i = sent++;
+      pub.write(make(i, (i % 65535) + 1));
+    }
+  };
+  return new Promise<void>((resolve) => {
+    if (values.pacing === 'curve') {
+      // The topics curve's Flow before 2026-12-04: a 5 ms timer, up to WINDOW at once, nothing on acks.
+      const timer = setInterval(pump, 5);
+      rec.onAckCb = () => {
+        if (rec.acked === total) {
+          clearInterval(timer);
+          resolve();
+        }
+      };
+      pump();
+    } else {
+      rec.onAckCb = () => {
+        if (rec.acked === total) resolve();
+        else pump();
+      };
+      const tick = () => {
+        pump();
+        if (sent < total) setImmediate(tick);
+      };
+      setImmediate(tick);
+    }
+  });
+}
+
+async function waitReceived(rec: Recorder): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  while (rec.received < rec.total && performance.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+}
+
 async function runOnce(port: number, pid: number): Promise<Recorder> {
-  const rec = new Recorder();
+  const opts = (id: string) => ({ host: '127.0.0.1', port, clientId: id, keepalive: 300 });
+  const warm = new Recorder(Math.round(WARMUP * RATE));
+  const sub = await RawClient.open(opts('trace-sub'), warm);
+  await sub.subscribe(['t/#'], 1);
+  const pub = await RawClient.open(opts('trace-pub'), warm);
+  if (warm.total > 0) {
+    await sendAll(pub, warm, 't/w/');
+    await waitReceived(warm);
+  }
+  const rec = new Recorder(TOTAL);
+  sub.sink = rec;
+  pub.sink = rec;
   // Broker main-thread CPU µs per message, per 500 ms: JIT warm-up and start-up work show as a costlier start.
   const cpuRows: string[] = [];
   let lastCpu = mainThreadUs(pid);
@@ -113,52 +176,9 @@ async function runOnce(port: number, pid: number): Promise<Recorder> {
     lastCpu = cpu;
     lastCount = count;
   }, 500);
-  const opts = (id: string) => ({ host: '127.0.0.1', port, clientId: id, keepalive: 300 });
-  const sub = await RawClient.open(opts('trace-sub'), rec);
-  await sub.subscribe(['t/#'], 1);
-  const pub = await RawClient.open(opts('trace-pub'), rec);
-  const make = frameMaker();
-  let sent = 0;
   const t0 = performance.now();
-  const due = () => Math.min(TOTAL, ((performance.now() - t0) / 1000) * RATE);
-  await new Promise<void>((resolve) => {
-    if (values.pacing === 'curve') {
-      const pump = () => {
-        const d = due();
-        while (sent < d && sent - rec.acked < WINDOW) {
-          const i = sent++;
-          pub.write(make(i, (i % 65535) + 1));
-        }
-      };
-      const timer = setInterval(pump, 5);
-      rec.onAckCb = () => {
-        if (rec.acked === TOTAL) {
-          clearInterval(timer);
-          resolve();
-        }
-      };
-      pump();
-    } else {
-      const pump = () => {
-        const d = due();
-        while (sent < d && sent - rec.acked < WINDOW) {
-          const i = sent++;
-          pub.write(make(i, (i % 65535) + 1));
-        }
-      };
-      rec.onAckCb = () => {
-        if (rec.acked === TOTAL) resolve();
-        else pump();
-      };
-      const tick = () => {
-        pump();
-        if (sent < TOTAL) setImmediate(tick);
-      };
-      setImmediate(tick);
-    }
-  });
-  const deadline = performance.now() + 10_000;
-  while (rec.received < TOTAL && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await sendAll(pub, rec, 't/');
+  await waitReceived(rec);
   clearInterval(sampler);
   const seconds = (performance.now() - t0) / 1000;
   console.log(`  broker main-thread CPU µs per message, per 500 ms: ${cpuRows.join(' ')}`);
@@ -166,7 +186,7 @@ async function runOnce(port: number, pid: number): Promise<Recorder> {
     `  deliveries per read ${(rec.received / rec.deliveryReads).toFixed(2)}, acks per read (approx.) ${(rec.acked / rec.ackReads).toFixed(2)}`,
   );
   console.log(
-    `  ${TOTAL} messages in ${seconds.toFixed(2)} s (${Math.round(TOTAL / seconds)}/s), errors ${rec.errors}`,
+    `  ${TOTAL} messages in ${seconds.toFixed(2)} s (${Math.round(TOTAL / seconds)}/s), errors ${rec.errors + warm.errors}`,
   );
   sub.reset();
   pub.reset();
@@ -230,7 +250,9 @@ for (let round = 0; round < Number(values.rounds); round++) {
     const broker = await b.start({ port, logFile: join(LOGS, `${b.name}-latency-trace.log`) });
     await new Promise((r) => setTimeout(r, 300));
     const load = (await import('node:os')).loadavg()[0];
-    console.log(`${b.label} (load ${load.toFixed(2)}), ${N} topics at ${RATE}/s, pacing ${values.pacing}`);
+    console.log(
+      `${b.label} (load ${load.toFixed(2)}), ${N} topics at ${RATE}/s, pacing ${values.pacing}, warm-up ${WARMUP} s`,
+    );
     const rec = await runOnce(port, broker.pid);
     await broker.stop();
     outline(rec);
