@@ -122,8 +122,8 @@ class Flow implements ClientSink {
   constructor(
     private readonly client: RawClient,
     private readonly total: number,
-    /** The frame of message `i` with packet id `pid`. */
-    private readonly frameFor: (i: number, pid: number) => Buffer,
+    /** The frame of message `i` with packet id `pid`, stamped `sentAt` (performance.now() ms). */
+    private readonly frameFor: (i: number, pid: number, sentAt: number) => Buffer,
     private readonly rate?: number,
   ) {
     client.sink = this;
@@ -157,7 +157,11 @@ class Flow implements ClientSink {
         : Math.min(this.total, ((performance.now() - this.t0) / 1000) * this.rate);
     while (this.sent < due && this.sent - this.acked < WINDOW) {
       const i = this.sent++;
-      this.client.write(this.frameFor(i, (i % 65535) + 1));
+      // Paced messages carry the time they were due, not the time they left: a broker that holds the
+      // publisher back (slow PUBACKs keep the window full) delays messages before they are sent, and
+      // stamping the send time would leave that wait out of its latency (coordinated omission).
+      const sentAt = this.rate === undefined ? performance.now() : this.t0 + (i * 1000) / this.rate;
+      this.client.write(this.frameFor(i, (i % 65535) + 1, sentAt));
     }
   }
 
@@ -184,7 +188,7 @@ function publishFrames(
   firstSeq = 0,
 ) {
   const cache = new Map<string, ReturnType<typeof publishTemplate>>();
-  return (i: number, pid: number): Buffer => {
+  return (i: number, pid: number, sentAt: number): Buffer => {
     const topic = topicOf(i);
     let t = cache.get(topic);
     if (t === undefined) {
@@ -195,7 +199,7 @@ function publishFrames(
     f.writeUInt16BE(pid, t.pidOffset);
     f.writeUInt32LE(indexOf(i), t.payloadOffset + P_INDEX);
     f.writeUInt32LE(firstSeq + i, t.payloadOffset + P_SEQ);
-    f.writeDoubleLE(performance.now(), t.payloadOffset + P_TIME);
+    f.writeDoubleLE(sentAt, t.payloadOffset + P_TIME);
     return f;
   };
 }

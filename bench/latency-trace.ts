@@ -86,7 +86,7 @@ class Recorder implements ClientSink {
 
 function frameMaker(prefix: string) {
   const templates = new Map<number, ReturnType<typeof publishTemplate>>();
-  return (i: number, pid: number): Buffer => {
+  return (i: number, pid: number, sentAt: number): Buffer => {
     const k = i % N;
     let t = templates.get(k);
     if (t === undefined) {
@@ -97,7 +97,7 @@ function frameMaker(prefix: string) {
     f.writeUInt16BE(pid, t.pidOffset);
     f.writeUInt32LE(0, t.payloadOffset);
     f.writeUInt32LE(i, t.payloadOffset + P_SEQ);
-    f.writeDoubleLE(performance.now(), t.payloadOffset + P_TIME);
+    f.writeDoubleLE(sentAt, t.payloadOffset + P_TIME);
     return f;
   };
 }
@@ -118,7 +118,11 @@ function sendAll(pub: RawClient, rec: Recorder, prefix: string): Promise<void> {
     const d = due();
     while (sent < d && sent - rec.acked < WINDOW) {
       const i = sent++;
-      pub.write(make(i, (i % 65535) + 1));
+      // Even pacing stamps the time a message was due (as the curves do), the curve pacing the send time
+      // (as the curves did before).
+      pub.write(
+        make(i, (i % 65535) + 1, values.pacing === 'curve' ? performance.now() : t0 + (i * 1000) / RATE),
+      );
     }
   };
   return new Promise<void>((resolve) => {
