@@ -1,5 +1,5 @@
 /** Broker CPU and memory from /proc (Linux): what `top` would show, read without extra processes. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of utime/stime in /proc/<pid>/stat (CONFIG_HZ userspace value, 100 on Linux). */
 const CLK_TCK = 100;
@@ -11,6 +11,22 @@ export function cpuSeconds(pid: number): number {
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
   return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+}
+
+/**
+ * CPU seconds of every thread of a process from /proc/<pid>/task/<tid>/schedstat (nanoseconds, where
+ * /proc/<pid>/stat counts 10 ms ticks: too coarse for short windows).
+ */
+export function threadsCpuSeconds(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ns / 1e9;
 }
 
 /** Resident set size in bytes (VmRSS). */

@@ -15,7 +15,7 @@
  * `node dist/bench/profile.js <file>`): such a run's figures are not results.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -29,7 +29,7 @@ import {
 import { freePort } from './children.js';
 import { mixedFilters, subscribeAll } from './curves.js';
 import { type ClientSink, openMany } from './loadgen/client.js';
-import { rssBytes } from './proc.js';
+import { threadsCpuSeconds as cpuSeconds, rssBytes } from './proc.js';
 
 const { values } = parseArgs({
   options: {
@@ -94,22 +94,6 @@ const none: ClientSink = { onPublish() {}, onAck() {}, onLost() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const load = () => readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ');
-
-/**
- * CPU seconds of every thread of a process from /proc/<pid>/task/<tid>/schedstat (nanoseconds, where
- * /proc/<pid>/stat counts 10 ms ticks: too coarse for the 1 000-filter point).
- */
-function cpuSeconds(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return ns / 1e9;
-}
 
 interface Run {
   rate: number;
