@@ -82,6 +82,50 @@ describe('password hashing', () => {
     );
   });
 
+  it('checks pbkdf2 known answers (RFC 6070) on the synchronous and the threadpool path alike', async () => {
+    const sha1 = (iterations: number) => ({ name: 'pbkdf2', mac_fun: 'sha', iterations }) as const;
+    const cheap = checkPassword(
+      sha1(1),
+      Buffer.from('password'),
+      '0c60c80f961f0e71f3a9b524af6012062fe037a6',
+      'salt',
+    );
+    assert.equal(cheap, true, 'cheap settings answer without a promise');
+    const costly = checkPassword(
+      sha1(4096),
+      Buffer.from('password'),
+      '4B007901B765489ABEAD49D926F721D065A429C1',
+      'salt',
+    );
+    assert.ok(costly instanceof Promise, 'costly settings run off the event loop');
+    assert.equal(await costly, true, 'upper-case hex matches');
+    assert.equal(
+      await checkPassword(
+        sha1(4096),
+        Buffer.from('passwore'),
+        '4b007901b765489abead49d926f721d065a429c1',
+        'salt',
+      ),
+      false,
+    );
+    // Mosquitto's password_file parameters, each mac_fun EMQX offers.
+    for (const mac of ['sha', 'sha224', 'sha256', 'sha384', 'sha512'] as const) {
+      const digest = mac === 'sha' ? 'sha1' : mac;
+      const alg = { name: 'pbkdf2', mac_fun: mac, iterations: 101, dk_length: 64 } as const;
+      const dk = pbkdf2Sync('s3cret', 'NaCl', 101, 64, digest).toString('hex');
+      assert.equal(checkPassword(alg, pw, dk, 'NaCl'), true, mac);
+      assert.equal(checkPassword(alg, Buffer.from('s3creT'), dk, 'NaCl'), false, mac);
+      assert.equal(checkPassword(alg, pw, dk.slice(2), 'NaCl'), false, `${mac}: short hash`);
+      assert.equal(checkPassword(alg, pw, `${dk.slice(2)}zz`, 'NaCl'), false, `${mac}: not hex`);
+    }
+  });
+
+  it('checks a bcrypt known answer (the crypt_blowfish test vector)', async () => {
+    const hash = '$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW';
+    assert.equal(await checkPassword({ name: 'bcrypt' }, Buffer.from('U*U'), hash, ''), true);
+    assert.equal(await checkPassword({ name: 'bcrypt' }, Buffer.from('U*V'), hash, ''), false);
+  });
+
   it('compares in constant time whatever the lengths', () => {
     assert.equal(safeEqual(Buffer.from('abc'), Buffer.from('abc')), true);
     assert.equal(safeEqual(Buffer.from('abc'), Buffer.from('abcd')), false);
