@@ -1,10 +1,11 @@
 /**
  * Password hashing as EMQX's `password_hash_algorithm`: plain, md5, sha, sha256, sha512 with a salt before
  * or after the password; bcrypt; pbkdf2. Hashes are lowercase hex and every comparison is constant-time.
- * bcrypt, and pbkdf2 with costly settings, run off the event loop (async) since they are slow by design.
+ * bcrypt (on worker threads) and pbkdf2 with costly settings (on libuv's threadpool) run off the event loop
+ * since they are slow by design.
  */
 import { createHash, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { bcryptCompare, bcryptHash } from './bcrypt-pool.js';
 
 export type SimpleHashName = 'plain' | 'md5' | 'sha' | 'sha256' | 'sha512';
 export type Pbkdf2Mac = 'sha' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
@@ -24,6 +25,8 @@ const NODE_DIGEST: Record<string, string> = {
   sha512: 'sha512',
 };
 
+const BCRYPT_SALT_LENGTH = 29;
+
 /** A stored hash and the salt it was made with. */
 export interface HashedPassword {
   password_hash: string;
@@ -40,8 +43,9 @@ export async function hashPassword(alg: HashAlgorithm, password: Buffer | string
   const pw = typeof password === 'string' ? Buffer.from(password) : password;
   switch (alg.name) {
     case 'bcrypt': {
-      const salt = await bcrypt.genSalt(alg.salt_rounds ?? 10);
-      return { password_hash: await bcrypt.hash(pw.toString('utf8'), salt), salt };
+      const hash = await bcryptHash(pw.toString('utf8'), alg.salt_rounds ?? 10);
+      // The hash begins with its salt: '$2b$' + cost + '$' + 22 characters.
+      return { password_hash: hash, salt: hash.slice(0, BCRYPT_SALT_LENGTH) };
     }
     case 'pbkdf2': {
       const salt = generateSalt();
@@ -145,7 +149,7 @@ export function checkPassword(
   switch (alg.name) {
     case 'bcrypt':
       // The bcrypt hash carries its own salt and cost.
-      return bcrypt.compare(password.toString('utf8'), storedHash).catch(() => false);
+      return bcryptCompare(password.toString('utf8'), storedHash);
     case 'pbkdf2':
       return pbkdf2Check(alg, password, salt, storedHash);
     case 'plain':

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, pbkdf2Sync } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import {
   checkPassword,
@@ -124,6 +125,22 @@ describe('password hashing', () => {
     const hash = '$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW';
     assert.equal(await checkPassword({ name: 'bcrypt' }, Buffer.from('U*U'), hash, ''), true);
     assert.equal(await checkPassword({ name: 'bcrypt' }, Buffer.from('U*V'), hash, ''), false);
+  });
+
+  it('checks bcrypt without holding the event loop (worker threads)', async () => {
+    const alg = { name: 'bcrypt', salt_rounds: 10 } as const;
+    const h = await hashPassword(alg, 'pa55');
+    assert.match(h.password_hash, /^\$2[aby]\$10\$/);
+    assert.equal(h.salt, h.password_hash.slice(0, 29), 'the salt is the hash prefix');
+    // The main thread's event-loop utilization while four cost-10 checks (~75 ms each) run: bcryptjs on the
+    // main thread keeps it near 1; on workers the loop mostly waits.
+    const before = performance.eventLoopUtilization();
+    const checks = ['pa55', 'pa56', 'pa55', 'x'].map((p) =>
+      checkPassword(alg, Buffer.from(p), h.password_hash, h.salt),
+    );
+    assert.deepEqual(await Promise.all(checks), [true, false, true, false]);
+    const elu = performance.eventLoopUtilization(before);
+    assert.ok(elu.utilization < 0.5, `event loop busy ${(elu.utilization * 100).toFixed(0)} % of the checks`);
   });
 
   it('compares in constant time whatever the lengths', () => {
