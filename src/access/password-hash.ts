@@ -5,6 +5,7 @@
  * since they are slow by design.
  */
 import { createHash, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { bcryptCompare, bcryptHash } from './bcrypt-pool.js';
 
 export type SimpleHashName = 'plain' | 'md5' | 'sha' | 'sha256' | 'sha512';
@@ -104,12 +105,15 @@ function digestLength(digest: string): number {
 /**
  * The most PBKDF2 work (iterations × output blocks, each block one HMAC per iteration) checked synchronously.
  * The async pbkdf2 hops to libuv's threadpool and back (a thread wake-up, a callback, a promise), which adds a
- * third to the hash's CPU at small settings and brings no parallelism to a broker pinned to one core: Mosquitto's defaults (SHA-512, 101 iterations, 64 bytes) take 65 µs of CPU in pbkdf2Sync against
- * 87 µs through the threadpool, 0.5 ms against 0.67 ms at 1 000 iterations (Node 20, this machine,
- * 2026-12-04); a pbkdf2 CONNECT took 228 µs of broker CPU async, 186 µs sync (load 9). Up to 1 000 rounds
- * (≈ 0.5 ms) the event loop may wait for the hash; costlier settings (EMQX examples use 4 096) go async.
+ * third to the hash's CPU at small settings: Mosquitto's defaults (SHA-512, 101 iterations, 64 bytes) take
+ * 65 µs of CPU in pbkdf2Sync against 87 µs through the threadpool, 0.5 ms against 0.67 ms at 1 000 iterations
+ * (Node 20, this machine, 2026-12-04). Where the process has one core (a broker pinned to a CPU, as the
+ * benchmark runs it, or a one-CPU container), the hop buys no parallelism, so cheap settings run on the event
+ * loop: a pbkdf2 CONNECT took 228 µs of broker CPU async, 180–186 µs sync (5 000 connections, load 5–9). Up to
+ * 1 000 rounds (≈ 0.5 ms) the loop may wait for the hash; costlier settings (EMQX examples use 4 096) go async.
+ * With more cores the threadpool hashes beside the event loop, which then pays only the hop: async always.
  */
-const PBKDF2_SYNC_MAX_ROUNDS = 1000;
+const PBKDF2_SYNC_MAX_ROUNDS = availableParallelism() > 1 ? 0 : 1000;
 
 /** Verifies a pbkdf2 hash: synchronously for cheap settings, else through the threadpool. */
 function pbkdf2Check(
