@@ -1,10 +1,12 @@
 /**
  * Password hashing as EMQX's `password_hash_algorithm`: plain, md5, sha, sha256, sha512 with a salt before
  * or after the password; bcrypt; pbkdf2. Hashes are lowercase hex and every comparison is constant-time.
- * bcrypt and pbkdf2 run off the event loop's critical path (async) since they are slow by design.
+ * bcrypt (on worker threads) and pbkdf2 with costly settings (on libuv's threadpool) run off the event loop
+ * since they are slow by design.
  */
-import { createHash, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { createHash, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { bcryptCompare, bcryptHash } from './bcrypt-pool.js';
 
 export type SimpleHashName = 'plain' | 'md5' | 'sha' | 'sha256' | 'sha512';
 export type Pbkdf2Mac = 'sha' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
@@ -24,6 +26,8 @@ const NODE_DIGEST: Record<string, string> = {
   sha512: 'sha512',
 };
 
+const BCRYPT_SALT_LENGTH = 29;
+
 /** A stored hash and the salt it was made with. */
 export interface HashedPassword {
   password_hash: string;
@@ -40,8 +44,9 @@ export async function hashPassword(alg: HashAlgorithm, password: Buffer | string
   const pw = typeof password === 'string' ? Buffer.from(password) : password;
   switch (alg.name) {
     case 'bcrypt': {
-      const salt = await bcrypt.genSalt(alg.salt_rounds ?? 10);
-      return { password_hash: await bcrypt.hash(pw.toString('utf8'), salt), salt };
+      const hash = await bcryptHash(pw.toString('utf8'), alg.salt_rounds ?? 10);
+      // The hash begins with its salt: '$2b$' + cost + '$' + 22 characters.
+      return { password_hash: hash, salt: hash.slice(0, BCRYPT_SALT_LENGTH) };
     }
     case 'pbkdf2': {
       const salt = generateSalt();
@@ -77,7 +82,7 @@ function pbkdf2Hex(
   salt: string,
 ): Promise<string> {
   const digest = NODE_DIGEST[alg.mac_fun]!;
-  const len = alg.dk_length ?? createHash(digest).digest().length;
+  const len = alg.dk_length ?? digestLength(digest);
   return new Promise((resolve, reject) =>
     pbkdf2(password, salt, alg.iterations, len, digest, (err, key) =>
       err ? reject(err) : resolve(key.toString('hex')),
@@ -85,9 +90,59 @@ function pbkdf2Hex(
   );
 }
 
+const DIGEST_LENGTH = new Map<string, number>();
+
+/** Output bytes of a digest (sha512: 64), computed once per digest. */
+function digestLength(digest: string): number {
+  let n = DIGEST_LENGTH.get(digest);
+  if (n === undefined) {
+    n = createHash(digest).digest().length;
+    DIGEST_LENGTH.set(digest, n);
+  }
+  return n;
+}
+
 /**
- * Checks a password against a stored hash. Synchronous for the simple hashes (the common, fast case);
- * a Promise for bcrypt and pbkdf2.
+ * The most PBKDF2 work (iterations × output blocks, each block one HMAC per iteration) checked synchronously.
+ * The async pbkdf2 hops to libuv's threadpool and back (a thread wake-up, a callback, a promise), which adds a
+ * third to the hash's CPU at small settings: Mosquitto's defaults (SHA-512, 101 iterations, 64 bytes) take
+ * 65 µs of CPU in pbkdf2Sync against 87 µs through the threadpool, 0.5 ms against 0.67 ms at 1 000 iterations
+ * (Node 20, this machine, 2026-12-04). Where the process has one core (a broker pinned to a CPU, as the
+ * benchmark runs it, or a one-CPU container), the hop buys no parallelism, so cheap settings run on the event
+ * loop: a pbkdf2 CONNECT took 228 µs of broker CPU async, 180–186 µs sync (5 000 connections, load 5–9). Up to
+ * 1 000 rounds (≈ 0.5 ms) the loop may wait for the hash; costlier settings (EMQX examples use 4 096) go async.
+ * With more cores the threadpool hashes beside the event loop, which then pays only the hop: async always.
+ */
+const PBKDF2_SYNC_MAX_ROUNDS = availableParallelism() > 1 ? 0 : 1000;
+
+/** Verifies a pbkdf2 hash: synchronously for cheap settings, else through the threadpool. */
+function pbkdf2Check(
+  alg: { mac_fun: Pbkdf2Mac; iterations: number; dk_length?: number },
+  password: Buffer,
+  salt: string,
+  storedHash: string,
+): boolean | Promise<boolean> {
+  const digest = NODE_DIGEST[alg.mac_fun]!;
+  const hashLen = digestLength(digest);
+  const len = alg.dk_length ?? hashLen;
+  // The stored hash is hex of `len` bytes, else it cannot match (the length is the config's, not a secret).
+  if (storedHash.length !== len * 2 || !HEX.test(storedHash)) return false;
+  const want = Buffer.from(storedHash, 'hex');
+  if (alg.iterations * Math.ceil(len / hashLen) <= PBKDF2_SYNC_MAX_ROUNDS) {
+    return timingSafeEqual(pbkdf2Sync(password, salt, alg.iterations, len, digest), want);
+  }
+  return new Promise((resolve, reject) =>
+    pbkdf2(password, salt, alg.iterations, len, digest, (err, key) =>
+      err ? reject(err) : resolve(timingSafeEqual(key, want)),
+    ),
+  );
+}
+
+const HEX = /^[0-9a-fA-F]*$/;
+
+/**
+ * Checks a password against a stored hash. Synchronous for the simple hashes and cheap pbkdf2 settings;
+ * a Promise for bcrypt and costly pbkdf2.
  */
 export function checkPassword(
   alg: HashAlgorithm,
@@ -98,9 +153,9 @@ export function checkPassword(
   switch (alg.name) {
     case 'bcrypt':
       // The bcrypt hash carries its own salt and cost.
-      return bcrypt.compare(password.toString('utf8'), storedHash).catch(() => false);
+      return bcryptCompare(password.toString('utf8'), storedHash);
     case 'pbkdf2':
-      return pbkdf2Hex(alg, password, salt).then((h) => hexEqual(h, storedHash));
+      return pbkdf2Check(alg, password, salt, storedHash);
     case 'plain':
       return safeEqual(password, Buffer.from(storedHash));
     default:

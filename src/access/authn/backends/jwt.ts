@@ -4,18 +4,18 @@
  * share a chain with password ones; a JWT that fails (unsigned `none`, an algorithm the key does not
  * allow, a bad signature, expired, not yet valid, a verify_claims mismatch) is refused with the reason.
  */
-import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, createSecretKey } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import { errors as joseErrors, jwtVerify } from 'jose';
 import type { AuthnResult, Credential } from '../../../broker/types.js';
 import { Bool, Duration, Enum, Str } from '../../../config/schema/fields.js';
 import { clientAttrs, isSuperuser } from '../../coerce.js';
 import { ClientSsl } from '../../schema-parts.js';
 import { credentialLookup, Template } from '../../template.js';
 import { JwksCache } from '../jwks.js';
+import { hmacChecks, type JwtVerdict, publicKeyChecks, verifyJwt } from '../jwt-verify.js';
 import { type Authenticator, type AuthnProvider, defineProvider, deny, IGNORE } from '../types.js';
 
-const HMAC_ALGS = ['HS256', 'HS384', 'HS512'];
 const PUBLIC_ALGS = [
   'RS256',
   'RS384',
@@ -71,7 +71,8 @@ function reasonOf(err: unknown): string {
   return `jwt invalid (${(err as Error).message})`;
 }
 
-type Verify = (token: string) => Promise<JWTPayload>;
+/** Verifies a token: synchronously with a configured key, asynchronously with keys from a JWKS endpoint. */
+type Verify = (token: string) => JwtVerdict | Promise<JwtVerdict>;
 
 function verifier(
   cfg: {
@@ -83,31 +84,34 @@ function verifier(
   },
   jwks: JwksCache | undefined,
 ): Verify {
-  if (jwks !== undefined) {
-    return async (token) => {
-      try {
-        return (await jwtVerify(token, await jwks.getter(), { algorithms: PUBLIC_ALGS })).payload;
-      } catch (err) {
-        if (err instanceof joseErrors.JWKSNoMatchingKey && (await jwks.refetchForUnknownKey()))
-          return (await jwtVerify(token, await jwks.getter(), { algorithms: PUBLIC_ALGS })).payload;
-        throw err;
-      }
-    };
-  }
-  let key: KeyObject;
-  let algorithms: string[];
+  if (jwks !== undefined) return (token) => verifyWithJwks(token, jwks);
+  let checks: ReturnType<typeof hmacChecks>;
   if (cfg.algorithm === 'hmac-based') {
     if (cfg.secret === '') throw new Error('jwt: secret is required for hmac-based');
-    key = createSecretKey(
-      cfg.secret_base64_encoded ? Buffer.from(cfg.secret, 'base64') : Buffer.from(cfg.secret),
+    checks = hmacChecks(
+      createSecretKey(
+        cfg.secret_base64_encoded ? Buffer.from(cfg.secret, 'base64') : Buffer.from(cfg.secret),
+      ),
     );
-    algorithms = HMAC_ALGS;
   } else {
     if (cfg.public_key === '') throw new Error('jwt: public_key is required for public-key');
-    key = createPublicKey(cfg.public_key);
-    algorithms = PUBLIC_ALGS;
+    checks = publicKeyChecks(createPublicKey(cfg.public_key));
   }
-  return async (token) => (await jwtVerify(token, key, { algorithms })).payload;
+  return (token) => verifyJwt(token, checks, Math.floor(Date.now() / 1000));
+}
+
+/** Keys fetched from a JWKS endpoint go through jose (key selection by kid, JWK import). */
+async function verifyWithJwks(token: string, jwks: JwksCache): Promise<JwtVerdict> {
+  const once = async () => (await jwtVerify(token, await jwks.getter(), { algorithms: PUBLIC_ALGS })).payload;
+  try {
+    const payload = await once().catch(async (err: unknown) => {
+      if (err instanceof joseErrors.JWKSNoMatchingKey && (await jwks.refetchForUnknownKey())) return once();
+      throw err;
+    });
+    return { ok: true, payload };
+  } catch (err) {
+    return { ok: false, reason: reasonOf(err) };
+  }
 }
 
 /** jwt */
@@ -125,17 +129,8 @@ export const jwtProvider: AuthnProvider = defineProvider({
       : undefined;
     const verify = verifier(cfg, jwks);
     const claims = Object.entries(cfg.verify_claims).map(([k, v]) => [k, new Template(v)] as const);
-    return {
-      async authenticate(c: Credential): Promise<AuthnResult> {
-        if (c.auth_method !== undefined) return IGNORE;
-        const token = cfg.from === 'username' ? c.username : c.password?.toString('utf8');
-        if (token === undefined || !JWT_SHAPE.test(token)) return IGNORE;
-        let payload: JWTPayload;
-        try {
-          payload = await verify(token);
-        } catch (err) {
-          return deny(reasonOf(err));
-        }
+    const checkClaims = (c: Credential, payload: Record<string, unknown>): AuthnResult => {
+      if (claims.length > 0) {
         const lookup = credentialLookup(c);
         for (const [name, expected] of claims) {
           const want = expected.text(lookup);
@@ -144,16 +139,28 @@ export const jwtProvider: AuthnProvider = defineProvider({
           if ((typeof got === 'string' ? got : JSON.stringify(got)) !== want)
             return deny(`jwt claim ${name} does not match`);
         }
-        const ok: Extract<AuthnResult, { kind: 'ok' }> = {
-          kind: 'ok',
-          is_superuser: isSuperuser(payload.is_superuser),
-        };
-        if (cfg.disconnect_after_expire && typeof payload.exp === 'number') ok.expire_at = payload.exp;
-        const attrs = clientAttrs(payload.client_attrs);
-        if (attrs !== undefined) ok.client_attrs = attrs;
-        const acl = payload[cfg.acl_claim_name];
-        if (acl !== undefined) ok.acl = acl;
-        return ok;
+      }
+      const ok: Extract<AuthnResult, { kind: 'ok' }> = {
+        kind: 'ok',
+        is_superuser: isSuperuser(payload.is_superuser),
+      };
+      if (cfg.disconnect_after_expire && typeof payload.exp === 'number') ok.expire_at = payload.exp;
+      const attrs = clientAttrs(payload.client_attrs);
+      if (attrs !== undefined) ok.client_attrs = attrs;
+      const acl = payload[cfg.acl_claim_name];
+      if (acl !== undefined) ok.acl = acl;
+      return ok;
+    };
+    const conclude = (c: Credential, v: JwtVerdict): AuthnResult =>
+      v.ok ? checkClaims(c, v.payload) : deny(v.reason);
+    return {
+      // Synchronous with a configured key: no promise per login unless the JWKS path needs one.
+      authenticate(c: Credential): AuthnResult | Promise<AuthnResult> {
+        if (c.auth_method !== undefined) return IGNORE;
+        const token = cfg.from === 'username' ? c.username : c.password?.toString('utf8');
+        if (token === undefined || !JWT_SHAPE.test(token)) return IGNORE;
+        const v = verify(token);
+        return v instanceof Promise ? v.then((r) => conclude(c, r)) : conclude(c, v);
       },
       status: () => jwks?.status() ?? 'connected',
       destroy: () => jwks?.stop(),

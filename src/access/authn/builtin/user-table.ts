@@ -2,6 +2,7 @@
  * Users of built-in authenticators in the node's SQLite store, one group per authenticator
  * ('<chain>/<id>'). The secret columns differ by mechanism (password_hash/salt, or SCRAM keys).
  */
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../../../store/db.js';
 import type { UserInfo } from '../types.js';
 
@@ -24,6 +25,12 @@ export type UserRow = UserInfo & Record<string, string | number | boolean>;
 
 /** One group's rows in one table. */
 export class UserTable {
+  /**
+   * The login lookup, compiled once: better-sqlite3's prepare() compiles the SQL on every call, which was
+   * 5 % of the broker's CPU in a pbkdf2-authenticated CONNECT (--cpu-prof, 2026-12-04).
+   */
+  private readonly byId: Statement<[string, string]>;
+
   constructor(
     private readonly db: Db,
     private readonly table: 'authn_users' | 'authn_scram_users',
@@ -31,12 +38,11 @@ export class UserTable {
     private readonly secretColumns: readonly string[],
   ) {
     db.exec(SCHEMA);
+    this.byId = db.prepare(`SELECT * FROM ${table} WHERE user_group = ? AND user_id = ?`);
   }
 
   get(userId: string): UserRow | undefined {
-    const r = this.db
-      .prepare(`SELECT * FROM ${this.table} WHERE user_group = ? AND user_id = ?`)
-      .get(this.group, userId) as Record<string, string | number> | undefined;
+    const r = this.byId.get(this.group, userId) as Record<string, string | number> | undefined;
     return r === undefined ? undefined : toRow(r);
   }
 
