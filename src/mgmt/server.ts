@@ -22,6 +22,7 @@ import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
 import { acceptEmptyJsonBody } from './empty-json-body.js';
 import { ApiError } from './errors.js';
+import { lazyCompilers } from './lazy-schemas.js';
 import { DELTA_NAMES, GAUGE_NAMES, Monitor, type MonitorReading } from './monitor.js';
 import { monitorHistory } from './monitor-store.js';
 import { nodeAnswers } from './node-answers.js';
@@ -213,6 +214,7 @@ export async function buildApi(
     ajv: {
       customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false },
     },
+    schemaController: { compilersFactory: lazyCompilers() },
   });
   app.decorateRequest('actor', undefined);
   acceptEmptyJsonBody(app);

@@ -3,160 +3,20 @@
  * (PEM) or a JWKS endpoint. A value that is not shaped like a JWT is ignored, so a JWT authenticator can
  * share a chain with password ones; a JWT that fails (unsigned `none`, an algorithm the key does not
  * allow, a bad signature, expired, not yet valid, a verify_claims mismatch) is refused with the reason.
+ *
+ * The provider loads the verification (./jwt-verify.ts, with jose) when a jwt authenticator is created, so
+ * a node without one does not load jose (~50 ms of start-up module loading, 2026-12-04).
  */
-import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
-import { Type } from '@sinclair/typebox';
-import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
-import type { AuthnResult, Credential } from '../../../broker/types.js';
-import { Bool, Duration, Enum, Str } from '../../../config/schema/fields.js';
-import { clientAttrs, isSuperuser } from '../../coerce.js';
-import { ClientSsl } from '../../schema-parts.js';
-import { credentialLookup, Template } from '../../template.js';
-import { JwksCache } from '../jwks.js';
-import { type Authenticator, type AuthnProvider, defineProvider, deny, IGNORE } from '../types.js';
-
-const HMAC_ALGS = ['HS256', 'HS384', 'HS512'];
-const PUBLIC_ALGS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-];
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-
-const schema = Type.Object(
-  {
-    mechanism: Type.Literal('jwt'),
-    enable: Bool(true, 'Use this authenticator.'),
-    from: Enum(['password', 'username'], 'password', 'Where the client puts the token.'),
-    use_jwks: Bool(false, 'Fetch verification keys from a JWKS endpoint.'),
-    algorithm: Enum(['hmac-based', 'public-key'], 'hmac-based', 'Key kind when use_jwks is false.'),
-    secret: Str('', 'HMAC secret (hmac-based).'),
-    secret_base64_encoded: Bool(false, 'The secret is base64 encoded.'),
-    public_key: Str('', 'PEM public key or certificate (public-key).'),
-    endpoint: Str('', 'JWKS URL (use_jwks).'),
-    refresh_interval: Duration('300s', { description: 'How often the JWKS is fetched again.' }),
-    headers: Type.Record(Type.String(), Type.String(), {
-      default: { Accept: 'application/json' },
-      description: 'Headers of the JWKS request.',
-    }),
-    pool_size: Type.Integer({ default: 8, description: 'Kept for compatibility.' }),
-    ssl: ClientSsl,
-    verify_claims: Type.Record(Type.String(), Type.String(), {
-      default: {},
-      description: 'Claims that must equal these values (${clientid}, ${username} placeholders).',
-    }),
-    acl_claim_name: Str('acl', 'Claim holding ACL rules for the client_info authorization source.'),
-    disconnect_after_expire: Bool(true, 'Disconnect the client when the token expires (exp).'),
-  },
-  { additionalProperties: false },
-);
-
-/** Why a verification failed, in words for the log and the reason string. */
-function reasonOf(err: unknown): string {
-  if (err instanceof joseErrors.JWTExpired) return 'jwt expired';
-  if (err instanceof joseErrors.JWTClaimValidationFailed)
-    return `jwt claim ${err.claim} invalid (${err.reason})`;
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'jwt algorithm not allowed';
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'jwt signature invalid';
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'jwt signed by an unknown key';
-  if (err instanceof joseErrors.JOSEError) return `jwt invalid (${err.code})`;
-  return `jwt invalid (${(err as Error).message})`;
-}
-
-type Verify = (token: string) => Promise<JWTPayload>;
-
-function verifier(
-  cfg: {
-    use_jwks: boolean;
-    algorithm: 'hmac-based' | 'public-key';
-    secret: string;
-    secret_base64_encoded: boolean;
-    public_key: string;
-  },
-  jwks: JwksCache | undefined,
-): Verify {
-  if (jwks !== undefined) {
-    return async (token) => {
-      try {
-        return (await jwtVerify(token, await jwks.getter(), { algorithms: PUBLIC_ALGS })).payload;
-      } catch (err) {
-        if (err instanceof joseErrors.JWKSNoMatchingKey && (await jwks.refetchForUnknownKey()))
-          return (await jwtVerify(token, await jwks.getter(), { algorithms: PUBLIC_ALGS })).payload;
-        throw err;
-      }
-    };
-  }
-  let key: KeyObject;
-  let algorithms: string[];
-  if (cfg.algorithm === 'hmac-based') {
-    if (cfg.secret === '') throw new Error('jwt: secret is required for hmac-based');
-    key = createSecretKey(
-      cfg.secret_base64_encoded ? Buffer.from(cfg.secret, 'base64') : Buffer.from(cfg.secret),
-    );
-    algorithms = HMAC_ALGS;
-  } else {
-    if (cfg.public_key === '') throw new Error('jwt: public_key is required for public-key');
-    key = createPublicKey(cfg.public_key);
-    algorithms = PUBLIC_ALGS;
-  }
-  return async (token) => (await jwtVerify(token, key, { algorithms })).payload;
-}
+import { type AuthnProvider, defineProvider } from '../types.js';
+import { jwtSchema } from './jwt-schema.js';
 
 /** jwt */
 export const jwtProvider: AuthnProvider = defineProvider({
   mechanism: 'jwt',
-  schema,
+  schema: jwtSchema,
   secrets: ['secret'],
-  create(cfg): Authenticator {
-    const jwks = cfg.use_jwks
-      ? (() => {
-          if (cfg.endpoint === '') throw new Error('jwt: endpoint is required with use_jwks');
-          new URL(cfg.endpoint);
-          return new JwksCache(cfg.endpoint, cfg.headers, cfg.refresh_interval);
-        })()
-      : undefined;
-    const verify = verifier(cfg, jwks);
-    const claims = Object.entries(cfg.verify_claims).map(([k, v]) => [k, new Template(v)] as const);
-    return {
-      async authenticate(c: Credential): Promise<AuthnResult> {
-        if (c.auth_method !== undefined) return IGNORE;
-        const token = cfg.from === 'username' ? c.username : c.password?.toString('utf8');
-        if (token === undefined || !JWT_SHAPE.test(token)) return IGNORE;
-        let payload: JWTPayload;
-        try {
-          payload = await verify(token);
-        } catch (err) {
-          return deny(reasonOf(err));
-        }
-        const lookup = credentialLookup(c);
-        for (const [name, expected] of claims) {
-          const want = expected.text(lookup);
-          const got = payload[name];
-          if (got === undefined) return deny(`jwt claim ${name} missing`);
-          if ((typeof got === 'string' ? got : JSON.stringify(got)) !== want)
-            return deny(`jwt claim ${name} does not match`);
-        }
-        const ok: Extract<AuthnResult, { kind: 'ok' }> = {
-          kind: 'ok',
-          is_superuser: isSuperuser(payload.is_superuser),
-        };
-        if (cfg.disconnect_after_expire && typeof payload.exp === 'number') ok.expire_at = payload.exp;
-        const attrs = clientAttrs(payload.client_attrs);
-        if (attrs !== undefined) ok.client_attrs = attrs;
-        const acl = payload[cfg.acl_claim_name];
-        if (acl !== undefined) ok.acl = acl;
-        return ok;
-      },
-      status: () => jwks?.status() ?? 'connected',
-      destroy: () => jwks?.stop(),
-    };
+  async create(cfg) {
+    const { jwtAuthenticator } = await import('./jwt-verify.js');
+    return jwtAuthenticator(cfg);
   },
 });
