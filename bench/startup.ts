@@ -16,12 +16,11 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BROKER_CPU, BROKERS, LOADGEN_CPU, ROOT } from './brokers.js';
 import { freePort } from './children.js';
-import { connectFrame, DISCONNECT, subscribeFrame } from './loadgen/frames.js';
+import { firstConnack } from './connack.js';
 
 interface Sample {
   /** Spawn → first CONNACK. */
@@ -55,69 +54,6 @@ function loadAverage(): string {
   return spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ').slice(0, 3).join(' ');
 }
 
-/**
- * Connects to 127.0.0.1:port every 2 ms until a CONNACK comes back; then (when n > 0) subscribes `ret/#`
- * and counts PUBLISH packets until n arrived. Times are from `t0`.
- */
-async function probe(
-  port: number,
-  t0: number,
-  n: number,
-  deadlineMs: number,
-): Promise<Omit<Sample, 'ready'>> {
-  for (;;) {
-    if (performance.now() - t0 > deadlineMs) throw new Error(`no CONNACK on ${port} within ${deadlineMs} ms`);
-    const r = await attempt(port, t0, n);
-    if (r !== undefined) return r;
-    await sleep(2);
-  }
-}
-
-function attempt(port: number, t0: number, n: number): Promise<Omit<Sample, 'ready'> | undefined> {
-  return new Promise((done) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    let connack = 0;
-    let got = 0;
-    let buf: Buffer = Buffer.alloc(0);
-    const finish = (r: Omit<Sample, 'ready'> | undefined) => {
-      s.removeAllListeners('close');
-      if (r !== undefined) s.write(DISCONNECT);
-      s.destroy();
-      done(r);
-    };
-    s.on('error', () => undefined);
-    s.on('close', () => done(undefined));
-    s.on('connect', () => s.write(connectFrame(`startup-${process.pid}`, 60)));
-    s.on('data', (d: Buffer) => {
-      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
-      let pos = 0;
-      for (;;) {
-        // Fixed header: type byte, then the remaining length (1–4 bytes, 7 bits each).
-        if (buf.length - pos < 2) break;
-        let len = 0;
-        let mul = 1;
-        let i = pos + 1;
-        for (; i < buf.length; i++) {
-          len += (buf[i]! & 0x7f) * mul;
-          mul *= 128;
-          if ((buf[i]! & 0x80) === 0) break;
-        }
-        if (i >= buf.length || i + 1 + len > buf.length) break;
-        const type = buf[pos]! >> 4;
-        pos = i + 1 + len;
-        if (type === 2) {
-          connack = performance.now() - t0;
-          if (n === 0) return finish({ connack, all: connack });
-          s.write(subscribeFrame(1, ['ret/#'], 0));
-        } else if (type === 3 && ++got === n) {
-          return finish({ connack, all: performance.now() - t0 });
-        }
-      }
-      buf = buf.subarray(pos);
-    });
-  });
-}
-
 function watchLine(child: ChildProcess, line: string, t0: number): Promise<number> {
   return new Promise((done) => {
     let out = '';
@@ -147,7 +83,7 @@ async function measure(c: Case, root: string): Promise<Sample> {
   const { child, readyLine } = c.spawn(root, port);
   const ready = readyLine === undefined ? undefined : watchLine(child, readyLine, t0);
   try {
-    const r = await probe(port, t0, c.retained, 60_000);
+    const r = await firstConnack(port, t0, 60_000, c.retained);
     return { ...r, ready: ready === undefined ? r.connack : await ready };
   } finally {
     await stopChild(child);
