@@ -155,26 +155,32 @@ function spawnDefault(root: string, port: number, data: string): ChildProcess {
 }
 
 /**
- * A restart of `npm start`: the data directory of a first start (shipped plugins placed, dashboard user
- * made) copied for every run, so each run starts on the state a restart finds.
+ * A restart of `npm start`: the data directory of a first start of the same tree (its shipped plugins
+ * placed, the dashboard user made) copied for every run, so each run starts on the state a restart finds.
  */
-async function hermodDefaultCase(): Promise<Case> {
-  const dir = mkdtempSync(join(tmpdir(), 'hermod-startup-default-'));
-  const first = spawnDefault(ROOT, await freePort(), dir);
-  await watchLine(first, 'is running', performance.now());
-  await stopChild(first);
+async function hermodDefaultCase(roots: readonly string[]): Promise<Case> {
+  const dirs = new Map<string, string>();
+  for (const root of roots) {
+    const dir = mkdtempSync(join(tmpdir(), 'hermod-startup-default-'));
+    const first = spawnDefault(root, await freePort(), dir);
+    await watchLine(first, 'is running', performance.now());
+    await stopChild(first);
+    dirs.set(root, dir);
+  }
   return {
     id: 'default',
     broker: 'hermod',
     retained: 0,
     spawn(root, port) {
       const data = mkdtempSync(join(tmpdir(), 'hermod-startup-default-run-'));
-      cpSync(dir, data, { recursive: true });
+      cpSync(dirs.get(root)!, data, { recursive: true });
       const child = spawnDefault(root, port, data);
       child.once('exit', () => rmSync(data, { recursive: true, force: true }));
       return { child, readyLine: 'is running' };
     },
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => {
+      for (const dir of dirs.values()) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -236,7 +242,7 @@ async function main(): Promise<void> {
   const cases: Case[] = [];
   for (const id of wanted) {
     const [kind, size] = id.split('-') as [string, string | undefined];
-    if (kind === 'default') cases.push(await hermodDefaultCase());
+    if (kind === 'default') cases.push(await hermodDefaultCase(roots));
     else if (kind === 'bench') {
       const n = parseSize(size ?? '0');
       cases.push(hermodBenchCase(n, await fillRetained('hermod', n)));
