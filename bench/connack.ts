@@ -14,6 +14,9 @@ export interface FirstConnack {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Client ids of the probes (two probes at once must not take each other's session over). */
+let probes = 0;
+
 /**
  * Connects to 127.0.0.1:port every 2 ms until a CONNACK accepts the connection (MQTT 3.1.1, clean session); then, when
  * `retained` > 0, subscribes `ret/#` at QoS 0 and counts PUBLISH packets until that many arrived.
@@ -47,7 +50,8 @@ function attempt(port: number, since: number, n: number): Promise<FirstConnack |
     };
     s.on('error', () => undefined);
     s.on('close', () => done(undefined));
-    s.on('connect', () => s.write(connectFrame(`first-connack-${process.pid}`, 60)));
+    const clientId = `first-connack-${process.pid}-${++probes}`;
+    s.on('connect', () => s.write(connectFrame(clientId, 60)));
     s.on('data', (d: Buffer) => {
       buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
       let pos = 0;

@@ -21,10 +21,13 @@ import { join, resolve } from 'node:path';
 import { BROKER_CPU, BROKERS, LOADGEN_CPU, ROOT } from './brokers.js';
 import { freePort } from './children.js';
 import { firstConnack } from './connack.js';
+import { cpuSeconds } from './proc.js';
 
 interface Sample {
   /** Spawn → first CONNACK. */
   connack: number;
+  /** CPU the broker process used (all threads) until its first CONNACK: what a busy machine does not skew. */
+  cpu: number;
   /** Spawn → the broker's own "ready" line on stdout (Hermod: after the management API started). */
   ready: number;
   /** Spawn → all N retained messages received on `ret/#` (the subscribe sent right after the CONNACK). */
@@ -83,8 +86,11 @@ async function measure(c: Case, root: string): Promise<Sample> {
   const { child, readyLine } = c.spawn(root, port);
   const ready = readyLine === undefined ? undefined : watchLine(child, readyLine, t0);
   try {
+    // The CPU at the first CONNACK: a second probe that stops there (the first may go on for ret/#).
+    const cpuAtConnack = firstConnack(port, t0, 60_000).then(() => cpuSeconds(child.pid!) * 1000);
     const r = await firstConnack(port, t0, 60_000, c.retained);
-    return { ...r, ready: ready === undefined ? r.connack : await ready };
+    const cpu = await cpuAtConnack;
+    return { ...r, cpu, ready: ready === undefined ? r.connack : await ready };
   } finally {
     await stopChild(child);
   }
@@ -261,19 +267,23 @@ async function main(): Promise<void> {
         if (!samples.has(key)) samples.set(key, []);
         samples.get(key)!.push(s);
         console.log(
-          `run ${r + 1} ${c.id} ${c.broker === 'hermod' ? root : ''}: CONNACK ${s.connack.toFixed(0)} ms, ready line ${s.ready.toFixed(0)} ms, all retained ${s.all.toFixed(0)} ms`,
+          `run ${r + 1} ${c.id} ${c.broker === 'hermod' ? root : ''}: CONNACK ${s.connack.toFixed(0)} ms (CPU ${s.cpu.toFixed(0)} ms), ready line ${s.ready.toFixed(0)} ms, all retained ${s.all.toFixed(0)} ms`,
         );
         await sleep(200);
       }
     }
   }
   console.log(`load average after: ${loadAverage()}`);
-  console.log('\n| case | tree | s to first CONNACK | s to ready line | s to ret/# all N | runs |');
-  console.log('|---|---|---:|---:|---:|---:|');
+  console.log(
+    '\n| case | tree | s to first CONNACK | CPU s to first CONNACK | s to ready line | s to ret/# all N | runs |',
+  );
+  console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const [key, xs] of samples) {
     const [id, tree] = key.split('\t') as [string, string];
     const f = (k: keyof Sample) => (median(xs.map((x) => x[k])) / 1000).toFixed(3);
-    console.log(`| ${id} | ${tree} | ${f('connack')} | ${f('ready')} | ${f('all')} | ${xs.length} |`);
+    console.log(
+      `| ${id} | ${tree} | ${f('connack')} | ${f('cpu')} | ${f('ready')} | ${f('all')} | ${xs.length} |`,
+    );
   }
   for (const c of cases) c.cleanup();
 }
