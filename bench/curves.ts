@@ -23,6 +23,7 @@ import {
 } from './brokers.js';
 import { barChartPng } from './chart.js';
 import { freePort } from './children.js';
+import { firstConnack } from './connack.js';
 import { type ClientSink, openMany, type RawClient } from './loadgen/client.js';
 import { P_INDEX, P_SEQ, P_TIME, publishTemplate, subscribeFrame } from './loadgen/frames.js';
 import { Histogram } from './loadgen/histogram.js';
@@ -503,7 +504,8 @@ const retained: Curve = {
 
 /**
  * N retained topics stored with the broker's state on disk, then a graceful stop and a start on that state:
- * seconds until the broker accepts connections again, and until a `ret/#` subscriber has all N back.
+ * seconds until the broker accepts a client again (its first CONNACK), and until a `ret/#` subscriber has
+ * all N back.
  */
 const retainedRestart: Curve = {
   id: 'retained-restart',
@@ -515,7 +517,7 @@ const retainedRestart: Curve = {
   metrics: [
     { key: 'storeRate', label: 'retained PUBLISH/s stored (persisting)', lowerIsBetter: false },
     { key: 'stopSeconds', label: 's to stop (state saved)', lowerIsBetter: true },
-    { key: 'startSeconds', label: 's from start until it accepts connections', lowerIsBetter: true },
+    { key: 'startSeconds', label: 's from start until the first CONNACK', lowerIsBetter: true },
     { key: 'secondsAll', label: 's until ret/# (all N) delivered after the start', lowerIsBetter: true },
   ],
   async run(ctx, n) {
@@ -730,8 +732,13 @@ async function runPoint(b: BrokerDef, curve: Curve, size: number, budgetS: numbe
       const stopSeconds = (performance.now() - t) / 1000;
       const t1 = performance.now();
       // A log of its own: the first start's "listening" line must not count for the second.
-      broker = await b.start({ port, logFile: `${logFile}.restart`, auth, dataDir });
-      const startSeconds = (performance.now() - t1) / 1000;
+      const starting = b.start({ port, logFile: `${logFile}.restart`, auth, dataDir });
+      // Until the first client is accepted (its CONNACK), for every broker alike: a restarting fleet
+      // reconnects then. The curve still waits for the broker's own start to end before it goes on.
+      const accepted = firstConnack(port, t1, 60_000);
+      accepted.catch(() => undefined); // a start that fails throws from `starting` below
+      broker = await starting;
+      const startSeconds = (await accepted).connack / 1000;
       watch(broker);
       ctx.pid = broker.pid;
       return { stopSeconds, startSeconds };

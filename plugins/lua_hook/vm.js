@@ -7,8 +7,6 @@
  * a Lua error, which unwinds the call like any other error. A script can therefore fail or loop, never
  * hang or crash the broker; the caller sees a LuaCallError.
  */
-import { LuaFactory } from 'wasmoon';
-
 const LUA_MASKCOUNT = 8;
 const LUA_MULTRET = -1;
 const T_NIL = 0;
@@ -137,9 +135,15 @@ class Runtime {
 
 let runtime;
 
-/** The shared runtime, made on first use (instantiating the WebAssembly module takes a few ms). */
+/**
+ * The shared runtime, made on first use (instantiating the WebAssembly module takes a few ms). wasmoon is
+ * imported then too: a node imports every installed plugin at boot, started or not, and importing wasmoon
+ * was ~50 ms of CPU before the node's listeners opened (2026-12-04).
+ */
 export async function luaRuntime() {
-  runtime ??= new LuaFactory().getLuaModule().then((lua) => new Runtime(lua));
+  runtime ??= import('wasmoon')
+    .then(({ LuaFactory }) => new LuaFactory().getLuaModule())
+    .then((lua) => new Runtime(lua));
   return runtime;
 }
 

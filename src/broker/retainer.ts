@@ -25,16 +25,20 @@ const FLUSH_DELAY_MS = 50;
 /** Slots of the stored-headers table (a power of two). */
 const HEADER_SLOTS = 64;
 
-interface RetainedRow {
-  topic: string;
-  payload: Buffer;
-  qos: number;
-  props: string | null;
-  from_clientid: string;
-  from_username: string | null;
-  publish_at: number;
-  expires_at: number;
-}
+/** A stored row as the load reads it (raw: the columns of LOAD_SQL, in order). */
+type RetainedRow = [
+  topic: string,
+  payload: Buffer,
+  qos: number,
+  props: string | null,
+  from_clientid: string,
+  from_username: string | null,
+  publish_at: number,
+  expires_at: number,
+];
+
+const LOAD_SQL =
+  'SELECT topic, payload, qos, props, from_clientid, from_username, publish_at, expires_at FROM retained';
 
 export class Retainer {
   private readonly index = new RetainedIndex();
@@ -318,18 +322,14 @@ export class Retainer {
   }
 
   private load(): void {
-    const rows = this.storedRows();
-    let expired = 0;
-    for (const r of rows) {
-      if (typeof r === 'string') {
-        expired++;
-        this.remove!.run(r);
-        continue;
-      }
-      this.index.set(r);
-    }
-    if (rows.length > 0)
-      logger.info({ loaded: rows.length - expired, expired }, 'retainer: loaded retained messages');
+    let loaded = 0;
+    const expired = this.readStored((m) => {
+      this.index.set(m);
+      loaded++;
+    });
+    for (const topic of expired) this.remove!.run(topic);
+    if (loaded + expired.length > 0)
+      logger.info({ loaded, expired: expired.length }, 'retainer: loaded retained messages');
   }
 
   /**
@@ -338,38 +338,41 @@ export class Retainer {
    */
   private importIntoCluster(seam: RetainedSeam): void {
     let copied = 0;
-    for (const m of this.storedRows()) {
-      if (typeof m === 'string') continue;
+    this.readStored((m) => {
       this.index.set(m);
       seam.stored(m);
       copied++;
-    }
+    });
     if (copied > 0)
       logger.info({ copied }, "retainer: this node's stored retained messages copied into the new cluster");
   }
 
-  /** The embedded store's retained messages; the topic alone for an expired one. */
-  private storedRows(): Array<Message | string> {
+  /**
+   * Calls `each` with every message of the embedded store that has not expired; returns the topics of the
+   * expired ones (the connection is busy while the rows are read, so the caller deletes them afterwards).
+   * Raw rows from one statement's iterator: no object per row and no array of all rows (100 000 rows of the
+   * retained-restart curve: 438 → 200 ms CPU, 2026-12-04); loaded messages share their headers as stored
+   * ones do.
+   */
+  private readStored(each: (m: Message) => void): string[] {
     const now = Date.now();
-    const rows = this.db!.prepare('SELECT * FROM retained').all() as RetainedRow[];
-    return rows.map((r) => {
-      if (r.expires_at !== 0 && r.expires_at <= now) return r.topic;
-      const props = r.props === null ? undefined : parseWithBuffers<MessageProperties>(r.props);
-      const m = new Message(
-        r.topic,
-        r.payload,
-        r.qos as 0 | 1 | 2,
-        r.from_clientid,
-        true,
-        props,
-        {
-          username: r.from_username ?? undefined,
-        },
-        r.publish_at,
-      );
-      m.expiresAt = r.expires_at;
-      return m;
-    });
+    const expired: string[] = [];
+    const who: MessageHeaders = {};
+    const rows = this.db!.prepare(LOAD_SQL).raw(true).iterate() as IterableIterator<RetainedRow>;
+    for (const r of rows) {
+      const expiresAt = r[7];
+      if (expiresAt !== 0 && expiresAt <= now) {
+        expired.push(r[0]);
+        continue;
+      }
+      const props = r[3] === null ? undefined : parseWithBuffers<MessageProperties>(r[3]);
+      who.username = r[5] ?? undefined;
+      const headers = this.storedHeaders(r[4], who);
+      const m = new Message(r[0], r[1], r[2] as 0 | 1 | 2, r[4], true, props, headers, r[6]);
+      m.expiresAt = expiresAt;
+      each(m);
+    }
+    return expired;
   }
 
   private armClear(): void {

@@ -1,9 +1,5 @@
 /** The `hermod` command: start | stop | version | ctl | plugin. */
 import { VERSION } from '../version.js';
-import { ctl } from './ctl.js';
-import { pluginCli } from './plugin-scaffold.js';
-import { start } from './start.js';
-import { stop } from './stop.js';
 
 const USAGE = `Usage: hermod <command>
 
@@ -17,18 +13,22 @@ Commands:
   version                   print the version
 `;
 
-/** Runs the CLI with argv (without node and script). Resolves to the exit code. */
+/**
+ * Runs the CLI with argv (without node and script). Resolves to the exit code. Each command's module is
+ * loaded when it runs: `start` (the broker) then does not load the ctl client, and `ctl` does not load the
+ * broker (`hermod ctl` went from loading the whole node to the HTTP client alone).
+ */
 export async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
     case 'start':
-      return start(argv.slice(1));
+      return (await import('./start.js')).start(argv.slice(1));
     case 'stop':
-      return stop(argv.slice(1));
+      return (await import('./stop.js')).stop(argv.slice(1));
     case 'ctl':
-      return ctl(argv.slice(1));
+      return (await import('./ctl.js')).ctl(argv.slice(1));
     case 'plugin':
-      return pluginCli(argv.slice(1));
+      return (await import('./plugin-scaffold.js')).pluginCli(argv.slice(1));
     case 'migrate':
       // Loaded on demand: it pulls in every access provider's schema.
       return (await import('./migrate.js')).migrate(argv.slice(1));

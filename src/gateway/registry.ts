@@ -63,6 +63,13 @@ export class GatewayRegistry {
     return this.byName.get(name)?.load();
   }
 
+  /** A gateway's REST routes (undefined: it has none), without the rest of its code where the catalogue can. */
+  async routes(name: string): Promise<GatewayModule['routes']> {
+    const m = this.byName.get(name);
+    if (m === undefined) return undefined;
+    return m.loadRoutes !== undefined ? m.loadRoutes() : (await m.load()).routes;
+  }
+
   /** A loaded gateway (running or stopped). */
   get(name: string): Gateway | undefined {
     return this.loaded.get(name);

@@ -84,6 +84,12 @@ export interface GatewayDescriptor {
 export interface GatewayManifest extends GatewayDescriptor {
   /** Loads the implementation (a dynamic import: listing and config validation do not need it). */
   load(): Promise<GatewayModule>;
+  /**
+   * Loads only the gateway's REST routes (the same function as `routes` of load()), for a gateway whose
+   * routes live apart from its codecs and channels: the management API mounts every gateway's routes when it
+   * starts, and this keeps it from loading every gateway's code for that. Absent: the API uses load().
+   */
+  loadRoutes?(): Promise<GatewayModule['routes']>;
 }
 
 /** What a gateway module exports (e.g. `stompGateway` from src/gateway/stomp/index.ts). */

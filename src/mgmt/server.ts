@@ -22,6 +22,7 @@ import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
 import { acceptEmptyJsonBody } from './empty-json-body.js';
 import { ApiError } from './errors.js';
+import { lazyCompilers } from './lazy-schemas.js';
 import { DELTA_NAMES, GAUGE_NAMES, Monitor, type MonitorReading } from './monitor.js';
 import { monitorHistory } from './monitor-store.js';
 import { nodeAnswers } from './node-answers.js';
@@ -50,7 +51,12 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
   const cfg = node.config.dashboard;
   const users = new Users(db);
   await users.ensureDefault(cfg.default_username, cfg.default_password);
-  await warnIfDefaultPassword(users, cfg.default_username);
+  // The factory-password check is one scrypt hash (~60 ms on the thread pool): it runs while the API is
+  // built and is awaited before the start ends.
+  const passwordWarned = warnIfDefaultPassword(users, cfg.default_username).catch((err: unknown) => {
+    logger.error({ err }, 'cannot check the dashboard password');
+    return false;
+  });
   const apiKeys = new ApiKeys(db);
   const bootstrap = node.config.api_key.bootstrap_file;
   if (bootstrap !== '') {
@@ -143,8 +149,10 @@ export async function startManagement(node: MgmtNode): Promise<Management> {
     offDisconnected();
     peers.close();
     ctx.monitor.stop();
+    await passwordWarned;
     throw err;
   }
+  await passwordWarned;
 
   return {
     ctx,
@@ -213,6 +221,7 @@ export async function buildApi(
     ajv: {
       customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false },
     },
+    schemaController: { compilersFactory: lazyCompilers() },
   });
   app.decorateRequest('actor', undefined);
   acceptEmptyJsonBody(app);

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, normalize, posix } from 'node:path';
 import semver from 'semver';
-import * as tar from 'tar';
 import { VERSION } from '../version.js';
 import { badInfo, PluginError } from './errors.js';
 
@@ -28,6 +27,14 @@ export interface ReleaseInfo {
   [k: string]: unknown;
 }
 
+/**
+ * tar, only to install a package (most boots install none): ~50 ms of module loading at every start
+ * otherwise (2026-12-04).
+ */
+function loadTar(): Promise<typeof import('tar')> {
+  return import('tar');
+}
+
 /** The API's name rule for NAME-VSN (EMQX's). */
 const NAME_VSN = /^[A-Za-z]+[A-Za-z0-9\-_.]*$/;
 
@@ -46,6 +53,7 @@ async function inspect(file: string, nameVsn: string, maxBytes: number): Promise
   const note = (why: string) => {
     problem ??= why;
   };
+  const tar = await loadTar();
   try {
     await tar.t({
       file,
@@ -122,6 +130,7 @@ export async function unpackPackage(
   maxBytes: number,
 ): Promise<ReleaseInfo> {
   await inspect(tarball, nameVsn, maxBytes);
+  const tar = await loadTar();
   const staging = mkdtempSync(join(installDir, '.staging-'));
   try {
     await tar.x({ file: tarball, cwd: staging, strict: true, preservePaths: false });

@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { type RawData, WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { logger } from '../log.js';
 import type { PeerCertificate } from './connection.js';
 import {
@@ -35,7 +35,7 @@ export class WsConnection extends StreamConnection {
     ws.on('message', onMessage);
     ws.on('error', onError);
     ws.on('close', onClose);
-    if (ws.readyState !== WebSocket.OPEN) process.nextTick(closedEarly, this);
+    if (ws.readyState !== ws.OPEN) process.nextTick(closedEarly, this);
   }
 
   pause(): void {

@@ -170,4 +170,49 @@ describe('retained messages across a restart', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('keep their MQTT 5 properties, and one that expired while the node was down is dropped', async () => {
+    const b1 = await startBroker({ tempDataDir: true });
+    const dir = b1.dataDir!;
+    const pub = await connectClient(b1.port, { protocolVersion: 5 });
+    await publish(pub, 'durable5/props', 'with props', {
+      qos: 1,
+      retain: true,
+      properties: { contentType: 'text/plain', userProperties: { k: 'v' }, messageExpiryInterval: 3600 },
+    });
+    await publish(pub, 'durable5/short', 'gone', {
+      qos: 1,
+      retain: true,
+      properties: { messageExpiryInterval: 1 },
+    });
+    await end(pub);
+    await b1.node.stop();
+    await sleep(1100);
+    const b2 = await startBroker({ dataDir: dir });
+    try {
+      assert.equal(b2.node.retainer.count, 1, 'the expired message is not loaded');
+      const s = await connectClient(b2.port, { protocolVersion: 5 });
+      const g = collect(s);
+      await subscribe(s, 'durable5/#', { qos: 1 });
+      const [m] = await g.next(1);
+      await sleep(150);
+      assert.equal(g.messages.length, 1);
+      assert.equal(m!.topic, 'durable5/props');
+      assert.equal(m!.payload.toString(), 'with props');
+      assert.equal(m!.packet.properties?.contentType, 'text/plain');
+      assert.deepEqual({ ...m!.packet.properties?.userProperties }, { k: 'v' });
+      const left = m!.packet.properties?.messageExpiryInterval ?? 0;
+      assert.ok(left > 3590 && left <= 3600, `expiry interval counts on from the publish: ${left}`);
+      await end(s);
+      await b2.node.stop();
+      // Dropped from the store too: a third start loads only the one message.
+      const b3 = await startBroker({ dataDir: dir });
+      assert.equal(b3.node.retainer.count, 1);
+      await b3.stop();
+    } finally {
+      await b2.stop();
+      const { rmSync } = await import('node:fs');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -2,28 +2,18 @@
 import { CoapCodec, type CoapMessage } from '../coap/message.js';
 import type { GatewayModule } from '../types.js';
 import { Lwm2mChannel } from './channel.js';
-import type { DataLayer } from './data.js';
+import { dataFor, loadedLayer, setLayer } from './layers.js';
 import { loadDataLayer } from './load.js';
-import { lwm2mRoutes } from './routes.js';
+import { lwm2mApiRoutes } from './routes.js';
 import { type Lwm2mConfig, lwm2mDescriptor } from './schema.js';
 
 /**
- * Data layers by `xml_dir`, loaded when the gateway starts (a definition that does not parse refuses the
- * start) or its config changes; channels and routes read the one of their config.
+ * Loads the definitions of a config's `xml_dir` (when the gateway starts, where a definition that does not
+ * parse refuses the start, or when its config changes); `reload` reads the files again even if loaded before.
  */
-const layers = new Map<string, DataLayer>();
-/** The last one loaded: serves while a changed `xml_dir` loads (or if it failed to). */
-let latest: DataLayer | undefined;
-
-function dataFor(config: Lwm2mConfig): DataLayer | undefined {
-  return layers.get(config.xml_dir) ?? latest;
-}
-
-/** Loads the definitions of a config's `xml_dir`; `reload` reads the files again even if loaded before. */
 async function ensureLayer(config: Lwm2mConfig, reload: boolean): Promise<void> {
-  const have = reload ? undefined : layers.get(config.xml_dir);
-  latest = have ?? (await loadDataLayer(config.xml_dir));
-  layers.set(config.xml_dir, latest);
+  const have = reload ? undefined : loadedLayer(config.xml_dir);
+  setLayer(config.xml_dir, have ?? (await loadDataLayer(config.xml_dir)));
 }
 
 /** The module the catalogue loads. */
@@ -46,5 +36,5 @@ export const lwm2mGateway: GatewayModule<CoapMessage, Lwm2mConfig> = {
       stop: () => {},
     };
   },
-  routes: lwm2mRoutes(dataFor),
+  routes: lwm2mApiRoutes,
 };

@@ -8,6 +8,7 @@ import type { GatewayApi, LiveConnection } from '../types.js';
 import type { ObjectRegistry } from './content/api.js';
 import type { DataLayer } from './data.js';
 import type { Json } from './json.js';
+import { dataFor } from './layers.js';
 import type { Lwm2mConfig } from './schema.js';
 
 const WRITE_TYPES = new Set(['Integer', 'Float', 'Time', 'String', 'Boolean', 'Opaque', 'Objlnk']);
@@ -84,6 +85,9 @@ export function lwm2mRoutes(dataFor: (config: Lwm2mConfig) => DataLayer | undefi
     app.put<Req>('/clients/:clientid/observe', observe);
   };
 }
+
+/** The routes of the gateway, reading the definitions the running gateway loaded. */
+export const lwm2mApiRoutes = lwm2mRoutes(dataFor);
 
 /** Discover links described from the object definitions: `{path, name, operations, dataType}` per resource. */
 export function describeLinks(links: readonly Json[], registry: ObjectRegistry): Json[] {

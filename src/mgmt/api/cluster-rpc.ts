@@ -5,8 +5,15 @@
  * on one node and then wait until the whole cluster has it. A single node answers with itself at 0.
  */
 import { Type } from '@sinclair/typebox';
-import { confLogOf } from '../../cluster/conf-log.js';
 import type { Api, MgmtPlane } from '../types.js';
+
+/**
+ * The config log's registry (with NATS's client behind it), loaded only by a node in a cluster, where the
+ * cluster runtime has loaded it already: a single node's API start does not load NATS (~150 ms, 2026-12-04).
+ */
+function confLogModule(): Promise<typeof import('../../cluster/conf-log.js')> {
+  return import('../../cluster/conf-log.js');
+}
 
 export async function clusterRpcArea(app: Api, ctx: MgmtPlane): Promise<void> {
   app.get(
@@ -19,7 +26,10 @@ export async function clusterRpcArea(app: Api, ctx: MgmtPlane): Promise<void> {
       },
     },
     async (req) => {
-      const log = confLogOf(ctx.node.configService);
+      const log =
+        ctx.node.cluster === undefined
+          ? undefined
+          : (await confLogModule()).confLogOf(ctx.node.configService);
       if (log === undefined)
         return {
           latest_tnx_id: 0,

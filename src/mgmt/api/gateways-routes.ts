@@ -13,7 +13,7 @@ export type RuntimeLookup = (name: string) => GatewayRuntime | undefined;
 /** Registers the routes of every module that has some; `runtimeOf` is asked per request. */
 export async function mountGatewayRoutes(
   app: Api,
-  modules: readonly GatewayModule[],
+  modules: readonly Pick<GatewayModule, 'name' | 'routes'>[],
   runtimeOf: RuntimeLookup,
 ): Promise<void> {
   for (const m of modules) {

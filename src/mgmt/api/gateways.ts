@@ -279,12 +279,12 @@ export async function gatewaysArea(app: Api, ctx: MgmtPlane): Promise<void> {
   gatewayClientRoutes(app, ctx);
 
   const reg = registry(ctx);
-  const modules = [];
+  const mounts = [];
   for (const d of reg.modules()) {
-    const m = await reg.implementation(d.name);
-    if (m !== undefined) modules.push(m);
+    const routes = await reg.routes(d.name);
+    if (routes !== undefined) mounts.push({ name: d.name, routes });
   }
-  await mountGatewayRoutes(app, modules, (name) => {
+  await mountGatewayRoutes(app, mounts, (name) => {
     const g = reg.get(name);
     return g?.status === 'running' ? g.runtime() : undefined;
   });
