@@ -161,10 +161,13 @@ export class Session {
     return this.awaitingRelMap;
   }
 
-  /** Adds or replaces a subscription (the broker has put it into the router). */
-  setSubscription(topic: string, opts: SubOpts): void {
-    this.subscriptionMap = ownMap(this.subscriptionMap);
-    this.subscriptionMap.set(topic, opts);
+  /** Adds or replaces a subscription; true when it is new. By the size, not a lookup before the set. */
+  setSubscription(topic: string, opts: SubOpts): boolean {
+    const map = ownMap(this.subscriptionMap);
+    this.subscriptionMap = map;
+    const before = map.size;
+    map.set(topic, opts);
+    return map.size > before;
   }
 
   deleteSubscription(topic: string): boolean {
