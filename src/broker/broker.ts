@@ -265,8 +265,7 @@ export class Broker {
     // takes a slow path, 2–7 µs against 0.1 µs (measured 2026-12-04); the same below for is_new, which every
     // SUBSCRIBE pays per filter.
     const subOpts: SubOpts = group === undefined ? opts : Object.assign({}, opts, { share: group });
-    const isNew = !session.subscriptions.has(topic);
-    session.setSubscription(topic, subOpts);
+    const isNew = session.setSubscription(topic, subOpts);
     this.addRoute(filter, session, subOpts);
     this.refreshRouteStats();
     session.touched();

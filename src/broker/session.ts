@@ -97,7 +97,11 @@ function ownMap<K, V>(m: Map<K, V>): Map<K, V> {
 
 export class Session {
   readonly createdAt = Date.now();
-  readonly mqueue: MessageQueue;
+  /**
+   * Made on first use (see `mqueue`): an idle connection's session never queues anything, and the queue was
+   * 88 B of each (bench/conn-memory.ts, 2026-12-04).
+   */
+  private queue: MessageQueue | undefined;
   // The three maps below start as one shared empty map and get their own on their first entry (see
   // EMPTY_MAP): an idle connection's session never fills them. Deleting from or clearing the shared
   // empty map changes nothing, so only the writes that add go through ownMap.
@@ -129,7 +133,17 @@ export class Session {
     private readonly env: SessionEnv,
   ) {
     this.clientInfo = clientInfo;
-    this.mqueue = new MessageQueue(settings.maxMqueueLen, settings.dropPolicy);
+  }
+
+  /** The offline/overflow queue; created by the first access. */
+  get mqueue(): MessageQueue {
+    this.queue ??= new MessageQueue(this.settings.maxMqueueLen, this.settings.dropPolicy);
+    return this.queue;
+  }
+
+  /** Messages waiting in the queue, without creating it. */
+  private get queued(): number {
+    return this.queue === undefined ? 0 : this.queue.length;
   }
 
   /** Subscriptions keyed by the topic as the client wrote it (with any $share/ prefix). */
@@ -147,10 +161,13 @@ export class Session {
     return this.awaitingRelMap;
   }
 
-  /** Adds or replaces a subscription (the broker has put it into the router). */
-  setSubscription(topic: string, opts: SubOpts): void {
-    this.subscriptionMap = ownMap(this.subscriptionMap);
-    this.subscriptionMap.set(topic, opts);
+  /** Adds or replaces a subscription; true when it is new. By the size, not a lookup before the set. */
+  setSubscription(topic: string, opts: SubOpts): boolean {
+    const map = ownMap(this.subscriptionMap);
+    this.subscriptionMap = map;
+    const before = map.size;
+    map.set(topic, opts);
+    return map.size > before;
   }
 
   deleteSubscription(topic: string): boolean {
@@ -185,8 +202,10 @@ export class Session {
   /** Applies the settings of a new connection (a resumed session may come back over another protocol level). */
   applySettings(settings: SessionSettings): void {
     this.settings = settings;
-    this.mqueue.maxLen = settings.maxMqueueLen;
-    this.mqueue.dropPolicy = settings.dropPolicy;
+    if (this.queue !== undefined) {
+      this.queue.maxLen = settings.maxMqueueLen;
+      this.queue.dropPolicy = settings.dropPolicy;
+    }
   }
 
   get connected(): boolean {
@@ -205,7 +224,7 @@ export class Session {
       is_persistent: this.expiryInterval > 0,
       subscriptions_cnt: this.subscriptionMap.size,
       inflight_cnt: this.inflightMap.size,
-      mqueue_len: this.mqueue.length,
+      mqueue_len: this.queued,
       expiry_interval: this.expiryInterval,
     };
   }
@@ -257,7 +276,7 @@ export class Session {
       }
       return this.enqueue(msg, opts, asRetained);
     }
-    if (this.mqueue.length === 0 && outlet.writable) {
+    if (this.queued === 0 && outlet.writable) {
       const qos = this.effectiveQos(msg, opts);
       if (qos === 0) return this.send(outlet, msg, 0, opts, asRetained);
       if (this.inflightMap.size < this.window) return this.send(outlet, msg, qos, opts, asRetained);
@@ -337,7 +356,7 @@ export class Session {
     if (outlet === undefined || this.draining) return;
     this.draining = true;
     try {
-      while (this.mqueue.length > 0 && outlet.writable && this.outlet === outlet) {
+      while (this.queued > 0 && outlet.writable && this.outlet === outlet) {
         const msg = this.mqueue.peekMessage()!;
         const opts = this.mqueue.peekOpts()!;
         const qos = this.effectiveQos(msg, opts);
@@ -359,9 +378,9 @@ export class Session {
   /** How many more deliveries the session takes before its queue's drop policy applies. */
   spareQueue(): number {
     // Without a queue only a free slot of the inflight window takes a QoS 1/2 delivery.
-    if (this.mqueue.maxLen <= 0)
-      return this.outlet === undefined ? 0 : Math.max(0, this.window - this.inflightMap.size);
-    return Math.max(0, this.mqueue.maxLen - this.mqueue.length);
+    const maxLen = this.settings.maxMqueueLen;
+    if (maxLen <= 0) return this.outlet === undefined ? 0 : Math.max(0, this.window - this.inflightMap.size);
+    return Math.max(0, maxLen - this.queued);
   }
 
   /**
@@ -376,7 +395,8 @@ export class Session {
         out.push({ msg: e.msg, opts: e.opts, retained: e.retain });
       }
     }
-    const queued = this.mqueue.extract((d) => d.opts.share !== undefined && d.msg.qos > 0);
+    const queued =
+      this.queued === 0 ? [] : this.mqueue.extract((d) => d.opts.share !== undefined && d.msg.qos > 0);
     for (const d of queued) out.push(d);
     if (out.length > 0) this.touched();
     return out;
@@ -389,7 +409,7 @@ export class Session {
     if (this.relTimer !== undefined) clearTimeout(this.relTimer);
     this.relTimer = undefined;
     this.refill = undefined;
-    this.mqueue.clear();
+    this.queue?.clear();
     this.inflightMap.clear();
     this.awaitingRelMap.clear();
   }

@@ -4,6 +4,7 @@
  * only place that knows MQTT; the session, broker and access control below it are protocol-agnostic.
  */
 import type { AuthzCache } from '../access/authz-cache.js';
+import { newAuthzCache } from '../access/login.js';
 import type { KickReason } from '../broker/client-registry.js';
 import type { Watched } from '../broker/deadlines.js';
 import type { Message } from '../broker/message.js';
@@ -374,7 +375,11 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
 
   /** Authorizes an action on an unmounted topic (superusers pass; cache per connection). */
   authorize(action: AuthzAction, topic: string): boolean | Promise<boolean> {
-    return this.host.access.authorize(this.clientInfo, action, topic, this.authzCache);
+    const access = this.host.access;
+    // The cache is made by the first check, not at CONNECT: most idle connections are never authorized
+    // for anything (40 B each, bench/conn-memory.ts).
+    this.authzCache ??= newAuthzCache(access.authzCache);
+    return access.authorize(this.clientInfo, action, topic, this.authzCache);
   }
 
   /** The broker's deny_action: with 'disconnect' a denied client is disconnected with 0x87. */

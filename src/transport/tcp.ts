@@ -13,7 +13,7 @@ export class TcpListener extends StreamListener {
     const { nodelay, keepalive } = this.options.tcp;
     acceptWithSharedBuffer(server, { noDelay: nodelay, keepAlive: keepalive }, onSharedRead, (sock) => {
       const peer = this.admitDirect(sock);
-      if (peer !== undefined) this.register(new SocketConnection(sock, this.config, peer));
+      if (peer !== undefined) this.register(new SocketConnection(sock, this.config, peer, undefined, true));
     });
   }
 
@@ -23,7 +23,7 @@ export class TcpListener extends StreamListener {
       this.handOver(entry, new SocketConnection(entry.raw, this.config, entry.peer));
       return;
     }
-    const conn = new SocketConnection(adopted.sock, this.config, entry.peer);
+    const conn = new SocketConnection(adopted.sock, this.config, entry.peer, undefined, true);
     // Already read by the accepted socket before the switch; the connection holds them until its handler is set.
     for (const chunk of adopted.early) conn[kReceive](chunk);
     this.handOver(entry, conn);

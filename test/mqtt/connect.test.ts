@@ -20,6 +20,22 @@ describe('CONNECT', () => {
     }
   });
 
+  it('says session present to a returning 3.1.1 client, and never to a 3.1 client (no such flag there)', async () => {
+    for (const v of [3, 4] as const) {
+      const id = `present-v${v}`;
+      const first = await RawClient.connect(b.port, { clientId: id, clean: false }, v);
+      assert.equal(first.connack.returnCode, 0);
+      assert.equal(first.connack.sessionPresent, false, `level ${v}, first`);
+      first.client.disconnect();
+      await first.client.waitClosed();
+      const again = await RawClient.connect(b.port, { clientId: id, clean: false }, v);
+      assert.equal(again.connack.returnCode, 0);
+      assert.equal(again.connack.sessionPresent, v === 4, `level ${v}, again`);
+      again.client.disconnect();
+      await again.client.waitClosed();
+    }
+  });
+
   it('assigns a client id to an empty one with clean start, and tells MQTT 5 clients', async () => {
     const { client, connack } = await RawClient.connect(b.port, { clientId: '', clean: true }, 5);
     assert.equal(connack.reasonCode, 0);

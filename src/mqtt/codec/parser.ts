@@ -41,6 +41,7 @@ import type {
   ConnectProperties,
   DisconnectProperties,
   MqttPacket,
+  PingreqPacket,
   ProtocolVersion,
   PublishPacket,
   PublishProperties,
@@ -101,6 +102,15 @@ const BODY = 2;
 /** Bodies up to this size get their whole buffer at once; beyond it the buffer grows with the bytes received. */
 const PREALLOC_LIMIT = 65536;
 
+/**
+ * One reader for every parser: a packet is parsed synchronously from reset to release, so no two parses
+ * ever use it at once, and a reader per parser was 64 B of every idle connection (bench/conn-memory.ts).
+ */
+const READER = new FrameReader();
+
+/** Every PINGREQ is the same packet: one frozen object instead of one per ping of an idle fleet. */
+const PINGREQ: PingreqPacket = Object.freeze({ cmd: 'pingreq' });
+
 export class MqttParser {
   maxPacketSize: number;
   private readonly role: ParserRole;
@@ -109,7 +119,6 @@ export class MqttParser {
   private awaitingConnect: boolean;
   /** First-byte verdicts for the current role, level and CONNECT state (see header.ts). */
   private table: Uint8Array;
-  private readonly reader = new FrameReader();
   private error: MqttParseError | undefined = undefined;
 
   private state = IDLE;
@@ -350,9 +359,10 @@ export class MqttParser {
       const packet = this.parseBody(b0, buf, start, end);
       // The reader must not keep the chunk: a chunk is a slice of an 8 KB pool slab, which an idle connection
       // would pin after its CONNECT (0.3 KB per connection in bench/conn-memory.ts).
-      this.reader.release();
+      READER.release();
       return packet;
     } catch (e) {
+      READER.release();
       if (!(e instanceof MqttParseError)) throw e;
       this.fail(e);
       return undefined;
@@ -362,7 +372,7 @@ export class MqttParser {
   private parseBody(b0: number, buf: Buffer, start: number, end: number): MqttPacket {
     const type = b0 >> 4;
     if (type === 3) return this.parsePublish(b0, buf, start, end);
-    const r = this.reader;
+    const r = READER;
     // A client-role parser that was never told the level reads 3.1.1.
     const v = this.version === 0 ? 4 : this.version;
     r.reset(buf, start, end, PACKET_NAMES[type], this.version);
@@ -389,7 +399,7 @@ export class MqttParser {
         return this.parseUnsuback(r, v);
       case 12:
         this.expectEmpty(r);
-        return { cmd: 'pingreq' };
+        return PINGREQ;
       case 13:
         this.expectEmpty(r);
         return { cmd: 'pingresp' };
@@ -424,7 +434,7 @@ export class MqttParser {
       if (buf[p] === 0) {
         p++;
       } else {
-        const r = this.reader;
+        const r = READER;
         r.reset(buf, p, end, 'publish', 5);
         properties = readProperties<PublishProperties>(r, PROPS_PUBLISH);
         p = r.pos;

@@ -8,7 +8,6 @@ import {
   credentialOf,
   isBanned,
   NO_CLIENT_ATTRS,
-  newAuthzCache,
   renderMountpoint,
 } from '../../access/login.js';
 import { NEVER_EXPIRE } from '../../broker/broker.js';
@@ -232,7 +231,8 @@ function completeConnect(
   renderMountpoint(ci, ch.listener.mountpoint);
   ch.enhancedAuth = undefined;
   ch.pendingConnect = undefined;
-  ch.authzCache = newAuthzCache(host.access.authzCache);
+  // A new login starts with an empty cache, made by the first authorization (MqttChannel.authorize).
+  ch.authzCache = undefined;
 
   const settings = sessionSettings(cfg, p.protocolVersion);
   // A cluster node first claims the client id cluster-wide (the session may come from another node).
@@ -331,14 +331,27 @@ function connackProperties(
   return props;
 }
 
+/**
+ * The two accepting CONNACKs of MQTT 3.x (session present or not), shared: frames handed to a connection are
+ * never modified, and these need no packet object or serialisation per CONNECT.
+ */
+const CONNACK_V3_ACCEPTED: Buffer = Buffer.from([0x20, 0x02, 0x00, 0x00]);
+const CONNACK_V3_ACCEPTED_PRESENT: Buffer = Buffer.from([0x20, 0x02, 0x01, 0x00]);
+
 function sendConnack(ch: MqttClient, present: boolean, rc: number, props?: ConnackProperties): void {
   const v5 = ch.version === 5;
-  ch.send({
-    cmd: 'connack',
-    sessionPresent: rc === RC.SUCCESS && present,
-    reasonCode: v5 ? rc : connackCodeV3(rc),
-    properties: v5 ? props : undefined,
-  });
+  if (!v5 && rc === RC.SUCCESS) {
+    // MQTT 3.1 has no session present flag: the byte is reserved.
+    const flag = present && ch.version !== 3;
+    if (!ch.conn.closed) ch.sendFrame(flag ? CONNACK_V3_ACCEPTED_PRESENT : CONNACK_V3_ACCEPTED);
+  } else {
+    ch.send({
+      cmd: 'connack',
+      sessionPresent: rc === RC.SUCCESS && present,
+      reasonCode: v5 ? rc : connackCodeV3(rc),
+      properties: v5 ? props : undefined,
+    });
+  }
   const c = ch.host.broker.metrics.c;
   c['packets.connack.sent']++;
   c['client.connack']++;

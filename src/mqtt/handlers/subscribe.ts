@@ -89,12 +89,14 @@ export function handleSubscribe(ch: MqttClient, p: SubscribePacket): HandlerResu
     }
     const mounted = mount(mountpoint, filter);
     const stored = joinShare(mounted, group);
-    const exists = existing.has(stored);
-    if (!exists && quota <= 0) {
-      codes[i] = RC.QUOTA_EXCEEDED;
-      continue;
+    // Without a limit (the default) the session map is not asked: a lookup per filter saved.
+    if (quota !== Number.POSITIVE_INFINITY && !existing.has(stored)) {
+      if (quota <= 0) {
+        codes[i] = RC.QUOTA_EXCEEDED;
+        continue;
+      }
+      quota--;
     }
-    if (!exists) quota--;
     const qos = s.qos <= cfg.max_qos_allowed ? s.qos : (cfg.max_qos_allowed as 0 | 1 | 2);
     const opts = subOpts(qos, s.noLocal ? 1 : 0, s.retainAsPublished ? 1 : 0, s.retainHandling, subid);
     candidates.push({ index: i, topic, filter, group, opts, mounted, stored, allowed: false });
@@ -224,8 +226,13 @@ function acknowledge(ch: MqttClient, p: SubscribePacket, accepted: Candidate[], 
 /** Authorizes every candidate (setting `allowed`); then calls `next` (sync when every check was sync). */
 function authorizeAll(ch: MqttClient, candidates: Candidate[], next: () => HandlerResult): HandlerResult {
   let pending: Promise<void>[] | undefined;
+  const access = ch.host.access;
   for (const cand of candidates) {
-    const r = ch.authorize({ action_type: 'subscribe', qos: cand.opts.qos }, cand.filter);
+    // As the publish path: with no authorization source and no client ACL the answer (and its counters)
+    // needs no action object per filter.
+    const r =
+      access.quickAnswer(ch.clientInfo) ??
+      ch.authorize({ action_type: 'subscribe', qos: cand.opts.qos }, cand.filter);
     if (r instanceof Promise) {
       (pending ??= []).push(
         r.then((ok) => {
