@@ -6,26 +6,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { hermod } from '../helpers/cli.js';
 import { fixture, repoRoot } from '../helpers/fixtures.js';
+import { freePort } from '../helpers/servers/common.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hermod-emqx-conf-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('hermod start --config emqx.conf runs as a single node: its cluster keys are real keys, no warning', async () => {
   const [tcp, ws, http] = [await freePort(), await freePort(), await freePort()];

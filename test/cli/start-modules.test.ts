@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { SignJWT } from 'jose';
 import { TestProvider } from '../exhook/provider.js';
 import { connectClient, end } from '../helpers/clients.js';
 import { repoRoot } from '../helpers/fixtures.js';
+import { freePort } from '../helpers/servers/common.js';
 import { ApiClient } from '../mgmt/http.js';
 
 /** Packages a default node must not load: each belongs to a part that is off by default. */
@@ -34,17 +35,6 @@ const OPTIONAL = [
   'mongodb',
   'ldapts',
 ];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The packages (node_modules/<name>) among the module URLs the node resolved so far. */
 function loadedPackages(trace: string): Set<string> {

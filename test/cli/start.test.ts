@@ -1,13 +1,14 @@
 /** `hermod start` as a subprocess: refuses bad config with every error, runs a good one, stops on SIGTERM. */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { displayPath } from '../../src/config/hocon/index.js';
 import { spawnHermod } from '../helpers/cli.js';
 import { fixture } from '../helpers/fixtures.js';
+import { freePort } from '../helpers/servers/common.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hermod-start-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -20,17 +21,6 @@ async function waitFor(cond: () => boolean, what: string, ms = 15_000): Promise<
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function connects(port: number): Promise<boolean> {

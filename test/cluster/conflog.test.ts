@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +13,7 @@ import { gatewayPort } from '../gateway/helpers.js';
 import { StompRaw } from '../gateway/stomp-client.js';
 import { merge, startBroker, type TestBroker } from '../helpers/broker.js';
 import { clusterConfig, eventually } from '../helpers/cluster.js';
+import { freePort } from '../helpers/servers/common.js';
 import { type NatsServer, startNats } from '../helpers/servers/nats.js';
 import { type ApiClient, adminClient } from '../mgmt/http.js';
 import { buildPackage } from '../plugins/packages.js';
@@ -27,15 +27,6 @@ export default {
   },
 };
 `;
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Uploads a package as the API's multipart field "plugin" (start=true also starts it). */
 async function upload(api: ApiClient, file: string): Promise<number> {

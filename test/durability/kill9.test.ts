@@ -8,27 +8,16 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { sleep } from '../helpers/clients.js';
+import { freePort } from '../helpers/servers/common.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/hermod.js', import.meta.url));
 const KILLS = 3;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
 
 /** Starts `hermod start` and resolves once its MQTT port answers. */
 async function startNode(configFile: string, port: number): Promise<ChildProcess> {

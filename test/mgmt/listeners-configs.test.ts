@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, end, sleep } from '../helpers/clients.js';
+import { freePort } from '../helpers/servers/common.js';
 import { type ApiClient, adminClient } from './http.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function refused(port: number): Promise<boolean> {
   try {

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,17 +13,7 @@ import { formatConfigError, loadConfig } from '../../src/config/load.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, end } from '../helpers/clients.js';
 import { fixture, readFixture } from '../helpers/fixtures.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/servers/common.js';
 
 /** GET over HTTPS trusting the test CA; resolves to the status code. */
 function httpsStatus(port: number, path: string): Promise<number> {
