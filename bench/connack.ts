@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import { connectFrame, DISCONNECT, subscribeFrame } from './loadgen/frames.js';
+import { mqttPackets } from './mqtt-frames.js';
 
 export interface FirstConnack {
   /** ms from `since` until the first CONNACK. */
@@ -41,7 +42,6 @@ function attempt(port: number, since: number, n: number): Promise<FirstConnack |
     const s = net.connect({ host: '127.0.0.1', port });
     let connack = 0;
     let got = 0;
-    let buf: Buffer = Buffer.alloc(0);
     const finish = (r: FirstConnack) => {
       s.removeAllListeners('close');
       s.write(DISCONNECT);
@@ -52,38 +52,19 @@ function attempt(port: number, since: number, n: number): Promise<FirstConnack |
     s.on('close', () => done(undefined));
     const clientId = `first-connack-${process.pid}-${++probes}`;
     s.on('connect', () => s.write(connectFrame(clientId, 60)));
-    s.on('data', (d: Buffer) => {
-      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
-      let pos = 0;
-      for (;;) {
-        // Fixed header: type byte, then the remaining length (1-4 bytes, 7 bits each).
-        if (buf.length - pos < 2) break;
-        let len = 0;
-        let mul = 1;
-        let i = pos + 1;
-        for (; i < buf.length; i++) {
-          len += (buf[i]! & 0x7f) * mul;
-          mul *= 128;
-          if ((buf[i]! & 0x80) === 0) break;
-        }
-        if (i >= buf.length || i + 1 + len > buf.length) break;
-        const type = buf[pos]! >> 4;
-        const returnCode = buf[i + 2];
-        pos = i + 1 + len;
-        if (type === 2 && returnCode !== 0) {
-          // Refused (not ready, or not allowed): not a successful CONNACK; the caller tries again.
-          s.destroy();
-          return;
-        }
-        if (type === 2) {
-          connack = performance.now() - since;
-          if (n === 0) return finish({ connack, all: connack });
-          s.write(subscribeFrame(1, ['ret/#'], 0));
-        } else if (type === 3 && ++got === n) {
-          return finish({ connack, all: performance.now() - since });
-        }
+    const feed = mqttPackets((type, body) => {
+      if (s.destroyed) return;
+      if (type === 2 && body[1] !== 0) {
+        // Refused (not ready, or not allowed): not a successful CONNACK; the caller tries again.
+        s.destroy();
+      } else if (type === 2) {
+        connack = performance.now() - since;
+        if (n === 0) finish({ connack, all: connack });
+        else s.write(subscribeFrame(1, ['ret/#'], 0));
+      } else if (type === 3 && ++got === n) {
+        finish({ connack, all: performance.now() - since });
       }
-      buf = buf.subarray(pos);
     });
+    s.on('data', feed);
   });
 }

@@ -121,22 +121,31 @@ async function fillRetained(broker: 'hermod' | 'mosquitto', n: number): Promise<
   return dir;
 }
 
+/** A copy of a prepared data directory for one start: the broker writes its state back at the stop, and every run starts from the same one. */
+function runCopy(dir: string, prefix: string): string {
+  const data = mkdtempSync(join(tmpdir(), prefix));
+  cpSync(dir, data, { recursive: true });
+  return data;
+}
+
+function removeOnExit(child: ChildProcess, dir: string): void {
+  child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+}
+
 function hermodBenchCase(n: number, dir: string): Case {
   return {
     id: `bench-${n >= 1000 ? `${n / 1000}k` : n}`,
     broker: 'hermod',
     retained: n,
     spawn(root, port) {
-      // A copy per start: the broker writes its state back at the stop, and every run starts from the same one.
-      const data = mkdtempSync(join(tmpdir(), 'hermod-startup-run-'));
-      cpSync(dir, data, { recursive: true });
+      const data = runCopy(dir, 'hermod-startup-run-');
       const script = join(root, 'dist', 'bench', 'servers', 'hermod.js');
       const child = spawn('taskset', ['-c', BROKER_CPU, process.execPath, script, String(port)], {
         stdio: ['ignore', 'pipe', 'inherit'],
         cwd: root,
         env: { ...process.env, BENCH_DATA_DIR: data },
       });
-      child.once('exit', () => rmSync(data, { recursive: true, force: true }));
+      removeOnExit(child, data);
       return { child, readyLine: `hermod listening on ${port}` };
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
@@ -178,10 +187,9 @@ async function hermodDefaultCase(roots: readonly string[]): Promise<Case> {
     broker: 'hermod',
     retained: 0,
     spawn(root, port) {
-      const data = mkdtempSync(join(tmpdir(), 'hermod-startup-default-run-'));
-      cpSync(dirs.get(root)!, data, { recursive: true });
+      const data = runCopy(dirs.get(root)!, 'hermod-startup-default-run-');
       const child = spawnDefault(root, port, data);
-      child.once('exit', () => rmSync(data, { recursive: true, force: true }));
+      removeOnExit(child, data);
       return { child, readyLine: 'is running' };
     },
     cleanup: () => {
