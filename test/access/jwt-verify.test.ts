@@ -90,7 +90,7 @@ describe('jwt verification with node:crypto', () => {
     assert.equal(publicKeyChecks(small.publicKey).size, 0, 'RSA below 2048 bits verifies nothing');
   });
 
-  it('checks exp, nbf and iat as before: exp is past at its second, nbf is valid from its second', async () => {
+  it('checks exp, nbf and iat as EMQX does: exp is past at its second, nbf and iat are valid from theirs', async () => {
     const checks = hmacChecks(createSecretKey(SECRET));
     const t = now();
     const at = async (claims: Record<string, unknown>) =>
@@ -99,6 +99,8 @@ describe('jwt verification with node:crypto', () => {
     assert.equal((await at({ exp: t + 1 })).ok, true);
     assert.equal((await at({ nbf: t })).ok, true);
     assert.deepEqual(await at({ nbf: t + 1 }), { ok: false, reason: 'jwt claim nbf invalid (check_failed)' });
+    assert.equal((await at({ iat: t })).ok, true);
+    assert.deepEqual(await at({ iat: t + 1 }), { ok: false, reason: 'jwt claim iat invalid (check_failed)' });
     assert.deepEqual(await at({ iat: 'yesterday' }), {
       ok: false,
       reason: 'jwt claim iat invalid (invalid)',

@@ -59,6 +59,7 @@ describe('jwt (HMAC secret)', () => {
       ['wrong secret', await hs({ sub: 'dev1' }, 'HS256', 'another-secret-another-secret-xx')],
       ['expired', await hs({ sub: 'dev1', exp: now() - 60 })],
       ['not yet valid', await hs({ sub: 'dev1', nbf: now() + 3600 })],
+      ['issued in the future (EMQX refuses it too)', await hs({ sub: 'dev1', iat: now() + 3600 })],
       ['claim mismatch', await hs({ sub: 'dev2' })],
       ['claim missing', await hs({ foo: 1 })],
     ];
@@ -197,5 +198,13 @@ describe('jwt (public key and JWKS)', () => {
     assert.ok(jwksHits > hitsBefore);
     const s = await b.node.authn.status('mqtt:global', 'jwt');
     assert.equal(s?.status, 'connected');
+  });
+
+  it('refuses a JWKS-verified token issued in the future, as the configured-key path and EMQX do', async () => {
+    const ahead = await new SignJWT({ sub: 'x' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'ec1' })
+      .setIssuedAt(Math.floor(Date.now() / 1000) + 3600)
+      .sign(ec.privateKey);
+    assert.equal(await loginCode(b.port, { username: 'u', password: ahead }), RC.BAD_USER);
   });
 });

@@ -131,12 +131,14 @@ export function verifyJwt(
 }
 
 /**
- * The time claims, as jose checked them (no leeway): iat, nbf and exp must be numbers when present; nbf
- * must not be in the future; exp must be in the future.
+ * The time claims, checked as EMQX checks them (no leeway): iat, nbf and exp must be numbers when present;
+ * iat and nbf must not be in the future; exp must be in the future. A token issued "later" than now comes
+ * from a clock that is ahead or a forged claim, and EMQX refuses it, so a fleet moving over sees no change.
  */
 export function timeClaimsProblem(payload: Record<string, unknown>, now: number): string | undefined {
   const { iat, nbf, exp } = payload;
   if (iat !== undefined && typeof iat !== 'number') return 'jwt claim iat invalid (invalid)';
+  if (typeof iat === 'number' && iat > now) return 'jwt claim iat invalid (check_failed)';
   if (nbf !== undefined && typeof nbf !== 'number') return 'jwt claim nbf invalid (invalid)';
   if (typeof nbf === 'number' && nbf > now) return 'jwt claim nbf invalid (check_failed)';
   if (exp !== undefined && typeof exp !== 'number') return 'jwt claim exp invalid (invalid)';

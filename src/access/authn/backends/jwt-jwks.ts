@@ -5,7 +5,7 @@
  */
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { JwksCache } from '../jwks.js';
-import type { JwtVerdict } from '../jwt-verify.js';
+import { type JwtVerdict, timeClaimsProblem } from '../jwt-verify.js';
 
 const PUBLIC_ALGS = [
   'RS256',
@@ -50,7 +50,9 @@ export class JwksVerifier {
           return once();
         throw err;
       });
-      return { ok: true, payload };
+      // jose accepts an iat in the future; the shared check refuses it as the configured-key path does.
+      const timing = timeClaimsProblem(payload as Record<string, unknown>, Math.floor(Date.now() / 1000));
+      return timing === undefined ? { ok: true, payload } : { ok: false, reason: timing };
     } catch (err) {
       return { ok: false, reason: reasonOf(err) };
     }
