@@ -163,6 +163,8 @@ export class HermodNode {
       this.plugins,
       named('gateways', this.gateways),
       this.mqttListeners,
+      // The retained set loads while the listeners accept CONNECTs; anything that needs it completes it first.
+      this.retainerPart.loadedComponent(),
       this.clusterPart.readyComponent(),
       named('management', {
         start: async () => {

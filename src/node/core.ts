@@ -132,6 +132,18 @@ export class RetainerComponent implements Component {
     this.off?.();
     this.retainer?.stop();
   }
+
+  /**
+   * A component that waits, after the listeners opened, until the stored messages the retainer began loading
+   * are all in memory: the node counts as started (and the management API starts) only then.
+   */
+  loadedComponent(): Component {
+    return {
+      name: 'retainer-load',
+      start: () => this.retainer?.whenLoaded(),
+      stop: () => undefined,
+    };
+  }
 }
 
 /**
