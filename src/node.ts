@@ -163,7 +163,7 @@ export class HermodNode {
       this.plugins,
       named('gateways', this.gateways),
       this.mqttListeners,
-      // The retained set loads while the listeners accept CONNECTs; anything that needs it completes it first.
+      // The stored retained set loads while the listeners answer CONNECTs; a SUBSCRIBE completes it first.
       this.retainerPart.loadedComponent(),
       this.clusterPart.readyComponent(),
       named('management', {

@@ -42,6 +42,12 @@ export class Retainer {
   private remove: Statement | undefined;
   /** The start-up read of the embedded store while it has rows left (see retained-load.ts). */
   private loading: RetainedLoad | undefined;
+  /**
+   * Topics set or cleared by a retained PUBLISH while the load runs: their stored rows are older, so the load
+   * skips them. ($SYS publishes its retained topics as the node starts: completing the load for those would
+   * keep the listeners closed until it ended.)
+   */
+  private readonly newerThanStore = new Set<string>();
   /** The cluster's store on a cluster node (then the embedded store is not used). */
   private seam: RetainedSeam | undefined;
   /**
@@ -66,14 +72,20 @@ export class Retainer {
     return this.index.size;
   }
 
-  /** Settles once the stored messages are all in memory (start() begins reading them). */
-  whenLoaded(): Promise<void> {
-    return this.loading?.done ?? Promise.resolve();
+  /**
+   * Reads the stored messages start() left unread, a slice at a time between other work (see
+   * retained-load.ts); settles once they are all in memory. The node calls it once its listeners are open:
+   * slices taken earlier would only delay them, each one run between two module reads of a later component.
+   */
+  loadInBackground(): Promise<void> {
+    if (this.loading === undefined) return Promise.resolve();
+    this.loading.inBackground();
+    return this.loading.done;
   }
 
   /**
-   * Starts reading stored messages (they load between other work until something needs them, see
-   * retained-load.ts) and registers the hooks.
+   * Registers the hooks; the stored messages are read by loadInBackground(), or at once when something needs
+   * them before.
    */
   start(): void {
     this.seam = this.broker.cluster?.retained;
@@ -122,6 +134,7 @@ export class Retainer {
   stop(): void {
     this.loading?.cancel();
     this.loading = undefined;
+    this.newerThanStore.clear();
     for (const d of this.disposers.splice(0)) d();
     this.seam?.detach();
     if (this.clearTimer !== undefined) clearInterval(this.clearTimer);
@@ -163,6 +176,11 @@ export class Retainer {
   /** Deletes one topic's retained message; returns false when there was none. */
   delete(topic: string): boolean {
     this.loaded();
+    return this.forget(topic);
+  }
+
+  /** Removes a topic from the index and, when it was there, from the store. */
+  private forget(topic: string): boolean {
     if (!this.index.delete(topic)) return false;
     this.schedule(topic, null);
     this.broker.metrics.setStat('retained', this.index.size);
@@ -213,13 +231,17 @@ export class Retainer {
 
   private onPublish(msg: Message): { stop: Message } | undefined {
     if (!msg.flags.retain || !this.config.enable) return undefined;
-    // A retained publish replaces (or deletes) what the store holds: the older stored copy must be in first.
-    this.loaded();
     // A copy from another node: its own node stored it.
     if (msg.headers[FROM_NODE_HEADER] !== undefined) return undefined;
     if (msg.payload.length === 0) {
-      // A cluster node may not have seen the message yet: the cluster's store is cleared all the same.
-      if (!this.delete(msg.topic)) this.seam?.removed(msg.topic);
+      if (this.loading !== undefined) {
+        // The stored row, read or not yet, is older: the load skips it, and it is deleted all the same.
+        this.newerThanStore.add(msg.topic);
+        if (!this.forget(msg.topic)) this.schedule(msg.topic, null);
+      } else if (!this.delete(msg.topic)) {
+        // A cluster node may not have seen the message yet: the cluster's store is cleared all the same.
+        this.seam?.removed(msg.topic);
+      }
       if (this.config.stop_publish_clear_msg) {
         // Only a delete: the empty message is not forwarded.
         const dropped = msg.withChanges({});
@@ -236,6 +258,8 @@ export class Retainer {
       return undefined;
     }
     const max = this.config.backend.max_retained_messages;
+    // The limit counts the whole stored set.
+    if (max > 0) this.loaded();
     if (max > 0 && this.index.size >= max && !this.index.has(msg.topic)) {
       logger.warn(
         { topic: msg.topic, limit: max },
@@ -244,6 +268,7 @@ export class Retainer {
       return undefined;
     }
     const stored = this.toStored(msg);
+    if (this.loading !== undefined) this.newerThanStore.add(stored.topic);
     this.index.set(stored);
     this.broker.metrics.c['messages.retained']++;
     this.broker.metrics.setStat('retained', this.index.size);
@@ -331,8 +356,8 @@ export class Retainer {
   }
 
   /**
-   * Begins the start-up load: expired rows are deleted after each slice (the statement is busy while it reads
-   * one), the count is logged at the end.
+   * Prepares the start-up load: expired rows are deleted after each slice (the statement is busy while it
+   * reads one), the count is logged at the end.
    */
   private load(): void {
     let loaded = 0;
@@ -342,6 +367,7 @@ export class Retainer {
     const load = new RetainedLoad(
       this.db!,
       (r) => {
+        if (this.newerThanStore.size > 0 && this.newerThanStore.has(r[1])) return;
         const m = this.fromRow(r, now);
         if (m === undefined) expired.push(r[1]);
         else {
@@ -356,13 +382,13 @@ export class Retainer {
       },
       () => {
         if (this.loading === load) this.loading = undefined;
+        this.newerThanStore.clear();
         this.broker.metrics.setStat('retained', this.index.size);
         if (loaded + expiredCount > 0)
           logger.info({ loaded, expired: expiredCount }, 'retainer: loaded retained messages');
       },
     );
     this.loading = load;
-    load.inBackground();
   }
 
   /** Completes a start-up load still under way (a no-op once loaded). */

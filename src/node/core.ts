@@ -134,13 +134,14 @@ export class RetainerComponent implements Component {
   }
 
   /**
-   * A component that waits, after the listeners opened, until the stored messages the retainer began loading
-   * are all in memory: the node counts as started (and the management API starts) only then.
+   * A component for after the listeners: loads the stored messages the retainer left unread, in slices
+   * between which the listeners accept connections; the node counts as started (and the management API
+   * starts) once they are all in memory.
    */
   loadedComponent(): Component {
     return {
       name: 'retainer-load',
-      start: () => this.retainer?.whenLoaded(),
+      start: () => this.retainer?.loadInBackground(),
       stop: () => undefined,
     };
   }
