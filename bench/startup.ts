@@ -7,7 +7,8 @@
  *                              [--root <other checkout>]…
  *
  * Cases: `default` is `node bin/hermod.js start --config etc/hermod.conf` (what `npm start` runs; ports and
- * data_dir moved to free ones by HERMOD_* variables); `bench-N` is bench/servers/hermod.ts on a store holding
+ * data_dir moved to free ones by HERMOD_* variables; `default-N` on a store of N retained messages, $SYS on as
+ * in that config); `bench-N` is bench/servers/hermod.ts on a store holding
  * N retained messages (as the retained-restart curve starts it); `mosquitto-N` is Mosquitto with persistence
  * on a database holding N retained messages. Each `--root` is a checkout with its own dist/ (e.g. a `before`
  * worktree of main): the runs alternate between the roots so both see the same machine. The broker is pinned
@@ -171,21 +172,23 @@ function spawnDefault(root: string, port: number, data: string): ChildProcess {
 
 /**
  * A restart of `npm start`: the data directory of a first start of the same tree (its shipped plugins
- * placed, the dashboard user made) copied for every run, so each run starts on the state a restart finds.
+ * placed, the dashboard user made; with `n` > 0 on a store of n retained messages) copied for every run, so
+ * each run starts on the state a restart finds.
  */
-async function hermodDefaultCase(roots: readonly string[]): Promise<Case> {
+async function hermodDefaultCase(roots: readonly string[], n: number): Promise<Case> {
   const dirs = new Map<string, string>();
   for (const root of roots) {
-    const dir = mkdtempSync(join(tmpdir(), 'hermod-startup-default-'));
+    const dir =
+      n > 0 ? await fillRetained('hermod', n) : mkdtempSync(join(tmpdir(), 'hermod-startup-default-'));
     const first = spawnDefault(root, await freePort(), dir);
     await watchLine(first, 'is running', performance.now());
     await stopChild(first);
     dirs.set(root, dir);
   }
   return {
-    id: 'default',
+    id: n > 0 ? `default-${n >= 1000 ? `${n / 1000}k` : n}` : 'default',
     broker: 'hermod',
-    retained: 0,
+    retained: n,
     spawn(root, port) {
       const data = runCopy(dirs.get(root)!, 'hermod-startup-default-run-');
       const child = spawnDefault(root, port, data);
@@ -256,7 +259,7 @@ async function main(): Promise<void> {
   const cases: Case[] = [];
   for (const id of wanted) {
     const [kind, size] = id.split('-') as [string, string | undefined];
-    if (kind === 'default') cases.push(await hermodDefaultCase(roots));
+    if (kind === 'default') cases.push(await hermodDefaultCase(roots, parseSize(size ?? '0')));
     else if (kind === 'bench') {
       const n = parseSize(size ?? '0');
       cases.push(hermodBenchCase(n, await fillRetained('hermod', n)));

@@ -163,6 +163,10 @@ export class HermodNode {
       this.plugins,
       named('gateways', this.gateways),
       this.mqttListeners,
+      // The stored retained set loads while the listeners answer CONNECTs; a SUBSCRIBE completes it first.
+      this.retainerPart.loadedComponent(),
+      // Installed plugins that do not run: loaded for the API, not waited for by clients.
+      named('plugins-installed', { start: () => this.plugins.loadOthers(), stop: () => undefined }),
       this.clusterPart.readyComponent(),
       named('management', {
         start: async () => {

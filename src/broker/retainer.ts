@@ -16,6 +16,7 @@ import { parseWithBuffers, stringifyWithBuffers } from './json-buffers.js';
 import { Message } from './message.js';
 import { feedRetained } from './retained-feed.js';
 import { RetainedIndex } from './retained-index.js';
+import { RetainedLoad, type RetainedRow } from './retained-load.js';
 import { hash } from './shared-sub.js';
 import type { ClientInfo, MessageHeaders, MessageProperties, SubOpts } from './types.js';
 
@@ -25,21 +26,6 @@ const FLUSH_DELAY_MS = 50;
 /** Slots of the stored-headers table (a power of two). */
 const HEADER_SLOTS = 64;
 
-/** A stored row as the load reads it (raw: the columns of LOAD_SQL, in order). */
-type RetainedRow = [
-  topic: string,
-  payload: Buffer,
-  qos: number,
-  props: string | null,
-  from_clientid: string,
-  from_username: string | null,
-  publish_at: number,
-  expires_at: number,
-];
-
-const LOAD_SQL =
-  'SELECT topic, payload, qos, props, from_clientid, from_username, publish_at, expires_at FROM retained';
-
 export class Retainer {
   private readonly index = new RetainedIndex();
   /** Topic → message to write (or null to delete) at the next flush. */
@@ -47,11 +33,21 @@ export class Retainer {
   private flushTimer: NodeJS.Timeout | undefined;
   private clearTimer: NodeJS.Timeout | undefined;
   private readonly disposers: Array<() => void> = [];
+  /** Scratch headers of a row being loaded (storedHeaders copies what it keeps). */
+  private readonly who: MessageHeaders = {};
   private readonly headerSlots: Array<{ from: string; headers: MessageHeaders } | undefined> = new Array(
     HEADER_SLOTS,
   );
   private upsert: Statement | undefined;
   private remove: Statement | undefined;
+  /** The start-up read of the embedded store while it has rows left (see retained-load.ts). */
+  private loading: RetainedLoad | undefined;
+  /**
+   * Topics set or cleared by a retained PUBLISH while the load runs: their stored rows are older, so the load
+   * skips them. ($SYS publishes its retained topics as the node starts: completing the load for those would
+   * keep the listeners closed until it ended.)
+   */
+  private readonly newerThanStore = new Set<string>();
   /** The cluster's store on a cluster node (then the embedded store is not used). */
   private seam: RetainedSeam | undefined;
   /**
@@ -72,10 +68,25 @@ export class Retainer {
   }
 
   get count(): number {
+    this.loaded();
     return this.index.size;
   }
 
-  /** Loads stored messages and registers the hooks. */
+  /**
+   * Reads the stored messages start() left unread, a slice at a time between other work (see
+   * retained-load.ts); settles once they are all in memory. The node calls it once its listeners are open:
+   * slices taken earlier would only delay them, each one run between two module reads of a later component.
+   */
+  loadInBackground(): Promise<void> {
+    if (this.loading === undefined) return Promise.resolve();
+    this.loading.inBackground();
+    return this.loading.done;
+  }
+
+  /**
+   * Registers the hooks; the stored messages are read by loadInBackground(), or at once when something needs
+   * them before.
+   */
   start(): void {
     this.seam = this.broker.cluster?.retained;
     if (this.seam !== undefined) {
@@ -121,6 +132,9 @@ export class Retainer {
 
   /** Unregisters hooks and flushes pending writes. */
   stop(): void {
+    this.loading?.cancel();
+    this.loading = undefined;
+    this.newerThanStore.clear();
     for (const d of this.disposers.splice(0)) d();
     this.seam?.detach();
     if (this.clearTimer !== undefined) clearInterval(this.clearTimer);
@@ -138,18 +152,21 @@ export class Retainer {
 
   /** A retained message by exact topic (expired ones are invisible). */
   get(topic: string): Message | undefined {
+    this.loaded();
     const m = this.index.get(topic);
     return m !== undefined && !m.isExpired(Date.now()) ? m : undefined;
   }
 
   /** Retained messages matching a filter, oldest publish first. */
   match(filter: string): Message[] {
+    this.loaded();
     const now = Date.now();
     return this.index.match(filter).filter((m) => !m.isExpired(now));
   }
 
   /** Every retained message (for the API), by topic order. */
   all(): Message[] {
+    this.loaded();
     const now = Date.now();
     return [...this.index.values()]
       .filter((m) => !m.isExpired(now))
@@ -158,6 +175,12 @@ export class Retainer {
 
   /** Deletes one topic's retained message; returns false when there was none. */
   delete(topic: string): boolean {
+    this.loaded();
+    return this.forget(topic);
+  }
+
+  /** Removes a topic from the index and, when it was there, from the store. */
+  private forget(topic: string): boolean {
     if (!this.index.delete(topic)) return false;
     this.schedule(topic, null);
     this.broker.metrics.setStat('retained', this.index.size);
@@ -166,6 +189,7 @@ export class Retainer {
 
   /** Deletes every retained message (or those matching a filter). Returns how many. */
   clean(filter?: string): number {
+    this.loaded();
     const victims = filter === undefined ? [...this.index.values()] : this.index.match(filter);
     for (const m of victims) this.delete(m.topic);
     return victims.length;
@@ -210,8 +234,14 @@ export class Retainer {
     // A copy from another node: its own node stored it.
     if (msg.headers[FROM_NODE_HEADER] !== undefined) return undefined;
     if (msg.payload.length === 0) {
-      // A cluster node may not have seen the message yet: the cluster's store is cleared all the same.
-      if (!this.delete(msg.topic)) this.seam?.removed(msg.topic);
+      if (this.loading !== undefined) {
+        // The stored row, read or not yet, is older: the load skips it, and it is deleted all the same.
+        this.newerThanStore.add(msg.topic);
+        if (!this.forget(msg.topic)) this.schedule(msg.topic, null);
+      } else if (!this.delete(msg.topic)) {
+        // A cluster node may not have seen the message yet: the cluster's store is cleared all the same.
+        this.seam?.removed(msg.topic);
+      }
       if (this.config.stop_publish_clear_msg) {
         // Only a delete: the empty message is not forwarded.
         const dropped = msg.withChanges({});
@@ -228,6 +258,8 @@ export class Retainer {
       return undefined;
     }
     const max = this.config.backend.max_retained_messages;
+    // The limit counts the whole stored set.
+    if (max > 0) this.loaded();
     if (max > 0 && this.index.size >= max && !this.index.has(msg.topic)) {
       logger.warn(
         { topic: msg.topic, limit: max },
@@ -236,6 +268,7 @@ export class Retainer {
       return undefined;
     }
     const stored = this.toStored(msg);
+    if (this.loading !== undefined) this.newerThanStore.add(stored.topic);
     this.index.set(stored);
     this.broker.metrics.c['messages.retained']++;
     this.broker.metrics.setStat('retained', this.index.size);
@@ -292,6 +325,7 @@ export class Retainer {
     if (opts.rh === 2 || (opts.rh === 1 && opts.is_new === false)) return undefined;
     const session = this.broker.sessionOf(client);
     if (session === undefined) return undefined;
+    // match() completes a start-up load still under way: the subscriber gets every stored match.
     const matches = this.match(topic);
     if (matches.length === 0) return undefined;
     matches.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
@@ -321,15 +355,45 @@ export class Retainer {
     }
   }
 
+  /**
+   * Prepares the start-up load: expired rows are deleted after each slice (the statement is busy while it
+   * reads one), the count is logged at the end.
+   */
   private load(): void {
     let loaded = 0;
-    const expired = this.readStored((m) => {
-      this.index.set(m);
-      loaded++;
-    });
-    for (const topic of expired) this.remove!.run(topic);
-    if (loaded + expired.length > 0)
-      logger.info({ loaded, expired: expired.length }, 'retainer: loaded retained messages');
+    let expired: string[] = [];
+    let expiredCount = 0;
+    const now = Date.now();
+    const load = new RetainedLoad(
+      this.db!,
+      (r) => {
+        if (this.newerThanStore.size > 0 && this.newerThanStore.has(r[1])) return;
+        const m = this.fromRow(r, now);
+        if (m === undefined) expired.push(r[1]);
+        else {
+          this.index.set(m);
+          loaded++;
+        }
+      },
+      () => {
+        for (const topic of expired) this.remove!.run(topic);
+        expiredCount += expired.length;
+        expired = [];
+      },
+      () => {
+        if (this.loading === load) this.loading = undefined;
+        this.newerThanStore.clear();
+        this.broker.metrics.setStat('retained', this.index.size);
+        if (loaded + expiredCount > 0)
+          logger.info({ loaded, expired: expiredCount }, 'retainer: loaded retained messages');
+      },
+    );
+    this.loading = load;
+  }
+
+  /** Completes a start-up load still under way (a no-op once loaded). */
+  private loaded(): void {
+    if (this.loading !== undefined) this.loading.finish();
   }
 
   /**
@@ -338,41 +402,37 @@ export class Retainer {
    */
   private importIntoCluster(seam: RetainedSeam): void {
     let copied = 0;
-    this.readStored((m) => {
-      this.index.set(m);
-      seam.stored(m);
-      copied++;
-    });
+    const now = Date.now();
+    new RetainedLoad(
+      this.db!,
+      (r) => {
+        const m = this.fromRow(r, now);
+        if (m === undefined) return;
+        this.index.set(m);
+        seam.stored(m);
+        copied++;
+      },
+      () => undefined,
+      () => undefined,
+    ).finish();
     if (copied > 0)
       logger.info({ copied }, "retainer: this node's stored retained messages copied into the new cluster");
   }
 
   /**
-   * Calls `each` with every message of the embedded store that has not expired; returns the topics of the
-   * expired ones (the connection is busy while the rows are read, so the caller deletes them afterwards).
-   * Raw rows from one statement's iterator: no object per row and no array of all rows (100 000 rows of the
+   * The message of a stored row, undefined when it expired. Raw rows (no object per row; 100 000 rows of the
    * retained-restart curve: 438 → 200 ms CPU, 2026-12-04); loaded messages share their headers as stored
    * ones do.
    */
-  private readStored(each: (m: Message) => void): string[] {
-    const now = Date.now();
-    const expired: string[] = [];
-    const who: MessageHeaders = {};
-    const rows = this.db!.prepare(LOAD_SQL).raw(true).iterate() as IterableIterator<RetainedRow>;
-    for (const r of rows) {
-      const expiresAt = r[7];
-      if (expiresAt !== 0 && expiresAt <= now) {
-        expired.push(r[0]);
-        continue;
-      }
-      const props = r[3] === null ? undefined : parseWithBuffers<MessageProperties>(r[3]);
-      who.username = r[5] ?? undefined;
-      const headers = this.storedHeaders(r[4], who);
-      const m = new Message(r[0], r[1], r[2] as 0 | 1 | 2, r[4], true, props, headers, r[6]);
-      m.expiresAt = expiresAt;
-      each(m);
-    }
-    return expired;
+  private fromRow(r: RetainedRow, now: number): Message | undefined {
+    const expiresAt = r[8];
+    if (expiresAt !== 0 && expiresAt <= now) return undefined;
+    const props = r[4] === null ? undefined : parseWithBuffers<MessageProperties>(r[4]);
+    this.who.username = r[6] ?? undefined;
+    const headers = this.storedHeaders(r[5], this.who);
+    const m = new Message(r[1], r[2], r[3] as 0 | 1 | 2, r[5], true, props, headers, r[7]);
+    m.expiresAt = expiresAt;
+    return m;
   }
 
   private armClear(): void {

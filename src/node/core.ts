@@ -132,6 +132,19 @@ export class RetainerComponent implements Component {
     this.off?.();
     this.retainer?.stop();
   }
+
+  /**
+   * A component for after the listeners: loads the stored messages the retainer left unread, in slices
+   * between which the listeners accept connections; the node counts as started (and the management API
+   * starts) once they are all in memory.
+   */
+  loadedComponent(): Component {
+    return {
+      name: 'retainer-load',
+      start: () => this.retainer?.loadInBackground(),
+      stop: () => undefined,
+    };
+  }
 }
 
 /**

@@ -141,6 +141,15 @@ describe('hermod start with the default config', () => {
     );
   });
 
+  it('loads TypeBox as the one bundle `npm run build` makes, not its ~250 modules', (t) => {
+    if (!existsSync(join(repoRoot(), 'dist', 'src', 'vendor', 'typebox.js'))) {
+      t.skip('dist/ was built by tsc alone (scripts/bundle-typebox.mjs not run)');
+      return;
+    }
+    assert.ok(!loadedPackages(trace).has('@sinclair/typebox'));
+    assert.ok(loadedFiles(trace).some((f) => f.endsWith('/dist/src/vendor/typebox.js')));
+  });
+
   it('checks JWTs of an authenticator added through the API, with jose left unloaded for a configured secret', async () => {
     const secret = 'a-secret-long-enough-for-hs256';
     const r = await api.post('/authentication', { mechanism: 'jwt', secret });
