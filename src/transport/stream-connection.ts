@@ -7,6 +7,7 @@ import type {
   PeerCertificate,
   TransportKind,
 } from './connection.js';
+import { type DirectWriteOwner, kDirectWriteDone, NOT_DIRECT, writeDirect } from './direct-write.js';
 import { type Flushable, LARGE_FRAME_BYTES, markDirty, packFrames, patchedCopy } from './write-batcher.js';
 
 /** Settings every connection of one listener shares: one object per listener, not per connection. */
@@ -99,6 +100,10 @@ export abstract class StreamConnection implements Connection, Flushable {
   private largeCount = 0;
   private dirty = false;
 
+  // Bytes written straight to the handle (direct-write.ts) that libuv still holds / that reached the OS.
+  protected directPending = 0;
+  protected directSent = 0;
+
   private recvOct = 0;
   private recvCnt = 0;
   private sendOct = 0;
@@ -139,12 +144,13 @@ export abstract class StreamConnection implements Connection, Flushable {
   }
 
   get pendingBytes(): number {
-    return this.queued + this.sock.writableLength;
+    return this.queued + this.sock.writableLength + this.directPending;
   }
 
   // Seeing it true arms one onDrain, so a channel that paused on congestion is told when to go on.
   get congested(): boolean {
-    if (this.queued + this.sock.writableLength <= this.config.highWatermark) return false;
+    if (this.queued + this.sock.writableLength + this.directPending <= this.config.highWatermark)
+      return false;
     this.drainWanted = true;
     return true;
   }
@@ -362,8 +368,9 @@ export abstract class StreamConnection implements Connection, Flushable {
   }
 
   private afterWrite(): void {
-    if (this.sock.writableNeedDrain) {
-      if (this.queued + this.sock.writableLength > this.config.highWatermark) this.drainWanted = true;
+    // A pending direct write counts as the stream's own buffer would: behind once past its high-water mark.
+    if (this.sock.writableNeedDrain || this.directPending >= this.sock.writableHighWaterMark) {
+      if (this.pendingBytes > this.config.highWatermark) this.drainWanted = true;
       if (!this.blocked) {
         this.blocked = true;
         this.armSendTimer();
@@ -383,7 +390,7 @@ export abstract class StreamConnection implements Connection, Flushable {
 
   // Bytes the socket has handed on to the OS (bytesWritten also counts what is still buffered).
   private written(): number {
-    return (this.sock.bytesWritten ?? 0) - this.sock.writableLength;
+    return (this.sock.bytesWritten ?? 0) - this.sock.writableLength + this.directSent;
   }
 
   private beginClose(reason: CloseReason): void {
@@ -449,7 +456,7 @@ export abstract class StreamConnection implements Connection, Flushable {
 }
 
 /** A connection over a TCP or TLS socket. */
-export class SocketConnection extends StreamConnection {
+export class SocketConnection extends StreamConnection implements DirectWriteOwner {
   /**
    * Takes over `sock` (which may arrive paused) and starts reading. `sharedRead`: the socket reads into the
    * shared buffer (shared-read-buffer.ts), whose callback delivers the bytes, so Node never emits 'data'.
@@ -484,7 +491,25 @@ export class SocketConnection extends StreamConnection {
   }
 
   protected writeOne(buf: Buffer): void {
-    this.sock.write(buf);
+    // Straight to the TCP handle when nothing is queued before it (direct-write.ts has the measurement);
+    // otherwise, and for TLS, through the stream, behind what is queued.
+    const sock = this.sock;
+    if (this.directPending === 0 && sock.writableLength === 0 && sock.writable) {
+      const pending = writeDirect(sock, buf, this);
+      if (pending !== NOT_DIRECT) {
+        if (pending === 0) this.directSent += buf.length;
+        else this.directPending = pending;
+        return;
+      }
+    }
+    sock.write(buf);
+  }
+
+  [kDirectWriteDone](status: number, bytes: number): void {
+    this.directPending -= bytes;
+    if (status < 0) return;
+    this.directSent += bytes;
+    if (!this.sock.writableNeedDrain) this[kDrained]();
   }
 
   protected writeMany(bufs: Buffer[]): void {
