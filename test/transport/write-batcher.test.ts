@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { type ConnectionConfig, StreamConnection } from '../../src/transport/stream-connection.js';
-import { LARGE_FRAME_BYTES, packFrames } from '../../src/transport/write-batcher.js';
+import { LARGE_FRAME_BYTES, markDirty, packFrames } from '../../src/transport/write-batcher.js';
 import { nextTurn } from './helpers.js';
 
 const config: ConnectionConfig = {
@@ -103,6 +103,34 @@ describe('write batcher', () => {
     assert.deepEqual(
       probe.writes.map((w) => Buffer.concat(w).toString()),
       ['ab'],
+    );
+  });
+
+  it('flushes every connection queued in one turn, however many, and goes on working in later turns', async () => {
+    const probes = Array.from({ length: 3000 }, () => new Probe());
+    for (const [i, p] of probes.entries()) p.send(Buffer.from(`f${i}`));
+    await nextTurn();
+    for (const [i, p] of probes.entries()) {
+      assert.deepEqual(
+        p.writes.map((w) => Buffer.concat(w).toString()),
+        [`f${i}`],
+      );
+    }
+    probes[7].send(Buffer.from('again'));
+    probes[2999].send(Buffer.from('again'));
+    await nextTurn();
+    assert.equal(probes[7].writes.length, 2);
+    assert.equal(probes[2999].writes.length, 2);
+    assert.equal(probes[8].writes.length, 1);
+  });
+
+  it('a frame queued during the flush pass (by a handler woken by an earlier flush) leaves in that pass', async () => {
+    const probe = new Probe();
+    markDirty({ flush: () => probe.send(Buffer.from('late')) });
+    await nextTurn();
+    assert.deepEqual(
+      probe.writes.map((w) => Buffer.concat(w).toString()),
+      ['late'],
     );
   });
 
