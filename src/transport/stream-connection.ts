@@ -8,7 +8,16 @@ import type {
   TransportKind,
 } from './connection.js';
 import { type DirectWriteOwner, kDirectWriteDone, NOT_DIRECT, writeDirect } from './direct-write.js';
-import { type Flushable, LARGE_FRAME_BYTES, markDirty, packFrames, patchedCopy } from './write-batcher.js';
+import {
+  type Flushable,
+  LARGE_FRAME_BYTES,
+  markDirty,
+  packFrames,
+  patchedCopy,
+  readEnded,
+  readStarted,
+  unmarkLast,
+} from './write-batcher.js';
 
 /** Settings every connection of one listener shares: one object per listener, not per connection. */
 export interface ConnectionConfig {
@@ -51,6 +60,8 @@ type Owned = net.Socket & { [kOwner]?: StreamConnection };
 // and called from shared listener functions so an idle connection carries no per-connection closures.
 /** Bytes arrived from the peer. */
 export const kReceive = Symbol('hermod.receive');
+/** The bytes of one socket read system call arrived from the peer (see StreamConnection[kReceiveRead]). */
+export const kReceiveRead = Symbol('hermod.receive-read');
 /** The peer ended its side (FIN). */
 export const kPeerEnded = Symbol('hermod.peer-ended');
 /** The transport errored; it closes by itself next. */
@@ -231,6 +242,32 @@ export abstract class StreamConnection implements Connection, Flushable {
   protected abstract endTransport(): void;
   /** Tears the transport down at once. */
   protected abstract killTransport(): void;
+
+  /**
+   * One socket read's bytes, as the shared-read callback delivers them (one call per read system call).
+   * What the read made us owe this same peer (a PINGRESP, the PUBACKs of its PUBLISHes) leaves at the end of
+   * the read instead of in the end-of-turn pass: that pass (an immediate, its callback into JS and the
+   * immediate-ref toggling) was ~7 % of the broker's CPU per PINGREQ under one-client ping-pong (perf,
+   * 2026-12-04), and with nothing else queued the turn then needs no pass at all. Only when this connection
+   * was clean before the read: frames other reads of this turn already queued for it keep waiting for the
+   * pass, so a connection fed by many peers still gets one write per turn. Frames for other connections
+   * always wait for the pass. Not used for WebSocket messages or TLS 'data' events, which can be many per
+   * read system call.
+   */
+  [kReceiveRead](chunk: Buffer): void {
+    const wasDirty = this.dirty;
+    readStarted();
+    try {
+      this[kReceive](chunk);
+      if (!wasDirty && this.dirty) {
+        this.flush();
+        // Unless the flush itself queued more (a drain handler sending again), its list entry is spent.
+        if (!this.dirty) unmarkLast(this);
+      }
+    } finally {
+      readEnded();
+    }
+  }
 
   [kReceive](chunk: Buffer): void {
     this.recvOct += chunk.length;
@@ -551,7 +588,7 @@ export function onSharedRead(this: Owned, n: number, buf: Buffer): void {
   // allocUnsafe takes small sizes from the pool; Buffer.copyBytesFrom would allocate a backing store each time.
   const chunk = Buffer.allocUnsafe(n);
   buf.copy(chunk, 0, 0, n);
-  owner[kReceive](chunk);
+  owner[kReceiveRead](chunk);
 }
 
 function onSocketEnd(this: Owned): void {

@@ -23,6 +23,8 @@ const KEEP_SLOTS = 1024;
 let dirty: Flushable[] = [];
 let count = 0;
 let scheduled = false;
+// Inside a socket read callback (see readStarted): the pass is scheduled when the read ends, if still needed.
+let readDepth = 0;
 
 // setImmediate rather than process.nextTick: Node drains the tick queue after every read callback, so a
 // nextTick pass flushed once per socket read. A round-robin shared group then wrote to a member once per
@@ -60,10 +62,31 @@ export function markDirty(conn: Flushable): void {
   if (count < dirty.length) dirty[count] = conn;
   else dirty.push(conn);
   count++;
-  if (!scheduled) {
+  if (!scheduled && readDepth === 0) {
     scheduled = true;
     setImmediate(flushDirty);
   }
+}
+
+/**
+ * Brackets one socket read's callback: frames queued during it do not schedule the pass by themselves, so
+ * a read whose only output went out at its end (readEnded's caller flushed and `unmarkLast`-ed it) costs
+ * no immediate at all. Calls must pair, also when the read throws.
+ */
+export function readStarted(): void {
+  readDepth++;
+}
+
+export function readEnded(): void {
+  if (--readDepth === 0 && count > 0 && !scheduled) {
+    scheduled = true;
+    setImmediate(flushDirty);
+  }
+}
+
+/** Takes `conn` off the list when it is the last entry (it was flushed already; its entry would be a no-op). */
+export function unmarkLast(conn: Flushable): void {
+  if (count > 0 && dirty[count - 1] === conn) dirty[--count] = NOTHING;
 }
 
 /**

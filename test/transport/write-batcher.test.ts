@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { type ConnectionConfig, StreamConnection } from '../../src/transport/stream-connection.js';
+import type { ConnectionHandler } from '../../src/transport/connection.js';
+import {
+  type ConnectionConfig,
+  kReceiveRead,
+  StreamConnection,
+} from '../../src/transport/stream-connection.js';
 import { LARGE_FRAME_BYTES, markDirty, packFrames } from '../../src/transport/write-batcher.js';
 import { nextTurn } from './helpers.js';
 
@@ -131,6 +136,61 @@ describe('write batcher', () => {
     assert.deepEqual(
       probe.writes.map((w) => Buffer.concat(w).toString()),
       ['late'],
+    );
+  });
+
+  // A handler that answers every chunk with `reply(chunk)` frames on the connections it names.
+  function answering(reply: (chunk: Buffer) => Array<[Probe, string]>): ConnectionHandler {
+    return {
+      onData: (chunk) => {
+        for (const [to, text] of reply(chunk)) to.send(Buffer.from(text));
+      },
+      onClose() {},
+    };
+  }
+
+  it('what a socket read makes a clean connection owe its own peer leaves at the end of that read', async () => {
+    const probe = new Probe();
+    probe.setHandler(
+      answering((chunk) => [
+        [probe, `ack-${chunk}`],
+        [probe, '!'],
+      ]),
+    );
+    probe[kReceiveRead](Buffer.from('ping'));
+    assert.deepEqual(
+      probe.writes.map((w) => Buffer.concat(w).toString()),
+      ['ack-ping!'],
+      'one write, before the turn ends',
+    );
+    await nextTurn();
+    assert.equal(probe.writes.length, 1, 'nothing more in the pass');
+  });
+
+  it("a read's frames for other connections, and for one already queued for, wait for the turn's pass", async () => {
+    const reader = new Probe();
+    const other = new Probe();
+    const busy = new Probe();
+    busy.send(Buffer.from('earlier-'));
+    reader.setHandler(
+      answering(() => [
+        [other, 'delivery'],
+        [busy, 'delivery'],
+      ]),
+    );
+    busy.setHandler(answering(() => [[busy, 'ack']]));
+    reader[kReceiveRead](Buffer.from('publish'));
+    busy[kReceiveRead](Buffer.from('pub'));
+    assert.equal(other.writes.length, 0);
+    assert.equal(busy.writes.length, 0, 'a connection other reads queued for keeps one write per turn');
+    await nextTurn();
+    assert.deepEqual(
+      other.writes.map((w) => Buffer.concat(w).toString()),
+      ['delivery'],
+    );
+    assert.deepEqual(
+      busy.writes.map((w) => Buffer.concat(w).toString()),
+      ['earlier-deliveryack'],
     );
   });
 
