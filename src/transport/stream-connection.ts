@@ -9,10 +9,12 @@ import type {
 } from './connection.js';
 import { type DirectWriteOwner, kDirectWriteDone, NOT_DIRECT, writeDirect } from './direct-write.js';
 import {
+  currentPass,
   type Flushable,
   LARGE_FRAME_BYTES,
   markDirty,
   packFrames,
+  passesSince,
   patchedCopy,
   readEnded,
   readStarted,
@@ -50,6 +52,9 @@ const CLOSED = 2;
 const NO_FRAME = Buffer.alloc(0);
 // Batches bigger than this give their slot arrays back instead of keeping them for an idle connection.
 const KEEP_SLOTS = 64;
+// A connection the end-of-turn pass wrote for within this many passes is fed by other reads: its own reads
+// leave their frames to the pass too (see kReceiveRead).
+const FED_PASSES = 64;
 
 let lastId = 0;
 
@@ -110,6 +115,8 @@ export abstract class StreamConnection implements Connection, Flushable {
   private queued = 0;
   private largeCount = 0;
   private dirty = false;
+  // The last pass that wrote for this connection; the start value counts as long ago.
+  private lastPass = -FED_PASSES - 1;
 
   // Bytes written straight to the handle (direct-write.ts) that libuv still holds / that reached the OS.
   protected directPending = 0;
@@ -219,6 +226,8 @@ export abstract class StreamConnection implements Connection, Flushable {
     this.queued = 0;
     this.largeCount = 0;
     this.one = undefined;
+    const pass = currentPass();
+    if (pass !== 0) this.lastPass = pass;
     if (this.state !== CLOSED) {
       try {
         if (n === 1) this.emit(this.oneOffset < 0 ? one! : patchedCopy(one!, this.oneOffset, this.oneId));
@@ -248,18 +257,19 @@ export abstract class StreamConnection implements Connection, Flushable {
    * What the read made us owe this same peer (a PINGRESP, the PUBACKs of its PUBLISHes) leaves at the end of
    * the read instead of in the end-of-turn pass: that pass (an immediate, its callback into JS and the
    * immediate-ref toggling) was ~7 % of the broker's CPU per PINGREQ under one-client ping-pong (perf,
-   * 2026-12-04), and with nothing else queued the turn then needs no pass at all. Only when this connection
-   * was clean before the read: frames other reads of this turn already queued for it keep waiting for the
-   * pass, so a connection fed by many peers still gets one write per turn. Frames for other connections
-   * always wait for the pass. Not used for WebSocket messages or TLS 'data' events, which can be many per
-   * read system call.
+   * 2026-12-04), and with nothing else queued the turn then needs no pass at all. Only for a connection that
+   * was clean before the read and that the pass has not written for in the last FED_PASSES passes: a
+   * connection other reads feed (a shared-group member, a fan-in subscriber, whose own PUBACKs may release
+   * queued deliveries) keeps one write per turn with everything the turn's reads queued for it. Frames for
+   * other connections always wait for the pass. Not used for WebSocket messages or TLS 'data' events, which
+   * can be many per read system call.
    */
   [kReceiveRead](chunk: Buffer): void {
-    const wasDirty = this.dirty;
+    const early = !this.dirty && passesSince(this.lastPass) > FED_PASSES;
     readStarted();
     try {
       this[kReceive](chunk);
-      if (!wasDirty && this.dirty) {
+      if (early && this.dirty) {
         this.flush();
         // Unless the flush itself queued more (a drain handler sending again), its list entry is spent.
         if (!this.dirty) unmarkLast(this);

@@ -25,6 +25,9 @@ let count = 0;
 let scheduled = false;
 // Inside a socket read callback (see readStarted): the pass is scheduled when the read ends, if still needed.
 let readDepth = 0;
+// Passes run so far, and the running one's number (0 outside a pass): see fedByPassSince.
+let passes = 0;
+let runningPass = 0;
 
 // setImmediate rather than process.nextTick: Node drains the tick queue after every read callback, so a
 // nextTick pass flushed once per socket read. A round-robin shared group then wrote to a member once per
@@ -34,6 +37,7 @@ let readDepth = 0;
 // polls without blocking while an immediate is pending. Promise continuations of the turn still join.
 function flushDirty(): void {
   let i = 0;
+  runningPass = ++passes;
   try {
     // The list can grow while we walk it (a flush may wake a handler that sends again): those join this pass.
     for (; i < count; i++) {
@@ -42,6 +46,7 @@ function flushDirty(): void {
       conn.flush();
     }
   } finally {
+    runningPass = 0;
     if (i + 1 < count) {
       // A flush threw: keep the ones not yet flushed for another pass instead of stranding them.
       const rest = dirty.slice(i + 1, count);
@@ -82,6 +87,16 @@ export function readEnded(): void {
     scheduled = true;
     setImmediate(flushDirty);
   }
+}
+
+/** The number of the pass running now, 0 outside a pass (a flush records it when the pass wrote for it). */
+export function currentPass(): number {
+  return runningPass;
+}
+
+/** Passes run since pass number `pass`. */
+export function passesSince(pass: number): number {
+  return passes - pass;
 }
 
 /** Takes `conn` off the list when it is the last entry (it was flushed already; its entry would be a no-op). */

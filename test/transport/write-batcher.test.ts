@@ -194,6 +194,21 @@ describe('write batcher', () => {
     );
   });
 
+  it("a connection the turn's pass wrote for recently leaves its own read's frames to the pass", async () => {
+    const member = new Probe();
+    member.setHandler(answering(() => [[member, 'released']]));
+    member.send(Buffer.from('delivery'));
+    await nextTurn();
+    member[kReceiveRead](Buffer.from('puback'));
+    assert.equal(member.writes.length, 1, 'not written at the end of the read');
+    member.send(Buffer.from('+more'));
+    await nextTurn();
+    assert.deepEqual(
+      member.writes.map((w) => Buffer.concat(w).toString()),
+      ['delivery', 'released+more'],
+    );
+  });
+
   it('patches the packet id in the copy only, per connection', async () => {
     const shared = publish();
     const pristine = Buffer.from(shared);
