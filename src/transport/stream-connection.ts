@@ -8,6 +8,7 @@ import type {
   TransportKind,
 } from './connection.js';
 import { type DirectWriteOwner, kDirectWriteDone, NOT_DIRECT, writeDirect } from './direct-write.js';
+import { copyRead } from './shared-read-buffer.js';
 import {
   currentPass,
   type Flushable,
@@ -587,18 +588,11 @@ function onSocketData(this: Owned, chunk: Buffer): void {
   this[kOwner]![kReceive](chunk);
 }
 
-/**
- * The read callback for sockets reading into the shared buffer (see shared-read-buffer.ts). The parser
- * keeps slices of what it is given (payloads, partial packets), so the bytes are copied out first: a small
- * read is a slice of Node's buffer pool, cheaper than the backing store Node would otherwise allocate.
- */
+/** The read callback for sockets reading into the shared buffer (see shared-read-buffer.ts). */
 export function onSharedRead(this: Owned, n: number, buf: Buffer): void {
   const owner = this[kOwner];
   if (owner === undefined) return;
-  // allocUnsafe takes small sizes from the pool; Buffer.copyBytesFrom would allocate a backing store each time.
-  const chunk = Buffer.allocUnsafe(n);
-  buf.copy(chunk, 0, 0, n);
-  owner[kReceiveRead](chunk);
+  owner[kReceiveRead](copyRead(buf, n));
 }
 
 function onSocketEnd(this: Owned): void {
