@@ -16,6 +16,29 @@ import net from 'node:net';
 const SHARED_READ_BYTES = 64 * 1024;
 const sharedBuffer = Buffer.allocUnsafe(SHARED_READ_BYTES);
 
+// Views of the shared buffer's first n bytes for small n, each made once: copying a read out with
+// Buffer#copy builds such a view on every call (Builtins_CreateTypedArray, ~200 instructions of the
+// ~9 500 a PINGREQ costs the broker in user space, callgrind 2026-12-04). Lone acks and pings are 2-4 bytes.
+const SMALL_READ = 256;
+const heads: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(SMALL_READ + 1).fill(
+  undefined,
+);
+
+/**
+ * A copy of the first `n` bytes of `buf` (a read's bytes in the shared buffer), from Node's buffer pool when
+ * small. The parser keeps slices of what it is given, so the shared bytes themselves must not reach it.
+ */
+export function copyRead(buf: Buffer, n: number): Buffer {
+  // allocUnsafe takes small sizes from the pool; Buffer.copyBytesFrom would allocate a backing store each time.
+  const chunk = Buffer.allocUnsafe(n);
+  if (n <= SMALL_READ && buf === sharedBuffer) {
+    chunk.set((heads[n] ??= new Uint8Array(sharedBuffer.buffer, sharedBuffer.byteOffset, n)));
+  } else {
+    buf.copy(chunk, 0, 0, n);
+  }
+  return chunk;
+}
+
 /** Called with `this` = the socket, `n` bytes valid at the start of `buf` (which is reused afterwards). */
 export type SharedReadCallback = (this: net.Socket, n: number, buf: Buffer) => void;
 

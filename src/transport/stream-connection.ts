@@ -7,7 +7,20 @@ import type {
   PeerCertificate,
   TransportKind,
 } from './connection.js';
-import { type Flushable, LARGE_FRAME_BYTES, markDirty, packFrames, patchedCopy } from './write-batcher.js';
+import { type DirectWriteOwner, kDirectWriteDone, NOT_DIRECT, writeDirect } from './direct-write.js';
+import { copyRead } from './shared-read-buffer.js';
+import {
+  currentPass,
+  type Flushable,
+  LARGE_FRAME_BYTES,
+  markDirty,
+  packFrames,
+  passesSince,
+  patchedCopy,
+  readEnded,
+  readStarted,
+  unmarkLast,
+} from './write-batcher.js';
 
 /** Settings every connection of one listener shares: one object per listener, not per connection. */
 export interface ConnectionConfig {
@@ -40,6 +53,9 @@ const CLOSED = 2;
 const NO_FRAME = Buffer.alloc(0);
 // Batches bigger than this give their slot arrays back instead of keeping them for an idle connection.
 const KEEP_SLOTS = 64;
+// A connection the end-of-turn pass wrote for within this many passes is fed by other reads: its own reads
+// leave their frames to the pass too (see kReceiveRead).
+const FED_PASSES = 64;
 
 let lastId = 0;
 
@@ -50,6 +66,8 @@ type Owned = net.Socket & { [kOwner]?: StreamConnection };
 // and called from shared listener functions so an idle connection carries no per-connection closures.
 /** Bytes arrived from the peer. */
 export const kReceive = Symbol('hermod.receive');
+/** The bytes of one socket read system call arrived from the peer (see StreamConnection[kReceiveRead]). */
+export const kReceiveRead = Symbol('hermod.receive-read');
 /** The peer ended its side (FIN). */
 export const kPeerEnded = Symbol('hermod.peer-ended');
 /** The transport errored; it closes by itself next. */
@@ -98,6 +116,12 @@ export abstract class StreamConnection implements Connection, Flushable {
   private queued = 0;
   private largeCount = 0;
   private dirty = false;
+  // The last pass that wrote for this connection; the start value counts as long ago.
+  private lastPass = -FED_PASSES - 1;
+
+  // Bytes written straight to the handle (direct-write.ts) that libuv still holds / that reached the OS.
+  protected directPending = 0;
+  protected directSent = 0;
 
   private recvOct = 0;
   private recvCnt = 0;
@@ -139,12 +163,13 @@ export abstract class StreamConnection implements Connection, Flushable {
   }
 
   get pendingBytes(): number {
-    return this.queued + this.sock.writableLength;
+    return this.queued + this.sock.writableLength + this.directPending;
   }
 
   // Seeing it true arms one onDrain, so a channel that paused on congestion is told when to go on.
   get congested(): boolean {
-    if (this.queued + this.sock.writableLength <= this.config.highWatermark) return false;
+    if (this.queued + this.sock.writableLength + this.directPending <= this.config.highWatermark)
+      return false;
     this.drainWanted = true;
     return true;
   }
@@ -202,6 +227,8 @@ export abstract class StreamConnection implements Connection, Flushable {
     this.queued = 0;
     this.largeCount = 0;
     this.one = undefined;
+    const pass = currentPass();
+    if (pass !== 0) this.lastPass = pass;
     if (this.state !== CLOSED) {
       try {
         if (n === 1) this.emit(this.oneOffset < 0 ? one! : patchedCopy(one!, this.oneOffset, this.oneId));
@@ -225,6 +252,33 @@ export abstract class StreamConnection implements Connection, Flushable {
   protected abstract endTransport(): void;
   /** Tears the transport down at once. */
   protected abstract killTransport(): void;
+
+  /**
+   * One socket read's bytes, as the shared-read callback delivers them (one call per read system call).
+   * What the read made us owe this same peer (a PINGRESP, the PUBACKs of its PUBLISHes) leaves at the end of
+   * the read instead of in the end-of-turn pass: that pass (an immediate, its callback into JS and the
+   * immediate-ref toggling) was ~7 % of the broker's CPU per PINGREQ under one-client ping-pong (perf,
+   * 2026-12-04), and with nothing else queued the turn then needs no pass at all. Only for a connection that
+   * was clean before the read and that the pass has not written for in the last FED_PASSES passes: a
+   * connection other reads feed (a shared-group member, a fan-in subscriber, whose own PUBACKs may release
+   * queued deliveries) keeps one write per turn with everything the turn's reads queued for it. Frames for
+   * other connections always wait for the pass. Not used for WebSocket messages or TLS 'data' events, which
+   * can be many per read system call.
+   */
+  [kReceiveRead](chunk: Buffer): void {
+    const early = !this.dirty && passesSince(this.lastPass) > FED_PASSES;
+    readStarted();
+    try {
+      this[kReceive](chunk);
+      if (early && this.dirty) {
+        this.flush();
+        // Unless the flush itself queued more (a drain handler sending again), its list entry is spent.
+        if (!this.dirty) unmarkLast(this);
+      }
+    } finally {
+      readEnded();
+    }
+  }
 
   [kReceive](chunk: Buffer): void {
     this.recvOct += chunk.length;
@@ -362,8 +416,9 @@ export abstract class StreamConnection implements Connection, Flushable {
   }
 
   private afterWrite(): void {
-    if (this.sock.writableNeedDrain) {
-      if (this.queued + this.sock.writableLength > this.config.highWatermark) this.drainWanted = true;
+    // A pending direct write counts as the stream's own buffer would: behind once past its high-water mark.
+    if (this.sock.writableNeedDrain || this.directPending >= this.sock.writableHighWaterMark) {
+      if (this.pendingBytes > this.config.highWatermark) this.drainWanted = true;
       if (!this.blocked) {
         this.blocked = true;
         this.armSendTimer();
@@ -383,7 +438,7 @@ export abstract class StreamConnection implements Connection, Flushable {
 
   // Bytes the socket has handed on to the OS (bytesWritten also counts what is still buffered).
   private written(): number {
-    return (this.sock.bytesWritten ?? 0) - this.sock.writableLength;
+    return (this.sock.bytesWritten ?? 0) - this.sock.writableLength + this.directSent;
   }
 
   private beginClose(reason: CloseReason): void {
@@ -449,7 +504,7 @@ export abstract class StreamConnection implements Connection, Flushable {
 }
 
 /** A connection over a TCP or TLS socket. */
-export class SocketConnection extends StreamConnection {
+export class SocketConnection extends StreamConnection implements DirectWriteOwner {
   /**
    * Takes over `sock` (which may arrive paused) and starts reading. `sharedRead`: the socket reads into the
    * shared buffer (shared-read-buffer.ts), whose callback delivers the bytes, so Node never emits 'data'.
@@ -484,7 +539,25 @@ export class SocketConnection extends StreamConnection {
   }
 
   protected writeOne(buf: Buffer): void {
-    this.sock.write(buf);
+    // Straight to the TCP handle when nothing is queued before it (direct-write.ts has the measurement);
+    // otherwise, and for TLS, through the stream, behind what is queued.
+    const sock = this.sock;
+    if (this.directPending === 0 && sock.writableLength === 0 && sock.writable) {
+      const pending = writeDirect(sock, buf, this);
+      if (pending !== NOT_DIRECT) {
+        if (pending === 0) this.directSent += buf.length;
+        else this.directPending = pending;
+        return;
+      }
+    }
+    sock.write(buf);
+  }
+
+  [kDirectWriteDone](status: number, bytes: number): void {
+    this.directPending -= bytes;
+    if (status < 0) return;
+    this.directSent += bytes;
+    if (!this.sock.writableNeedDrain) this[kDrained]();
   }
 
   protected writeMany(bufs: Buffer[]): void {
@@ -515,18 +588,11 @@ function onSocketData(this: Owned, chunk: Buffer): void {
   this[kOwner]![kReceive](chunk);
 }
 
-/**
- * The read callback for sockets reading into the shared buffer (see shared-read-buffer.ts). The parser
- * keeps slices of what it is given (payloads, partial packets), so the bytes are copied out first: a small
- * read is a slice of Node's buffer pool, cheaper than the backing store Node would otherwise allocate.
- */
+/** The read callback for sockets reading into the shared buffer (see shared-read-buffer.ts). */
 export function onSharedRead(this: Owned, n: number, buf: Buffer): void {
   const owner = this[kOwner];
   if (owner === undefined) return;
-  // allocUnsafe takes small sizes from the pool; Buffer.copyBytesFrom would allocate a backing store each time.
-  const chunk = Buffer.allocUnsafe(n);
-  buf.copy(chunk, 0, 0, n);
-  owner[kReceive](chunk);
+  owner[kReceiveRead](copyRead(buf, n));
 }
 
 function onSocketEnd(this: Owned): void {

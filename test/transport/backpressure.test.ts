@@ -82,4 +82,49 @@ describe('back-pressure', () => {
     assert.equal(await rec.closed(), 'local');
     client.destroy();
   });
+
+  it('frames sent one per turn to a peer that stops reading all arrive, in order, once it reads again', async () => {
+    const h = await start({ highWatermark: 64 * 1024, sendTimeoutMs: 60_000 });
+    const client = await connectTcp(h.port);
+    client.pause();
+    const conn = await h.connection();
+    const rec = new Recorder();
+    conn.setHandler(rec);
+    // Lone frames: each turn's one frame is written on its own, first while the kernel still takes them, then
+    // while earlier ones wait in the socket's queues, until the connection reports congestion; then a few more.
+    const FRAME = 4 * 1024;
+    let frames = 0;
+    const sendOne = (): void => {
+      const frame = Buffer.alloc(FRAME, frames & 0xff);
+      frame.writeUInt32BE(frames, 0);
+      conn.send(frame);
+      frames++;
+    };
+    while (!conn.congested) {
+      if (frames > 100_000) throw new Error('never congested');
+      sendOne();
+      await nextTurn();
+    }
+    for (let i = 0; i < 10; i++) {
+      sendOne();
+      await nextTurn();
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    client.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      received += chunk.length;
+    });
+    client.resume();
+    await waitFor(() => received === frames * FRAME, 20_000, 'all frames');
+    await waitFor(() => rec.drains === 1, 5_000, 'onDrain');
+    assert.equal(conn.pendingBytes, 0);
+    const all = Buffer.concat(chunks);
+    for (let i = 0; i < frames; i++) {
+      assert.equal(all.readUInt32BE(i * FRAME), i, `frame ${i} in place`);
+      assert.equal(all[i * FRAME + FRAME - 1], i & 0xff, `frame ${i} complete`);
+    }
+    assert.equal(conn.stats.sendOct, frames * FRAME);
+    client.destroy();
+  });
 });

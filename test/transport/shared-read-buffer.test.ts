@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { adoptWithSharedBuffer } from '../../src/transport/shared-read-buffer.js';
+import { adoptWithSharedBuffer, copyRead } from '../../src/transport/shared-read-buffer.js';
 import { waitFor } from './helpers.js';
 
 /** A loopback server and its first accepted socket. */
@@ -47,6 +47,32 @@ describe('shared read buffer', () => {
       undefined,
     );
     client.destroy();
+    srv.close();
+  });
+
+  it('copies every read out whole, small and large, so later reads into the shared buffer do not change it', async () => {
+    const srv = await acceptOne();
+    const client = net.connect(srv.port, '127.0.0.1');
+    const raw = await srv.accepted;
+    const copies: Buffer[] = [];
+    const adopted = adoptWithSharedBuffer(raw, (n, buf) => {
+      copies.push(copyRead(buf, n));
+    });
+    assert.ok(adopted);
+    adopted.sock.resume();
+    // One write per round trip, so each arrives as its own read: sizes around the small-read cut-off.
+    const sizes = [1, 2, 4, 2, 255, 256, 257, 4, 1000, 2];
+    const sent: Buffer[] = [];
+    for (const [i, size] of sizes.entries()) {
+      const b = Buffer.alloc(size, 0x41 + i);
+      b[0] = i;
+      sent.push(b);
+      client.write(b);
+      await waitFor(() => Buffer.concat(copies).length === Buffer.concat(sent).length, 5000, `read ${i}`);
+    }
+    assert.deepEqual(Buffer.concat(copies), Buffer.concat(sent));
+    client.destroy();
+    adopted.sock.destroy();
     srv.close();
   });
 });

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { type ConnectionConfig, StreamConnection } from '../../src/transport/stream-connection.js';
-import { LARGE_FRAME_BYTES, packFrames } from '../../src/transport/write-batcher.js';
+import type { ConnectionHandler } from '../../src/transport/connection.js';
+import {
+  type ConnectionConfig,
+  kReceiveRead,
+  StreamConnection,
+} from '../../src/transport/stream-connection.js';
+import { LARGE_FRAME_BYTES, markDirty, packFrames } from '../../src/transport/write-batcher.js';
 import { nextTurn } from './helpers.js';
 
 const config: ConnectionConfig = {
@@ -103,6 +108,104 @@ describe('write batcher', () => {
     assert.deepEqual(
       probe.writes.map((w) => Buffer.concat(w).toString()),
       ['ab'],
+    );
+  });
+
+  it('flushes every connection queued in one turn, however many, and goes on working in later turns', async () => {
+    const probes = Array.from({ length: 3000 }, () => new Probe());
+    for (const [i, p] of probes.entries()) p.send(Buffer.from(`f${i}`));
+    await nextTurn();
+    for (const [i, p] of probes.entries()) {
+      assert.deepEqual(
+        p.writes.map((w) => Buffer.concat(w).toString()),
+        [`f${i}`],
+      );
+    }
+    probes[7].send(Buffer.from('again'));
+    probes[2999].send(Buffer.from('again'));
+    await nextTurn();
+    assert.equal(probes[7].writes.length, 2);
+    assert.equal(probes[2999].writes.length, 2);
+    assert.equal(probes[8].writes.length, 1);
+  });
+
+  it('a frame queued during the flush pass (by a handler woken by an earlier flush) leaves in that pass', async () => {
+    const probe = new Probe();
+    markDirty({ flush: () => probe.send(Buffer.from('late')) });
+    await nextTurn();
+    assert.deepEqual(
+      probe.writes.map((w) => Buffer.concat(w).toString()),
+      ['late'],
+    );
+  });
+
+  // A handler that answers every chunk with `reply(chunk)` frames on the connections it names.
+  function answering(reply: (chunk: Buffer) => Array<[Probe, string]>): ConnectionHandler {
+    return {
+      onData: (chunk) => {
+        for (const [to, text] of reply(chunk)) to.send(Buffer.from(text));
+      },
+      onClose() {},
+    };
+  }
+
+  it('what a socket read makes a clean connection owe its own peer leaves at the end of that read', async () => {
+    const probe = new Probe();
+    probe.setHandler(
+      answering((chunk) => [
+        [probe, `ack-${chunk}`],
+        [probe, '!'],
+      ]),
+    );
+    probe[kReceiveRead](Buffer.from('ping'));
+    assert.deepEqual(
+      probe.writes.map((w) => Buffer.concat(w).toString()),
+      ['ack-ping!'],
+      'one write, before the turn ends',
+    );
+    await nextTurn();
+    assert.equal(probe.writes.length, 1, 'nothing more in the pass');
+  });
+
+  it("a read's frames for other connections, and for one already queued for, wait for the turn's pass", async () => {
+    const reader = new Probe();
+    const other = new Probe();
+    const busy = new Probe();
+    busy.send(Buffer.from('earlier-'));
+    reader.setHandler(
+      answering(() => [
+        [other, 'delivery'],
+        [busy, 'delivery'],
+      ]),
+    );
+    busy.setHandler(answering(() => [[busy, 'ack']]));
+    reader[kReceiveRead](Buffer.from('publish'));
+    busy[kReceiveRead](Buffer.from('pub'));
+    assert.equal(other.writes.length, 0);
+    assert.equal(busy.writes.length, 0, 'a connection other reads queued for keeps one write per turn');
+    await nextTurn();
+    assert.deepEqual(
+      other.writes.map((w) => Buffer.concat(w).toString()),
+      ['delivery'],
+    );
+    assert.deepEqual(
+      busy.writes.map((w) => Buffer.concat(w).toString()),
+      ['earlier-deliveryack'],
+    );
+  });
+
+  it("a connection the turn's pass wrote for recently leaves its own read's frames to the pass", async () => {
+    const member = new Probe();
+    member.setHandler(answering(() => [[member, 'released']]));
+    member.send(Buffer.from('delivery'));
+    await nextTurn();
+    member[kReceiveRead](Buffer.from('puback'));
+    assert.equal(member.writes.length, 1, 'not written at the end of the read');
+    member.send(Buffer.from('+more'));
+    await nextTurn();
+    assert.deepEqual(
+      member.writes.map((w) => Buffer.concat(w).toString()),
+      ['delivery', 'released+more'],
     );
   });
 
