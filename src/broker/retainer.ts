@@ -302,7 +302,8 @@ export class Retainer {
   }
 
   private onSubscribed(client: ClientInfo, topic: string, opts: SubOpts): typeof STOP | undefined {
-    if (!this.config.enable || opts.share !== undefined) return undefined;
+    // Every SUBSCRIBE filter comes here: with nothing retained there is no session to look up.
+    if (this.index.size === 0 || !this.config.enable || opts.share !== undefined) return undefined;
     if (opts.rh === 2 || (opts.rh === 1 && opts.is_new === false)) return undefined;
     const session = this.broker.sessionOf(client);
     if (session === undefined) return undefined;
