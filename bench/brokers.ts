@@ -2,7 +2,7 @@
  * The three brokers under test: how each is installed, configured and started (pinned to CPU 0), and every
  * setting that differs from its defaults, so the results page can list them.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, type StdioOptions, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { type AuthKind, writeMosquittoPasswordFile } from './auth.js';
 import { canConnect } from './children.js';
 import { LIMITS } from './scenarios.js';
+import type { HeapSample } from './servers/heap-probe.js';
 
 export const BROKER_CPU = '0';
 export const LOADGEN_CPU = '1';
@@ -22,6 +23,11 @@ export interface RunningBroker {
   /** Resolves with the exit code once the process is gone. */
   exited: Promise<number | null>;
   stop(): Promise<void>;
+  /**
+   * The broker's V8 heap and external memory after a forced GC (Node brokers started with `heapProbe`;
+   * undefined for the others, whose memory is only seen through RSS).
+   */
+  heap?(): Promise<HeapSample>;
 }
 
 export interface StartOptions {
@@ -34,6 +40,11 @@ export interface StartOptions {
   auth?: AuthKind;
   /** Keep the broker's state (retained messages) in this directory, across a stop and a start. */
   dataDir?: string;
+  /**
+   * Node brokers: start with --expose-gc and an IPC channel so that `RunningBroker.heap()` can ask for the
+   * heap after a forced GC (bench/servers/heap-probe.ts). Off by default: no other run pays for it.
+   */
+  heapProbe?: boolean;
 }
 
 /** What a broker may lack: shared subscriptions, or a built-in way to check a login of that kind. */
@@ -56,6 +67,7 @@ function nodeBroker(script: string, o: StartOptions): ChildProcess {
   // measure what a flag changes (bench/results/2026-12-04-connect.md).
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f.length > 0);
   const args = ['-c', BROKER_CPU, process.execPath, ...flags];
+  if (o.heapProbe === true) args.push('--expose-gc');
   if (o.cpuProf !== undefined) {
     args.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProf.dir}`, `--cpu-prof-name=${o.cpuProf.name}`);
   }
@@ -66,7 +78,25 @@ function nodeBroker(script: string, o: StartOptions): ChildProcess {
     ...(o.auth === undefined ? {} : { BENCH_AUTH: o.auth }),
     ...(o.dataDir === undefined ? {} : { BENCH_DATA_DIR: o.dataDir }),
   };
-  return spawn('taskset', args, { stdio: ['ignore', out, out], cwd: ROOT, env });
+  const stdio: StdioOptions = o.heapProbe === true ? ['ignore', out, out, 'ipc'] : ['ignore', out, out];
+  return spawn('taskset', args, { stdio, cwd: ROOT, env });
+}
+
+/** Asks a broker started with `heapProbe` for its heap after a forced GC (answered by heap-probe.ts). */
+function heapOf(child: ChildProcess): (() => Promise<HeapSample>) | undefined {
+  if (child.send === undefined) return undefined;
+  return () =>
+    new Promise<HeapSample>((resolve, reject) => {
+      const t = setTimeout(
+        () => reject(new Error('the broker did not answer the heap probe in 60 s')),
+        60_000,
+      );
+      child.once('message', (m) => {
+        clearTimeout(t);
+        resolve(m as HeapSample);
+      });
+      child.send!('heap');
+    });
 }
 
 async function running(child: ChildProcess, port: number): Promise<RunningBroker> {
@@ -87,6 +117,7 @@ async function running(child: ChildProcess, port: number): Promise<RunningBroker
   return {
     pid: child.pid!,
     exited,
+    heap: heapOf(child),
     async stop() {
       if (gone) return;
       child.kill('SIGTERM');

@@ -28,6 +28,7 @@ import { type ClientSink, openMany, type RawClient } from './loadgen/client.js';
 import { P_INDEX, P_SEQ, P_TIME, publishTemplate, subscribeFrame } from './loadgen/frames.js';
 import { Histogram } from './loadgen/histogram.js';
 import { cpuSeconds, rssBytes, threadsCpuSeconds } from './proc.js';
+import type { HeapSample } from './servers/heap-probe.js';
 
 const RESULTS = join(ROOT, 'bench', 'results');
 const LOGS = join(ROOT, '.tmp', 'bench-logs');
@@ -55,6 +56,8 @@ interface Ctx {
   restart(): Promise<{ stopSeconds: number; startSeconds: number }>;
   pid: number;
   broker: string;
+  /** The broker's heap after a forced GC; undefined for a broker seen only through RSS (Mosquitto). */
+  heap(): Promise<HeapSample | undefined>;
   problems: string[];
   notes: string[];
 }
@@ -77,6 +80,8 @@ interface Curve {
   auth?: AuthKind;
   /** What a broker needs for this curve; one that lacks it is "not run". */
   needs?: Feature;
+  /** Node brokers start with the heap probe (--expose-gc and an IPC channel) for `ctx.heap()`. */
+  heapProbe?: boolean;
   /** A metric left undefined could not be measured at this point (shown as "–"; the curve notes why). */
   run(ctx: Ctx, size: number): Promise<Record<string, number | undefined>>;
 }
@@ -97,6 +102,20 @@ function rssPerItem(ctx: Ctx, rss0: number, items: number, what: string): number
   );
   return undefined;
 }
+
+/**
+ * V8 heap and external bytes per item between two samples taken after forced GCs (Node brokers). Unlike RSS
+ * this counts what the items keep alive, not the free heap V8 happened to hold before the step.
+ */
+function heapPerItem(
+  h0: HeapSample | undefined,
+  h1: HeapSample | undefined,
+  items: number,
+): { heap: number | undefined; external: number | undefined } {
+  if (h0 === undefined || h1 === undefined) return { heap: undefined, external: undefined };
+  return { heap: (h1.heapUsed - h0.heapUsed) / items, external: (h1.external - h0.external) / items };
+}
+
 const none: ClientSink = { onPublish() {}, onAck() {}, onLost() {} };
 
 function open(
@@ -321,12 +340,15 @@ const subscriptions: Curve = {
   sizes: [1_000, 10_000, 100_000],
   fullSizes: [1_000, 10_000, 100_000, 1_000_000],
   chart: 'cpuPerPublish',
+  heapProbe: true,
   metrics: [
     { key: 'subscribeRate', label: 'SUBSCRIBE filters/s', lowerIsBetter: false },
     // The phase lasts a few ms at 1 000 filters: wall clock there says more about the machine's load than
     // the broker, so its CPU (thread run time in ns, not 10 ms ticks) is reported too.
     { key: 'cpuPerFilter', label: 'broker CPU µs per SUBSCRIBE filter', lowerIsBetter: true },
     { key: 'bytesPerSub', label: 'RSS bytes per subscription', lowerIsBetter: true },
+    { key: 'heapPerSub', label: 'V8 heap bytes per subscription (after GC)', lowerIsBetter: true },
+    { key: 'externalPerSub', label: 'external bytes per subscription (after GC)', lowerIsBetter: true },
     { key: 'cpuPerPublish', label: 'broker CPU µs per publish (match + 10 deliveries)', lowerIsBetter: true },
     {
       key: 'p99',
@@ -338,6 +360,8 @@ const subscriptions: Curve = {
     const clients = Math.max(10, Math.round(n / 1000));
     const per = Math.round(n / clients);
     const subs = await open(ctx, clients, 'sub');
+    // The heap first: its forced GC must not shrink RSS between rss0 and the step.
+    const heap0 = await ctx.heap();
     const rss0 = rssBytes(ctx.pid);
     const subCpu0 = threadsCpuSeconds(ctx.pid);
     const t0 = performance.now();
@@ -346,6 +370,7 @@ const subscriptions: Curve = {
     const cpuPerFilter = ((threadsCpuSeconds(ctx.pid) - subCpu0) * 1e6) / (clients * per);
     await sleep(1000);
     const bytesPerSub = rssPerItem(ctx, rss0, clients * per, 'subscription');
+    const perSub = heapPerItem(heap0, await ctx.heap(), clients * per);
     const check = new InOrder(10);
     const probes = await open(ctx, 10, 'probe', check);
     for (const [i, p] of probes.entries()) {
@@ -387,7 +412,15 @@ const subscriptions: Curve = {
       );
     }
     for (const c of [...subs, ...probes, pub]) c.reset();
-    return { subscribeRate, cpuPerFilter, bytesPerSub, cpuPerPublish, p99: check.latency.summary().p99 };
+    return {
+      subscribeRate,
+      cpuPerFilter,
+      bytesPerSub,
+      heapPerSub: perSub.heap,
+      externalPerSub: perSub.external,
+      cpuPerPublish,
+      p99: check.latency.summary().p99,
+    };
   },
 };
 
@@ -480,18 +513,29 @@ const retained: Curve = {
   sizes: [10_000, 100_000],
   fullSizes: [10_000, 100_000, 1_000_000],
   chart: 'msPer100',
+  heapProbe: true,
   metrics: [
     { key: 'storeRate', label: 'retained PUBLISH/s stored', lowerIsBetter: false },
     { key: 'bytesPerRetained', label: 'RSS bytes per retained message (64 B payload)', lowerIsBetter: true },
+    { key: 'heapPerRetained', label: 'V8 heap bytes per retained message (after GC)', lowerIsBetter: true },
+    {
+      key: 'externalPerRetained',
+      label: 'external bytes per retained message (after GC)',
+      lowerIsBetter: true,
+    },
     { key: 'msPer100', label: 'ms until ret/g/+ (100 matches) delivered', lowerIsBetter: true },
     { key: 'msColumn', label: 'ms until ret/+/7 (N/100 matches) delivered', lowerIsBetter: true },
     { key: 'secondsAll', label: 's until ret/# (all N) delivered', lowerIsBetter: true },
+    { key: 'cpuPerDelivery', label: 'broker CPU µs per ret/# delivery', lowerIsBetter: true },
   ],
   async run(ctx, n) {
+    const heap0 = await ctx.heap();
     const rss0 = rssBytes(ctx.pid);
     const { storeRate, pubs } = await storeRetained(ctx, n);
     await sleep(1000);
     const bytesPerRetained = rssPerItem(ctx, rss0, n, 'retained message');
+    // The 10 publishers' connections are counted in too: 10 against N ≥ 10 000 messages.
+    const perRetained = heapPerItem(heap0, await ctx.heap(), n);
     const lookup = (filter: string, expect: (i: number) => boolean, count: number) =>
       retainedLookup(ctx, n, filter, expect, count);
     let sum = 0;
@@ -501,9 +545,22 @@ const retained: Curve = {
       sum += await lookup(`ret/${g}/+`, (i) => Math.floor(i / 100) === g, 100);
     }
     const msColumn = await lookup('ret/+/7', (i) => i % 100 === 7, n / 100);
+    const allCpu0 = threadsCpuSeconds(ctx.pid);
     const secondsAll = (await lookup('ret/#', () => true, n)) / 1000;
+    // Wall time above also counts the loader reading N deliveries on a shared machine; the broker's own CPU
+    // per delivery does not.
+    const cpuPerDelivery = ((threadsCpuSeconds(ctx.pid) - allCpu0) * 1e6) / n;
     for (const p of pubs) p.reset();
-    return { storeRate, bytesPerRetained, msPer100: sum / 20, msColumn, secondsAll };
+    return {
+      storeRate,
+      bytesPerRetained,
+      heapPerRetained: perRetained.heap,
+      externalPerRetained: perRetained.external,
+      msPer100: sum / 20,
+      msColumn,
+      secondsAll,
+      cpuPerDelivery,
+    };
   },
 };
 
@@ -714,7 +771,8 @@ async function runPoint(b: BrokerDef, curve: Curve, size: number, budgetS: numbe
   const auth = curve.auth ?? 'none';
   const dataDir =
     curve.needs === 'persistence' ? mkdtempSync(join(tmpdir(), 'hermod-curve-state-')) : undefined;
-  let broker = await b.start({ port, logFile, cpuProf, auth, dataDir });
+  const heapProbe = curve.heapProbe === true;
+  let broker = await b.start({ port, logFile, cpuProf, auth, dataDir, heapProbe });
   let exited: number | null | undefined;
   const stoppedOnPurpose = new Set<RunningBroker>();
   const watch = (running: RunningBroker) =>
@@ -728,6 +786,7 @@ async function runPoint(b: BrokerDef, curve: Curve, size: number, budgetS: numbe
     auth,
     pid: broker.pid,
     broker: b.name,
+    heap: () => broker.heap?.() ?? Promise.resolve(undefined),
     problems: [],
     notes: quiet ? [] : ['the broker was still busy 10 s after it started listening'],
     async restart() {
@@ -737,7 +796,7 @@ async function runPoint(b: BrokerDef, curve: Curve, size: number, budgetS: numbe
       const stopSeconds = (performance.now() - t) / 1000;
       const t1 = performance.now();
       // A log of its own: the first start's "listening" line must not count for the second.
-      const starting = b.start({ port, logFile: `${logFile}.restart`, auth, dataDir });
+      const starting = b.start({ port, logFile: `${logFile}.restart`, auth, dataDir, heapProbe });
       // Until the first client is accepted (its CONNACK), for every broker alike: a restarting fleet
       // reconnects then. The curve still waits for the broker's own start to end before it goes on.
       const accepted = firstConnack(port, t1, 60_000);

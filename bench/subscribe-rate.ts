@@ -3,7 +3,8 @@
  * subscriptions curve (a quarter each `bg/c/k`, `bg/c/+/k`, `+/c/k`, `bg/c/k/#`, SUBSCRIBE packets of 100
  * filters, one packet in flight per client), against each broker in turn, repeated; prints per run and the
  * medians: filters/s (wall clock), broker CPU µs per filter (/proc, so not skewed by the load generator's
- * share of the machine) and RSS bytes per subscription.
+ * share of the machine), RSS bytes per subscription and, for Hermod, V8 heap bytes per subscription after
+ * forced GCs (bench/servers/heap-probe.ts).
  *
  *   node dist/bench/subscribe-rate.js [--n 100000] [--repeat 3] [--broker hermod,mosquitto] [--profile]
  *                                     [--before DIR]
@@ -99,6 +100,8 @@ interface Run {
   rate: number;
   cpuUs: number;
   bytes: number;
+  /** V8 heap bytes per subscription after forced GCs (Node brokers with the heap probe; else NaN). */
+  heap: number;
 }
 
 async function once(b: (typeof brokers)[number]): Promise<Run> {
@@ -108,7 +111,7 @@ async function once(b: (typeof brokers)[number]): Promise<Run> {
       ? { dir: join(ROOT, 'bench', 'results'), name: 'hermod-subscribe-rate.cpuprofile' }
       : undefined;
   const logFile = join(LOGS, `${b.label.replace(/\W+/g, '-')}-subscribe-rate.log`);
-  const broker = await b.start({ port, logFile, cpuProf });
+  const broker = await b.start({ port, logFile, cpuProf, heapProbe: true });
   try {
     await sleep(300);
     const clients = Math.max(10, Math.round(n / 1000));
@@ -121,6 +124,8 @@ async function once(b: (typeof brokers)[number]): Promise<Run> {
     );
     const lists = subs.map((_, ci) => mixedFilters(ci, per));
     await sleep(200);
+    // The heap first: its forced GC must not shrink RSS between rss0 and the step.
+    const heap0 = await broker.heap?.();
     const rss0 = rssBytes(broker.pid);
     const cpu0 = cpuSeconds(broker.pid);
     const t0 = performance.now();
@@ -129,8 +134,13 @@ async function once(b: (typeof brokers)[number]): Promise<Run> {
     const cpu = cpuSeconds(broker.pid) - cpu0;
     await sleep(1000);
     const bytes = (rssBytes(broker.pid) - rss0) / (clients * per);
+    const heap1 = await broker.heap?.();
+    const heap =
+      heap0 === undefined || heap1 === undefined
+        ? Number.NaN
+        : (heap1.heapUsed - heap0.heapUsed) / (clients * per);
     for (const c of subs) c.reset();
-    return { rate: (clients * per) / seconds, cpuUs: (cpu * 1e6) / (clients * per), bytes };
+    return { rate: (clients * per) / seconds, cpuUs: (cpu * 1e6) / (clients * per), bytes, heap };
   } finally {
     await broker.stop();
   }
@@ -143,7 +153,7 @@ for (let r = 0; r < repeat; r++) {
     const x = await once(b);
     runs.get(b.label)!.push(x);
     console.log(
-      `  run ${r + 1} ${b.label}: ${Math.round(x.rate)} filters/s, ${x.cpuUs.toFixed(2)} µs CPU/filter, ${Math.round(x.bytes)} B/sub (load ${load()})`,
+      `  run ${r + 1} ${b.label}: ${Math.round(x.rate)} filters/s, ${x.cpuUs.toFixed(2)} µs CPU/filter, ${Math.round(x.bytes)} B/sub RSS, ${Math.round(x.heap)} B/sub heap (load ${load()})`,
     );
   }
 }
@@ -151,7 +161,7 @@ console.log(`medians (load average at end ${load()}):`);
 for (const b of brokers) {
   const xs = runs.get(b.label)!;
   console.log(
-    `  ${b.label}: ${Math.round(median(xs.map((x) => x.rate)))} filters/s, ${median(xs.map((x) => x.cpuUs)).toFixed(2)} µs CPU/filter, ${Math.round(median(xs.map((x) => x.bytes)))} B/sub`,
+    `  ${b.label}: ${Math.round(median(xs.map((x) => x.rate)))} filters/s, ${median(xs.map((x) => x.cpuUs)).toFixed(2)} µs CPU/filter, ${Math.round(median(xs.map((x) => x.bytes)))} B/sub RSS, ${Math.round(median(xs.map((x) => x.heap)))} B/sub heap`,
   );
 }
 process.exit(0);

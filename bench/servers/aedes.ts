@@ -7,11 +7,13 @@
  */
 import net from 'node:net';
 import { Aedes } from 'aedes';
+import { answerHeapProbes } from './heap-probe.js';
 
 const port = Number(process.argv[2] ?? 1883);
 const aedes = await Aedes.createBroker();
 const server = net.createServer(aedes.handle);
 await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+answerHeapProbes();
 process.stdout.write(`aedes listening on ${port}\n`);
 
 let stopping = false;

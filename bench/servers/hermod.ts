@@ -16,6 +16,7 @@ import { HermodNode } from '../../src/node.js';
 import { fdBudget } from '../../src/transport/fd-reserve.js';
 import { authFromEnv, BENCH_PASSWORD, BENCH_USER, hermodAuthentication } from '../auth.js';
 import { LIMITS } from '../scenarios.js';
+import { answerHeapProbes } from './heap-probe.js';
 
 const port = Number(process.argv[2] ?? 1883);
 const durability = process.env.BENCH_DURABILITY;
@@ -51,6 +52,7 @@ if (auth === 'pbkdf2' || auth === 'bcrypt') {
     .users('mqtt:global', 'password_based:built_in_database')!
     .add({ user_id: BENCH_USER, password: BENCH_PASSWORD });
 }
+answerHeapProbes();
 process.stdout.write(`hermod listening on ${port}\n`);
 
 let stopping = false;

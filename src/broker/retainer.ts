@@ -17,8 +17,9 @@ import { Message } from './message.js';
 import { feedRetained } from './retained-feed.js';
 import { RetainedIndex } from './retained-index.js';
 import { RetainedLoad, type RetainedRow } from './retained-load.js';
+import { RetainedPayloads } from './retained-payloads.js';
 import { hash } from './shared-sub.js';
-import type { ClientInfo, MessageHeaders, MessageProperties, SubOpts } from './types.js';
+import type { ClientInfo, MessageFlags, MessageHeaders, MessageProperties, SubOpts } from './types.js';
 
 /** How long writes may wait before they are flushed to the store. */
 const FLUSH_DELAY_MS = 50;
@@ -26,8 +27,20 @@ const FLUSH_DELAY_MS = 50;
 /** Slots of the stored-headers table (a power of two). */
 const HEADER_SLOTS = 64;
 
+/**
+ * The flags of stored messages, one shared object per value of `sys`: an object per message was 48 of the
+ * 497 heap bytes of each retained message (heap snapshot of the retained curve, 100 000 topics, 2026-12-04).
+ * Frozen, as stored messages are never changed in place (a hook that changes one works on a copy, see
+ * Message.withChanges): a write would fail loudly instead of changing every stored message.
+ */
+const STORED_FLAGS: readonly [MessageFlags, MessageFlags] = [
+  Object.freeze({ retain: true, dup: false, sys: false }),
+  Object.freeze({ retain: true, dup: false, sys: true }),
+];
+
 export class Retainer {
   private readonly index = new RetainedIndex();
+  private readonly payloads = new RetainedPayloads();
   /** Topic → message to write (or null to delete) at the next flush. */
   private readonly pending = new Map<string, Message | null>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -280,7 +293,7 @@ export class Retainer {
   private toStored(msg: Message): Message {
     const m = new Message(
       msg.topic,
-      Buffer.from(msg.payload),
+      this.payloads.copy(msg.payload),
       msg.qos,
       msg.from,
       true,
@@ -288,7 +301,8 @@ export class Retainer {
       this.storedHeaders(msg.from, msg.headers),
       msg.timestamp,
     );
-    m.flags.sys = msg.flags.sys;
+    // Same field, another value: the message keeps its hidden class.
+    (m as { flags: MessageFlags }).flags = STORED_FLAGS[msg.flags.sys ? 1 : 0];
     if (msg.props?.messageExpiryInterval !== undefined) {
       m.expiresAt =
         msg.props.messageExpiryInterval === 0 && this.config.allow_never_expire ? 0 : msg.expiresAt;
@@ -321,6 +335,9 @@ export class Retainer {
   }
 
   private onSubscribed(client: ClientInfo, topic: string, opts: SubOpts): typeof STOP | undefined {
+    // Every SUBSCRIBE filter comes here: with nothing retained (and no start-up load still under way, whose
+    // rows are not in the index yet) there is no session to look up.
+    if (this.index.size === 0 && this.loading === undefined) return undefined;
     if (!this.config.enable || opts.share !== undefined) return undefined;
     if (opts.rh === 2 || (opts.rh === 1 && opts.is_new === false)) return undefined;
     const session = this.broker.sessionOf(client);
@@ -431,6 +448,7 @@ export class Retainer {
     this.who.username = r[6] ?? undefined;
     const headers = this.storedHeaders(r[5], this.who);
     const m = new Message(r[1], r[2], r[3] as 0 | 1 | 2, r[5], true, props, headers, r[7]);
+    (m as { flags: MessageFlags }).flags = STORED_FLAGS[0];
     m.expiresAt = expiresAt;
     return m;
   }

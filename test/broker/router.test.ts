@@ -108,6 +108,7 @@ describe('router', () => {
           // Every filter is listed once, and each can be looked up.
           assert.deepEqual([...r.filters()].map((e) => e.filter).sort(), [...model.keys()].sort());
           for (const f of model.keys()) assert.equal(r.lookup(f)?.filter, f);
+          for (const f of pool) if (!model.has(f)) assert.equal(r.lookup(f), undefined, `${f} is gone`);
         },
       ),
       { numRuns: 300 },

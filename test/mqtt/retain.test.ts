@@ -44,6 +44,36 @@ describe('retained messages', () => {
     await Promise.all([end(pub), end(s)]);
   });
 
+  it('keeps retained messages at a topic and below it apart, whatever order they come and go in', async () => {
+    const pub = await connectClient(b.port);
+    const lookup = async (filter: string, want: number): Promise<string[]> => {
+      const s = await connectClient(b.port);
+      const g = collect(s);
+      await subscribe(s, filter, { qos: 1 });
+      await g.next(want);
+      await sleep(100);
+      await end(s);
+      return g.messages.map((m) => `${m.topic}=${m.payload.toString()}`).sort();
+    };
+    await publish(pub, 'nest/a', 'top', { qos: 1, retain: true });
+    await publish(pub, 'nest/a/b', 'below', { qos: 1, retain: true });
+    await publish(pub, 'nest/a', 'top2', { qos: 1, retain: true });
+    assert.deepEqual(await lookup('nest/#', 2), ['nest/a/b=below', 'nest/a=top2']);
+    assert.deepEqual(await lookup('nest/a/#', 2), ['nest/a/b=below', 'nest/a=top2']);
+    assert.deepEqual(await lookup('nest/+', 1), ['nest/a=top2']);
+    assert.deepEqual(await lookup('nest/a/+', 1), ['nest/a/b=below']);
+    assert.deepEqual(await lookup('nest/a', 1), ['nest/a=top2']);
+    await publish(pub, 'nest/a', '', { qos: 1, retain: true });
+    assert.deepEqual(await lookup('nest/#', 1), ['nest/a/b=below']);
+    assert.deepEqual(await lookup('nest/a', 0), []);
+    await publish(pub, 'nest/a/b', '', { qos: 1, retain: true });
+    assert.deepEqual(await lookup('nest/#', 0), []);
+    await publish(pub, 'nest/a', 'again', { qos: 1, retain: true });
+    assert.deepEqual(await lookup('nest/#', 1), ['nest/a=again']);
+    await publish(pub, 'nest/a', '', { qos: 1, retain: true });
+    await end(pub);
+  });
+
   it('follows Retain Handling 0, 1 and 2 (MQTT 5)', async () => {
     const pub = await connectClient(b.port);
     await publish(pub, 'rh/t', 'kept', { qos: 1, retain: true });
