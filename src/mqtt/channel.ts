@@ -53,6 +53,9 @@ interface FoldStep {
   next: (value: unknown) => void;
 }
 
+/** The empty fold queue every channel starts with; never pushed to (inPublishOrder makes its own). */
+const NO_FOLDS: FoldStep[] = [];
+
 /** Packets that may be handled while earlier PUBLISHes still fold: PUBLISH QoS 0 and 1. */
 function foldsAlong(packet: ClientPacket): boolean {
   return packet.cmd === 'publish' && packet.qos < 2;
@@ -99,8 +102,11 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
   private backlog: ClientPacket[] | undefined;
   /** An async handler step runs: the backlog waits for it. */
   private waiting = false;
-  /** Publishes in the order they were read, each waiting for its fold (inPublishOrder). */
-  private readonly folds: FoldStep[] = [];
+  /**
+   * Publishes in the order they were read, each waiting for its fold (inPublishOrder). NO_FOLDS until the
+   * first fold that does not finish at once: most connections never have one (32 B each, conn-memory.ts).
+   */
+  private folds: FoldStep[] = NO_FOLDS;
   private paused = false;
   private authExpiryTimer: NodeJS.Timeout | undefined;
   private cleanedUp = false;
@@ -258,16 +264,17 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
       return;
     }
     const step: FoldStep = { done: false, value: undefined, next: then as (value: unknown) => void };
-    folds.push(step);
-    if (folds.length >= FOLD_DEPTH) this.flow();
+    if (folds === NO_FOLDS) this.folds = [step];
+    else folds.push(step);
+    if (this.folds.length >= FOLD_DEPTH) this.flow();
     value.then(
       (v) => {
         step.done = true;
         step.value = v;
-        if (folds[0] === step) this.runFolds();
+        if (this.folds[0] === step) this.runFolds();
       },
       (err) => {
-        folds.length = 0;
+        this.folds.length = 0;
         this.internalError(err);
       },
     );
