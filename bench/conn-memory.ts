@@ -10,8 +10,11 @@
  * own cost per idle TCP connection, which no broker change can go below. `--node-flags '<flags>'` starts the
  * broker process with those Node/V8 flags (e.g. '--max-semi-space-size=1') to see what they change.
  *
+ * `--no-gc --settle <ms>` samples without forcing GCs, `settle` ms after the last CONNACK (S4 reads RSS
+ * 3 000 ms after its first pass): what the process holds on its own, grown young generation included.
+ *
  *   npm run build && node dist/bench/conn-memory.js [--connections 10000] [--snapshot] [--top 30] [--floor]
- *     [--node-flags='<flags>']
+ *     [--node-flags='<flags>'] [--no-gc] [--settle 2000]
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -34,7 +37,8 @@ interface Sample {
   byClass?: Record<string, [number, number]>;
 }
 
-type Ask = { sample: boolean; snapshot: boolean };
+/** `gc: false` samples as S4 does: the heap as it is, garbage and grown young generation included. */
+type Ask = { sample: boolean; snapshot: boolean; gc: boolean };
 
 // ---------------------------------------------------------------------------------------- broker side
 
@@ -60,9 +64,11 @@ async function serve(floor: boolean): Promise<void> {
   }
   const gc = (globalThis as { gc?: () => void }).gc!;
   process.on('message', async (m: Ask) => {
-    gc();
-    await new Promise((r) => setTimeout(r, 200));
-    gc();
+    if (m.gc) {
+      gc();
+      await new Promise((r) => setTimeout(r, 200));
+      gc();
+    }
     const mu = process.memoryUsage();
     const s: Sample = {
       rss: mu.rss,
@@ -124,6 +130,8 @@ async function main(): Promise<void> {
       floor: { type: 'boolean' },
       top: { type: 'string', default: '30' },
       'node-flags': { type: 'string', default: '' },
+      settle: { type: 'string', default: '2000' },
+      'no-gc': { type: 'boolean' },
     },
   });
   if (values.serve) return serve(values.floor === true);
@@ -152,7 +160,8 @@ async function main(): Promise<void> {
     return s;
   };
   const snapshot = values.snapshot === true;
-  const before = await ask({ sample: true, snapshot });
+  const forceGc = values['no-gc'] !== true;
+  const before = await ask({ sample: true, snapshot, gc: forceGc });
   const t0 = performance.now();
   const clients = await openMany(
     n,
@@ -167,8 +176,8 @@ async function main(): Promise<void> {
     quiet,
   );
   const seconds = (performance.now() - t0) / 1000;
-  await new Promise((r) => setTimeout(r, 2000));
-  const after = await ask({ sample: true, snapshot });
+  await new Promise((r) => setTimeout(r, Number(values.settle)));
+  const after = await ask({ sample: true, snapshot, gc: forceGc });
   const per = (a: number, b: number) => ((b - a) / n).toFixed(0).padStart(7);
   console.log(`${n} idle connections (opened at ${Math.round(n / seconds)}/s), per connection, bytes:`);
   console.log(`  RSS          ${per(before.rss, after.rss)}`);

@@ -72,7 +72,6 @@ export class Broker {
   readonly router = new Router();
   readonly registry = new ClientRegistry();
   /** Session currently serving a ClientInfo (how hook users such as the retainer find a subscriber's session). */
-  private readonly sessionsByClient = new WeakMap<ClientInfo, Session>();
   private dispatchDepth = 0;
   private readonly matchBuffer: RouteEntry[] = [];
   private readonly probeBuffer: RouteEntry[] = [];
@@ -351,9 +350,12 @@ export class Broker {
 
   // ---------------------------------------------------------------- sessions
 
-  /** The session serving a connected client (for hook users such as the retainer). */
+  /**
+   * The session serving a client's connection (for hook users such as the retainer); undefined once the
+   * session has ended or moved to a newer connection of the same client id.
+   */
   sessionOf(clientInfo: ClientInfo): Session | undefined {
-    return this.sessionsByClient.get(clientInfo);
+    return this.registry.ofClient(clientInfo)?.session;
   }
 
   /**
@@ -460,10 +462,9 @@ export class Broker {
     this.metrics.setStat('sessions', this.registry.count());
   }
 
-  /** Points a (resumed) session at the ClientInfo of its new connection. */
+  /** Points a (resumed) session at the ClientInfo of its new connection (which sessionOf goes by). */
   private attachClient(session: Session, clientInfo: ClientInfo): void {
     session.clientInfo = clientInfo;
-    this.sessionsByClient.set(clientInfo, session);
   }
 
   /**

@@ -42,6 +42,19 @@ export class ClientRegistry {
     return this.spaces.get(namespace)?.get(clientid);
   }
 
+  /**
+   * The record whose session serves `clientInfo` now, in whichever namespace: the session of a client id
+   * points at the ClientInfo of its current connection, so no table keyed by ClientInfo is needed (the
+   * WeakMap this replaces cost ~33 B per connection and an ephemeron for every scavenge to trace).
+   */
+  ofClient(clientInfo: ClientInfo): SessionRecord | undefined {
+    for (const space of this.spaces.values()) {
+      const record = space.get(clientInfo.clientid);
+      if (record !== undefined && record.session.clientInfo === clientInfo) return record;
+    }
+    return undefined;
+  }
+
   set(namespace: string, clientid: string, record: SessionRecord): void {
     let space = this.spaces.get(namespace);
     if (space === undefined) {

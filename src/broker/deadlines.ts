@@ -4,8 +4,11 @@
  */
 
 export interface Watched {
-  /** Epoch ms after which `onDeadline` fires; Infinity for none. */
-  deadline(): number;
+  /**
+   * True once the deadline (epoch ms) is past at `now`. A boolean rather than the deadline: a double
+   * returned from a call per connection per sweep is a heap number each (conn-memory.ts, 2026-12-04).
+   */
+  expired(now: number): boolean;
   onDeadline(): void;
 }
 
@@ -38,7 +41,7 @@ export class DeadlineMonitor {
   private sweep(): void {
     const now = Date.now();
     for (const w of this.watched) {
-      if (now > w.deadline()) {
+      if (w.expired(now)) {
         this.watched.delete(w);
         w.onDeadline();
       }

@@ -479,9 +479,9 @@ export class GatewayConnection<F>
     if (!this.isClosed()) this.close(reason);
   }
 
-  /** Watched: the login deadline (idle_timeout); none once connected. */
-  deadline(): number {
-    return this.state === 'idle' ? this.openedAt + this.gw.config.idle_timeout : Number.POSITIVE_INFINITY;
+  /** Watched: past the login deadline (idle_timeout); none once connected. */
+  expired(now: number): boolean {
+    return this.state === 'idle' && now > this.openedAt + this.gw.config.idle_timeout;
   }
 
   onDeadline(): void {

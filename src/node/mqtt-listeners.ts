@@ -7,6 +7,7 @@
 import type { BrokerSettings } from '../broker/broker.js';
 import type { Metrics } from '../broker/metrics.js';
 import type { SharedStrategy } from '../broker/shared-sub.js';
+import { youngGenTrim } from '../broker/young-gen-trim.js';
 import type { HermodConfig } from '../config/schema/index.js';
 import type { ListenerConfig, ListenerType } from '../config/schema/listeners.js';
 import type { ConfigService } from '../config/service.js';
@@ -45,6 +46,8 @@ export class MqttListeners implements Component {
   async start(): Promise<void> {
     // The config may have changed since the node was built (a cluster node catches up before this starts).
     this.applyMqtt(this.configs.config.mqtt);
+    // Connection bursts grow V8's young generation; give it back once the node is quiet (young-gen-trim.ts).
+    youngGenTrim.hold();
     for (const [type, name, cfg] of listenerEntries(this.configs.config.listeners)) {
       if (cfg.enable) await this.startListener(type, name, cfg);
     }
@@ -68,6 +71,7 @@ export class MqttListeners implements Component {
     await new Promise((r) => setTimeout(r, 20));
     await Promise.all([...this.listeners.values()].map((l) => l.stop(true)));
     this.host.deadlines.stop();
+    youngGenTrim.release();
   }
 
   /** Starts (or restarts) one MQTT listener from its config. */
