@@ -276,7 +276,9 @@ function line(r: RunResult): string {
   const f = (n: number | undefined, d = 0) => (n === undefined ? '–' : n.toFixed(d));
   const parts = [`${r.broker.padEnd(9)} ${r.variant.padEnd(12)} ${r.status.padEnd(6)}`];
   if (r.connRate !== undefined) {
-    parts.push(`${f(r.connRate)} conn/s, ${f((r.rssPerConn ?? 0) / 1024, 1)} KB/conn`);
+    parts.push(
+      `${f(r.connRate)} conn/s, ${f((r.rssPerConn ?? 0) / 1024, 1)} KB/conn (${f((r.rssPerConnIdle ?? 0) / 1024, 1)} at 15 s)`,
+    );
   } else if (r.deliverySeconds !== undefined || r.storeRate !== undefined) {
     parts.push(`stored ${f(r.storeRate)}/s, all delivered in ${f(r.deliverySeconds, 2)} s`);
   } else {

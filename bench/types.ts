@@ -51,6 +51,8 @@ export interface RunResult {
   connections?: number;
   connRate?: number;
   rssPerConn?: number;
+  /** S4: the same, 12 s later (an idle fleet's steady cost, once transient heap is given back). */
+  rssPerConnIdle?: number;
   /** S5 */
   storeRate?: number;
   deliverySeconds?: number;

@@ -6,7 +6,7 @@
  * limit the rate, too many and a broker with a short listen backlog (Mosquitto listens with 100) overflows
  * it, and the kernel's SYN retransmissions (1 s) dominate. So the connections are opened in passes with
  * different numbers in flight and the best rate counts. Memory is measured after the first pass, on the
- * fresh broker.
+ * fresh broker, twice: 3 s and 15 s after the last connection (see IDLE_MS).
  */
 import { CoreWatch, cpuSeconds, monotonicUs, rssBytes, selfCpuSeconds } from '../proc.js';
 import type { ConnectionsSpec } from '../scenarios.js';
@@ -14,6 +14,13 @@ import type { Job, RunResult } from '../types.js';
 import { type ClientSink, RawClient } from './client.js';
 
 const SETTLE_MS = 3000;
+/**
+ * A second RSS reading, this long after the first: an idle fleet is long-lived, and a Node broker gives
+ * back the young-generation pages its connect burst grew only once it has been quiet for a few seconds
+ * (src/broker/young-gen-trim.ts), so the first reading includes transient heap and this one the fleet's
+ * steady cost. Both are reported.
+ */
+const IDLE_MS = 12_000;
 /** Pause after closing a pass's connections, so the broker has cleaned up before the next pass. */
 const CLOSE_MS = 2000;
 /** Source addresses the connections are spread over, so ephemeral ports never run short. */
@@ -96,6 +103,7 @@ export async function runConnections(job: Job, spec: ConnectionsSpec): Promise<R
   const notes: string[] = [];
   const rssBefore = rssBytes(pid);
   let rssAfter = 0;
+  let rssIdle = 0;
   let settled = 0;
   let best: Pass | undefined;
   const rates: string[] = [];
@@ -110,6 +118,8 @@ export async function runConnections(job: Job, spec: ConnectionsSpec): Promise<R
     if (k === 0) {
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       rssAfter = rssBytes(pid);
+      await new Promise((r) => setTimeout(r, IDLE_MS));
+      rssIdle = rssBytes(pid);
       settled = n;
     }
     rates.push(`${Math.round(n / pass.seconds)}/s with ${c}`);
@@ -122,7 +132,7 @@ export async function runConnections(job: Job, spec: ConnectionsSpec): Promise<R
   const n = b.clients.length;
   notes.push(`connections/s by handshakes in flight: ${rates.join(', ')}`);
   notes.push(
-    `RSS ${(rssBefore / 2 ** 20).toFixed(1)} MB fresh, ${(rssAfter / 2 ** 20).toFixed(1)} MB with ${settled} idle connections`,
+    `RSS ${(rssBefore / 2 ** 20).toFixed(1)} MB fresh, ${(rssAfter / 2 ** 20).toFixed(1)} MB with ${settled} idle connections ${SETTLE_MS / 1000} s after they connected, ${(rssIdle / 2 ** 20).toFixed(1)} MB ${(SETTLE_MS + IDLE_MS) / 1000} s after`,
   );
   return {
     broker: job.broker,
@@ -135,6 +145,7 @@ export async function runConnections(job: Job, spec: ConnectionsSpec): Promise<R
     connections: n,
     connRate: n / b.seconds,
     rssPerConn: settled > 0 ? (rssAfter - rssBefore) / settled : undefined,
+    rssPerConnIdle: settled > 0 ? (rssIdle - rssBefore) / settled : undefined,
     brokerCpu: (100 * b.cpu) / b.seconds,
     brokerCoreOther: b.brokerOther,
     loadgenCpu: (100 * b.selfCpu) / b.seconds,
