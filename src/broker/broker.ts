@@ -10,7 +10,7 @@ import type { Message } from './message.js';
 import type { Metrics, StatName } from './metrics.js';
 import { type RouteEntry, Router } from './router.js';
 import { Session, type SessionJournal, type SessionSettings } from './session.js';
-import type { SharedStrategy } from './shared-sub.js';
+import type { SharedGroup, SharedStrategy } from './shared-sub.js';
 import { parseSubscriptionTopic } from './topic.js';
 import type { ClientInfo, SubOpts } from './types.js';
 
@@ -142,7 +142,7 @@ export class Broker {
         const e = entries[i]!;
         n += this.deliverPlain(e, msg);
         if (e.groups !== undefined && routes === undefined)
-          for (const g of e.groups.values()) n += this.dispatchShared(g.name, e, msg);
+          for (const g of e.groups.values()) n += this.deliverToGroup(g, msg);
       }
       if (routes !== undefined) n += routes.forward(msg);
     } finally {
@@ -198,7 +198,11 @@ export class Broker {
 
   private dispatchShared(group: string, entry: RouteEntry, msg: Message, exclude?: Session): number {
     const g = entry.groups?.get(group);
-    if (g === undefined) return 0;
+    return g === undefined ? 0 : this.deliverToGroup(g, msg, exclude);
+  }
+
+  /** One member of `g` gets `msg` (the group at hand: dispatch() does not look it up again by name). */
+  private deliverToGroup(g: SharedGroup, msg: Message, exclude?: Session): number {
     const s = this.settings;
     // A member whose delivery fails (e.g. queue full) is skipped in favour of the next one.
     for (let tries = 0; tries < g.size; tries++) {
