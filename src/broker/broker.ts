@@ -6,7 +6,7 @@ import { logger } from '../log.js';
 import { ClientRegistry, type KickReason, type LiveChannel, SessionRecord } from './client-registry.js';
 import type { BrokerCluster } from './cluster-seam.js';
 import type { Hooks } from './hooks.js';
-import type { Message } from './message.js';
+import { type Message, ONE_DELIVERY } from './message.js';
 import type { Metrics, StatName } from './metrics.js';
 import { type RouteEntry, Router } from './router.js';
 import { Session, type SessionJournal, type SessionSettings } from './session.js';
@@ -150,6 +150,9 @@ export class Broker {
       if (this.dispatchDepth === 0) entries.length = 0;
     }
     if (n === 0) this.dropped(msg, 'no_subscribers');
+    // One delivery, and a frame not built yet (it waits in a queue): nothing will reuse that frame. A retained
+    // message may still go to later subscribers.
+    else if (n === 1 && msg.frameCache === undefined && !msg.flags.retain) msg.frameCache = ONE_DELIVERY;
     return n;
   }
 
