@@ -6,11 +6,11 @@ import { logger } from '../log.js';
 import { ClientRegistry, type KickReason, type LiveChannel, SessionRecord } from './client-registry.js';
 import type { BrokerCluster } from './cluster-seam.js';
 import type { Hooks } from './hooks.js';
-import type { Message } from './message.js';
+import { type Message, ONE_DELIVERY } from './message.js';
 import type { Metrics, StatName } from './metrics.js';
 import { type RouteEntry, Router } from './router.js';
 import { Session, type SessionJournal, type SessionSettings } from './session.js';
-import type { SharedStrategy } from './shared-sub.js';
+import type { SharedGroup, SharedStrategy } from './shared-sub.js';
 import { parseSubscriptionTopic } from './topic.js';
 import type { ClientInfo, SubOpts } from './types.js';
 
@@ -141,7 +141,7 @@ export class Broker {
         const e = entries[i]!;
         n += this.deliverPlain(e, msg);
         if (e.groups !== undefined && routes === undefined)
-          for (const g of e.groups.values()) n += this.dispatchShared(g.name, e, msg);
+          for (const g of e.groups.values()) n += this.deliverToGroup(g, msg);
       }
       if (routes !== undefined) n += routes.forward(msg);
     } finally {
@@ -149,6 +149,9 @@ export class Broker {
       if (this.dispatchDepth === 0) entries.length = 0;
     }
     if (n === 0) this.dropped(msg, 'no_subscribers');
+    // One delivery, and a frame not built yet (it waits in a queue): nothing will reuse that frame. A retained
+    // message may still go to later subscribers.
+    else if (n === 1 && msg.frameCache === undefined && !msg.flags.retain) msg.frameCache = ONE_DELIVERY;
     return n;
   }
 
@@ -197,7 +200,11 @@ export class Broker {
 
   private dispatchShared(group: string, entry: RouteEntry, msg: Message, exclude?: Session): number {
     const g = entry.groups?.get(group);
-    if (g === undefined) return 0;
+    return g === undefined ? 0 : this.deliverToGroup(g, msg, exclude);
+  }
+
+  /** One member of `g` gets `msg` (the group at hand: dispatch() does not look it up again by name). */
+  private deliverToGroup(g: SharedGroup, msg: Message, exclude?: Session): number {
     const s = this.settings;
     // A member whose delivery fails (e.g. queue full) is skipped in favour of the next one.
     for (let tries = 0; tries < g.size; tries++) {

@@ -95,6 +95,20 @@ export class Message {
   }
 }
 
+/**
+ * Hung off a message in place of its frame cache when the broker routed it to exactly one subscription: its
+ * frame will not be sent again, so outgoing.ts builds it without keeping it. A message that waited in a queue
+ * is in V8's old generation by the time its frame is built, and a frame hung off it there was promoted too (a
+ * pointer from an old object keeps a young one alive through every scavenge) although nothing read it again:
+ * fan-in to one subscriber or one shared-group member, every message of S3. Its key matches no variant.
+ */
+export const ONE_DELIVERY: FrameCacheEntry = {
+  key: -2,
+  frame: Buffer.alloc(0),
+  packetIdOffset: -1,
+  next: undefined,
+};
+
 /** One serialized frame variant, in a short linked list hung off the message. */
 export interface FrameCacheEntry {
   key: number;

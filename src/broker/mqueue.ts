@@ -49,7 +49,8 @@ export class MessageQueue {
     if (this.size >= this.maxLen) {
       this.dropped++;
       if (this.dropPolicy === 'drop_newest') return msg;
-      victim = this.shift()?.msg;
+      victim = this.msgs[this.head];
+      this.dropHead();
     }
     this.grow();
     const cap = this.msgs.length;
@@ -70,16 +71,31 @@ export class MessageQueue {
     return this.size === 0 ? undefined : this.msgs[this.head];
   }
 
+  /** Whether the oldest delivery goes out with RETAIN set (false when empty). */
+  peekRetained(): boolean {
+    return this.size === 0 ? false : this.retained[this.head]!;
+  }
+
   /** Removes and returns the oldest delivery. */
   shift(): QueuedDelivery | undefined {
     if (this.size === 0) return undefined;
     const i = this.head;
     const d: QueuedDelivery = { msg: this.msgs[i]!, opts: this.opts[i]!, retained: this.retained[i]! };
+    this.dropHead();
+    return d;
+  }
+
+  /**
+   * Removes the oldest delivery, which the caller read with the peek methods. Session.drain takes every
+   * backlogged delivery this way: shift()'s object per message was garbage at once (S3, every message).
+   */
+  dropHead(): void {
+    if (this.size === 0) return;
+    const i = this.head;
     this.msgs[i] = undefined;
     this.opts[i] = undefined;
-    this.head = (this.head + 1) % this.msgs.length;
+    this.head = (i + 1) % this.msgs.length;
     this.size--;
-    return d;
   }
 
   /** Removes every delivery matching `pred`, returning them in order (shared-subscription redispatch). */

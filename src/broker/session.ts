@@ -357,17 +357,19 @@ export class Session {
     this.draining = true;
     try {
       while (this.queued > 0 && outlet.writable && this.outlet === outlet) {
-        const msg = this.mqueue.peekMessage()!;
-        const opts = this.mqueue.peekOpts()!;
+        const q = this.queue!;
+        const msg = q.peekMessage()!;
+        const opts = q.peekOpts()!;
         const qos = this.effectiveQos(msg, opts);
         if (qos > 0 && this.inflightMap.size >= this.window) break;
-        const d = this.mqueue.shift()!;
+        const retained = q.peekRetained();
+        q.dropHead();
         this.touched();
-        if (d.msg.expiresAt !== 0 && d.msg.isExpired(Date.now())) {
-          this.dropDelivery(d.msg, 'expired');
+        if (msg.expiresAt !== 0 && msg.isExpired(Date.now())) {
+          this.dropDelivery(msg, 'expired');
           continue;
         }
-        this.send(outlet, d.msg, qos, d.opts, d.retained);
+        this.send(outlet, msg, qos, opts, retained);
       }
     } finally {
       this.draining = false;

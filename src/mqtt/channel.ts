@@ -280,6 +280,10 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
     );
   }
 
+  get publishesInOrder(): boolean {
+    return this.folds.length === 0;
+  }
+
   private runFolds(): void {
     const folds = this.folds;
     while (folds.length > 0 && folds[0]!.done) {

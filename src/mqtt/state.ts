@@ -118,6 +118,8 @@ export interface MqttClient extends SessionOutlet, LiveChannel {
    * overlap, their routing and acks keep the read order (channel.ts).
    */
   inPublishOrder<T>(value: T | Promise<T>, then: (value: T) => void): void;
+  /** True when no publish read before waits for its fold: a settled value may run its step at once. */
+  readonly publishesInOrder: boolean;
   /** Holds outgoing PUBLISH frames until releaseOwnDeliveries: the client's own ack must leave first. */
   holdOwnDeliveries(): void;
   /** Writes the PUBLISH frames held since holdOwnDeliveries, in order. */

@@ -88,6 +88,40 @@ describe('shared subscriptions', () => {
     await end(good);
   });
 
+  it('hands a leaving member the messages still waiting in its queue, intact and in order', async () => {
+    b = await startBroker({ config: { mqtt: { shared_subscription_strategy: 'round_robin' } } });
+    // Receive Maximum 1: one message in flight, the member's other messages wait in its queue (their frames
+    // are built only when they are sent, here to the other member).
+    const { client: slow } = await RawClient.connect(
+      b.port,
+      { clientId: 'slow', properties: { receiveMaximum: 1 } },
+      5,
+    );
+    slow.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/q/wait/t', qos: 1 }] });
+    await slow.next('suback');
+    const pub = await connectClient(b.port);
+    for (let i = 0; i < 4; i++) await publish(pub, 'wait/t', `m${i}`, { qos: 1 });
+    await sleep(100);
+    const seen = slow.received.filter((p) => p.cmd === 'publish') as IPublishPacket[];
+    assert.deepEqual(
+      seen.map((p) => p.payload.toString()),
+      ['m0'],
+    );
+    const good = await connectClient(b.port, { clientId: 'good2' });
+    const gg = collect(good);
+    await subscribe(good, '$share/q/wait/t', { qos: 1 });
+    slow.destroy(); // never acked
+    const all = await gg.next(4);
+    assert.deepEqual(
+      all.map((m) => m.payload.toString()),
+      ['m0', 'm1', 'm2', 'm3'],
+    );
+    await sleep(100);
+    assert.equal(gg.messages.length, 4, 'each message once');
+    await end(pub);
+    await end(good);
+  });
+
   it('refuses shared subscriptions when disabled (0x9E)', async () => {
     b = await startBroker({ config: { mqtt: { shared_subscription: false } } });
     const { client } = await RawClient.connect(b.port, { clientId: 'nos' }, 5);

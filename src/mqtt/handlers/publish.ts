@@ -127,7 +127,10 @@ function afterAuthz(ch: MqttClient, p: PublishPacket, topic: string, allowed: bo
     msg.expiresAt = msg.timestamp + defaultExpiry;
   }
   msg.foldsInOrder = true;
-  ch.inPublishOrder(ch.host.broker.foldPublish(msg), (folded) => route(ch, p, msg, folded));
+  const folded = ch.host.broker.foldPublish(msg);
+  // What inPublishOrder would do at once, without its closure per message (no fold pending, none async).
+  if (!(folded instanceof Promise) && ch.publishesInOrder) route(ch, p, msg, folded);
+  else ch.inPublishOrder(folded, (f) => route(ch, p, msg, f));
 }
 
 /** After the fold: routes the message and acknowledges the publish. */
