@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { BROKER_CPU, ROOT, selectBrokers } from './brokers.js';
 import { canConnect, freePort } from './children.js';
 import { connectFrame, PUBACK, publishTemplate, subscribeFrame, writeAck } from './loadgen/frames.js';
+import { mqttPackets } from './mqtt-frames.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,7 +69,6 @@ function cpuNs(pid: number): { all: number; main: number; user: number; sys: num
 
 /** A raw MQTT client that only counts what arrives: `onPacket(type, packetId)` per complete packet. */
 class Wire {
-  private rest: Buffer | undefined;
   onPacket: (type: number, packetId: number) => void = () => {};
   constructor(readonly sock: net.Socket) {}
 
@@ -85,40 +85,13 @@ class Wire {
     });
   }
 
-  private onData(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.rest !== undefined) {
-      buf = Buffer.concat([this.rest, chunk]);
-      this.rest = undefined;
-    }
-    let pos = 0;
-    while (pos + 2 <= buf.length) {
-      let i = pos + 1;
-      let len = 0;
-      let mul = 1;
-      let done = false;
-      while (i < buf.length) {
-        const b = buf[i++];
-        len += (b & 127) * mul;
-        mul *= 128;
-        if ((b & 128) === 0) {
-          done = true;
-          break;
-        }
-      }
-      if (!done || i + len > buf.length) break;
-      const type = buf[pos] >> 4;
-      let packetId = 0;
-      if (type === 4 || type === 9) packetId = (buf[i] << 8) | buf[i + 1];
-      else if (type === 3) {
-        const p = i + 2 + ((buf[i] << 8) | buf[i + 1]);
-        packetId = (buf[p] << 8) | buf[p + 1];
-      }
-      this.onPacket(type, packetId);
-      pos = i + len;
-    }
-    if (pos < buf.length) this.rest = Buffer.from(buf.subarray(pos));
-  }
+  /** Splits what arrives into packets, with the packet id of the acks and QoS > 0 PUBLISHes this load uses. */
+  private readonly onData = mqttPackets((type, body) => {
+    let packetId = 0;
+    if (type === 4 || type === 9) packetId = body.readUInt16BE(0);
+    else if (type === 3) packetId = body.readUInt16BE(2 + body.readUInt16BE(0));
+    this.onPacket(type, packetId);
+  });
 }
 
 const PINGREQ = Buffer.from([0xc0, 0]);
