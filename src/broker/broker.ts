@@ -71,7 +71,6 @@ export const NEVER_EXPIRE = 0xffffffff;
 export class Broker {
   readonly router = new Router();
   readonly registry = new ClientRegistry();
-  /** Session currently serving a ClientInfo (how hook users such as the retainer find a subscriber's session). */
   private dispatchDepth = 0;
   private readonly matchBuffer: RouteEntry[] = [];
   private readonly probeBuffer: RouteEntry[] = [];

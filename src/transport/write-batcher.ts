@@ -25,7 +25,7 @@ let count = 0;
 let scheduled = false;
 // Inside a socket read callback (see readStarted): the pass is scheduled when the read ends, if still needed.
 let readDepth = 0;
-// Passes run so far, and the running one's number (0 outside a pass): see fedByPassSince.
+// Passes run so far, and the running one's number (0 outside a pass): see passesSince.
 let passes = 0;
 let runningPass = 0;
 
