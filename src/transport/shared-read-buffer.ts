@@ -39,6 +39,16 @@ export function copyRead(buf: Buffer, n: number): Buffer {
   return chunk;
 }
 
+/** Makes a raw TCP handle (handle-connection.ts) read into the shared buffer. */
+export function readIntoSharedBuffer(handle: { useUserBuffer(buf: Uint8Array): void }): void {
+  handle.useUserBuffer(sharedBuffer);
+}
+
+/** A copy of the `n` bytes a raw handle's read left in the shared buffer. */
+export function copySharedRead(n: number): Buffer {
+  return copyRead(sharedBuffer, n);
+}
+
 /** Called with `this` = the socket, `n` bytes valid at the start of `buf` (which is reused afterwards). */
 export type SharedReadCallback = (this: net.Socket, n: number, buf: Buffer) => void;
 
@@ -95,6 +105,13 @@ interface ServerHandle {
 
 type AcceptCallback = (this: ServerHandle, err: number, client: TcpHandle | undefined) => void;
 
+/** Takes accepted handles whole, with no socket built around them (handle-connection.ts). */
+export interface AcceptedHandle {
+  /** True when `handle` can be taken. */
+  accepts(handle: unknown): boolean;
+  take(handle: unknown): void;
+}
+
 export interface DirectAcceptOptions {
   noDelay: boolean;
   keepAlive: boolean;
@@ -111,12 +128,15 @@ export interface DirectAcceptOptions {
  * Sockets made here are not counted in `server._connections` (adopted ones were not either: destroying
  * Node's socket took them off), so `server.close()` does not wait for them; Node's `server.maxConnections`
  * and its 'net.server.socket' diagnostics channel do not see them (the listener enforces its own limit).
+ *
+ * With `onHandle`, a handle it accepts is given to it whole and no socket is built at all.
  */
 export function acceptWithSharedBuffer(
   server: net.Server,
   opts: DirectAcceptOptions,
   onRead: SharedReadCallback,
   onSocket: (sock: net.Socket) => void,
+  onHandle?: AcceptedHandle,
 ): boolean {
   const handle = (server as net.Server & { _handle?: ServerHandle | null })._handle;
   if (handle === undefined || handle === null || typeof handle.onconnection !== 'function') return false;
@@ -124,6 +144,10 @@ export function acceptWithSharedBuffer(
   const direct: AcceptCallback = function (this: ServerHandle, err, client) {
     if (err || client === undefined || typeof client.useUserBuffer !== 'function') {
       nodeAccept.call(this, err, client);
+      return;
+    }
+    if (onHandle?.accepts(client)) {
+      onHandle.take(client);
       return;
     }
     const options = {

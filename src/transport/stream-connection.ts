@@ -60,7 +60,7 @@ const FED_PASSES = 64;
 let lastId = 0;
 
 const kOwner = Symbol('hermod.connection');
-type Owned = net.Socket & { [kOwner]?: StreamConnection };
+type Owned = net.Socket & { [kOwner]?: NodeSocketConnection };
 
 // Entry points for the transport event glue: symbol-keyed so they stay off the connection's public surface,
 // and called from shared listener functions so an idle connection carries no per-connection closures.
@@ -76,11 +76,13 @@ export const kTransportError = Symbol('hermod.transport-error');
 export const kTransportClosed = Symbol('hermod.transport-closed');
 /** End the connection now because of `error`. */
 export const kFail = Symbol('hermod.fail');
-const kDrained = Symbol('hermod.drained');
+/** The transport handed every queued byte on to the OS (a socket's 'drain'). */
+export const kDrained = Symbol('hermod.drained');
 
 /**
  * Base of every byte-stream connection: the per-turn write batch, back-pressure, the close protocol and
- * stats. Subclasses only say how bytes reach the wire and how the transport is ended or killed.
+ * stats. Subclasses only say how bytes reach the wire, how much of them the transport still holds, and how
+ * the transport is ended or killed.
  */
 export abstract class StreamConnection implements Connection, Flushable {
   readonly id = ++lastId;
@@ -119,18 +121,12 @@ export abstract class StreamConnection implements Connection, Flushable {
   // The last pass that wrote for this connection; the start value counts as long ago.
   private lastPass = -FED_PASSES - 1;
 
-  // Bytes written straight to the handle (direct-write.ts) that libuv still holds / that reached the OS.
-  protected directPending = 0;
-  protected directSent = 0;
-
   private recvOct = 0;
   private recvCnt = 0;
   private sendOct = 0;
   private sendCnt = 0;
 
-  /** `sock` is the byte socket under the transport: its buffer is what back-pressure measures. */
   constructor(
-    protected readonly sock: net.Socket,
     protected readonly config: ConnectionConfig,
     peer: PeerAddress,
     peerCert: PeerCertificate | undefined,
@@ -140,9 +136,6 @@ export abstract class StreamConnection implements Connection, Flushable {
     this.sockport = peer.sockport;
     this.sockhost = peer.sockhost;
     this.peerCert = peerCert;
-    (sock as Owned)[kOwner] = this;
-    sock.on('drain', onSocketDrain);
-    sock.on('error', onSocketError);
   }
 
   // Getters rather than fields: constant per class, so they cost an idle connection nothing.
@@ -163,13 +156,12 @@ export abstract class StreamConnection implements Connection, Flushable {
   }
 
   get pendingBytes(): number {
-    return this.queued + this.sock.writableLength + this.directPending;
+    return this.queued + this.unsentBytes();
   }
 
   // Seeing it true arms one onDrain, so a channel that paused on congestion is told when to go on.
   get congested(): boolean {
-    if (this.queued + this.sock.writableLength + this.directPending <= this.config.highWatermark)
-      return false;
+    if (this.queued + this.unsentBytes() <= this.config.highWatermark) return false;
     this.drainWanted = true;
     return true;
   }
@@ -252,6 +244,12 @@ export abstract class StreamConnection implements Connection, Flushable {
   protected abstract endTransport(): void;
   /** Tears the transport down at once. */
   protected abstract killTransport(): void;
+  /** Bytes handed to the transport that it has not passed on to the OS yet. */
+  protected abstract unsentBytes(): number;
+  /** The transport holds more than its own high-water mark: writes are behind (a socket's needDrain). */
+  protected abstract writesBehind(): boolean;
+  /** Bytes the transport has passed on to the OS so far (progress for the send timeout). */
+  protected abstract bytesHandedOn(): number;
 
   /**
    * One socket read's bytes, as the shared-read callback delivers them (one call per read system call).
@@ -416,8 +414,7 @@ export abstract class StreamConnection implements Connection, Flushable {
   }
 
   private afterWrite(): void {
-    // A pending direct write counts as the stream's own buffer would: behind once past its high-water mark.
-    if (this.sock.writableNeedDrain || this.directPending >= this.sock.writableHighWaterMark) {
+    if (this.writesBehind()) {
       if (this.pendingBytes > this.config.highWatermark) this.drainWanted = true;
       if (!this.blocked) {
         this.blocked = true;
@@ -432,13 +429,8 @@ export abstract class StreamConnection implements Connection, Flushable {
   private armSendTimer(): void {
     const ms = this.config.sendTimeoutMs;
     if (!(ms > 0) || ms === Number.POSITIVE_INFINITY || this.timer !== undefined) return;
-    this.progressMark = this.written();
+    this.progressMark = this.bytesHandedOn();
     this.timer = setTimeout(StreamConnection.onSendTimer, ms, this).unref();
-  }
-
-  // Bytes the socket has handed on to the OS (bytesWritten also counts what is still buffered).
-  private written(): number {
-    return (this.sock.bytesWritten ?? 0) - this.sock.writableLength + this.directSent;
   }
 
   private beginClose(reason: CloseReason): void {
@@ -488,7 +480,7 @@ export abstract class StreamConnection implements Connection, Flushable {
   private static onSendTimer(conn: StreamConnection): void {
     conn.timer = undefined;
     if (!conn.blocked || conn.state !== OPEN) return;
-    const written = conn.written();
+    const written = conn.bytesHandedOn();
     if (written > conn.progressMark) {
       conn.armSendTimer();
       return;
@@ -503,8 +495,42 @@ export abstract class StreamConnection implements Connection, Flushable {
   }
 }
 
+/** A connection whose transport writes through a Node socket (TCP, TLS, or the socket under a WebSocket). */
+export abstract class NodeSocketConnection extends StreamConnection {
+  // Bytes written straight to the handle (direct-write.ts) that libuv still holds / that reached the OS.
+  protected directPending = 0;
+  protected directSent = 0;
+
+  /** `sock` is the byte socket under the transport: its buffer is what back-pressure measures. */
+  constructor(
+    protected readonly sock: net.Socket,
+    config: ConnectionConfig,
+    peer: PeerAddress,
+    peerCert: PeerCertificate | undefined,
+  ) {
+    super(config, peer, peerCert);
+    (sock as Owned)[kOwner] = this;
+    sock.on('drain', onSocketDrain);
+    sock.on('error', onSocketError);
+  }
+
+  protected unsentBytes(): number {
+    return this.sock.writableLength + this.directPending;
+  }
+
+  // A pending direct write counts as the stream's own buffer would: behind once past its high-water mark.
+  protected writesBehind(): boolean {
+    return this.sock.writableNeedDrain || this.directPending >= this.sock.writableHighWaterMark;
+  }
+
+  // bytesWritten also counts what is still buffered.
+  protected bytesHandedOn(): number {
+    return (this.sock.bytesWritten ?? 0) - this.sock.writableLength + this.directSent;
+  }
+}
+
 /** A connection over a TCP or TLS socket. */
-export class SocketConnection extends StreamConnection implements DirectWriteOwner {
+export class SocketConnection extends NodeSocketConnection implements DirectWriteOwner {
   /**
    * Takes over `sock` (which may arrive paused) and starts reading. `sharedRead`: the socket reads into the
    * shared buffer (shared-read-buffer.ts), whose callback delivers the bytes, so Node never emits 'data'.

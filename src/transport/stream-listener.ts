@@ -2,6 +2,7 @@ import net from 'node:net';
 import type tls from 'node:tls';
 import type { Connection } from './connection.js';
 import { fdBudget } from './fd-reserve.js';
+import type { HandleAddress, TcpHandle } from './handle-connection.js';
 import { bindHost } from './listen-host.js';
 import type {
   BindAddress,
@@ -164,7 +165,30 @@ export abstract class StreamListener implements Listener {
    */
   protected admitDirect(sock: net.Socket): PeerAddress | undefined {
     const peer = this.peerOf(sock);
-    return this.mayOpen(sock, peer) ? peer : undefined;
+    if (this.mayOpen(peer)) return peer;
+    sock.destroy();
+    return undefined;
+  }
+
+  /** `admitDirect` for an accepted handle with no socket around it (the handle is closed when refused). */
+  protected admitHandle(handle: TcpHandle): PeerAddress | undefined {
+    const remote: HandleAddress = {};
+    handle.getpeername(remote);
+    let local = this.localEnd;
+    if (local === undefined) {
+      const own: HandleAddress = {};
+      handle.getsockname(own);
+      local = { host: plainHost(own.address), port: own.port ?? 0 };
+    }
+    const peer: PeerAddress = {
+      peerhost: plainHost(remote.address),
+      peerport: remote.port ?? 0,
+      sockhost: local.host,
+      sockport: local.port,
+    };
+    if (this.mayOpen(peer)) return peer;
+    handle.close(ignoreClosed);
+    return undefined;
   }
 
   /** Registers a connection made from `entry` and gives it to the broker. */
@@ -246,7 +270,10 @@ export abstract class StreamListener implements Listener {
   private onSocket(raw: net.Socket): void {
     raw.on('error', ignoreError);
     const peer = this.peerOf(raw);
-    if (!this.mayOpen(raw, peer)) return;
+    if (!this.mayOpen(peer)) {
+      raw.destroy();
+      return;
+    }
     const entry: Inflight = { raw, peer, key: undefined, secured: false, owner: this };
     (raw as Tracked)[kInflight] = entry;
     this.inflight.add(raw);
@@ -266,19 +293,14 @@ export abstract class StreamListener implements Listener {
     };
   }
 
-  /** False (and `raw` destroyed) when the listener is stopping, descriptors run short or it is full. */
-  private mayOpen(raw: net.Socket, peer: PeerAddress): boolean {
-    if (this.server === undefined) {
-      raw.destroy();
-      return false;
-    }
-    // Close at once, before any buffering: the descriptor goes back to the reserve the API accepts from.
-    if (!fdBudget.admit(this.id, peer.peerhost)) {
-      raw.destroy();
-      return false;
-    }
+  /**
+   * False when the listener is stopping, descriptors run short or it is full: the caller closes the socket
+   * at once, before any buffering, so the descriptor goes back to the reserve the API accepts from.
+   */
+  private mayOpen(peer: PeerAddress): boolean {
+    if (this.server === undefined) return false;
+    if (!fdBudget.admit(this.id, peer.peerhost)) return false;
     if (this.live.size + this.inflight.size >= this.options.maxConnections) {
-      raw.destroy();
       this.refuse('max_connections', peer.peerhost);
       return false;
     }
@@ -361,6 +383,8 @@ function onRawClose(this: Tracked): void {
 
 // Socket errors before an owner attaches its own listener must not crash the process; 'close' follows.
 function ignoreError(): void {}
+
+function ignoreClosed(): void {}
 
 /** An address as people write it: IPv4-mapped IPv6 ('::ffff:10.0.0.1') becomes plain IPv4. */
 export function plainHost(addr: string | undefined): string {

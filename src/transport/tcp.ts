@@ -1,5 +1,6 @@
 import type net from 'node:net';
-import { acceptWithSharedBuffer, adoptWithSharedBuffer } from './shared-read-buffer.js';
+import { HandleConnection, handleTransport, type TcpHandle } from './handle-connection.js';
+import { type AcceptedHandle, acceptWithSharedBuffer, adoptWithSharedBuffer } from './shared-read-buffer.js';
 import { kReceive, onSharedRead, SocketConnection } from './stream-connection.js';
 import { type Inflight, StreamListener } from './stream-listener.js';
 
@@ -11,10 +12,27 @@ export class TcpListener extends StreamListener {
 
   protected override acceptDirectly(server: net.Server): void {
     const { nodelay, keepalive } = this.options.tcp;
-    acceptWithSharedBuffer(server, { noDelay: nodelay, keepAlive: keepalive }, onSharedRead, (sock) => {
-      const peer = this.admitDirect(sock);
-      if (peer !== undefined) this.register(new SocketConnection(sock, this.config, peer, undefined, true));
-    });
+    const opts = { noDelay: nodelay, keepAlive: keepalive };
+    // Each accepted handle becomes a HandleConnection (no net.Socket; handle-connection.ts has the
+    // measurement); a Node whose handles lack what it drives gets a socket reading into the shared buffer.
+    const handles: AcceptedHandle = {
+      accepts: handleTransport,
+      take: (handle) => {
+        const h = handle as TcpHandle;
+        const peer = this.admitHandle(h);
+        if (peer !== undefined) this.register(new HandleConnection(h, this.config, peer, opts));
+      },
+    };
+    acceptWithSharedBuffer(
+      server,
+      opts,
+      onSharedRead,
+      (sock) => {
+        const peer = this.admitDirect(sock);
+        if (peer !== undefined) this.register(new SocketConnection(sock, this.config, peer, undefined, true));
+      },
+      handles,
+    );
   }
 
   protected accept(entry: Inflight): void {

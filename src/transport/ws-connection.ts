@@ -9,8 +9,8 @@ import {
   kReceive,
   kTransportClosed,
   kTransportError,
+  NodeSocketConnection,
   type PeerAddress,
-  StreamConnection,
 } from './stream-connection.js';
 
 // Shared option objects: ws copies them, so no allocation per send on our side.
@@ -21,7 +21,7 @@ const kOwner = Symbol('hermod.ws-connection');
 type OwnedWs = WebSocket & { [kOwner]?: WsConnection };
 
 /** A connection over an accepted WebSocket; each flush goes out as one binary message. */
-export class WsConnection extends StreamConnection {
+export class WsConnection extends NodeSocketConnection {
   /** `sock` is the socket under `ws` (TCP or TLS): back-pressure is read from it. */
   constructor(
     private readonly ws: WebSocket,

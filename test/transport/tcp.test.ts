@@ -192,6 +192,33 @@ describe('tcp listener', () => {
     assert.equal(rec.closeCount, 1);
   });
 
+  it('close() behind a write the kernel could not take at once still delivers every byte, then ends', async () => {
+    const h = await start('tcp');
+    const client = await connectTcp(h.port);
+    client.pause();
+    const conn = await h.connection();
+    const rec = new Recorder();
+    conn.setHandler(rec);
+    // Far more than the loopback socket buffers hold while the client does not read.
+    const big = Buffer.alloc(16 * 1024 * 1024, 0x5a);
+    big[big.length - 1] = 0x21;
+    conn.send(big);
+    conn.send(Buffer.from('tail'));
+    await nextTurn();
+    assert.ok(conn.pendingBytes > 0, 'part of the write waits in the transport');
+    conn.close();
+    const got = collect(client);
+    client.resume();
+    await closedSocket(client);
+    const data = got.data();
+    assert.equal(data.length, big.length + 4);
+    assert.equal(data[big.length - 1], 0x21);
+    assert.equal(data.subarray(big.length).toString(), 'tail');
+    assert.equal(await rec.closed(), 'local');
+    assert.equal(rec.closeCount, 1);
+    assert.equal(conn.stats.sendOct, big.length + 4);
+  });
+
   it('destroy() discards queued frames', async () => {
     const h = await start('tcp');
     const client = await connectTcp(h.port);

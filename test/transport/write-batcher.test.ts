@@ -5,7 +5,7 @@ import type { ConnectionHandler } from '../../src/transport/connection.js';
 import {
   type ConnectionConfig,
   kReceiveRead,
-  StreamConnection,
+  NodeSocketConnection,
 } from '../../src/transport/stream-connection.js';
 import { LARGE_FRAME_BYTES, markDirty, packFrames } from '../../src/transport/write-batcher.js';
 import { nextTurn } from './helpers.js';
@@ -19,7 +19,7 @@ const config: ConnectionConfig = {
 };
 
 /** Records what the batcher hands to the transport instead of writing it anywhere. */
-class Probe extends StreamConnection {
+class Probe extends NodeSocketConnection {
   readonly log: Array<{ op: 'one' | 'many' | 'end' | 'kill'; bufs: Buffer[] }> = [];
 
   constructor() {
