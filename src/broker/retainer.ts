@@ -218,11 +218,11 @@ export class Retainer {
     }
     const upsert = this.upsert;
     const remove = this.remove!;
-    const batch = [...this.pending];
-    this.pending.clear();
+    const count = this.pending.size;
     try {
+      // Straight from the map: a copy of it as [topic, message] pairs was an array per retained PUBLISH.
       this.db.transaction(() => {
-        for (const [topic, msg] of batch) {
+        for (const [topic, msg] of this.pending) {
           if (msg === null) remove.run(topic);
           else
             upsert.run(
@@ -238,8 +238,9 @@ export class Retainer {
         }
       })();
     } catch (err) {
-      logger.error({ err, count: batch.length }, 'retainer: writing retained messages to the store failed');
+      logger.error({ err, count }, 'retainer: writing retained messages to the store failed');
     }
+    this.pending.clear();
   }
 
   private onPublish(msg: Message): { stop: Message } | undefined {
