@@ -115,6 +115,30 @@ describe('router', () => {
     );
   });
 
+  it('routes filters that share their levels but the last, across removals that empty those levels', () => {
+    const r = new Router();
+    const [a] = sessions as [Session];
+    const matches = (topic: string): string[] => {
+      const out: RouteEntry[] = [];
+      r.match(topic, out);
+      return out.map((e) => e.filter).sort();
+    };
+    // More prefixes in a row than the router remembers, then back to the first.
+    for (const p of ['d/1/+', 'd/2/+', '+/3', 'd/4', 'd/5/+', 'd/1/+'])
+      for (const last of ['x', 'y']) r.add(`${p}/${last}`, a, OPTS);
+    r.add('d/4/z/#', a, OPTS);
+    assert.deepEqual(matches('d/1/q/y'), ['d/1/+/y']);
+    assert.deepEqual(matches('d/4/z/w'), ['d/4/z/#']);
+    // Emptying d/1/+ prunes its levels: a filter under it afterwards must not land on a pruned node.
+    r.remove('d/1/+/x', a, undefined);
+    r.remove('d/1/+/y', a, undefined);
+    assert.deepEqual(matches('d/1/q/y'), []);
+    r.add('d/1/+/w', a, OPTS);
+    assert.deepEqual(matches('d/1/q/w'), ['d/1/+/w']);
+    assert.equal(r.lookup('d/1/+/w')?.filter, 'd/1/+/w');
+    assert.equal(r.topicCount, 10);
+  });
+
   it('keeps a second subscriber after the first and delivers in subscription order', () => {
     const r = new Router();
     const [a, b, c] = sessions as [Session, Session, Session];

@@ -190,6 +190,39 @@ describe('SUBSCRIBE of 100 mixed filters', () => {
       offSeen();
     }
   });
+  it('gives a session.subscribed listener options of its own to change, without touching the subscription', async () => {
+    const seen: Array<{ topic: string; is_new: boolean | undefined }> = [];
+    let session: ReturnType<typeof b.node.broker.sessionOf>;
+    const off = b.node.hooks.add(
+      'session.subscribed',
+      (client, topic, opts) => {
+        if (client.clientid !== 'scribbler') return undefined;
+        session = b.node.broker.sessionOf(client);
+        // Written to, as a plugin might: that must neither fail nor reach the stored options.
+        opts.qos = 0;
+        opts.is_new = false;
+        seen.push({ topic, is_new: opts.is_new });
+        return undefined;
+      },
+      1,
+    );
+    try {
+      const { client } = await RawClient.connect(b.port, { clientId: 'scribbler' }, 5);
+      client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'scr/a', qos: 2 }] });
+      assert.deepEqual(((await client.next('suback')) as ISubackPacket).granted, [2]);
+      client.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'scr/b', qos: 2 }] });
+      assert.deepEqual(((await client.next('suback')) as ISubackPacket).granted, [2]);
+      assert.deepEqual(seen, [
+        { topic: 'scr/a', is_new: false },
+        { topic: 'scr/b', is_new: false },
+      ]);
+      assert.equal(session?.subscriptions.get('scr/a')?.qos, 2);
+      assert.equal(session?.subscriptions.get('scr/b')?.is_new, undefined);
+      client.disconnect();
+    } finally {
+      off();
+    }
+  });
   it('refuses just the filter a client.subscribe hook drops from the middle, rewrites kept as rewritten', async () => {
     const seen: string[] = [];
     const offFold = b.node.hooks.add(
