@@ -117,6 +117,41 @@ describe('authentication chain: built_in_database over MQTT', () => {
     assert.equal(await loginCode(b.port, { username: 'json1', password: 'p3' }), RC.NOT_AUTHORIZED);
   });
 
+  it('applies every change to a user at the next login, also right after that user logged in', async () => {
+    const users = b.node.authn.users('mqtt:global', BUILTIN)!;
+    await users.add({ user_id: 'dora', password: 'd1' });
+    const mayRead = async (password: string) => {
+      const c = await connectClient(b.port, { username: 'dora', password, protocolVersion: 5 });
+      try {
+        return (await subscribe(c, 'any/#', { qos: 1 }))[0]?.qos === 1;
+      } catch {
+        return false;
+      } finally {
+        await end(c);
+      }
+    };
+    assert.equal(await mayRead('d1'), false, 'an ordinary user meets no_match = deny');
+    await users.update('dora', { is_superuser: true });
+    assert.equal(await mayRead('d1'), true, 'superuser from the next login on');
+    await users.update('dora', { is_superuser: false });
+    assert.equal(await mayRead('d1'), false, 'and no longer');
+    const { parseUsersFile } = await import('../../src/access/authn/builtin/import.js');
+    await users.import('plain', parseUsersFile('user_id,password,is_superuser\ndora,d2,false\n', 'u.csv'));
+    assert.equal(await loginCode(b.port, { username: 'dora', password: 'd1' }), RC.BAD_USER, 'imported over');
+    assert.equal(await loginCode(b.port, { username: 'dora', password: 'd2' }), RC.OK);
+    // A config change replaces the authenticator; its users (and what logins remember of them) carry over.
+    await b.node.authn.setChain('mqtt:global', [
+      builtin({ bootstrap_file: bootstrap, bootstrap_type: 'plain' }),
+    ]);
+    const replaced = b.node.authn.users('mqtt:global', BUILTIN)!;
+    assert.equal(await loginCode(b.port, { username: 'dora', password: 'd2' }), RC.OK);
+    await replaced.update('dora', { password: 'd3' });
+    assert.equal(await loginCode(b.port, { username: 'dora', password: 'd2' }), RC.BAD_USER);
+    assert.equal(await loginCode(b.port, { username: 'dora', password: 'd3' }), RC.OK);
+    assert.equal(replaced.delete('dora'), true);
+    assert.equal(await loginCode(b.port, { username: 'dora', password: 'd3' }), RC.NOT_AUTHORIZED, 'deleted');
+  });
+
   it('counts per-authenticator metrics', async () => {
     const s = await b.node.authn.status('mqtt:global', BUILTIN);
     assert.equal(s?.status, 'connected');

@@ -71,6 +71,59 @@ describe('jwt verification with node:crypto', () => {
     }
   });
 
+  it('verifies HS256/384/512 with secrets of any length and bytes, and tokens of any length', () => {
+    const hs = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
+    // Around both block sizes (64, 128 bytes), where the key is padded or hashed first.
+    for (const keyLength of [1, 32, 63, 64, 65, 127, 128, 129, 300]) {
+      const key = Buffer.from(Array.from({ length: keyLength }, (_, i) => (i * 151 + 77) & 0xff));
+      const checks = hmacChecks(createSecretKey(key));
+      for (const [alg, hash] of Object.entries(hs)) {
+        for (const claimLength of [0, 1_000, 1_600, 5_000]) {
+          const input = `${b64url({ alg, typ: 'JWT' })}.${b64url({ sub: 's', pad: 'x'.repeat(claimLength) })}`;
+          const sig = createHmac(hash, key).update(input).digest('base64url');
+          const what = `${alg}, ${keyLength}-byte key, ${input.length}-character input`;
+          const v = verifyJwt(`${input}.${sig}`, checks, now());
+          assert.equal(v.ok ? v.payload.sub : v.reason, 's', what);
+          const flipped = `${sig.slice(0, 5)}${sig[5] === 'A' ? 'B' : 'A'}${sig.slice(6)}`;
+          assert.deepEqual(
+            verifyJwt(`${input}.${flipped}`, checks, now()),
+            { ok: false, reason: 'jwt signature invalid' },
+            what,
+          );
+        }
+      }
+    }
+  });
+
+  it('judges a header the same every time, whichever key and whatever came before', () => {
+    const keyA = hmacChecks(createSecretKey(SECRET));
+    const keyB = hmacChecks(createSecretKey(Buffer.from('another secret')));
+    const header = b64url({ alg: 'HS256', typ: 'JWT' });
+    const tokenFor = (secret: Buffer, h = header) => {
+      const input = `${h}.${b64url({ sub: 'm' })}`;
+      return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+    };
+    const a = tokenFor(SECRET);
+    assert.equal(verifyJwt(a, keyA, now()).ok, true);
+    assert.deepEqual(verifyJwt(a, keyB, now()), { ok: false, reason: 'jwt signature invalid' });
+    assert.equal(verifyJwt(tokenFor(Buffer.from('another secret')), keyB, now()).ok, true);
+    // Many distinct headers (each token names its own key id), then the first one again.
+    for (let i = 0; i < 200; i++) {
+      const t = tokenFor(SECRET, b64url({ alg: 'HS256', kid: `k${i}` }));
+      assert.equal(verifyJwt(t, keyA, now()).ok, true, `kid k${i}`);
+    }
+    assert.equal(verifyJwt(a, keyA, now()).ok, true);
+    const crit = tokenFor(SECRET, b64url({ alg: 'HS256', crit: ['exp'] }));
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(verifyJwt(crit, keyA, now()), {
+        ok: false,
+        reason: 'jwt invalid (critical extension exp not supported)',
+      });
+    }
+    const long = tokenFor(SECRET, b64url({ alg: 'HS256', note: 'n'.repeat(1_000) }));
+    for (let i = 0; i < 2; i++) assert.equal(verifyJwt(long, keyA, now()).ok, true, 'a long header');
+  });
+
   it('refuses an algorithm the key does not allow: none, HS256 for a public key, the wrong curve', async () => {
     const rsaChecks = publicKeyChecks(rsa.publicKey);
     const none = `${b64url({ alg: 'none' })}.${b64url({ sub: 'x' })}.`;

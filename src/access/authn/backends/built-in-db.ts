@@ -47,7 +47,7 @@ export const builtInDbProvider: AuthnProvider = defineProvider({
         if (pre !== undefined) return pre;
         const id = cfg.user_id_type === 'clientid' ? c.clientid : c.username;
         if (id === undefined) return checkRow(alg, c, undefined);
-        return checkRow(alg, c, users.table.get(id));
+        return checkRow(alg, c, users.table.loginRow(id));
       },
     };
   },
