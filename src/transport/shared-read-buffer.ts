@@ -34,6 +34,16 @@ function head(n: number): Buffer {
 }
 
 /**
+ * The first `n` bytes of `buf` without a copy: valid only until the callback of the read returns (the next
+ * read overwrites them, and small views are themselves reused), so only for a consumer that keeps nothing
+ * of them (ConnectionHandler.onBorrowedData).
+ */
+export function readView(buf: Buffer, n: number): Buffer {
+  if (n <= SMALL_READ && buf === sharedBuffer) return head(n);
+  return n === buf.length ? buf : buf.subarray(0, n);
+}
+
+/**
  * A copy of the first `n` bytes of `buf` (a read's bytes in the shared buffer), from Node's buffer pool when
  * small, for a consumer that keeps what it is given.
  */
@@ -46,16 +56,6 @@ export function copyRead(buf: Buffer, n: number): Buffer {
     buf.copy(chunk, 0, 0, n);
   }
   return chunk;
-}
-
-/**
- * The first `n` bytes of `buf` without a copy: valid only until the callback of the read returns (the next
- * read overwrites them, and small views are themselves reused), so only for a consumer that keeps nothing
- * of them (ConnectionHandler.onBorrowedData).
- */
-export function readView(buf: Buffer, n: number): Buffer {
-  if (n <= SMALL_READ && buf === sharedBuffer) return head(n);
-  return n === buf.length ? buf : buf.subarray(0, n);
 }
 
 /** Called with `this` = the socket, `n` bytes valid at the start of `buf` (which is reused afterwards). */
