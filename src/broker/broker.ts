@@ -129,8 +129,9 @@ export class Broker {
   /** Routes a message that already went through message.publish. */
   dispatch(msg: Message): number {
     // Deliveries may publish in turn (hooks, $SYS events); nested calls get their own buffer.
+    // The buffer is left empty by the dispatch before (finally below): `length = 0` is a V8 runtime call
+    // (Runtime_StoreCallbackProperty → JSArray::SetLength, ~100 ns) even on an empty array.
     const entries = this.dispatchDepth === 0 ? this.matchBuffer : [];
-    entries.length = 0;
     this.dispatchDepth++;
     let n = 0;
     try {
@@ -146,7 +147,10 @@ export class Broker {
       if (routes !== undefined) n += routes.forward(msg);
     } finally {
       this.dispatchDepth--;
-      if (this.dispatchDepth === 0) entries.length = 0;
+      // Popped, not truncated with `length = 0`: pop stays in V8's fast builtin for the few entries a
+      // message matches (~5 ns against ~100 ns; `length = 0` here and above were ~2.4 % of the broker's
+      // user time per lone QoS 1 pub→sub message, perf 2026-12-05).
+      if (this.dispatchDepth === 0) while (entries.length > 0) entries.pop();
     }
     if (n === 0) this.dropped(msg, 'no_subscribers');
     // One delivery, and a frame not built yet (it waits in a queue): nothing will reuse that frame. A retained

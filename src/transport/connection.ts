@@ -25,6 +25,12 @@ export type CloseReason =
 export interface ConnectionHandler {
   /** Bytes from the peer. For datagram transports one call per datagram. */
   onData(chunk: Buffer): void;
+  /**
+   * Bytes from the peer that are valid only during this call: a view of the transport's shared read buffer,
+   * overwritten by the next read. A handler that offers this keeps no reference into `chunk` (nor any view of
+   * it) once it returns; the transport then calls it instead of onData and skips copying every read.
+   */
+  onBorrowedData?(chunk: Buffer): void;
   /** The connection is gone; called exactly once. */
   onClose(reason: CloseReason, error?: Error): void;
   /** The transport's send buffer drained after `congested` became true. */

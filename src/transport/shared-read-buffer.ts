@@ -16,23 +16,42 @@ import net from 'node:net';
 const SHARED_READ_BYTES = 64 * 1024;
 const sharedBuffer = Buffer.allocUnsafe(SHARED_READ_BYTES);
 
-// Views of the shared buffer's first n bytes for small n, each made once: copying a read out with
-// Buffer#copy builds such a view on every call (Builtins_CreateTypedArray, ~200 instructions of the
-// ~9 500 a PINGREQ costs the broker in user space, callgrind 2026-12-04). Lone acks and pings are 2-4 bytes.
-const SMALL_READ = 256;
-const heads: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(SMALL_READ + 1).fill(
-  undefined,
-);
+// Views of the shared buffer's first n bytes for small n, each made once and reused by every read of that
+// size. Copying a read out with Buffer#copy builds such a view on every call (Builtins_CreateTypedArray, ~200
+// instructions of the ~9 500 a PINGREQ costs the broker in user space, callgrind 2026-12-04), and a handler
+// that parses in place (readView) needs one per read. Lone acks and pings are 2-4 bytes, a lone PUBLISH of
+// a small payload well under 1 KB; at most SMALL_READ views (~100 B each) are ever made.
+const SMALL_READ = 1024;
+const heads: Array<Buffer | undefined> = new Array<Buffer | undefined>(SMALL_READ + 1).fill(undefined);
+
+function head(n: number): Buffer {
+  let view = heads[n];
+  if (view === undefined) {
+    view = Buffer.from(sharedBuffer.buffer, sharedBuffer.byteOffset, n);
+    heads[n] = view;
+  }
+  return view;
+}
+
+/**
+ * The first `n` bytes of `buf` without a copy: valid only until the callback of the read returns (the next
+ * read overwrites them, and small views are themselves reused), so only for a consumer that keeps nothing
+ * of them (ConnectionHandler.onBorrowedData).
+ */
+export function readView(buf: Buffer, n: number): Buffer {
+  if (n <= SMALL_READ && buf === sharedBuffer) return head(n);
+  return n === buf.length ? buf : buf.subarray(0, n);
+}
 
 /**
  * A copy of the first `n` bytes of `buf` (a read's bytes in the shared buffer), from Node's buffer pool when
- * small. The parser keeps slices of what it is given, so the shared bytes themselves must not reach it.
+ * small, for a consumer that keeps what it is given.
  */
 export function copyRead(buf: Buffer, n: number): Buffer {
   // allocUnsafe takes small sizes from the pool; Buffer.copyBytesFrom would allocate a backing store each time.
   const chunk = Buffer.allocUnsafe(n);
   if (n <= SMALL_READ && buf === sharedBuffer) {
-    chunk.set((heads[n] ??= new Uint8Array(sharedBuffer.buffer, sharedBuffer.byteOffset, n)));
+    chunk.set(head(n));
   } else {
     buf.copy(chunk, 0, 0, n);
   }

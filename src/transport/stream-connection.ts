@@ -8,7 +8,7 @@ import type {
   TransportKind,
 } from './connection.js';
 import { type DirectWriteOwner, kDirectWriteDone, NOT_DIRECT, writeDirect } from './direct-write.js';
-import { copyRead } from './shared-read-buffer.js';
+import { copyRead, readView } from './shared-read-buffer.js';
 import {
   currentPass,
   type Flushable,
@@ -252,7 +252,8 @@ export abstract class StreamConnection implements Connection, Flushable {
   protected abstract bytesHandedOn(): number;
 
   /**
-   * One socket read's bytes, as the shared-read callback delivers them (one call per read system call).
+   * One socket read's `n` bytes at the start of `buf` (the shared read buffer, reused by the next read), as
+   * the shared-read callback delivers them (one call per read system call).
    * What the read made us owe this same peer (a PINGRESP, the PUBACKs of its PUBLISHes) leaves at the end of
    * the read instead of in the end-of-turn pass: that pass (an immediate, its callback into JS and the
    * immediate-ref toggling) was ~7 % of the broker's CPU per PINGREQ under one-client ping-pong (perf,
@@ -263,11 +264,15 @@ export abstract class StreamConnection implements Connection, Flushable {
    * other connections always wait for the pass. Not used for WebSocket messages or TLS 'data' events, which
    * can be many per read system call.
    */
-  [kReceiveRead](chunk: Buffer): void {
+  [kReceiveRead](n: number, buf: Buffer): void {
     const early = !this.dirty && passesSince(this.lastPass) > FED_PASSES;
     readStarted();
     try {
-      this[kReceive](chunk);
+      const handler = this.handler;
+      // A handler that keeps nothing of what it reads parses the read where it lies (readView): a lone ack
+      // or ping then allocates nothing at all.
+      if (handler?.onBorrowedData !== undefined && !this.muted) this.receiveBorrowed(handler, n, buf);
+      else this[kReceive](copyRead(buf, n));
       if (early && this.dirty) {
         this.flush();
         // Unless the flush itself queued more (a drain handler sending again), its list entry is spent.
@@ -275,6 +280,17 @@ export abstract class StreamConnection implements Connection, Flushable {
       }
     } finally {
       readEnded();
+    }
+  }
+
+  private receiveBorrowed(handler: ConnectionHandler, n: number, buf: Buffer): void {
+    this.recvOct += n;
+    this.recvCnt++;
+    try {
+      handler.onBorrowedData!(readView(buf, n));
+    } catch (err) {
+      // One client's packet must not take the process down: drop that connection, report the error.
+      this[kFail]('local', err as Error);
     }
   }
 
@@ -618,7 +634,7 @@ function onSocketData(this: Owned, chunk: Buffer): void {
 export function onSharedRead(this: Owned, n: number, buf: Buffer): void {
   const owner = this[kOwner];
   if (owner === undefined) return;
-  owner[kReceiveRead](copyRead(buf, n));
+  owner[kReceiveRead](n, buf);
 }
 
 function onSocketEnd(this: Owned): void {

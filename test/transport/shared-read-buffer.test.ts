@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { adoptWithSharedBuffer, copyRead } from '../../src/transport/shared-read-buffer.js';
+import { adoptWithSharedBuffer, copyRead, readView } from '../../src/transport/shared-read-buffer.js';
 import { waitFor } from './helpers.js';
 
 /** A loopback server and its first accepted socket. */
@@ -61,7 +61,7 @@ describe('shared read buffer', () => {
     assert.ok(adopted);
     adopted.sock.resume();
     // One write per round trip, so each arrives as its own read: sizes around the small-read cut-off.
-    const sizes = [1, 2, 4, 2, 255, 256, 257, 4, 1000, 2];
+    const sizes = [1, 2, 4, 2, 255, 256, 257, 4, 1000, 1023, 1024, 1025, 3000, 2];
     const sent: Buffer[] = [];
     for (const [i, size] of sizes.entries()) {
       const b = Buffer.alloc(size, 0x41 + i);
@@ -71,6 +71,33 @@ describe('shared read buffer', () => {
       await waitFor(() => Buffer.concat(copies).length === Buffer.concat(sent).length, 5000, `read ${i}`);
     }
     assert.deepEqual(Buffer.concat(copies), Buffer.concat(sent));
+    client.destroy();
+    adopted.sock.destroy();
+    srv.close();
+  });
+
+  it('lends each read as a view of exactly its bytes, small (cached views) and large', async () => {
+    const srv = await acceptOne();
+    const client = net.connect(srv.port, '127.0.0.1');
+    const raw = await srv.accepted;
+    const seen: Buffer[] = [];
+    const adopted = adoptWithSharedBuffer(raw, (n, buf) => {
+      const view = readView(buf, n);
+      assert.equal(view.length, n);
+      // Copied here, inside the callback: the view itself is only valid until it returns.
+      seen.push(Buffer.from(view));
+    });
+    assert.ok(adopted);
+    adopted.sock.resume();
+    const sizes = [4, 2, 1024, 2, 1025, 4, 3000, 4];
+    const sent: Buffer[] = [];
+    for (const [i, size] of sizes.entries()) {
+      const b = Buffer.alloc(size, 0x61 + i);
+      sent.push(b);
+      client.write(b);
+      await waitFor(() => Buffer.concat(seen).length === Buffer.concat(sent).length, 5000, `read ${i}`);
+    }
+    assert.deepEqual(Buffer.concat(seen), Buffer.concat(sent));
     client.destroy();
     adopted.sock.destroy();
     srv.close();

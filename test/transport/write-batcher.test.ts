@@ -157,7 +157,7 @@ describe('write batcher', () => {
         [probe, '!'],
       ]),
     );
-    probe[kReceiveRead](Buffer.from('ping'));
+    probe[kReceiveRead](4, Buffer.from('ping'));
     assert.deepEqual(
       probe.writes.map((w) => Buffer.concat(w).toString()),
       ['ack-ping!'],
@@ -179,8 +179,8 @@ describe('write batcher', () => {
       ]),
     );
     busy.setHandler(answering(() => [[busy, 'ack']]));
-    reader[kReceiveRead](Buffer.from('publish'));
-    busy[kReceiveRead](Buffer.from('pub'));
+    reader[kReceiveRead](7, Buffer.from('publish'));
+    busy[kReceiveRead](3, Buffer.from('pub'));
     assert.equal(other.writes.length, 0);
     assert.equal(busy.writes.length, 0, 'a connection other reads queued for keeps one write per turn');
     await nextTurn();
@@ -199,7 +199,7 @@ describe('write batcher', () => {
     member.setHandler(answering(() => [[member, 'released']]));
     member.send(Buffer.from('delivery'));
     await nextTurn();
-    member[kReceiveRead](Buffer.from('puback'));
+    member[kReceiveRead](6, Buffer.from('puback'));
     assert.equal(member.writes.length, 1, 'not written at the end of the read');
     member.send(Buffer.from('+more'));
     await nextTurn();

@@ -8,6 +8,8 @@
  * Ownership: delivered packets may reference the pushed chunk (PUBLISH payloads), so a caller must not reuse
  * a chunk's memory after pushing it, and a consumer that keeps a payload for long (retained store, offline
  * queue) should copy it so it does not pin the whole chunk. Every other Buffer field is already a copy.
+ * A chunk pushed as borrowed (a view of a shared read buffer, reused once push returns) is never referenced:
+ * PUBLISH payloads are copied out, and bytes of a packet it cuts are kept in the parser's own buffers.
  *
  * Shapes: optional fields of a delivered packet are present as keys set to undefined when absent from the
  * wire (so each packet type keeps one hidden class); `properties` is undefined for an empty property block.
@@ -137,6 +139,8 @@ export class MqttParser {
   private have = 0;
   /** Output of `headerLength`: the remaining length it decoded. */
   private decodedLength = 0;
+  /** The chunk being pushed is borrowed: a PUBLISH payload must be copied out of it. */
+  private borrowed = false;
 
   constructor(options: ParserOptions) {
     this.maxPacketSize = options.maxPacketSize;
@@ -171,9 +175,12 @@ export class MqttParser {
   /**
    * Feeds bytes; calls `sink.onPacket` once per complete packet, in order. Returns undefined, or the first
    * MqttParseError (packets completed before it are still delivered); after an error every push returns it.
+   * `borrowed`: `chunk` is valid only during this call, so neither a delivered packet nor the parser keeps a
+   * view of it.
    */
-  push(chunk: Buffer, sink: ParserSink): MqttParseError | undefined {
+  push(chunk: Buffer, sink: ParserSink, borrowed = false): MqttParseError | undefined {
     if (this.error !== undefined) return this.error;
+    this.borrowed = borrowed;
     const len = chunk.length;
     let pos = 0;
     if (this.state !== IDLE) {
@@ -274,7 +281,14 @@ export class MqttParser {
       const body = this.body as Buffer;
       this.body = undefined;
       this.state = IDLE;
-      packet = this.parse(this.first, body, 0, this.need);
+      // The gathered body is the parser's own buffer, handed on with the packet: nothing to copy out of it.
+      const borrowed = this.borrowed;
+      this.borrowed = false;
+      try {
+        packet = this.parse(this.first, body, 0, this.need);
+      } finally {
+        this.borrowed = borrowed;
+      }
     }
     if (packet === undefined) return -1;
     sink.onPacket(packet);
@@ -453,7 +467,7 @@ export class MqttParser {
       retain: (b0 & 1) !== 0,
       topic,
       packetId,
-      payload: buf.subarray(p, end),
+      payload: this.borrowed ? copyOut(buf, p, end) : buf.subarray(p, end),
       properties,
     };
   }
@@ -725,4 +739,11 @@ export class MqttParser {
 
 function hex(n: number): string {
   return n.toString(16).padStart(2, '0');
+}
+
+/** Bytes [start, end) of `buf` in a buffer of their own (from Node's pool when small). */
+function copyOut(buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  buf.copy(out, 0, start, end);
+  return out;
 }
