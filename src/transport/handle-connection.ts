@@ -19,7 +19,7 @@
  * listener builds a net.Socket as before.
  */
 import { getSystemErrorName } from 'node:util';
-import { copySharedRead, readIntoSharedBuffer } from './shared-read-buffer.js';
+import { readIntoSharedBuffer, sharedReadBuffer } from './shared-read-buffer.js';
 import {
   type ConnectionConfig,
   kDrained,
@@ -303,7 +303,7 @@ export class HandleConnection extends StreamConnection {
   /** One read's result: `n` bytes in the shared buffer, 0 (nothing), end of stream or an error. */
   [kRead](n: number): void {
     if (n > 0) {
-      this[kReceiveRead](copySharedRead(n));
+      this[kReceiveRead](n, sharedReadBuffer());
       return;
     }
     if (n === 0) return;

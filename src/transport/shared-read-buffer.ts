@@ -63,9 +63,9 @@ export function readIntoSharedBuffer(handle: { useUserBuffer(buf: Uint8Array): v
   handle.useUserBuffer(sharedBuffer);
 }
 
-/** A copy of the `n` bytes a raw handle's read left in the shared buffer. */
-export function copySharedRead(n: number): Buffer {
-  return copyRead(sharedBuffer, n);
+/** The buffer a raw handle's reads land in (handle-connection.ts hands it to kReceiveRead). */
+export function sharedReadBuffer(): Buffer {
+  return sharedBuffer;
 }
 
 /** Called with `this` = the socket, `n` bytes valid at the start of `buf` (which is reused afterwards). */
