@@ -5,8 +5,9 @@
  * Why not a Map alone: a client that acks each message before the next (lone traffic) empties the map on
  * every PUBACK, and V8 shrinks a Map's table when a delete leaves it under half full, allocating a new table
  * in a runtime call (MapShrink/Rehash); a set into a table full of deleted slots rehashes again. That was
- * ~1 % of the broker's user time per lone QoS 1 round trip (perf, lone-report 2026-12-05), ~60 ns per
- * message in a set/get/delete micro-benchmark against ~5 ns for a field. So the oldest entry sits in two
+ * ~1 % of the broker's user time per lone QoS 1 round trip (perf, 2026-12-05). With the entry in fields,
+ * Map.delete (with the shrink under it) fell from 320-470 to 26-88 instructions per round trip and Rehash
+ * from 220-290 to 17-83 (callgrind, lone QoS 1 pub→sub, 2026-12-05). So the oldest entry sits in two
  * fields while nothing else is in flight, and only a second entry in flight uses a Map.
  */
 export class InflightWindow<V> implements ReadonlyMap<number, V> {

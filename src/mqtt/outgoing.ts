@@ -107,7 +107,8 @@ export class OutgoingPublisher {
       else c['messages.qos2.sent']++;
       if (owned) {
         // Nobody else holds this frame: patch it and let a lone write take it without the copy a shared
-        // frame needs (patchedCopy at flush: allocUnsafe + set per delivery, see the report in the commit).
+        // frame needs (patchedCopy at flush). Lone QoS 1 pub→sub round trip, callgrind 2026-12-05:
+        // CreateTypedArray 1 006 → 804 and TypedArray set 526 → 344 instructions per round trip.
         frame[pidOffset] = packetId >>> 8;
         frame[pidOffset + 1] = packetId & 0xff;
         ch.writePublish(frame, -1, 0);
