@@ -61,6 +61,11 @@ const ROUTE_STATS: readonly StatName[] = [
 ];
 
 /** Metrics.setStat on a gauge object already looked up. */
+/** A route with one plain subscriber and no shared group: a message matching only it is delivered once at most. */
+function isSoleRoute(e: RouteEntry): boolean {
+  return e.one !== undefined && (e.groups === undefined || e.groups.size === 0);
+}
+
 function setGauge(g: { count: number; max: number }, value: number): void {
   g.count = value;
   if (value > g.max) g.max = value;
@@ -138,6 +143,17 @@ export class Broker {
       this.router.match(msg.topic, entries);
       // On a cluster node the routes part picks shared-group members cluster-wide (forward below).
       const routes = this.cluster?.routes;
+      // One filter with one plain subscriber and no group: at most one delivery, so its frame is built for
+      // it alone (ONE_DELIVERY), not cached, and written without the per-delivery copy that patches the
+      // packet id into a shared frame (outgoing.ts). A retained message may reach later subscribers.
+      if (
+        entries.length === 1 &&
+        routes === undefined &&
+        msg.frameCache === undefined &&
+        !msg.flags.retain &&
+        isSoleRoute(entries[0]!)
+      )
+        msg.frameCache = ONE_DELIVERY;
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;
         n += this.deliverPlain(e, msg);

@@ -6,6 +6,7 @@
  */
 import type { QoS } from '../mqtt/codec/packets.js';
 import type { Hooks } from './hooks.js';
+import { InflightWindow } from './inflight-window.js';
 import type { Message } from './message.js';
 import type { Metrics } from './metrics.js';
 import { type DropPolicy, MessageQueue, type QueuedDelivery } from './mqueue.js';
@@ -95,6 +96,9 @@ function ownMap<K, V>(m: Map<K, V>): Map<K, V> {
   return m === EMPTY_MAP ? new Map() : m;
 }
 
+/** The inflight window every session starts with, like EMPTY_MAP; never added to (ownInflight). */
+const NO_INFLIGHT = new InflightWindow<InflightEntry>();
+
 export class Session {
   readonly createdAt = Date.now();
   /**
@@ -102,11 +106,11 @@ export class Session {
    * 88 B of each (bench/conn-memory.ts, 2026-12-04).
    */
   private queue: MessageQueue | undefined;
-  // The three maps below start as one shared empty map and get their own on their first entry (see
-  // EMPTY_MAP): an idle connection's session never fills them. Deleting from or clearing the shared
-  // empty map changes nothing, so only the writes that add go through ownMap.
+  // The three maps below start as one shared empty map (or window) and get their own on their first entry
+  // (see EMPTY_MAP): an idle connection's session never fills them. Deleting from or clearing the shared
+  // empty one changes nothing, so only the writes that add go through ownMap / ownInflight.
   private subscriptionMap: Map<string, SubOpts> = EMPTY_MAP;
-  private inflightMap: Map<number, InflightEntry> = EMPTY_MAP;
+  private inflightMap: InflightWindow<InflightEntry> = NO_INFLIGHT;
   private awaitingRelMap: Map<number, number> = EMPTY_MAP;
   /** Seconds the session outlives its connection; 0 = it ends with it; 0xFFFFFFFF = never expires. */
   expiryInterval = 0;
@@ -180,8 +184,7 @@ export class Session {
 
   /** Puts back an inflight message of a session restored from the store. */
   restoreInflight(packetId: number, e: InflightEntry): void {
-    this.inflightMap = ownMap(this.inflightMap);
-    this.inflightMap.set(packetId, e);
+    this.ownInflight().add(packetId, e);
   }
 
   /**
@@ -443,8 +446,14 @@ export class Session {
       return false;
     }
     env.metrics.c['messages.delivered']++;
-    this.inflightMap = ownMap(this.inflightMap);
-    this.inflightMap.set(pid, { msg, qos, opts, retain, phase: InflightPhase.AwaitAck, sentAt: Date.now() });
+    this.ownInflight().add(pid, {
+      msg,
+      qos,
+      opts,
+      retain,
+      phase: InflightPhase.AwaitAck,
+      sentAt: Date.now(),
+    });
     this.touched();
     if (this.retryTimer === undefined) this.armRetry();
     return true;
@@ -461,6 +470,11 @@ export class Session {
   /** Reports a change of durable state; clean sessions (expiry 0) have none, so they cost one comparison. */
   touched(): void {
     if (this.expiryInterval > 0) this.env.journal?.touch(this);
+  }
+
+  private ownInflight(): InflightWindow<InflightEntry> {
+    if (this.inflightMap === NO_INFLIGHT) this.inflightMap = new InflightWindow();
+    return this.inflightMap;
   }
 
   private nextPacketId(): number {

@@ -118,7 +118,12 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
    */
   private folds: FoldStep[] = NO_FOLDS;
   private paused = false;
-  private authExpiryTimer: NodeJS.Timeout | undefined;
+  /**
+   * When the login expires (JWT exp, expire_at: epoch seconds), or 0 for never; the deadline sweep checks it
+   * (expired). Seconds, not ms: a whole number of seconds stays a small integer in the field, where epoch ms
+   * would be a heap number per connection.
+   */
+  private authExpireAt = 0;
   private cleanedUp = false;
   /** Set when the registry took our session away (takeover / discard): do not close it ourselves. */
   private sessionHandedOver = false;
@@ -419,22 +424,25 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
       this.disconnect(RC.NOT_AUTHORIZED, 'not_authorized');
   }
 
-  /** Disconnects the client when its authentication expires (JWT exp, expire_at). */
+  /**
+   * Disconnects the client when its authentication expires (JWT exp, expire_at). The once-a-second deadline
+   * sweep does it (expired), not a timer per client: setTimeout cost 290–420 heap bytes and ~2.6 µs per JWT
+   * CONNECT (auth-report-s29). The client is disconnected at most one sweep period (1 s) after exp, never
+   * before; EMQX also disconnects after expire_at passes, with the same reason.
+   */
   armAuthExpiry(expireAtSeconds: number | undefined): void {
-    if (this.authExpiryTimer !== undefined) clearTimeout(this.authExpiryTimer);
-    this.authExpiryTimer = undefined;
+    this.authExpireAt = 0;
     if (expireAtSeconds === undefined) return;
-    const ms = expireAtSeconds * 1000 - Date.now();
-    const fire = () => {
-      // 0xA0 Maximum connect time: the closest MQTT 5 reason for credentials that ran out.
-      this.disconnect(RC.MAXIMUM_CONNECT_TIME, 'expired');
-    };
-    if (ms <= 0) {
-      fire();
+    if (expireAtSeconds * 1000 <= Date.now()) {
+      this.authExpired();
       return;
     }
-    this.authExpiryTimer = setTimeout(fire, Math.min(ms, 2 ** 31 - 1));
-    this.authExpiryTimer.unref();
+    this.authExpireAt = expireAtSeconds;
+  }
+
+  private authExpired(): void {
+    // 0xA0 Maximum connect time: the closest MQTT 5 reason for credentials that ran out.
+    this.disconnect(RC.MAXIMUM_CONNECT_TIME, 'expired');
   }
 
   // ------------------------------------------------------------------ closing
@@ -525,11 +533,13 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
   }
 
   /**
-   * Watched: past the keepalive or login deadline at `now`. A comparison rather than the deadline itself:
-   * returning the double boxed a 16 B heap number per connection per sweep, 160 KB a second of garbage on an
-   * idle broker with 10 000 clients (bench/conn-memory.ts), which also kept V8 from ever seeing it quiet.
+   * Watched: past the keepalive, login or authentication-expiry deadline at `now`. A comparison rather than
+   * the deadline itself: returning the double boxed a 16 B heap number per connection per sweep, 160 KB a
+   * second of garbage on an idle broker with 10 000 clients (bench/conn-memory.ts), which also kept V8 from
+   * ever seeing it quiet.
    */
   expired(now: number): boolean {
+    if (this.authExpireAt !== 0 && now >= this.authExpireAt * 1000) return true;
     if (this.lastRecv === HEARD) {
       this.lastRecv = now;
       return false;
@@ -548,7 +558,10 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
   }
 
   onDeadline(): void {
-    if (this.state === ChannelState.Connected) {
+    // Checked again here rather than flagged by expired: the sweep only calls this once, when closing.
+    if (this.authExpireAt !== 0 && Date.now() >= this.authExpireAt * 1000) {
+      this.authExpired();
+    } else if (this.state === ChannelState.Connected) {
       this.host.broker.metrics.c['client.keepalive_timeout']++;
       logger.info(
         { clientid: this.clientInfo.clientid, keepalive: this.keepaliveMs / 1000 },
@@ -574,7 +587,6 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
     this.backlog = undefined;
     this.host.deadlines.remove(this);
     this.host.channels.delete(this);
-    if (this.authExpiryTimer !== undefined) clearTimeout(this.authExpiryTimer);
     if (!wasConnected) return;
     const broker = this.host.broker;
     const session = this.session;

@@ -80,15 +80,17 @@ describe('jwt (HMAC secret)', () => {
     assert.ok(p);
   });
 
-  it('disconnects the client when exp passes', async () => {
+  it('disconnects the client when exp passes, not before', async () => {
+    const exp = now() + 2;
     const { code, client } = await login(b.port, {
       clientId: 'dev1',
       username: 'u',
-      password: await hs({ sub: 'dev1', exp: now() + 2 }),
+      password: await hs({ sub: 'dev1', exp }),
     });
     assert.equal(code, RC.OK);
     const d = (await client.next('disconnect', 10_000)) as IDisconnectPacket;
     assert.equal(d.reasonCode, 0xa0);
+    assert.ok(Date.now() >= exp * 1000, 'not before exp');
   });
 
   it('feeds the acl claim to authorization (v1 lists deny the rest) and is_superuser', async () => {

@@ -119,6 +119,60 @@ describe('QoS 0, 1 and 2', () => {
     await end(pub);
   });
 
+  it('gives each subscriber its own packet ids, alone on a topic or one of several', async () => {
+    const a = (await RawClient.connect(b.port, { clientId: 'ids-a' }, 4)).client;
+    const c = (await RawClient.connect(b.port, { clientId: 'ids-c' }, 4)).client;
+    a.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: 'ids/a', qos: 1 },
+        { topic: 'ids/all', qos: 1 },
+      ],
+    });
+    c.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: 'ids/c', qos: 1 },
+        { topic: 'ids/all', qos: 1 },
+      ],
+    });
+    await a.next('suback');
+    await c.next('suback');
+    const pub = await connectClient(b.port);
+    // Same protocol level, so both get the one frame serialized for 'both'. c's packet ids run ahead of
+    // a's: that frame must reach each with its own id.
+    for (const [topic, payload] of [
+      ['ids/c', 'c1'],
+      ['ids/c', 'c2'],
+      ['ids/a', 'a1'],
+      ['ids/all', 'both'],
+      ['ids/a', 'a2'],
+    ])
+      await publish(pub, topic!, payload!, { qos: 1 });
+    const got = async (client: RawClient, n: number) => {
+      const out: IPublishPacket[] = [];
+      for (let i = 0; i < n; i++) out.push((await client.next('publish')) as IPublishPacket);
+      return out.map((p) => [p.payload.toString(), p.messageId]);
+    };
+    const fromA = await got(a, 3);
+    const fromC = await got(c, 3);
+    assert.deepEqual(fromA, [
+      ['a1', 1],
+      ['both', 2],
+      ['a2', 3],
+    ]);
+    assert.deepEqual(fromC, [
+      ['c1', 1],
+      ['c2', 2],
+      ['both', 3],
+    ]);
+    a.disconnect();
+    c.disconnect();
+    await end(pub);
+  });
+
   it('respects the client Receive Maximum (MQTT 5)', async () => {
     const { client } = await RawClient.connect(
       b.port,
