@@ -508,10 +508,10 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
     this.disconnect(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal_error');
   }
 
-  /** Closes the connection (flushing queued frames) and cleans up once. */
-  close(reason: string): void {
+  /** Closes the connection (flushing queued frames) and cleans up once; `peerDone`: see Connection.close. */
+  close(reason: string, peerDone = false): void {
     this.cleanup(reason);
-    this.conn.close();
+    this.conn.close(peerDone);
   }
 
   /** LiveChannel: the broker closes us (takeover, discard, administrative kick, shutdown). */

@@ -138,6 +138,6 @@ export interface MqttClient extends SessionOutlet, LiveChannel {
   disconnect(rc: number, reason: string, reasonText?: string): void;
   /** A protocol violation: DISCONNECT (MQTT 5) or just close (3.x), one log line. */
   protocolError(detail: string, rc?: number): void;
-  /** Closes the connection (flushing queued frames). */
-  close(reason: string): void;
+  /** Closes the connection (flushing queued frames); `peerDone`: the client sends nothing more. */
+  close(reason: string, peerDone?: boolean): void;
 }

@@ -78,8 +78,12 @@ export interface Connection {
   pause(): void;
   resume(): void;
 
-  /** Flushes what is queued, then closes gracefully. Idempotent. */
-  close(): void;
+  /**
+   * Flushes what is queued, then closes gracefully. Idempotent. `peerDone`: the peer has said it sends
+   * nothing more (an MQTT DISCONNECT from the client), so a transport with nothing left to hand on may close
+   * at once instead of waiting for the peer's end of the stream.
+   */
+  close(peerDone?: boolean): void;
   /** Drops the connection at once, discarding queued frames. Idempotent. */
   destroy(): void;
   readonly closed: boolean;

@@ -192,8 +192,8 @@ export abstract class StreamConnection implements Connection, Flushable {
     if (this.state === OPEN) this.enqueue(frame, offset, packetId);
   }
 
-  close(): void {
-    this.beginClose('local');
+  close(peerDone = false): void {
+    this.beginClose('local', peerDone);
     this.muted = true;
   }
 
@@ -240,8 +240,12 @@ export abstract class StreamConnection implements Connection, Flushable {
   protected abstract writeOne(buf: Buffer): void;
   /** Hands several buffers to the transport as one unit (one WebSocket message). */
   protected abstract writeMany(bufs: Buffer[]): void;
-  /** Starts a graceful end (FIN, WebSocket close frame). */
-  protected abstract endTransport(): void;
+  /**
+   * Starts a graceful end (FIN, WebSocket close frame). `peerDone`: the peer sends nothing more (its end of
+   * stream or an MQTT DISCONNECT came). Returns true when the transport closed at once, so there is no end
+   * of the peer's to wait for (and no close grace to arm).
+   */
+  protected abstract endTransport(peerDone: boolean): boolean;
   /** Tears the transport down at once. */
   protected abstract killTransport(): void;
   /** Bytes handed to the transport that it has not passed on to the OS yet. */
@@ -313,7 +317,7 @@ export abstract class StreamConnection implements Connection, Flushable {
 
   // Flush what we owe the peer, then end our side too.
   [kPeerEnded](): void {
-    this.beginClose('closed');
+    this.beginClose('closed', true);
   }
 
   [kTransportError](err: Error): void {
@@ -449,14 +453,14 @@ export abstract class StreamConnection implements Connection, Flushable {
     this.timer = setTimeout(StreamConnection.onSendTimer, ms, this).unref();
   }
 
-  private beginClose(reason: CloseReason): void {
+  private beginClose(reason: CloseReason, peerDone: boolean): void {
     if (this.state !== OPEN) return;
     if (this.count > 0) this.flush();
     if (this.state !== OPEN) return;
     this.state = CLOSING;
     this.noteEnd(reason);
     this.clearTimer();
-    this.endTransport();
+    if (this.endTransport(peerDone)) return;
     this.timer = setTimeout(StreamConnection.onGraceExpired, CLOSE_GRACE_MS, this).unref();
   }
 
@@ -609,8 +613,9 @@ export class SocketConnection extends NodeSocketConnection implements DirectWrit
     this.sock.uncork();
   }
 
-  protected endTransport(): void {
+  protected endTransport(): boolean {
     this.sock.end();
+    return false;
   }
 
   protected killTransport(): void {

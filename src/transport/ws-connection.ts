@@ -56,8 +56,9 @@ export class WsConnection extends NodeSocketConnection {
     for (let i = 0; i <= last; i++) this.ws.send(bufs[i], i === last ? WHOLE : FRAGMENT);
   }
 
-  protected endTransport(): void {
+  protected endTransport(): boolean {
     this.ws.close(1000);
+    return false;
   }
 
   protected killTransport(): void {

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { FdBudget } from '../../src/transport/fd-reserve.js';
 import { connectClient, end } from '../helpers/clients.js';
 import { ApiClient } from '../mgmt/http.js';
 
@@ -101,6 +103,25 @@ describe('a connection flood up to the descriptor limit leaves the management AP
     }
     assert.ok(client, 'an MQTT client connects after the flood');
     await end(client);
+  });
+});
+
+describe('the descriptor budget counts what others open too', () => {
+  it('refuses once files opened outside the listeners (a plugin, the store) fill it, and admits again once they close', async () => {
+    const open = readdirSync('/proc/self/fd').length;
+    // 16 descriptors below the threshold: near it, where the count is re-read at most once a second.
+    const budget = new FdBudget({ limit: open + 16 + 32, reserve: 32, logIntervalMs: 60_000 });
+    assert.equal(budget.admit('test', 'peer'), true);
+    const files: number[] = [];
+    for (let i = 0; i < 100; i++) files.push(openSync('/dev/null', 'r'));
+    try {
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal(budget.admit('test', 'peer'), false);
+    } finally {
+      for (const fd of files) closeSync(fd);
+    }
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(budget.admit('test', 'peer'), true);
   });
 });
 

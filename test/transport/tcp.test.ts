@@ -251,6 +251,9 @@ describe('tcp listener', () => {
     rst.resetAndDestroy();
     assert.equal(await r2.closed(), 'reset');
     assert.ok(r2.closeError instanceof Error);
+    // Node's shape for a failed read: what the channels log.
+    assert.equal(r2.closeError.message, 'read ECONNRESET');
+    assert.equal((r2.closeError as NodeJS.ErrnoException).code, 'ECONNRESET');
     assert.equal(r2.closeCount, 1);
   });
 

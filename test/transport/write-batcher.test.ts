@@ -43,8 +43,9 @@ class Probe extends NodeSocketConnection {
   protected writeMany(bufs: Buffer[]): void {
     this.log.push({ op: 'many', bufs });
   }
-  protected endTransport(): void {
+  protected endTransport(): boolean {
     this.log.push({ op: 'end', bufs: [] });
+    return false;
   }
   protected killTransport(): void {
     this.log.push({ op: 'kill', bufs: [] });

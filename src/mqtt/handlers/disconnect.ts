@@ -21,5 +21,6 @@ export function handleDisconnect(ch: MqttClient, p: DisconnectPacket): void {
     ch.connInfo.expiry_interval = capped;
   }
   if (p.reasonCode !== RC.DISCONNECT_WITH_WILL) ch.will = undefined;
-  ch.close(p.reasonCode === RC.SUCCESS ? 'normal' : 'disconnect_with_will');
+  // The client sends nothing after its DISCONNECT [MQTT-3.14.4-1]: no need to wait for its FIN.
+  ch.close(p.reasonCode === RC.SUCCESS ? 'normal' : 'disconnect_with_will', true);
 }
