@@ -15,18 +15,12 @@
  * 15 s wait (CPU only). --profile runs this tree's Hermod under --cpu-prof
  * (bench/results/hermod-connect-rate.cpuprofile; `node dist/bench/profile.js <file>`).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  BROKER_CPU,
-  type BrokerDef,
-  LOADGEN_CPU,
-  ROOT,
-  type RunningBroker,
-  selectBrokers,
-} from './brokers.js';
+import { hermodAt } from './before-tree.js';
+import { type BrokerDef, LOADGEN_CPU, ROOT, selectBrokers } from './brokers.js';
 import { freePort } from './children.js';
 import { type ClientSink, openMany, type RawClient } from './loadgen/client.js';
 import { threadsCpuSeconds as cpuSeconds, rssBytes } from './proc.js';
@@ -48,40 +42,6 @@ const withRss = values['no-rss'] !== true;
 spawnSync('taskset', ['-a', '-p', '-c', LOADGEN_CPU, String(process.pid)], { stdio: 'ignore' });
 const LOGS = join(ROOT, '.tmp', 'bench-logs');
 mkdirSync(LOGS, { recursive: true });
-
-/** Hermod as built in another directory (a previous revision), started as bench/brokers.ts starts it. */
-function hermodAt(root: string): BrokerDef {
-  return {
-    name: 'hermod',
-    label: 'Hermod (before)',
-    version: () => root,
-    settings: [],
-    lacks: new Set(),
-    ensureInstalled() {},
-    async start(o): Promise<RunningBroker> {
-      const out = openSync(o.logFile, 'a');
-      const script = join(root, 'dist', 'bench', 'servers', 'hermod.js');
-      const child = spawn('taskset', ['-c', BROKER_CPU, process.execPath, script, String(o.port)], {
-        stdio: ['ignore', out, out],
-        cwd: root,
-      });
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      const deadline = Date.now() + 30_000;
-      while (!readFileSync(o.logFile, 'utf8').includes(`hermod listening on ${o.port}`)) {
-        if (Date.now() > deadline) throw new Error(`Hermod (before) did not listen on ${o.port}`);
-        await sleep(50);
-      }
-      return {
-        pid: child.pid!,
-        exited,
-        async stop() {
-          child.kill('SIGTERM');
-          await exited;
-        },
-      };
-    },
-  };
-}
 
 const brokers = [
   ...(before === undefined ? [] : [hermodAt(before)]),

@@ -14,19 +14,13 @@
  * of another revision, node_modules linked, built): before/after under the same load. --profile runs Hermod
  * under --cpu-prof (bench/results/hermod-retained-rate.cpuprofile): such a run's figures are not results.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  BROKER_CPU,
-  type BrokerDef,
-  LOADGEN_CPU,
-  ROOT,
-  type RunningBroker,
-  selectBrokers,
-} from './brokers.js';
+import { hermodAt } from './before-tree.js';
+import { type BrokerDef, LOADGEN_CPU, ROOT, selectBrokers } from './brokers.js';
 import { freePort } from './children.js';
 import { type ClientSink, openMany, type RawClient } from './loadgen/client.js';
 import { P_INDEX, publishTemplate, subscribeFrame } from './loadgen/frames.js';
@@ -58,42 +52,6 @@ const mainCpu = (pid: number) =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const load = () => readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ');
-
-/** Hermod as built in another directory (a previous revision), started like bench/brokers.ts does. */
-function hermodAt(root: string): BrokerDef {
-  return {
-    name: 'hermod',
-    label: 'Hermod (before)',
-    version: () => root,
-    settings: [],
-    lacks: new Set(),
-    ensureInstalled() {},
-    async start(o): Promise<RunningBroker> {
-      const out = openSync(o.logFile, 'a');
-      const script = join(root, 'dist', 'bench', 'servers', 'hermod.js');
-      const env = { ...process.env, ...(o.dataDir === undefined ? {} : { BENCH_DATA_DIR: o.dataDir }) };
-      const child = spawn('taskset', ['-c', BROKER_CPU, process.execPath, script, String(o.port)], {
-        stdio: ['ignore', out, out],
-        cwd: root,
-        env,
-      });
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      const deadline = Date.now() + 30_000;
-      while (!readFileSync(o.logFile, 'utf8').includes(`hermod listening on ${o.port}`)) {
-        if (Date.now() > deadline) throw new Error(`Hermod (before) did not listen on ${o.port}`);
-        await sleep(50);
-      }
-      return {
-        pid: child.pid!,
-        exited,
-        async stop() {
-          child.kill('SIGTERM');
-          await exited;
-        },
-      };
-    },
-  };
-}
 
 const brokers = [
   ...(before === undefined ? [] : [hermodAt(before)]),

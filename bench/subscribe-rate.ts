@@ -15,18 +15,12 @@
  * --profile runs Hermod under --cpu-prof (bench/results/hermod-subscribe-rate.cpuprofile; summarise with
  * `node dist/bench/profile.js <file>`): such a run's figures are not results.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  BROKER_CPU,
-  type BrokerDef,
-  LOADGEN_CPU,
-  ROOT,
-  type RunningBroker,
-  selectBrokers,
-} from './brokers.js';
+import { hermodAt } from './before-tree.js';
+import { LOADGEN_CPU, ROOT, selectBrokers } from './brokers.js';
 import { freePort } from './children.js';
 import { mixedFilters, subscribeAll } from './curves.js';
 import { type ClientSink, openMany } from './loadgen/client.js';
@@ -48,43 +42,6 @@ const before = values.before === undefined ? undefined : resolve(values.before);
 spawnSync('taskset', ['-a', '-p', '-c', LOADGEN_CPU, String(process.pid)], { stdio: 'ignore' });
 const LOGS = join(ROOT, '.tmp', 'bench-logs');
 mkdirSync(LOGS, { recursive: true });
-
-/** Hermod as built in another directory (a previous revision), started like bench/brokers.ts does. */
-function hermodAt(root: string): BrokerDef {
-  return {
-    name: 'hermod',
-    label: 'Hermod (before)',
-    version: () => root,
-    settings: [],
-    lacks: new Set(),
-    ensureInstalled() {},
-    async start(o): Promise<RunningBroker> {
-      const out = openSync(o.logFile, 'a');
-      const script = join(root, 'dist', 'bench', 'servers', 'hermod.js');
-      // BEFORE_NODE_FLAGS: V8/Node flags for this broker only (experiments such as --no-opt).
-      const flags = (process.env.BEFORE_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
-      const child = spawn('taskset', ['-c', BROKER_CPU, process.execPath, ...flags, script, String(o.port)], {
-        stdio: ['ignore', out, out],
-        cwd: root,
-      });
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      // As bench/brokers.ts: wait for the server's own line (the node is still starting when the port accepts).
-      const deadline = Date.now() + 30_000;
-      while (!readFileSync(o.logFile, 'utf8').includes(`hermod listening on ${o.port}`)) {
-        if (Date.now() > deadline) throw new Error(`Hermod (before) did not listen on ${o.port}`);
-        await sleep(50);
-      }
-      return {
-        pid: child.pid!,
-        exited,
-        async stop() {
-          child.kill('SIGTERM');
-          await exited;
-        },
-      };
-    },
-  };
-}
 
 const brokers = [
   ...(before === undefined ? [] : [hermodAt(before)]),
