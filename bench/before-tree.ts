@@ -1,12 +1,20 @@
 /**
  * Hermod as built in another directory (an earlier revision: a worktree with node_modules linked and
  * `npm run build` run), started as bench/brokers.ts starts Hermod, so the `--before DIR` option of the
- * single-phase tools (connect-rate, subscribe-rate, retained-rate) measures both trees in the same rounds.
+ * single-phase tools (connect-rate, subscribe-rate, retained-rate) measures both trees in the same rounds;
+ * and the set-up those tools share.
  */
-import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BROKER_CPU, type BrokerDef, type RunningBroker } from './brokers.js';
+import {
+  BROKER_CPU,
+  type BrokerDef,
+  LOADGEN_CPU,
+  ROOT,
+  type RunningBroker,
+  selectBrokers,
+} from './brokers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,3 +55,25 @@ export function hermodAt(root: string): BrokerDef {
     },
   };
 }
+
+/**
+ * What each single-phase tool sets up first: this process pinned to the load generator's CPU (the broker
+ * runs on the other) and the directory for broker logs, returned.
+ */
+export function pinLoadAndLogs(): string {
+  spawnSync('taskset', ['-a', '-p', '-c', LOADGEN_CPU, String(process.pid)], { stdio: 'ignore' });
+  const logs = join(ROOT, '.tmp', 'bench-logs');
+  mkdirSync(logs, { recursive: true });
+  return logs;
+}
+
+/** The brokers named in `list` (comma-separated), after the `--before` tree's Hermod when there is one. */
+export function brokersWithBefore(before: string | undefined, list: string): BrokerDef[] {
+  return [...(before === undefined ? [] : [hermodAt(before)]), ...selectBrokers(list.split(','))];
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The machine's load averages (1, 5, 15 min) as printed next to each run. */
+export const loadAverage = (): string =>
+  readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ');

@@ -15,12 +15,10 @@
  * 15 s wait (CPU only). --profile runs this tree's Hermod under --cpu-prof
  * (bench/results/hermod-connect-rate.cpuprofile; `node dist/bench/profile.js <file>`).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { hermodAt } from './before-tree.js';
-import { type BrokerDef, LOADGEN_CPU, ROOT, selectBrokers } from './brokers.js';
+import { brokersWithBefore, loadAverage, median, pinLoadAndLogs } from './before-tree.js';
+import { type BrokerDef, ROOT } from './brokers.js';
 import { freePort } from './children.js';
 import { type ClientSink, openMany, type RawClient } from './loadgen/client.js';
 import { threadsCpuSeconds as cpuSeconds, rssBytes } from './proc.js';
@@ -39,19 +37,14 @@ const n = Number(values.n ?? 10_000);
 const repeat = Number(values.repeat ?? 3);
 const before = values.before === undefined ? undefined : resolve(values.before);
 const withRss = values['no-rss'] !== true;
-spawnSync('taskset', ['-a', '-p', '-c', LOADGEN_CPU, String(process.pid)], { stdio: 'ignore' });
-const LOGS = join(ROOT, '.tmp', 'bench-logs');
-mkdirSync(LOGS, { recursive: true });
+// The load from CPU 1, the broker on CPU 0, as the curves run them.
+const LOGS = pinLoadAndLogs();
 
-const brokers = [
-  ...(before === undefined ? [] : [hermodAt(before)]),
-  ...selectBrokers((values.broker ?? 'hermod').split(',')),
-];
+const brokers = brokersWithBefore(before, values.broker ?? 'hermod');
 
 const none: ClientSink = { onPublish() {}, onAck() {}, onLost() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const load = () => readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ');
+const load = loadAverage;
 
 interface Run {
   rate: number;

@@ -14,13 +14,12 @@
  * of another revision, node_modules linked, built): before/after under the same load. --profile runs Hermod
  * under --cpu-prof (bench/results/hermod-retained-rate.cpuprofile): such a run's figures are not results.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { hermodAt } from './before-tree.js';
-import { type BrokerDef, LOADGEN_CPU, ROOT, selectBrokers } from './brokers.js';
+import { brokersWithBefore, loadAverage, median, pinLoadAndLogs } from './before-tree.js';
+import { type BrokerDef, ROOT } from './brokers.js';
 import { freePort } from './children.js';
 import { type ClientSink, openMany, type RawClient } from './loadgen/client.js';
 import { P_INDEX, publishTemplate, subscribeFrame } from './loadgen/frames.js';
@@ -42,21 +41,16 @@ const repeat = Number(values.repeat ?? 3);
 const disk = values.disk === true;
 const before = values.before === undefined ? undefined : resolve(values.before);
 const WINDOW = 32;
-spawnSync('taskset', ['-a', '-p', '-c', LOADGEN_CPU, String(process.pid)], { stdio: 'ignore' });
-const LOGS = join(ROOT, '.tmp', 'bench-logs');
-mkdirSync(LOGS, { recursive: true });
+// The load from CPU 1, the broker on CPU 0, as the curves run them.
+const LOGS = pinLoadAndLogs();
 
 /** CPU seconds of the process's main thread alone (the others are V8's compiler and GC helpers). */
 const mainCpu = (pid: number) =>
   Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'latin1').split(' ')[0]) / 1e9;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const load = () => readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ');
+const load = loadAverage;
 
-const brokers = [
-  ...(before === undefined ? [] : [hermodAt(before)]),
-  ...selectBrokers((values.broker ?? 'hermod,mosquitto').split(',')),
-];
+const brokers = brokersWithBefore(before, values.broker ?? 'hermod,mosquitto');
 
 /** Sends `count` retained QoS 1 PUBLISHes with WINDOW in flight; resolves when all are acknowledged. */
 function publishAll(c: RawClient, first: number, count: number): Promise<void> {

@@ -15,12 +15,10 @@
  * --profile runs Hermod under --cpu-prof (bench/results/hermod-subscribe-rate.cpuprofile; summarise with
  * `node dist/bench/profile.js <file>`): such a run's figures are not results.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { hermodAt } from './before-tree.js';
-import { LOADGEN_CPU, ROOT, selectBrokers } from './brokers.js';
+import { brokersWithBefore, loadAverage, median, pinLoadAndLogs } from './before-tree.js';
+import { ROOT } from './brokers.js';
 import { freePort } from './children.js';
 import { mixedFilters, subscribeAll } from './curves.js';
 import { type ClientSink, openMany } from './loadgen/client.js';
@@ -39,19 +37,13 @@ const n = Number(values.n ?? 100_000);
 const repeat = Number(values.repeat ?? 3);
 const before = values.before === undefined ? undefined : resolve(values.before);
 // The load from CPU 1, the broker on CPU 0, as the curves run them.
-spawnSync('taskset', ['-a', '-p', '-c', LOADGEN_CPU, String(process.pid)], { stdio: 'ignore' });
-const LOGS = join(ROOT, '.tmp', 'bench-logs');
-mkdirSync(LOGS, { recursive: true });
+const LOGS = pinLoadAndLogs();
 
-const brokers = [
-  ...(before === undefined ? [] : [hermodAt(before)]),
-  ...selectBrokers((values.broker ?? 'hermod,mosquitto').split(',')),
-];
+const brokers = brokersWithBefore(before, values.broker ?? 'hermod,mosquitto');
 
 const none: ClientSink = { onPublish() {}, onAck() {}, onLost() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const load = () => readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ');
+const load = loadAverage;
 
 interface Run {
   rate: number;
