@@ -60,12 +60,12 @@ const ROUTE_STATS: readonly StatName[] = [
   'subscriptions.shared',
 ];
 
-/** Metrics.setStat on a gauge object already looked up. */
 /** A route with one plain subscriber and no shared group: a message matching only it is delivered once at most. */
 function isSoleRoute(e: RouteEntry): boolean {
   return e.one !== undefined && (e.groups === undefined || e.groups.size === 0);
 }
 
+/** Metrics.setStat on a gauge object already looked up. */
 function setGauge(g: { count: number; max: number }, value: number): void {
   g.count = value;
   if (value > g.max) g.max = value;
