@@ -10,6 +10,7 @@ import { InflightWindow } from './inflight-window.js';
 import type { Message } from './message.js';
 import type { Metrics } from './metrics.js';
 import { type DropPolicy, MessageQueue, type QueuedDelivery } from './mqueue.js';
+import { type Subscriptions, SubscriptionTable } from './subscription-table.js';
 import type { ClientInfo, SessionInfo, SubOpts } from './types.js';
 
 /** How a channel receives deliveries from its session. */
@@ -96,6 +97,9 @@ function ownMap<K, V>(m: Map<K, V>): Map<K, V> {
   return m === EMPTY_MAP ? new Map() : m;
 }
 
+/** The subscriptions every session starts with, like EMPTY_MAP; never added to (setSubscription). */
+const NO_SUBSCRIPTIONS = new SubscriptionTable();
+
 /** The inflight window every session starts with, like EMPTY_MAP; never added to (ownInflight). */
 const NO_INFLIGHT = new InflightWindow<InflightEntry>();
 
@@ -109,7 +113,7 @@ export class Session {
   // The three maps below start as one shared empty map (or window) and get their own on their first entry
   // (see EMPTY_MAP): an idle connection's session never fills them. Deleting from or clearing the shared
   // empty one changes nothing, so only the writes that add go through ownMap / ownInflight.
-  private subscriptionMap: Map<string, SubOpts> = EMPTY_MAP;
+  private subscriptionTable: SubscriptionTable = NO_SUBSCRIPTIONS;
   private inflightMap: InflightWindow<InflightEntry> = NO_INFLIGHT;
   private awaitingRelMap: Map<number, number> = EMPTY_MAP;
   /** Seconds the session outlives its connection; 0 = it ends with it; 0xFFFFFFFF = never expires. */
@@ -151,8 +155,8 @@ export class Session {
   }
 
   /** Subscriptions keyed by the topic as the client wrote it (with any $share/ prefix). */
-  get subscriptions(): ReadonlyMap<string, SubOpts> {
-    return this.subscriptionMap;
+  get subscriptions(): Subscriptions {
+    return this.subscriptionTable;
   }
 
   /** The outgoing QoS 1/2 messages sent and not yet acknowledged, by packet id. */
@@ -165,21 +169,21 @@ export class Session {
     return this.awaitingRelMap;
   }
 
-  /** Adds or replaces a subscription; true when it is new. By the size, not a lookup before the set. */
-  setSubscription(topic: string, opts: SubOpts): boolean {
-    const map = ownMap(this.subscriptionMap);
-    this.subscriptionMap = map;
-    const before = map.size;
-    map.set(topic, opts);
-    return map.size > before;
+  /**
+   * Adds or replaces a subscription; true when it is new. `isNew` true, when the caller knows the topic is
+   * absent (the route table holds the same subscriptions), saves the lookup (SubscriptionTable.set).
+   */
+  setSubscription(topic: string, opts: SubOpts, isNew?: boolean): boolean {
+    if (this.subscriptionTable === NO_SUBSCRIPTIONS) this.subscriptionTable = new SubscriptionTable();
+    return this.subscriptionTable.set(topic, opts, isNew);
   }
 
   deleteSubscription(topic: string): boolean {
-    return this.subscriptionMap.delete(topic);
+    return this.subscriptionTable.delete(topic);
   }
 
   clearSubscriptions(): void {
-    this.subscriptionMap.clear();
+    this.subscriptionTable.clear();
   }
 
   /** Puts back an inflight message of a session restored from the store. */
@@ -225,7 +229,7 @@ export class Session {
       clientid: this.clientid,
       created_at: this.createdAt,
       is_persistent: this.expiryInterval > 0,
-      subscriptions_cnt: this.subscriptionMap.size,
+      subscriptions_cnt: this.subscriptionTable.size,
       inflight_cnt: this.inflightMap.size,
       mqueue_len: this.queued,
       expiry_interval: this.expiryInterval,

@@ -223,6 +223,41 @@ describe('SUBSCRIBE of 100 mixed filters', () => {
       off();
     }
   });
+  it('tells a new subscription from a repeated one after unsubscribes (retain handling 1), listing each once', async () => {
+    const { client: pub } = await RawClient.connect(b.port, { clientId: 'rh-pub' }, 5);
+    for (const t of ['rh/a', 'rh/b'])
+      pub.send({ cmd: 'publish', topic: t, payload: Buffer.from(t), qos: 0, retain: true, dup: false });
+    await sleep(50);
+    const { client } = await RawClient.connect(b.port, { clientId: 'rh-sub' }, 5);
+    const seen = arrivals(client);
+    const retained = () => seen.filter((p): p is IPublishPacket => p.cmd === 'publish').map((p) => p.topic);
+    let id = 1;
+    const subscribe = async (...topics: string[]) => {
+      client.send({
+        cmd: 'subscribe',
+        messageId: id++,
+        subscriptions: topics.map((topic) => ({ topic, qos: 1, rh: 1 })),
+      } as Packet);
+      await client.next('suback');
+      await sleep(50);
+    };
+    // New: retained sent. Repeated (also within one packet): not again.
+    await subscribe('rh/a', 'rh/b');
+    await subscribe('rh/a');
+    await subscribe('rh/b', 'rh/b');
+    assert.deepEqual(retained(), ['rh/a', 'rh/b']);
+    client.send({ cmd: 'unsubscribe', messageId: id++, unsubscriptions: ['rh/a'] } as Packet);
+    await client.next('unsuback');
+    // New again after the UNSUBSCRIBE, and then listed after rh/b, which stayed.
+    await subscribe('rh/a');
+    await subscribe('rh/a');
+    assert.deepEqual(retained(), ['rh/a', 'rh/b', 'rh/a']);
+    const session = b.node.broker.registry.get('mqtt', 'rh-sub')?.session;
+    assert.deepEqual([...(session?.subscriptions.keys() ?? [])], ['rh/b', 'rh/a']);
+    client.disconnect();
+    pub.disconnect();
+  });
+
   it('refuses just the filter a client.subscribe hook drops from the middle, rewrites kept as rewritten', async () => {
     const seen: string[] = [];
     const offFold = b.node.hooks.add(
