@@ -101,11 +101,13 @@ export class SubscriptionTable implements Subscriptions {
   }
 
   *keys(): IterableIterator<string> {
-    for (const [t] of this.entries()) yield t;
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i += 2) if (slots[i] !== undefined) yield slots[i] as string;
   }
 
   *values(): IterableIterator<SubOpts> {
-    for (const [, o] of this.entries()) yield o;
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i += 2) if (slots[i] !== undefined) yield slots[i + 1] as SubOpts;
   }
 
   [Symbol.iterator](): IterableIterator<[string, SubOpts]> {

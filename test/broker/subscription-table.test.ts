@@ -61,6 +61,7 @@ describe('SubscriptionTable', () => {
           assert.equal(t.size, m.size);
         }
         assert.deepEqual([...t], [...m]);
+        assert.deepEqual([...t.keys()], [...m.keys()]);
         assert.deepEqual([...t.values()], [...m.values()]);
       }),
       { numRuns: 500 },
