@@ -97,11 +97,11 @@ function ownMap<K, V>(m: Map<K, V>): Map<K, V> {
   return m === EMPTY_MAP ? new Map() : m;
 }
 
-/** The subscriptions every session starts with, like EMPTY_MAP; never added to (setSubscription). */
-const NO_SUBSCRIPTIONS = new SubscriptionTable();
-
 /** The inflight window every session starts with, like EMPTY_MAP; never added to (ownInflight). */
 const NO_INFLIGHT = new InflightWindow<InflightEntry>();
+
+/** The subscriptions every session starts with, like EMPTY_MAP; never added to (setSubscription). */
+const NO_SUBSCRIPTIONS = new SubscriptionTable();
 
 export class Session {
   readonly createdAt = Date.now();
