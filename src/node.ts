@@ -24,7 +24,7 @@ import { ConfigService, OVERRIDE_FILE, type RootKey } from './config/service.js'
 import { ExHookService } from './exhook/service.js';
 import { GatewayRegistry } from './gateway/registry.js';
 import type { Management } from './mgmt/server.js';
-import type { MqttHost } from './mqtt/host.js';
+import type { HostedChannel, MqttHost } from './mqtt/host.js';
 import { ClusterComponent } from './node/cluster.js';
 import { type Component, Lifecycle, named } from './node/component.js';
 import {
@@ -119,15 +119,16 @@ export class HermodNode {
     this.store = new StoreComponent(() => this.options.store ?? this.config.node.data_dir);
     this.bans = new BansComponent(this.store);
     const bans = this.bans;
+    const deadlines = new DeadlineMonitor<HostedChannel>();
     const mqttHost: MutableMqttHost = {
       broker: this.broker,
       access: this.access,
       mqtt: config.mqtt,
-      deadlines: new DeadlineMonitor(),
+      deadlines,
       get banned() {
         return bans.banned;
       },
-      channels: new Set(),
+      channels: deadlines.members,
     };
     this.mqtt = mqttHost;
     this.retainerPart = new RetainerComponent(this.broker, this.configService, this.store);

@@ -452,8 +452,13 @@ export class Broker {
         session.expiryInterval = p.expiryInterval;
         existing.channel = p.channel;
         existing.disconnectedAt = undefined;
-        // Also when the expiry dropped to 0: the stored copy must go.
-        this.journal?.touch(session);
+        const journal = this.journal;
+        if (journal !== undefined) {
+          // Opened clean, the session was not journalled (below); now it may outlive its connection.
+          if (p.expiryInterval > 0) journal.opened(existing);
+          // Also when the expiry dropped to 0: the stored copy must go.
+          journal.touch(session);
+        }
         this.metrics.c['session.resumed']++;
         if (hooks.has('session.resumed')) hooks.run('session.resumed', p.clientInfo, session.info());
         this.cluster?.registry?.opened(existing);
@@ -467,7 +472,10 @@ export class Broker {
     const record = new SessionRecord(p.namespace, session);
     record.channel = p.channel;
     this.registry.set(p.namespace, p.clientid, record);
-    if (this.journal !== undefined) {
+    // Only a session that may outlive its connection is journalled (the resume above adds one that now
+    // may): a clean session never reaches the store, and its journal entry was a Map set and delete per
+    // connection for nothing.
+    if (this.journal !== undefined && p.expiryInterval > 0) {
       this.journal.opened(record);
       session.touched();
     }
@@ -528,12 +536,16 @@ export class Broker {
   /** Removes a session's routes and state and its registry entry (local and stored). */
   private dropRecord(record: SessionRecord): void {
     const session = record.session;
-    for (const topic of [...session.subscriptions.keys()]) {
-      const parsed = parseSubscriptionTopic(topic);
-      if (typeof parsed !== 'string') this.removeRoute(parsed.filter, session, parsed.group);
+    // Most sessions that end (every connection that never subscribed) have no routes: no key copy, and
+    // the route gauges stay as they are.
+    if (session.subscriptions.size > 0) {
+      for (const topic of [...session.subscriptions.keys()]) {
+        const parsed = parseSubscriptionTopic(topic);
+        if (typeof parsed !== 'string') this.removeRoute(parsed.filter, session, parsed.group);
+      }
+      session.clearSubscriptions();
+      this.refreshRouteStats();
     }
-    session.clearSubscriptions();
-    this.refreshRouteStats();
     session.terminate();
     this.registry.delete(record.namespace, record);
     this.journal?.ended(record);
@@ -557,11 +569,13 @@ export class Broker {
     session.detach();
     // DISCONNECT may have changed the expiry; the countdown starts from now.
     session.touched();
-    this.redispatchShared(session);
     if (session.expiryInterval === 0) {
+      // terminate hands the shared messages on (no pending will can be there to go first: a will is only
+      // delayed for a session that outlives its connection, and the connection that just ended cancelled it).
       this.terminate(record, 'normal');
       return;
     }
+    this.redispatchShared(session);
     this.armExpiry(record);
     this.cluster?.registry?.closed(record);
   }

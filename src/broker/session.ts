@@ -97,6 +97,9 @@ function ownMap<K, V>(m: Map<K, V>): Map<K, V> {
   return m === EMPTY_MAP ? new Map() : m;
 }
 
+/** What takeSharedDeliveries returns when there is nothing to hand on; never added to. */
+const NO_DELIVERIES: QueuedDelivery[] = [];
+
 /** The inflight window every session starts with, like EMPTY_MAP; never added to (ownInflight). */
 const NO_INFLIGHT = new InflightWindow<InflightEntry>();
 
@@ -397,6 +400,8 @@ export class Session {
    * the broker can hand it to another member of the group (the member is leaving).
    */
   takeSharedDeliveries(): QueuedDelivery[] {
+    // Most sessions end with nothing in flight or queued: no arrays made at every close.
+    if (this.inflightMap.size === 0 && this.queued === 0) return NO_DELIVERIES;
     const out: QueuedDelivery[] = [];
     for (const [pid, e] of this.inflightMap) {
       if (e.opts.share !== undefined && e.phase === InflightPhase.AwaitAck) {

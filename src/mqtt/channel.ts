@@ -134,7 +134,7 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
     readonly listener: MqttListenerInfo,
   ) {
     this.parser = new MqttParser({ maxPacketSize: host.mqtt.max_packet_size, role: 'server' });
-    host.channels.add(this);
+    // Also lists the channel in host.channels (the monitor's members).
     host.deadlines.add(this);
     conn.setHandler(this);
   }
@@ -586,7 +586,6 @@ export class MqttChannel implements MqttClient, ConnectionHandler, Watched {
     this.state = ChannelState.Closed;
     this.backlog = undefined;
     this.host.deadlines.remove(this);
-    this.host.channels.delete(this);
     if (!wasConnected) return;
     const broker = this.host.broker;
     const session = this.session;

@@ -6,7 +6,7 @@
 import type { AccessControl } from '../access/access-control.js';
 import type { BanChecker } from '../broker/banned.js';
 import type { Broker } from '../broker/broker.js';
-import type { DeadlineMonitor } from '../broker/deadlines.js';
+import type { DeadlineMonitor, Watched } from '../broker/deadlines.js';
 import type { MqttConfig } from '../config/schema/index.js';
 
 /** A listener's settings that shape its clients' identity and topics. */
@@ -19,15 +19,21 @@ export interface MqttListenerInfo {
   enableAuthn: boolean | 'quick_deny_anonymous';
 }
 
+/** A live MQTT channel as the node sees it: watched for its deadlines, stopped at shutdown. */
+export interface HostedChannel extends Watched {
+  shutdown(): void;
+}
+
 /** The node services MQTT channels use. */
 export interface MqttHost {
   readonly broker: Broker;
   readonly access: AccessControl;
   /** Replaced (not mutated) when the config changes at runtime; channels read it per use. */
   readonly mqtt: MqttConfig;
-  readonly deadlines: DeadlineMonitor;
+  /** Watches every live channel from its open to its close, so its members are the live channels too. */
+  readonly deadlines: DeadlineMonitor<HostedChannel>;
   /** Consulted at CONNECT; absent until the node's store is open. */
   readonly banned: BanChecker | undefined;
-  /** Live MQTT channels, for stats and graceful shutdown. */
-  readonly channels: Set<{ shutdown(): void }>;
+  /** Live MQTT channels, for stats and graceful shutdown: the deadline monitor's members (see there). */
+  readonly channels: ReadonlySet<HostedChannel>;
 }

@@ -82,6 +82,24 @@ describe('durability sync (the default)', () => {
   });
 });
 
+describe('durability: a clean session taken over as persistent', () => {
+  it('stores the session once a clean-session-0 login takes over the clean one', async () => {
+    const b = await startBroker({ tempDataDir: true });
+    try {
+      const dir = b.dataDir!;
+      // Opened clean, the session is not journalled; the takeover by a persistent login must journal it.
+      const clean = await connectClient(b.port, { clientId: 'd-up', clean: true });
+      const kept = await connectClient(b.port, { clientId: 'd-up', clean: false });
+      await subscribe(kept, 'up/#', { qos: 1 });
+      assert.match(storedSession(dir, 'd-up') ?? '', /up\/#/);
+      await end(kept);
+      clean.end(true);
+    } finally {
+      await b.stop();
+    }
+  });
+});
+
 describe('durability off', () => {
   it('writes sessions only at graceful stop', async () => {
     const b = await startBroker({ tempDataDir: true, config: { durability: { mode: 'off' } } });
