@@ -33,6 +33,7 @@ const FLUSH_DELAY_MS = 50;
 const COMPACT_RATIO = 2;
 const COMPACT_MIN_BYTES = 16 * 1024 * 1024;
 const COMPACT_SEGMENTS = 8;
+const COMPACT_RETRY_MS = 60_000;
 
 /** Slots of the stored-headers table (a power of two). */
 const HEADER_SLOTS = 64;
@@ -77,6 +78,8 @@ export class Retainer {
   private loading: SlicedWork | undefined;
   /** A compaction under way (slices between other work). */
   private compaction: SlicedWork | undefined;
+  /** No compaction starts by size before this time (one failed: a full disk is not retried at every flush). */
+  private compactAfter = 0;
   /**
    * Topics set or cleared by a retained PUBLISH while the load runs: their stored rows are older, so the load
    * skips them. ($SYS publishes its retained topics as the node starts: completing the load for those would
@@ -471,7 +474,7 @@ export class Retainer {
 
   /** Starts a compaction when the log outgrew the live set (see COMPACT_RATIO). */
   private compactIfLarge(log: RetainedLog): void {
-    if (this.compaction !== undefined || this.loading !== undefined) return;
+    if (this.compaction !== undefined || this.loading !== undefined || Date.now() < this.compactAfter) return;
     const mean = this.setCount === 0 ? 0 : this.setBytes / this.setCount;
     const live = this.index.size * mean;
     if (
@@ -531,10 +534,14 @@ export class Retainer {
       }
     });
     const work = new SlicedWork(guarded, () => {
-      if (this.compaction === work) this.compaction = undefined;
+      // Still set while it finishes: the flush below must not start another compaction.
+      const done = () => {
+        if (this.compaction === work) this.compaction = undefined;
+      };
       if (failed || this.log !== log) {
         log.abandonCompaction();
-        return;
+        this.compactAfter = Date.now() + COMPACT_RETRY_MS;
+        return done();
       }
       try {
         // Changes not written yet go into the log now, so the snapshot's tail has them.
@@ -542,8 +549,10 @@ export class Retainer {
         log.finishCompaction();
       } catch (err) {
         logger.error({ err }, 'retainer: compacting the retained log failed; it is kept as it is');
-        return;
+        this.compactAfter = Date.now() + COMPACT_RETRY_MS;
+        return done();
       }
+      done();
       if (table !== undefined) {
         // The snapshot holds every migrated row: the table's copy goes.
         this.db!.exec('DELETE FROM retained');
