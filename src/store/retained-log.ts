@@ -186,7 +186,10 @@ export function decodeRecord(b: Buffer, at: number, end: number, out: RetainedRe
   out.kind = kind;
   out.qos = qos;
   out.publishAt = b.readDoubleLE(s + 4);
-  out.expiresAt = b.readDoubleLE(s + 12);
+  const expiresAt = b.readDoubleLE(s + 12);
+  // A literal 0 (a small integer), not the double read: kept on each loaded message, a double 0 is a heap
+  // number of its own (seen with %DebugPrint on a loaded message, 2026-12-05).
+  out.expiresAt = expiresAt === 0 ? 0 : expiresAt;
   out.topic = b.toString('utf8', p, p + tl);
   p += tl;
   out.from = b.toString('utf8', p, p + fl);
