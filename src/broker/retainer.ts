@@ -515,9 +515,9 @@ export class Retainer {
       });
     for (const src of sources)
       steps.push(() => {
-        const more = src.readSlice((r, frame) => {
+        const more = src.readSlice((r) => {
           if (r.kind === SET && this.isLive(r.topic, r.publishAt, r.expiresAt, r.payload, now))
-            out.raw(frame);
+            out.raw(src.frame());
         });
         write();
         return more;

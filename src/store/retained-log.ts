@@ -240,6 +240,8 @@ export class SegmentReader {
   /** File offset of buf[end]. */
   private pos = HEADER;
   private readonly rec = emptyRecord();
+  /** End of the record being passed to readSlice's callback (it starts at `start`). */
+  private frameEnd = 0;
   /** Set when a record in the middle was damaged (the rest of the file was not read). */
   corruptAt: number | undefined;
   /** Bytes of SET records read (for the live-size estimate). */
@@ -253,7 +255,7 @@ export class SegmentReader {
   ) {}
 
   /** Reads up to a slice of records into `each`; false once the segment is done. */
-  readSlice(each: (r: RetainedRecord, frame: Buffer) => void): boolean {
+  readSlice(each: (r: RetainedRecord) => void): boolean {
     if (this.fd === undefined) {
       if (this.size <= HEADER) return false;
       this.fd = openSync(this.file, 'r');
@@ -266,7 +268,8 @@ export class SegmentReader {
           this.setBytes += next - this.start;
           this.setCount++;
         }
-        each(this.rec, this.buf.subarray(this.start, next));
+        this.frameEnd = next;
+        each(this.rec);
         this.start = next;
         n++;
         continue;
@@ -294,6 +297,14 @@ export class SegmentReader {
       return false;
     }
     return true;
+  }
+
+  /**
+   * The raw bytes of the record readSlice's callback was given, valid during that call (a compaction copies
+   * them as they are). Made on demand: a view per record would be one more object per record of every load.
+   */
+  frame(): Buffer {
+    return this.buf.subarray(this.start, this.frameEnd);
   }
 
   close(): void {
