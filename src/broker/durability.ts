@@ -1,7 +1,8 @@
 /**
  * Durability: persistent-session state and retained messages reach the embedded store while the broker
  * runs, not only at graceful stop. Changes are collected during an event-loop turn and committed together
- * at its end: one SQLite transaction, one WAL fsync per batch however many messages it holds.
+ * at its end: one SQLite transaction (sessions) and one append to the retained log (retained messages,
+ * store/retained-log.ts), one fsync each per batch however many messages it holds.
  *
  * - sync: the commit runs at the end of the turn (setImmediate) with synchronous = FULL, and every
  *   PUBACK/PUBREC asked for while a batch is pending is held until that batch is on disk.
@@ -44,7 +45,11 @@ export class Durability implements BrokerJournal {
        ON CONFLICT(namespace, clientid) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at`,
     );
     this.remove = db.prepare('DELETE FROM sessions WHERE namespace = ? AND clientid = ?');
-    if (retainer !== undefined) retainer.onPending = () => this.schedule();
+    if (retainer !== undefined) {
+      retainer.onPending = () => this.schedule();
+      // As synchronous = FULL for the sessions: a batch of retained changes is fdatasync'ed before its acks.
+      retainer.syncWrites = mode === 'sync';
+    }
     if (mode === 'periodic') {
       this.timer = setInterval(() => this.commit(), Math.max(1, intervalMs));
       this.timer.unref();
@@ -94,7 +99,9 @@ export class Durability implements BrokerJournal {
   commit(): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.scheduled = undefined;
-    if (this.dirty.size > 0 || this.gone.size > 0 || this.retainer?.hasPending === true) {
+    // The retained log first: it catches its own errors, and the acknowledgements wait for both.
+    if (this.retainer?.hasPending === true) this.retainer.flush();
+    if (this.dirty.size > 0 || this.gone.size > 0) {
       const now = Date.now();
       const dirty = [...this.dirty];
       const gone = [...this.gone.values()];
@@ -103,7 +110,6 @@ export class Durability implements BrokerJournal {
       try {
         this.db.transaction(() => {
           for (const [ns, id] of gone) this.remove.run(ns, id);
-          this.retainer?.flush();
           for (const s of dirty) {
             const record = this.tracked.get(s);
             if (record === undefined) continue;

@@ -1,15 +1,18 @@
 /**
- * Reading the embedded store's retained messages at start-up, in slices: between two slices the event loop
- * runs, so the MQTT listeners accept connections while the rest loads (the node starts the slices once the
- * listeners are open). Whoever needs the whole set (a SUBSCRIBE, the API) calls finish(), which reads what is
- * left at once, so nothing sees a partly loaded set; a retained PUBLISH meanwhile goes into memory and the
- * load skips that topic's older row (retainer.ts). 100 000 rows take ~0.4 s of CPU here, which a restarting
- * node's first CONNACK used to wait for (retained-restart curve, 2026-12-04).
+ * Reading the stored retained messages at start-up, in slices: between two slices the event loop runs, so
+ * the MQTT listeners accept connections while the rest loads (the node starts the slices once the listeners
+ * are open). Whoever needs the whole set (a SUBSCRIBE, the API) calls finish(), which reads what is left at
+ * once, so nothing sees a partly loaded set; a retained PUBLISH meanwhile goes into memory and the load skips
+ * that topic's older record (retainer.ts). 100 000 rows took ~0.4 s of CPU here, which a restarting node's
+ * first CONNACK used to wait for (retained-restart curve, 2026-12-04).
+ *
+ * The slices come from steps run in order (the SQLite table of an older Hermod while it is migrated, then
+ * each segment of the retained log, store/retained-log.ts); each step reads one slice per call.
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/db.js';
 
-/** A stored row as the load reads it (raw: the columns of PAGE_SQL, in order). */
+/** A stored row as the table reader reads it (raw: the columns of PAGE_SQL, in order). */
 export type RetainedRow = [
   rowid: number,
   topic: string,
@@ -32,55 +35,73 @@ const SLICE_ROWS = 2000;
 const PAGE_SQL = `SELECT rowid, topic, payload, qos, props, from_clientid, from_username, publish_at, expires_at
   FROM retained WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ${SLICE_ROWS}`;
 
-export class RetainedLoad {
+/** The `retained` table of an older Hermod, read by rowid a page at a time. */
+export class RetainedTableReader {
   private readonly page: Statement;
   private readonly lastRowid: number;
   private readRowid = 0;
-  private timer: NodeJS.Immediate | undefined;
-  private finished = false;
-  private resolveDone!: () => void;
-  /** Settles when every row was read (or the load was cancelled). */
-  readonly done = new Promise<void>((resolve) => {
-    this.resolveDone = resolve;
-  });
 
-  /**
-   * `each` gets every row in rowid order; `slice` is called after each slice's rows (the statement is then
-   * free, e.g. to delete expired rows), `end` once after the last.
-   */
-  constructor(
-    db: Db,
-    private readonly each: (row: RetainedRow) => void,
-    private readonly slice: () => void,
-    private readonly end: () => void,
-  ) {
+  constructor(db: Db) {
     this.page = db.prepare(PAGE_SQL).raw(true);
     const max = db.prepare('SELECT max(rowid) FROM retained').pluck().get() as number | null;
     this.lastRowid = max ?? 0;
   }
 
-  /** True until every row was read. */
+  /** True when the table has rows. */
+  get rows(): boolean {
+    return this.lastRowid > 0;
+  }
+
+  /** One page of rows into `each`; false once there is nothing left. */
+  readSlice(each: (row: RetainedRow) => void): boolean {
+    if (this.readRowid >= this.lastRowid) return false;
+    const rows = this.page.all(this.readRowid, this.lastRowid) as RetainedRow[];
+    for (const r of rows) each(r);
+    if (rows.length > 0) this.readRowid = rows[rows.length - 1]![0];
+    if (rows.length < SLICE_ROWS) this.readRowid = this.lastRowid;
+    return this.readRowid < this.lastRowid;
+  }
+}
+
+/** Runs slices, one per event-loop turn or all at once; `end` runs once after the last. */
+export class SlicedWork {
+  private step = 0;
+  private timer: NodeJS.Immediate | undefined;
+  private finished = false;
+  private resolveDone!: () => void;
+  /** Settles when every step ended (or the work was cancelled). */
+  readonly done = new Promise<void>((resolve) => {
+    this.resolveDone = resolve;
+  });
+
+  /** Each step does one slice per call and returns false once it has nothing left. */
+  constructor(
+    private readonly steps: Array<() => boolean>,
+    private readonly end: () => void,
+  ) {}
+
+  /** True until every step ended. */
   get pending(): boolean {
     return !this.finished;
   }
 
-  /** Reads the rows a slice at a time, yielding to the event loop between slices. */
+  /** Runs the slices, yielding to the event loop between them. */
   inBackground(): void {
     if (this.finished || this.timer !== undefined) return;
     this.timer = setImmediate(() => {
       this.timer = undefined;
-      if (this.readSlice()) this.inBackground();
+      if (this.slice()) this.inBackground();
     });
   }
 
-  /** Reads every row not read yet, now. */
+  /** Runs every slice left, now. */
   finish(): void {
     if (this.timer !== undefined) clearImmediate(this.timer);
     this.timer = undefined;
-    while (this.readSlice());
+    while (this.slice());
   }
 
-  /** Stops reading (the node stops before the load ended); the rows stay in the store. */
+  /** Stops (the node stops before the work ended). */
   cancel(): void {
     if (this.timer !== undefined) clearImmediate(this.timer);
     this.timer = undefined;
@@ -89,18 +110,20 @@ export class RetainedLoad {
   }
 
   /** One slice; false once there is nothing left. */
-  private readSlice(): boolean {
+  private slice(): boolean {
     if (this.finished) return false;
-    const rows = this.page.all(this.readRowid, this.lastRowid) as RetainedRow[];
-    for (const r of rows) this.each(r);
-    if (rows.length > 0) this.readRowid = rows[rows.length - 1]![0];
-    this.slice();
-    if (rows.length < SLICE_ROWS) {
-      this.finished = true;
-      this.end();
-      this.resolveDone();
-      return false;
+    while (this.step < this.steps.length) {
+      if (this.steps[this.step]!()) return true;
+      this.step++;
+      // The next step's first slice waits for the next turn.
+      if (this.step < this.steps.length) return true;
     }
-    return true;
+    this.finished = true;
+    try {
+      this.end();
+    } finally {
+      this.resolveDone();
+    }
+    return false;
   }
 }

@@ -1,14 +1,16 @@
 /**
  * The retainer (EMQX `emqx_retainer`): stores the last retained message per topic and delivers matching
  * ones when a session subscribes. It works entirely through hooks (message.publish and session.subscribed at
- * priority 930), like any other extension. Messages live in memory; with storage_type = disc they are also
- * written to the embedded store in batches and reloaded at boot. On a cluster node the cluster's retained
+ * priority 930), like any other extension. Messages live in memory; with storage_type = disc their changes
+ * are also appended to the retained log next to the embedded store (store/retained-log.ts) in batches,
+ * compacted when it holds much more than the live set, and replayed at boot. On a cluster node the cluster's retained
  * store (Broker.cluster.retained) takes the embedded store's place: every node holds the whole set.
  */
-import type { Statement } from 'better-sqlite3';
+import { dirname, join } from 'node:path';
 import type { RetainerConfig } from '../config/schema/index.js';
 import { logger } from '../log.js';
 import type { Db } from '../store/db.js';
+import { RecordWriter, RetainedLog, type RetainedRecord, SET, SegmentReader } from '../store/retained-log.js';
 import type { Broker } from './broker.js';
 import { FROM_NODE_HEADER, type RetainedSeam } from './cluster-seam.js';
 import { HookPriority, type STOP } from './hooks.js';
@@ -16,13 +18,22 @@ import { parseWithBuffers, stringifyWithBuffers } from './json-buffers.js';
 import { Message } from './message.js';
 import { feedRetained } from './retained-feed.js';
 import { RetainedIndex } from './retained-index.js';
-import { RetainedLoad, type RetainedRow } from './retained-load.js';
+import { type RetainedRow, RetainedTableReader, SlicedWork } from './retained-load.js';
 import { RetainedPayloads } from './retained-payloads.js';
 import { hash } from './shared-sub.js';
 import type { ClientInfo, MessageFlags, MessageHeaders, MessageProperties, SubOpts } from './types.js';
 
 /** How long writes may wait before they are flushed to the store. */
 const FLUSH_DELAY_MS = 50;
+
+/**
+ * A compaction starts once the log holds more than COMPACT_RATIO times the live set's estimated size, and at
+ * least COMPACT_MIN_BYTES (below that a rewrite buys nothing), or after this many starts left segments.
+ */
+const COMPACT_RATIO = 2;
+const COMPACT_MIN_BYTES = 16 * 1024 * 1024;
+const COMPACT_SEGMENTS = 8;
+const COMPACT_RETRY_MS = 60_000;
 
 /** Slots of the stored-headers table (a power of two). */
 const HEADER_SLOTS = 64;
@@ -41,8 +52,6 @@ const STORED_FLAGS: readonly [MessageFlags, MessageFlags] = [
 export class Retainer {
   private readonly index = new RetainedIndex();
   private readonly payloads = new RetainedPayloads();
-  /** Topic → message to write (or null to delete) at the next flush. */
-  private readonly pending = new Map<string, Message | null>();
   private flushTimer: NodeJS.Timeout | undefined;
   private clearTimer: NodeJS.Timeout | undefined;
   private readonly disposers: Array<() => void> = [];
@@ -51,10 +60,26 @@ export class Retainer {
   private readonly headerSlots: Array<{ from: string; headers: MessageHeaders } | undefined> = new Array(
     HEADER_SLOTS,
   );
-  private upsert: Statement | undefined;
-  private remove: Statement | undefined;
-  /** The start-up read of the embedded store while it has rows left (see retained-load.ts). */
-  private loading: RetainedLoad | undefined;
+  /** The retained log (storage_type disc on a file store). */
+  private log: RetainedLog | undefined;
+  /**
+   * The changes of the next flush, encoded as they happen, in their order (a replay then gives messages of
+   * one millisecond back in publish order). A Map of topic → message, as the SQLite upserts needed, cost
+   * ~0.7 µs per retained PUBLISH at 100 000 topics per checkpoint (retainer.ts `schedule` in
+   * bench/retained-rate.ts --disk --profile, 2026-12-05); a topic changed twice in one checkpoint is now
+   * written twice, which compaction absorbs.
+   */
+  private readonly batch = new RecordWriter();
+  private batchRecords = 0;
+  /** Bytes and count of SET records written or read: their mean sizes the live set for compaction. */
+  private setBytes = 0;
+  private setCount = 0;
+  /** The start-up read of the stored set while it has records left (see retained-load.ts). */
+  private loading: SlicedWork | undefined;
+  /** A compaction under way (slices between other work). */
+  private compaction: SlicedWork | undefined;
+  /** No compaction starts by size before this time (one failed: a full disk is not retried at every flush). */
+  private compactAfter = 0;
   /**
    * Topics set or cleared by a retained PUBLISH while the load runs: their stored rows are older, so the load
    * skips them. ($SYS publishes its retained topics as the node starts: completing the load for those would
@@ -77,7 +102,7 @@ export class Retainer {
 
   /** True while retained changes wait to be written. */
   get hasPending(): boolean {
-    return this.pending.size > 0;
+    return this.batchRecords > 0;
   }
 
   get count(): number {
@@ -116,18 +141,9 @@ export class Retainer {
         this.importIntoCluster(this.seam);
     } else if (this.db !== undefined && this.config.backend.storage_type === 'disc' && !this.db.memory) {
       // An in-memory store (':memory:') survives nothing, so writing to it would only keep a second copy of
-      // every retained message: 141 bytes of database pages and 2.7 µs CPU each (100 000 rows of S5's shape,
-      // 2026-12-04). Positional parameters: named ones cost an object per row and a lookup per column
-      // (upserts in transactions of 1 000 on disk: 2.9 → 2.4 µs CPU per row, same measurement).
-      this.upsert = this.db.prepare(
-        `INSERT INTO retained (topic, payload, qos, props, from_clientid, from_username, publish_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(topic) DO UPDATE SET payload = excluded.payload, qos = excluded.qos, props = excluded.props,
-           from_clientid = excluded.from_clientid, from_username = excluded.from_username,
-           publish_at = excluded.publish_at, expires_at = excluded.expires_at`,
-      );
-      this.remove = this.db.prepare('DELETE FROM retained WHERE topic = ?');
-      this.load();
+      // every retained message (141 bytes and 2.7 µs CPU each in SQLite: 100 000 rows of S5's shape, 2026-12-04).
+      this.log = RetainedLog.open(retainedLogDir(this.db));
+      this.load(this.log);
     }
     const hooks = this.broker.hooks;
     this.disposers.push(
@@ -147,12 +163,33 @@ export class Retainer {
   stop(): void {
     this.loading?.cancel();
     this.loading = undefined;
+    this.compaction?.cancel();
+    this.compaction = undefined;
     this.newerThanStore.clear();
     for (const d of this.disposers.splice(0)) d();
     this.seam?.detach();
     if (this.clearTimer !== undefined) clearInterval(this.clearTimer);
     this.clearTimer = undefined;
     this.flush();
+    try {
+      this.log?.close();
+    } catch (err) {
+      logger.error({ err }, 'retainer: closing the retained log failed');
+    }
+    this.log = undefined;
+  }
+
+  /** Durability sync: each batch is on disk (fdatasync) before the acknowledgements it holds leave. */
+  set syncWrites(on: boolean) {
+    if (this.log !== undefined) this.log.fsync = on;
+  }
+
+  /** Rewrites the retained log as the live set (tests, and the log's growth); settles when it is done. */
+  compact(): Promise<void> {
+    this.loaded();
+    if (this.log === undefined) return Promise.resolve();
+    if (this.compaction === undefined) this.startCompaction(this.log, undefined);
+    return this.compaction!.done;
   }
 
   /** Applies a new retainer config at runtime. */
@@ -208,39 +245,21 @@ export class Retainer {
     return victims.length;
   }
 
-  /** Writes pending changes to the store in one transaction. */
+  /** Appends pending changes to the retained log in one write. */
   flush(): void {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.pending.size === 0 || this.db === undefined || this.upsert === undefined) {
-      this.pending.clear();
-      return;
-    }
-    const upsert = this.upsert;
-    const remove = this.remove!;
-    const count = this.pending.size;
+    const log = this.log;
+    const count = this.batchRecords;
+    if (count === 0 || log === undefined) return;
+    this.batchRecords = 0;
     try {
-      // Straight from the map: a copy of it as [topic, message] pairs was an array per retained PUBLISH.
-      this.db.transaction(() => {
-        for (const [topic, msg] of this.pending) {
-          if (msg === null) remove.run(topic);
-          else
-            upsert.run(
-              topic,
-              msg.payload,
-              msg.qos,
-              msg.props === undefined ? null : stringifyWithBuffers(msg.props),
-              msg.from,
-              msg.headers.username ?? null,
-              msg.timestamp,
-              msg.expiresAt,
-            );
-        }
-      })();
+      log.append(this.batch.bytes());
     } catch (err) {
       logger.error({ err, count }, 'retainer: writing retained messages to the store failed');
     }
-    this.pending.clear();
+    this.batch.reset();
+    this.compactIfLarge(log);
   }
 
   private onPublish(msg: Message): { stop: Message } | undefined {
@@ -360,13 +379,27 @@ export class Retainer {
       else this.seam.stored(msg);
       return;
     }
-    if (this.upsert === undefined) return;
-    this.pending.set(topic, msg);
+    if (this.log === undefined) return;
+    if (msg === null) this.batch.clear(topic);
+    else {
+      this.setBytes += this.batch.set(
+        topic,
+        msg.payload,
+        msg.qos,
+        msg.props === undefined ? null : stringifyWithBuffers(msg.props),
+        msg.from,
+        msg.headers.username ?? null,
+        msg.timestamp,
+        msg.expiresAt,
+      );
+      this.setCount++;
+    }
+    this.batchRecords++;
     if (this.onPending !== undefined) {
       this.onPending();
       return;
     }
-    if (this.pending.size >= 1000) this.flush();
+    if (this.batchRecords >= 1000) this.flush();
     else if (this.flushTimer === undefined) {
       this.flushTimer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
       this.flushTimer.unref();
@@ -374,39 +407,175 @@ export class Retainer {
   }
 
   /**
-   * Prepares the start-up load: expired rows are deleted after each slice (the statement is busy while it
-   * reads one), the count is logged at the end.
+   * Prepares the start-up load: the table of an older Hermod first while it was not migrated, then the
+   * log's segments in order. A migration ends with a compaction, after which the table's rows go.
    */
-  private load(): void {
-    let loaded = 0;
-    let expired: string[] = [];
-    let expiredCount = 0;
+  private load(log: RetainedLog): void {
     const now = Date.now();
-    const load = new RetainedLoad(
-      this.db!,
-      (r) => {
-        if (this.newerThanStore.size > 0 && this.newerThanStore.has(r[1])) return;
-        const m = this.fromRow(r, now);
-        if (m === undefined) expired.push(r[1]);
-        else {
-          this.index.set(m);
-          loaded++;
-        }
-      },
-      () => {
-        for (const topic of expired) this.remove!.run(topic);
-        expiredCount += expired.length;
-        expired = [];
-      },
-      () => {
-        if (this.loading === load) this.loading = undefined;
-        this.newerThanStore.clear();
-        this.broker.metrics.setStat('retained', this.index.size);
-        if (loaded + expiredCount > 0)
-          logger.info({ loaded, expired: expiredCount }, 'retainer: loaded retained messages');
-      },
-    );
+    let expired = 0;
+    const steps: Array<() => boolean> = [];
+    const migrate = this.tableToMigrate(log);
+    if (migrate !== undefined)
+      steps.push(() =>
+        migrate.readSlice((r) => {
+          if (this.newerThanStore.size > 0 && this.newerThanStore.has(r[1])) return;
+          const m = this.fromRow(r, now);
+          if (m === undefined) expired++;
+          else this.index.set(m);
+        }),
+      );
+    const readers = log.replay.map((seg) => new SegmentReader(seg.file, seg.size));
+    const apply = (r: RetainedRecord) => {
+      if (this.newerThanStore.size > 0 && this.newerThanStore.has(r.topic)) return;
+      const m = r.kind === SET ? this.fromRecord(r, now) : undefined;
+      if (m === undefined) {
+        if (r.kind === SET) expired++;
+        this.index.delete(r.topic);
+      } else this.index.set(m);
+    };
+    for (const reader of readers) steps.push(() => reader.readSlice(apply));
+    const load = new SlicedWork(steps, () => {
+      if (this.loading === load) this.loading = undefined;
+      // The stored messages loaded: the set in memory but for topics published during the load.
+      let loaded = this.index.size;
+      for (const topic of this.newerThanStore) if (this.index.has(topic)) loaded--;
+      this.newerThanStore.clear();
+      this.broker.metrics.setStat('retained', this.index.size);
+      for (const reader of readers) {
+        this.setBytes += reader.setBytes;
+        this.setCount += reader.setCount;
+        if (reader.corruptAt !== undefined) log.markCorrupt(reader.file);
+      }
+      if (loaded + expired > 0)
+        logger.info(
+          { loaded, expired, migrated: migrate !== undefined },
+          'retainer: loaded retained messages',
+        );
+      if (this.log !== log) return;
+      // A damaged segment is replaced (and kept aside) at once: new changes must not follow a gap.
+      if (migrate !== undefined || readers.some((r) => r.corruptAt !== undefined))
+        this.startCompaction(log, migrate === undefined ? undefined : new RetainedTableReader(this.db!));
+      else this.compactIfLarge(log);
+    });
     this.loading = load;
+  }
+
+  /**
+   * The table of an older Hermod when it still has rows to migrate; rows left by a migration whose snapshot
+   * was written (a crash before they were deleted) are deleted here.
+   */
+  private tableToMigrate(log: RetainedLog): RetainedTableReader | undefined {
+    const table = new RetainedTableReader(this.db!);
+    if (!table.rows) return undefined;
+    if (!log.hasSnapshot) return table;
+    this.db!.exec('DELETE FROM retained');
+    return undefined;
+  }
+
+  /** Starts a compaction when the log outgrew the live set (see COMPACT_RATIO). */
+  private compactIfLarge(log: RetainedLog): void {
+    if (this.compaction !== undefined || this.loading !== undefined || Date.now() < this.compactAfter) return;
+    const mean = this.setCount === 0 ? 0 : this.setBytes / this.setCount;
+    const live = this.index.size * mean;
+    if (
+      (log.bytes > COMPACT_MIN_BYTES && log.bytes > COMPACT_RATIO * live) ||
+      log.replay.length > COMPACT_SEGMENTS
+    )
+      this.startCompaction(log, undefined);
+  }
+
+  /**
+   * Writes the live set as a new snapshot segment, a slice per turn: the records of the segments (and of the
+   * table being migrated) whose message is still the one in memory, raw, in log order, so a restart gives
+   * messages of one millisecond back in their order. Changes appended meanwhile follow it (see RetainedLog).
+   */
+  private startCompaction(log: RetainedLog, table: RetainedTableReader | undefined): void {
+    let sources: SegmentReader[];
+    try {
+      sources = log.startCompaction();
+    } catch (err) {
+      logger.error({ err }, 'retainer: starting a compaction of the retained log failed');
+      return;
+    }
+    const out = new RecordWriter();
+    const now = Date.now();
+    const steps: Array<() => boolean> = [];
+    const write = () => {
+      log.writeSnapshot(out.bytes());
+      out.reset();
+    };
+    if (table !== undefined)
+      steps.push(() => {
+        const more = table.readSlice((r) => {
+          if (this.isLive(r[1], r[7], r[8], r[2], now))
+            out.set(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]);
+        });
+        write();
+        return more;
+      });
+    for (const src of sources)
+      steps.push(() => {
+        const more = src.readSlice((r) => {
+          if (r.kind === SET && this.isLive(r.topic, r.publishAt, r.expiresAt, r.payload, now))
+            out.raw(src.frame());
+        });
+        write();
+        return more;
+      });
+    let failed = false;
+    const guarded = steps.map((step) => () => {
+      if (failed) return false;
+      try {
+        return step();
+      } catch (err) {
+        failed = true;
+        logger.error({ err }, 'retainer: compacting the retained log failed; it is kept as it is');
+        return false;
+      }
+    });
+    const work = new SlicedWork(guarded, () => {
+      // Still set while it finishes: the flush below must not start another compaction.
+      const done = () => {
+        if (this.compaction === work) this.compaction = undefined;
+      };
+      if (failed || this.log !== log) {
+        log.abandonCompaction();
+        this.compactAfter = Date.now() + COMPACT_RETRY_MS;
+        return done();
+      }
+      try {
+        // Changes not written yet go into the log now, so the snapshot's tail has them.
+        this.flush();
+        log.finishCompaction();
+      } catch (err) {
+        logger.error({ err }, 'retainer: compacting the retained log failed; it is kept as it is');
+        this.compactAfter = Date.now() + COMPACT_RETRY_MS;
+        return done();
+      }
+      done();
+      if (table !== undefined) {
+        // The snapshot holds every migrated row: the table's copy goes.
+        this.db!.exec('DELETE FROM retained');
+        logger.info(
+          { retained: this.index.size },
+          'retainer: retained messages migrated to the retained log',
+        );
+      }
+    });
+    this.compaction = work;
+    work.inBackground();
+  }
+
+  /** True when a stored record is the message in memory (unexpired): a compaction keeps it. */
+  private isLive(topic: string, publishAt: number, expiresAt: number, payload: Buffer, now: number): boolean {
+    const m = this.index.get(topic);
+    return (
+      m !== undefined &&
+      m.timestamp === publishAt &&
+      m.expiresAt === expiresAt &&
+      (expiresAt === 0 || expiresAt > now) &&
+      m.payload.equals(payload)
+    );
   }
 
   /** Completes a start-up load still under way (a no-op once loaded). */
@@ -419,22 +588,20 @@ export class Retainer {
    * copied from its embedded store into the (empty) cluster store.
    */
   private importIntoCluster(seam: RetainedSeam): void {
-    let copied = 0;
-    const now = Date.now();
-    new RetainedLoad(
-      this.db!,
-      (r) => {
-        const m = this.fromRow(r, now);
-        if (m === undefined) return;
-        this.index.set(m);
-        seam.stored(m);
-        copied++;
-      },
-      () => undefined,
-      () => undefined,
-    ).finish();
-    if (copied > 0)
-      logger.info({ copied }, "retainer: this node's stored retained messages copied into the new cluster");
+    const log = RetainedLog.open(retainedLogDir(this.db!));
+    try {
+      this.load(log);
+      this.loaded();
+    } finally {
+      log.close();
+    }
+    const all = this.index.values();
+    for (const m of all) seam.stored(m);
+    if (all.length > 0)
+      logger.info(
+        { copied: all.length },
+        "retainer: this node's stored retained messages copied into the new cluster",
+      );
   }
 
   /**
@@ -454,6 +621,29 @@ export class Retainer {
     return m;
   }
 
+  /** The message of a log record, undefined when it expired (as fromRow). */
+  private fromRecord(r: RetainedRecord, now: number): Message | undefined {
+    const expiresAt = r.expiresAt;
+    if (expiresAt !== 0 && expiresAt <= now) return undefined;
+    const props = r.props === null ? undefined : parseWithBuffers<MessageProperties>(r.props);
+    this.who.username = r.username ?? undefined;
+    const headers = this.storedHeaders(r.from, this.who);
+    // Copied: the record's payload is a view of the reader's buffer, which the next read overwrites.
+    const m = new Message(
+      r.topic,
+      this.payloads.copy(r.payload),
+      r.qos as 0 | 1 | 2,
+      r.from,
+      true,
+      props,
+      headers,
+      r.publishAt,
+    );
+    (m as { flags: MessageFlags }).flags = STORED_FLAGS[0];
+    m.expiresAt = expiresAt;
+    return m;
+  }
+
   private armClear(): void {
     const every = this.config.msg_clear_interval;
     if (every <= 0) return;
@@ -465,4 +655,9 @@ export class Retainer {
     }, every);
     this.clearTimer.unref();
   }
+}
+
+/** Where a store's retained log lives: `retained/` next to its database file. */
+function retainedLogDir(db: Db): string {
+  return join(dirname(db.name), 'retained');
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { readRetainedLog } from '../../src/store/retained-log.js';
 import { startBroker } from '../helpers/broker.js';
 import { connectClient, end, publish, sleep, subscribe } from '../helpers/clients.js';
 
@@ -39,8 +40,8 @@ describe('durability sync (the default)', () => {
       // Nothing else ran between the PUBACK and this read: the commit came before the ack.
       assert.match(storedSession(dir, 'd-sub') ?? '', new RegExp(b64('queued-one')));
       await publish(pub, 'kept/1', 'retained-one', { qos: 1, retain: true });
-      const rows = peek<{ payload: Buffer }>(dir, 'SELECT payload FROM retained WHERE topic = ?', 'kept/1');
-      assert.equal(rows[0]?.payload.toString(), 'retained-one');
+      const kept = readRetainedLog(join(dir, 'retained')).get('kept/1');
+      assert.equal(kept?.payload.toString(), 'retained-one');
       await end(pub);
     } finally {
       await b.stop();

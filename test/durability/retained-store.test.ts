@@ -1,14 +1,13 @@
 /**
- * Retained messages under periodic durability: what a checkpoint leaves in the store file (read through a
- * second SQLite connection, as a crash would find it), and what a restart on that file delivers. Enough
- * topics that the writer's multi-row statements and its remainder both run.
+ * Retained messages under periodic durability: what a checkpoint leaves in the retained log (read from the
+ * files, as a crash would find them), and what a restart on that log delivers.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { readRetainedLog } from '../../src/store/retained-log.js';
 import { startBroker } from '../helpers/broker.js';
 import { collect, connectClient, end, publish, sleep, subscribe } from '../helpers/clients.js';
 
@@ -25,12 +24,15 @@ interface Row {
 }
 
 function rows(dataDir: string): Row[] {
-  const db = new Database(join(dataDir, 'hermod.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT * FROM retained ORDER BY topic').all() as Row[];
-  } finally {
-    db.close();
-  }
+  return [...readRetainedLog(join(dataDir, 'retained')).values()].map((r) => ({
+    topic: r.topic,
+    payload: r.payload,
+    qos: r.qos,
+    props: r.props,
+    from_clientid: r.from,
+    from_username: r.username,
+    expires_at: r.expiresAt,
+  }));
 }
 
 const periodic = { durability: { mode: 'periodic', checkpoint_interval: '100ms' } };
