@@ -4,6 +4,7 @@
  * A QoS 0/1 PUBLISH may be read while the ones before it still wait for an async message.publish fold
  * (ExHook): everything it makes the client see (routing, ack, refusal) goes through ch.inPublishOrder.
  */
+import type { BrokerJournal } from '../../broker/broker.js';
 import { Message } from '../../broker/message.js';
 import { mount, topicNameError } from '../../broker/topic.js';
 import type { MessageProperties } from '../../broker/types.js';
@@ -164,15 +165,28 @@ function ack(ch: MqttClient, p: PublishPacket, rc: number, release = false): voi
   const cmd = p.qos === 1 ? 'puback' : 'pubrec';
   // Durability: what this publish changed in the store must be committed before the client is told so.
   const journal = ch.host.broker.journal;
-  if (journal?.holding === true) {
-    journal.hold(() => {
-      ch.sendAck(cmd, p.packetId, rc);
-      if (release) ch.releaseOwnDeliveries();
-    });
-  } else {
+  if (journal?.holding === true) ackWhenCommitted(ch, journal, cmd, p.packetId, rc, release);
+  else {
     ch.sendAck(cmd, p.packetId, rc);
     if (release) ch.releaseOwnDeliveries();
   }
+}
+
+// Its own function so that `ack` has no closure: V8 allocates a function's closure context on every call,
+// whichever branch runs, and it was ~100 B of each QoS 1 publish's garbage (heap sampling with inlining
+// off, lone QoS 1 pub→sub, 2026-12-05).
+function ackWhenCommitted(
+  ch: MqttClient,
+  journal: BrokerJournal,
+  cmd: 'puback' | 'pubrec',
+  packetId: number,
+  rc: number,
+  release: boolean,
+): void {
+  journal.hold(() => {
+    ch.sendAck(cmd, packetId, rc);
+    if (release) ch.releaseOwnDeliveries();
+  });
 }
 
 /** The properties a message carries onward: everything but the alias and subscription ids. */
