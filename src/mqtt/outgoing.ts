@@ -138,12 +138,9 @@ export class OutgoingPublisher {
     subid: number | undefined,
     alias: number | undefined,
   ): PublishProperties | undefined {
-    if (
-      this.ch.version !== 5 ||
-      (msg.props === undefined && expiry === undefined && subid === undefined && alias === undefined)
-    ) {
-      return undefined;
-    }
+    if (this.ch.version !== 5) return undefined;
+    // Nothing to add: the message's own properties as they are (the serializer only reads them).
+    if (expiry === undefined && subid === undefined && alias === undefined) return msg.props;
     // Object.assign, not a spread: adding keys to a spread copy takes V8's slow path (6 µs against 0.35 µs,
     // Node 20, measured 2026-12-04), and this runs per MQTT 5 delivery with an expiry or subscription id.
     const properties: PublishProperties = Object.assign({}, msg.props);
