@@ -6,11 +6,13 @@ import {
   DISCONNECT_FRAME,
   encodePubAck,
   encodePublish,
+  encodePublishFrame,
   type MqttPacket,
   PINGREQ_FRAME,
   PINGRESP_FRAME,
   type ProtocolVersion,
   type PublishPacket,
+  publishPacketIdOffset,
   publishSize,
   serialize,
 } from '../../src/mqtt/codec/index.js';
@@ -184,6 +186,33 @@ describe('hot-path helpers', () => {
       assert.deepStrictEqual(normalize(parsed), normalize({ ...p, packetId: 0xbeef }));
     }
     assert.equal(encodePublish(publish(), 4).packetIdOffset, -1);
+  });
+
+  it('encodePublishFrame builds the same frame as serialize, and publishPacketIdOffset finds its packet id', () => {
+    for (const version of VERSIONS) {
+      for (const [topic, payload] of [
+        ['t', Buffer.from('x')],
+        ['ü/€/long topic', Buffer.alloc(200, 7)],
+        // A 3-byte remaining length: the offset must skip the whole varint.
+        ['big', Buffer.alloc(20000, 1)],
+      ] as const) {
+        for (const qos of [0, 1, 2] as const) {
+          const properties = version === 5 ? PUBLISH_PROPS_S2C : undefined;
+          const p = publish({ qos, packetId: qos === 0 ? 0 : 1, retain: true, topic, payload, properties });
+          const frame = encodePublishFrame(version, qos, true, false, topic, payload, properties);
+          assert.deepStrictEqual(frame, serialize(p, version));
+          const offset = publishPacketIdOffset(frame);
+          if (qos === 0) {
+            assert.equal(offset, -1);
+            continue;
+          }
+          frame.writeUInt16BE(0xbeef, offset);
+          const [parsed] = parseAll('s2c', version, [frame]);
+          assert.deepStrictEqual(normalize(parsed), normalize({ ...p, packetId: 0xbeef }));
+        }
+      }
+    }
+    assert.throws(() => encodePublishFrame(4, 0, false, true, 't', Buffer.alloc(0), undefined), TypeError);
   });
 
   it('encodePublish takes packet id 0 as a placeholder; serialize refuses it', () => {

@@ -7,8 +7,10 @@ export {
   DISCONNECT_FRAME,
   encodePubAck,
   encodePublish,
+  encodePublishFrame,
   PINGREQ_FRAME,
   PINGRESP_FRAME,
+  publishPacketIdOffset,
   publishSize,
   serialize,
 } from './serializer.js';

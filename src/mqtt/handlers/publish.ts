@@ -4,6 +4,7 @@
  * A QoS 0/1 PUBLISH may be read while the ones before it still wait for an async message.publish fold
  * (ExHook): everything it makes the client see (routing, ack, refusal) goes through ch.inPublishOrder.
  */
+import type { BrokerJournal } from '../../broker/broker.js';
 import { Message } from '../../broker/message.js';
 import { mount, topicNameError } from '../../broker/topic.js';
 import type { MessageProperties } from '../../broker/types.js';
@@ -29,9 +30,7 @@ export function handlePublish(ch: MqttClient, p: PublishPacket): HandlerResult {
     const alias = props.topicAlias;
     if (alias === 0 || alias > cfg.max_topic_alias) {
       c['packets.publish.error']++;
-      return inTurn(ch, () =>
-        ch.protocolError(`topic alias ${alias} outside 1..${cfg.max_topic_alias}`, RC.TOPIC_ALIAS_INVALID),
-      );
+      return refuse(ch, `topic alias ${alias} outside 1..${cfg.max_topic_alias}`, RC.TOPIC_ALIAS_INVALID);
     }
     ch.inboundAliases ??= new Map();
     if (topic.length > 0) ch.inboundAliases.set(alias, topic);
@@ -39,7 +38,7 @@ export function handlePublish(ch: MqttClient, p: PublishPacket): HandlerResult {
       const known = ch.inboundAliases.get(alias);
       if (known === undefined) {
         c['packets.publish.error']++;
-        return inTurn(ch, () => ch.protocolError(`unknown topic alias ${alias}`));
+        return refuse(ch, `unknown topic alias ${alias}`);
       }
       topic = known;
     }
@@ -47,22 +46,21 @@ export function handlePublish(ch: MqttClient, p: PublishPacket): HandlerResult {
   const err = topicNameError(topic, { maxLevels: cfg.max_topic_levels, maxLength: cfg.max_topic_length });
   if (err !== undefined) {
     c['packets.publish.error']++;
-    return inTurn(ch, () => ch.protocolError(`invalid topic name: ${err}`, RC.TOPIC_NAME_INVALID));
+    return refuse(ch, `invalid topic name: ${err}`, RC.TOPIC_NAME_INVALID);
   }
   if (p.qos > cfg.max_qos_allowed) {
     c['packets.publish.error']++;
-    return inTurn(ch, () => ch.protocolError(`QoS ${p.qos} above max_qos_allowed`, RC.QOS_NOT_SUPPORTED));
+    return refuse(ch, `QoS ${p.qos} above max_qos_allowed`, RC.QOS_NOT_SUPPORTED);
   }
   if (p.retain && !cfg.retain_available) {
     c['packets.publish.error']++;
-    return inTurn(ch, () => ch.protocolError('retained messages are not supported', RC.RETAIN_NOT_SUPPORTED));
+    return refuse(ch, 'retained messages are not supported', RC.RETAIN_NOT_SUPPORTED);
   }
   if (props?.payloadFormatIndicator === 1 && !isUtf8(p.payload)) {
     // The client promised UTF-8 [MQTT-3.3.2-4]; the server may refuse what is not.
     c['packets.publish.error']++;
-    if (p.qos === 0)
-      return inTurn(ch, () => ch.protocolError('payload is not UTF-8', RC.PAYLOAD_FORMAT_INVALID));
-    return inTurn(ch, () => ack(ch, p, RC.PAYLOAD_FORMAT_INVALID));
+    if (p.qos === 0) return refuse(ch, 'payload is not UTF-8', RC.PAYLOAD_FORMAT_INVALID);
+    return refuseWithAck(ch, p, RC.PAYLOAD_FORMAT_INVALID);
   }
 
   const session = ch.session!;
@@ -97,7 +95,7 @@ export function handlePublish(ch: MqttClient, p: PublishPacket): HandlerResult {
 
   const quick = ch.host.access.quickAnswer(ch.clientInfo, topic);
   const allowed = quick ?? ch.authorize({ action_type: 'publish', qos: p.qos, retain: p.retain }, topic);
-  if (allowed instanceof Promise) return allowed.then((ok) => afterAuthz(ch, p, topic, ok));
+  if (allowed instanceof Promise) return afterAuthzLater(ch, p, topic, allowed);
   return afterAuthz(ch, p, topic, allowed);
 }
 
@@ -107,10 +105,7 @@ function afterAuthz(ch: MqttClient, p: PublishPacket, topic: string, allowed: bo
     c['packets.publish.auth_error']++;
     c['packets.publish.dropped']++;
     if (p.qos === 2) ch.session!.release(p.packetId);
-    return inTurn(ch, () => {
-      if (p.qos > 0) ack(ch, p, RC.NOT_AUTHORIZED);
-      ch.denied();
-    });
+    return refuseDenied(ch, p);
   }
   const ci = ch.clientInfo;
   const msg = new Message(
@@ -130,7 +125,7 @@ function afterAuthz(ch: MqttClient, p: PublishPacket, topic: string, allowed: bo
   const folded = ch.host.broker.foldPublish(msg);
   // What inPublishOrder would do at once, without its closure per message (no fold pending, none async).
   if (!(folded instanceof Promise) && ch.publishesInOrder) route(ch, p, msg, folded);
-  else ch.inPublishOrder(folded, (f) => route(ch, p, msg, f));
+  else routeInOrder(ch, p, msg, folded);
 }
 
 /** After the fold: routes the message and acknowledges the publish. */
@@ -143,6 +138,48 @@ function route(ch: MqttClient, p: PublishPacket, msg: Message, folded: Message):
 /** Runs `fn` after the steps of the publishes read before this one (at once when none waits). */
 function inTurn(ch: MqttClient, fn: () => void): void {
   ch.inPublishOrder(undefined, fn);
+}
+
+// The closures of the rare paths live in the small functions below, not in handlePublish and afterAuthz:
+// V8 allocates a function's closure context on entry whenever an inner closure captures its variables,
+// whichever branch runs, so every QoS 1 publish paid for those contexts (~60 B in handlePublish, ~70 B in
+// afterAuthz, plus ~100 B in ack; heap sampling with inlining off, lone QoS 1 pub->sub, 2026-12-05).
+
+/** Closes the connection for a protocol error, in publish order. */
+function refuse(ch: MqttClient, message: string, rc?: number): void {
+  inTurn(ch, () => ch.protocolError(message, rc));
+}
+
+/** Refuses a QoS 1/2 publish with a reason code in its ack, in publish order. */
+function refuseWithAck(ch: MqttClient, p: PublishPacket, rc: number): void {
+  inTurn(ch, () => ack(ch, p, rc));
+}
+
+/** An unauthorized publish: its ack says so (QoS 1/2), then the deny action, in publish order. */
+function refuseDenied(ch: MqttClient, p: PublishPacket): void {
+  inTurn(ch, () => {
+    if (p.qos > 0) ack(ch, p, RC.NOT_AUTHORIZED);
+    ch.denied();
+  });
+}
+
+function afterAuthzLater(
+  ch: MqttClient,
+  p: PublishPacket,
+  topic: string,
+  allowed: Promise<boolean>,
+): Promise<void> {
+  return allowed.then((ok) => afterAuthz(ch, p, topic, ok));
+}
+
+/** Routes once the publishes before this one are done and its own fold has settled. */
+function routeInOrder(
+  ch: MqttClient,
+  p: PublishPacket,
+  msg: Message,
+  folded: Message | Promise<Message>,
+): void {
+  ch.inPublishOrder(folded, (f) => route(ch, p, msg, f));
 }
 
 function afterPublish(ch: MqttClient, p: PublishPacket, msg: Message, delivered: number): void {
@@ -164,15 +201,28 @@ function ack(ch: MqttClient, p: PublishPacket, rc: number, release = false): voi
   const cmd = p.qos === 1 ? 'puback' : 'pubrec';
   // Durability: what this publish changed in the store must be committed before the client is told so.
   const journal = ch.host.broker.journal;
-  if (journal?.holding === true) {
-    journal.hold(() => {
-      ch.sendAck(cmd, p.packetId, rc);
-      if (release) ch.releaseOwnDeliveries();
-    });
-  } else {
+  if (journal?.holding === true) ackWhenCommitted(ch, journal, cmd, p.packetId, rc, release);
+  else {
     ch.sendAck(cmd, p.packetId, rc);
     if (release) ch.releaseOwnDeliveries();
   }
+}
+
+// Its own function so that `ack` has no closure: V8 allocates a function's closure context on every call,
+// whichever branch runs, and it was ~100 B of each QoS 1 publish's garbage (heap sampling with inlining
+// off, lone QoS 1 pub→sub, 2026-12-05).
+function ackWhenCommitted(
+  ch: MqttClient,
+  journal: BrokerJournal,
+  cmd: 'puback' | 'pubrec',
+  packetId: number,
+  rc: number,
+  release: boolean,
+): void {
+  journal.hold(() => {
+    ch.sendAck(cmd, packetId, rc);
+    if (release) ch.releaseOwnDeliveries();
+  });
 }
 
 /** The properties a message carries onward: everything but the alias and subscription ids. */
