@@ -62,21 +62,11 @@ export interface BrokerDef {
   start(o: StartOptions): Promise<RunningBroker>;
 }
 
-/**
- * The Node/V8 flags `npm start` gives Hermod (package.json "start"), so the bench measures the broker as it
- * ships. `--single-threaded-gc`: V8's parallel scavenge hands work to helper threads that, on a broker's
- * core, only time-slice with the main thread. S6.fixed20k p99 on a quiet machine (load ~1.1, alternating,
- * 2026-12-05): pinned 0.60/0.70/0.67/0.52 → 0.49/0.63/0.44/0.33 ms; unpinned on both cores 0.68/0.67/0.46 →
- * 0.37/0.46/0.56 ms; broker CPU equal or lower. It cannot be set from inside the process:
- * v8.setFlagsFromString('--single-threaded-gc') after start crashes Node 20 at the next full GC.
- */
-export const HERMOD_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
-
-function nodeBroker(script: string, o: StartOptions, productFlags: readonly string[] = []): ChildProcess {
+function nodeBroker(script: string, o: StartOptions): ChildProcess {
   // BENCH_NODE_FLAGS='--max-semi-space-size=1 …': Node/V8 flags for the Hermod and Aedes processes, to
   // measure what a flag changes (bench/results/2026-12-04-connect.md).
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f.length > 0);
-  const args = ['-c', BROKER_CPU, process.execPath, ...productFlags, ...flags];
+  const args = ['-c', BROKER_CPU, process.execPath, ...flags];
   if (o.heapProbe === true) args.push('--expose-gc');
   if (o.cpuProf !== undefined) {
     args.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProf.dir}`, `--cpu-prof-name=${o.cpuProf.name}`);
@@ -161,7 +151,6 @@ const hermod: BrokerDef = {
   },
   settings: [
     'bench/servers/hermod.ts: HermodNode with store ":memory:", tcp listener 127.0.0.1:PORT, ws listener disabled',
-    `node ${HERMOD_NODE_FLAGS.join(' ')}, as \`npm start\` runs it (package.json)`,
     "sys_topics.sys_msg_interval = sys_heartbeat_interval = 'disabled'",
     `mqtt.max_inflight = ${LIMITS.maxInflight} (default 32)`,
     `mqtt.max_mqueue_len = ${LIMITS.maxQueued} (default 1000)`,
@@ -179,7 +168,7 @@ const hermod: BrokerDef = {
   lacks: new Set(),
   ensureInstalled() {},
   async start(o) {
-    const b = await running(nodeBroker('hermod.js', o, HERMOD_NODE_FLAGS), o.port);
+    const b = await running(nodeBroker('hermod.js', o), o.port);
     // The MQTT listener accepts before the node has finished starting (the management API compiles its
     // routes after it): wait for the server's own line, so start-up work is not measured.
     await waitForLine(o.logFile, `hermod listening on ${o.port}`, 30_000);

@@ -19,7 +19,7 @@ import { mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BROKER_CPU, HERMOD_NODE_FLAGS, ROOT, selectBrokers } from './brokers.js';
+import { BROKER_CPU, ROOT, selectBrokers } from './brokers.js';
 import { canConnect, freePort } from './children.js';
 import { connectFrame, PUBACK, publishTemplate, subscribeFrame, writeAck } from './loadgen/frames.js';
 import { mqttPackets } from './mqtt-frames.js';
@@ -180,7 +180,7 @@ function hermodAt(root: string): Target {
       const script = join(root, 'dist', 'bench', 'servers', 'hermod.js');
       const child: ChildProcess = spawn(
         'taskset',
-        ['-c', BROKER_CPU, process.execPath, ...HERMOD_NODE_FLAGS, script, String(port)],
+        ['-c', BROKER_CPU, process.execPath, script, String(port)],
         {
           stdio: ['ignore', out, out],
           cwd: root,
