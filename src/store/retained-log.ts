@@ -33,7 +33,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import { logger } from '../log.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../private-files.js';
 
