@@ -33,9 +33,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from './crc32.js';
 import { logger } from '../log.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../private-files.js';
+import { crc32 } from './crc32.js';
 
 export const SET = 1;
 export const CLEAR = 2;
