@@ -53,17 +53,7 @@ export function serialize(packet: MqttPacket, version: ProtocolVersion): Buffer 
   checkVersion(version);
   switch (packet.cmd) {
     case 'publish':
-      return buildPublish(
-        version,
-        packet.qos,
-        packet.retain,
-        packet.dup,
-        packet.topic,
-        packet.packetId,
-        packet.payload,
-        packet.properties,
-        true,
-      );
+      return buildPublishPacket(packet, version, true);
     case 'puback':
     case 'pubrec':
     case 'pubrel':
@@ -103,17 +93,7 @@ export function encodePublish(
   version: ProtocolVersion,
 ): { frame: Buffer; packetIdOffset: number } {
   checkVersion(version);
-  const frame = buildPublish(
-    version,
-    packet.qos,
-    packet.retain,
-    packet.dup,
-    packet.topic,
-    packet.packetId,
-    packet.payload,
-    packet.properties,
-    false,
-  );
+  const frame = buildPublishPacket(packet, version, false);
   return { frame, packetIdOffset: publishPacketIdOffset(frame) };
 }
 
@@ -223,6 +203,21 @@ function publishRemaining(
     throw new TypeError('publish: empty topic without a topic alias');
   }
   return stringSize(topic, 'publish topic') + (qos === 0 ? 0 : 2) + blockSize(props) + payload.length;
+}
+
+/** `buildPublish` for a packet object (serialize, encodePublish); the delivery path passes the fields. */
+function buildPublishPacket(packet: PublishPacket, version: number, strictId: boolean): Buffer {
+  return buildPublish(
+    version,
+    packet.qos,
+    packet.retain,
+    packet.dup,
+    packet.topic,
+    packet.packetId,
+    packet.payload,
+    packet.properties,
+    strictId,
+  );
 }
 
 function buildPublish(
