@@ -146,9 +146,7 @@ function candidateOf(ch: MqttClient, p: SubscribePacket, i: number, qos: number)
 function runSubscribeHook(ch: MqttClient, p: SubscribePacket, codes: number[]): HandlerResult {
   const hooks = ch.host.broker.hooks;
   if (!hooks.has('client.subscribe')) return finish(ch, p, undefined, codes);
-  const authorized: Candidate[] = [];
-  for (let i = 0; i < codes.length; i++)
-    if (codes[i]! < FAILED) authorized.push(candidateOf(ch, p, i, codes[i]!));
+  const authorized = packetCandidates(ch, p, codes);
   if (authorized.length === 0) return finish(ch, p, authorized, codes);
   // A copy of the options: the candidates' are shared frozen objects (sub-opts.ts) a callback may not change.
   const entries: TopicFilterEntry[] = authorized.map((x) => ({ topic: x.topic, opts: { ...x.opts } }));
