@@ -279,21 +279,14 @@ export class Broker {
   subscribe(session: Session, topic: string, opts: SubOpts): boolean {
     const parsed = parseSubscriptionTopic(topic);
     if (typeof parsed === 'string') throw new Error(parsed);
-    return this.subscribeParsed(session, topic, parsed.filter, parsed.group, opts);
-  }
-
-  /**
-   * subscribe() for a caller that already split `topic` (as the client wrote it, mountpoint included) into
-   * its filter and share group.
-   */
-  subscribeParsed(
-    session: Session,
-    topic: string,
-    filter: string,
-    group: string | undefined,
-    opts: SubOpts,
-  ): boolean {
-    const isNew = this.addSubscription(session, topic, filter, group, opts, this.subscribedListeners());
+    const isNew = this.addSubscription(
+      session,
+      topic,
+      parsed.filter,
+      parsed.group,
+      opts,
+      this.subscribedListeners(),
+    );
     this.subscriptionsAdded(session);
     return isNew;
   }
@@ -309,7 +302,7 @@ export class Broker {
   }
 
   /**
-   * The part of subscribeParsed done per filter: the SUBSCRIBE handler calls it for each filter of a packet,
+   * The part of subscribe done per filter: the SUBSCRIBE handler calls it for each filter of a packet,
    * then subscriptionsAdded once, rather than updating the five route gauges, touching the journal and
    * looking up the listeners per filter (measured with the handler's change: see subscribe.ts' Candidate).
    */

@@ -42,6 +42,6 @@ export function withIsNew(opts: SubOpts, isNew: boolean, shared: boolean): SubOp
     const i = sharedIndex(opts);
     if (SHARED[i] === opts) return SHARED_WITH_IS_NEW[i]![isNew ? 1 : 0];
   }
-  // Object.assign, not a spread with an added key: see Broker.subscribeParsed.
+  // Object.assign, not a spread with an added key: see Broker.addSubscription.
   return Object.assign({}, opts, { is_new: isNew });
 }
